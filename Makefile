@@ -1,0 +1,55 @@
+# Owns: the commands people type. `make install` is idempotent and is where `run` and `test` begin.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install os-deps run test lint typecheck unit bench media clean
+
+install: os-deps $(STAMP)
+
+# FFmpeg (with ffprobe) and the fallback font come from the OS package manager, only when missing.
+os-deps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	command -v fc-match >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core fontconfig"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing OS packages:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "please install:$$missing (no apt-get here)" >&2; exit 1; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/vidsvc serve
+
+lint: install
+	$(BIN)/ruff check vidsvc tests bench
+	$(BIN)/ruff format --check vidsvc tests bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q -m "not ffmpeg"
+
+test: install lint typecheck
+	$(BIN)/pytest -q --cov --cov-report=term
+
+bench: install
+	$(BIN)/python -m bench.render
+
+# Generates the media that sample_specs/*.json reference (lavfi sources; nothing binary is committed).
+media: install
+	$(BIN)/python -m sample_specs.media
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage* sample_specs/media

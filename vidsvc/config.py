@@ -1,0 +1,159 @@
+"""Settings: every knob of SPEC.md §5, read once from a mapping (tests never touch os.environ).
+
+A leaf module: imports only vidsvc.errors.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vidsvc.errors import ConfigError
+
+T = TypeVar("T")
+
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError(f"expected an integer from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _float(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not lo <= value <= hi:  # also refuses NaN
+            raise ValueError(f"expected a number from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(p).expanduser().resolve() for p in _csv(raw))
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def _str(raw: str) -> str:
+    return raw
+
+
+def _setting(env: str, parse: Callable[[str], T], default: T) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """All configuration. Build with `Settings.from_env(mapping)`; defaults are the embedded mode."""
+
+    environment: str = _setting("ENVIRONMENT", _str, "development")
+    log_level: str = _setting(
+        "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+    )
+    host: str = _setting("HOST", _str, "127.0.0.1")
+    port: int = _setting("PORT", _int(1, 65535), 8000)
+    data_dir: Path = _setting("DATA_DIR", Path, Path("data"))
+    public_base_url: str = _setting("PUBLIC_BASE_URL", _str, "")
+    # backends (later issues select them by URL; empty means the embedded default)
+    database_url: str = _setting("DATABASE_URL", _str, "")
+    db_pool_size: int = _setting("DB_POOL_SIZE", _int(1, 200), 10)
+    redis_url: str = _setting("REDIS_URL", _str, "")
+    redis_max_connections: int = _setting("REDIS_MAX_CONNECTIONS", _int(1, 10000), 50)
+    aws_region: str = _setting("AWS_REGION", _str, "us-east-1")
+    aws_s3_bucket: str = _setting("AWS_S3_BUCKET", _str, "")
+    aws_access_key_id: str = _setting("AWS_ACCESS_KEY_ID", _str, "")
+    aws_secret_access_key: str = _setting("AWS_SECRET_ACCESS_KEY", _str, "")
+    aws_endpoint_url: str = _setting("AWS_ENDPOINT_URL", _str, "")
+    # FFmpeg
+    ffmpeg_bin: str = _setting("FFMPEG_BIN", _str, "ffmpeg")
+    ffprobe_bin: str = _setting("FFPROBE_BIN", _str, "ffprobe")
+    default_crf: int = _setting("DEFAULT_CRF", _int(0, 51), 21)
+    x264_preset: str = _setting("X264_PRESET", _choice(*X264_PRESETS), "medium")
+    ffmpeg_threads: int = _setting("FFMPEG_THREADS", _int(0, 64), 0)
+    tmp_dir: Path = _setting("TMP_DIR", Path, Path(tempfile.gettempdir()) / "vidsvc")
+    keep_temp_files: bool = _setting("KEEP_TEMP_FILES", _bool, False)
+    run_ffprobe_validation: bool = _setting("RUN_FFPROBE_VALIDATION", _bool, True)
+    job_timeout: float = _setting("JOB_TIMEOUT", _float(1, 86400), 300.0)
+    kill_grace: float = _setting("KILL_GRACE", _float(0.1, 60), 5.0)
+    probe_timeout: float = _setting("PROBE_TIMEOUT", _float(1, 600), 30.0)
+    download_timeout: float = _setting("DOWNLOAD_TIMEOUT", _float(1, 3600), 120.0)
+    # inputs
+    allowed_s3_buckets: tuple[str, ...] = _setting("ALLOWED_S3_BUCKETS", _csv, ())
+    allowed_url_hosts: tuple[str, ...] = _setting("ALLOWED_URL_HOSTS", _csv, ())
+    allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _paths, ())
+    # limits (RELIABILITY.md §0.3)
+    max_duration_seconds: float = _setting("MAX_DURATION_SECONDS", _float(1, 86400), 180.0)
+    max_clips: int = _setting("MAX_CLIPS", _int(1, 10000), 200)
+    max_overlays: int = _setting("MAX_OVERLAYS", _int(0, 10000), 100)
+    max_text_chars: int = _setting("MAX_TEXT_CHARS", _int(1, 100000), 500)
+    max_input_pixels: int = _setting("MAX_INPUT_PIXELS", _int(1, 1 << 31), 3840 * 2160)
+    max_input_seconds: float = _setting("MAX_INPUT_SECONDS", _float(1, 864000), 3600.0)
+    max_input_bytes: int = _setting("MAX_INPUT_BYTES", _int(1, 1 << 42), 2 << 30)
+    max_input_streams: int = _setting("MAX_INPUT_STREAMS", _int(1, 1000), 8)
+    # service (used from the embedded-service issue on)
+    max_concurrent_jobs: int = _setting("MAX_CONCURRENT_JOBS", _int(1, 256), 5)
+    max_queued_jobs: int = _setting("MAX_QUEUED_JOBS", _int(1, 1000000), 100)
+    result_ttl: int = _setting("RESULT_TTL", _int(0, 1 << 31), 86400)
+    internal_api_token: str = _setting("INTERNAL_API_TOKEN", _str, "")
+    allowed_callback_hosts: tuple[str, ...] = _setting("ALLOWED_CALLBACK_HOSTS", _csv, ())
+    callback_secret: str = _setting("CALLBACK_SECRET", _str, "")
+    enable_dev_api: bool = _setting("ENABLE_DEV_API", _bool, False)
+    enable_beat_detection: bool = _setting("ENABLE_BEAT_DETECTION", _bool, False)
+    enable_gpu_encoding: bool = _setting("ENABLE_GPU_ENCODING", _bool, False)
+    enable_4k_output: bool = _setting("ENABLE_4K_OUTPUT", _bool, False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse every known variable; a bad one raises ConfigError naming it."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            if name not in env:
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](env[name])
+            except ValueError as exc:
+                raise ConfigError(f"{name}={env[name]!r} is invalid: {exc}") from None
+        return cls(**values)

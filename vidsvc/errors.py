@@ -1,0 +1,101 @@
+"""The one exception tree of vidsvc. Each error carries the stable code of SPEC.md §2.
+
+    VidsvcError                      code               HTTP
+     ├── ValidationError             VALIDATION_ERROR    400
+     ├── InvalidTimeline             INVALID_TIMELINE    400
+     ├── InvalidClipFormat           INVALID_CLIP_FORMAT 400
+     ├── InputUnavailable            INPUT_UNAVAILABLE   400
+     ├── Unauthorized                UNAUTHORIZED        401
+     ├── CompositionNotFound         COMPOSITION_NOT_FOUND 404
+     ├── PayloadTooLarge             PAYLOAD_TOO_LARGE   413
+     ├── ProcessingFailed            PROCESSING_FAILED   500
+     ├── StorageError                STORAGE_ERROR       503
+     └── QueueFull                   QUEUE_FULL          503
+    ConfigError (not a VidsvcError: it stops start-up, it is never answered over HTTP)
+
+A leaf module: imports nothing from vidsvc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+class VidsvcError(Exception):
+    """Base of every error that a client may see; `code` and `http_status` are the contract."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def envelope(self, *, request_id: str | None = None) -> dict[str, Any]:
+        """The standard JSON error body of SPEC.md §2."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": self.details,
+                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "request_id": request_id,
+            }
+        }
+
+
+class ValidationError(VidsvcError):
+    code = "VALIDATION_ERROR"
+    http_status = 400
+
+
+class InvalidTimeline(VidsvcError):
+    code = "INVALID_TIMELINE"
+    http_status = 400
+
+
+class InvalidClipFormat(VidsvcError):
+    code = "INVALID_CLIP_FORMAT"
+    http_status = 400
+
+
+class InputUnavailable(VidsvcError):
+    code = "INPUT_UNAVAILABLE"
+    http_status = 400
+
+
+class Unauthorized(VidsvcError):
+    code = "UNAUTHORIZED"
+    http_status = 401
+
+
+class CompositionNotFound(VidsvcError):
+    code = "COMPOSITION_NOT_FOUND"
+    http_status = 404
+
+
+class PayloadTooLarge(VidsvcError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+
+class ProcessingFailed(VidsvcError):
+    code = "PROCESSING_FAILED"
+    http_status = 500
+
+
+class StorageError(VidsvcError):
+    code = "STORAGE_ERROR"
+    http_status = 503
+
+
+class QueueFull(VidsvcError):
+    code = "QUEUE_FULL"
+    http_status = 503
+
+
+class ConfigError(Exception):
+    """A bad setting: the message is one line naming the variable."""

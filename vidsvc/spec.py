@@ -1,0 +1,137 @@
+"""The composition as frozen values: what a client asked for, in integer milliseconds.
+
+Shape and types are checked where these values are built (vidsvc.schema); the timeline's meaning
+(derived fields, overlaps, gaps, limits) is resolved by vidsvc.graph.timeline, which needs the
+probed source durations for the rules that depend on them.
+
+A leaf module: imports only vidsvc.errors. No I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Transitions with a meaning of their own; every other accepted name is an xfade shape.
+BASIC_TRANSITIONS = ("cut", "fade", "crossfade")
+#: FFmpeg 5.1's xfade shapes, accepted by name as crossfades of that shape (never passed raw).
+XFADE_SHAPES = (
+    "fade wipeleft wiperight wipeup wipedown slideleft slideright slideup slidedown "
+    "circlecrop rectcrop distance fadeblack fadewhite radial smoothleft smoothright "
+    "smoothup smoothdown circleopen circleclose vertopen vertclose horzopen horzclose "
+    "dissolve pixelize diagtl diagtr diagbl diagbr hlslice hrslice vuslice vdslice "
+    "hblur fadegrays wipetl wipetr wipebl wipebr squeezeh squeezev"
+).split()
+TRANSITIONS = (*BASIC_TRANSITIONS, *(s for s in XFADE_SHAPES if s != "fade"))
+COLOR_PRESETS = ("none", "warm", "cool", "vivid", "muted", "bw")
+#: Output sizes by name. 180p and 360p exist for previews and fast tests.
+RESOLUTIONS = {
+    "180p": (320, 180),
+    "360p": (640, 360),
+    "480p": (854, 480),
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+}
+X_POSITIONS = ("center", "left", "right")
+Y_POSITIONS = ("center", "top", "bottom")
+DEFAULT_FONT = "DejaVu Sans"
+#: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
+INPUT_FORMATS = (
+    "mov,mp4,m4a,3gp,3g2,mj2",
+    "matroska,webm",
+    "avi",
+    "mpegts",
+    "flv",
+    "ogg",
+    "mp3",
+    "wav",
+    "flac",
+    "aac",
+)
+DEFAULT_TRANSITION_MS = 500
+
+
+def is_crossfade(transition: str) -> bool:
+    """True for `crossfade` and every xfade shape: the clip overlaps its predecessor."""
+    return transition not in ("cut", "fade")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clip:
+    url: str
+    start_ms: int | None = None  #: placement on the output timeline
+    end_ms: int | None = None
+    trim_start_ms: int | None = None  #: range picked from the source
+    trim_end_ms: int | None = None
+    transition: str = "cut"  #: transition into this clip from the previous one
+    transition_ms: int = 0
+    volume: float = 1.0
+    color_preset: str | None = None  #: None: the composition's default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextStyle:
+    font: str = DEFAULT_FONT
+    size: int = 48
+    color: str = "0xFFFFFFFF"  #: normalized to 0xRRGGBBAA by the schema
+    shadow: bool = False
+    shadow_color: str = "0x000000B0"
+    box: bool = False
+    box_color: str = "0x00000080"
+    box_padding: int = 12
+    outline: int = 0  #: border width in pixels; 0 is none
+    outline_color: str = "0x000000FF"
+    fade_in_ms: int = 0
+    fade_out_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextOverlay:
+    text: str
+    x: str | int = "center"  #: a name from X_POSITIONS or pixels from the left
+    y: str | int = "center"  #: a name from Y_POSITIONS or pixels from the top
+    start_ms: int = 0
+    duration_ms: int | None = None  #: None: until the end of the timeline
+    style: TextStyle = field(default_factory=TextStyle)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Audio:
+    music_url: str | None = None
+    voiceover_url: str | None = None
+    music_volume: float = 1.0
+    voiceover_volume: float = 1.0
+    music_loop: bool = True  #: loop music shorter than the timeline
+    music_start_ms: int = 0  #: offset into the music file
+    music_fade_in_ms: int = 0
+    music_fade_out_ms: int = 0
+    voiceover_delay_ms: int = 0  #: where the voiceover starts on the timeline
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    resolution: str = "720p"
+    fps: int = 30
+    crf: int | None = None  #: None: DEFAULT_CRF
+    preset: str | None = None  #: x264 preset; None: X264_PRESET
+    format: str = "mp4"
+    thumbnail_ms: int | None = None  #: None: one second in, or the middle if shorter
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return RESOLUTIONS[self.resolution]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Composition:
+    clips: tuple[Clip, ...]
+    overlays: tuple[TextOverlay, ...] = ()
+    audio: Audio = field(default_factory=Audio)
+    output: Output = field(default_factory=Output)
+    color_preset: str = "none"
+    user_id: str | None = None
+
+    def sources(self) -> tuple[str, ...]:
+        """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""
+        urls = [c.url for c in self.clips]
+        urls += [u for u in (self.audio.music_url, self.audio.voiceover_url) if u]
+        return tuple(dict.fromkeys(urls))
