@@ -9,11 +9,9 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from vidsvc.errors import ConfigError
-
-T = TypeVar("T")
 
 X264_PRESETS = (
     "ultrafast",
@@ -26,6 +24,7 @@ X264_PRESETS = (
     "slower",
     "veryslow",
 )
+TMP_DEFAULT = Path(tempfile.gettempdir()) / "vidsvc"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -80,18 +79,16 @@ def _str(raw: str) -> str:
     return raw
 
 
-def _setting(env: str, parse: Callable[[str], T], default: T) -> Any:
+def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """All configuration. Build with `Settings.from_env(mapping)`; defaults are the embedded mode."""
+    """All configuration: `Settings.from_env(mapping)`. Defaults are the embedded mode."""
 
     environment: str = _setting("ENVIRONMENT", _str, "development")
-    log_level: str = _setting(
-        "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
-    )
+    log_level: str = _setting("LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
     host: str = _setting("HOST", _str, "127.0.0.1")
     port: int = _setting("PORT", _int(1, 65535), 8000)
     data_dir: Path = _setting("DATA_DIR", Path, Path("data"))
@@ -112,7 +109,7 @@ class Settings:
     default_crf: int = _setting("DEFAULT_CRF", _int(0, 51), 21)
     x264_preset: str = _setting("X264_PRESET", _choice(*X264_PRESETS), "medium")
     ffmpeg_threads: int = _setting("FFMPEG_THREADS", _int(0, 64), 0)
-    tmp_dir: Path = _setting("TMP_DIR", Path, Path(tempfile.gettempdir()) / "vidsvc")
+    tmp_dir: Path = _setting("TMP_DIR", Path, TMP_DEFAULT)
     keep_temp_files: bool = _setting("KEEP_TEMP_FILES", _bool, False)
     run_ffprobe_validation: bool = _setting("RUN_FFPROBE_VALIDATION", _bool, True)
     job_timeout: float = _setting("JOB_TIMEOUT", _float(1, 86400), 300.0)

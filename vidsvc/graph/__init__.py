@@ -1,3 +1,27 @@
-"""Pure compiler from a composition (and probed inputs) to one FFmpeg argv. No I/O."""
+"""Pure compiler from a composition (and probed inputs) to one FFmpeg argv. No I/O.
+
+timeline.plan(composition, durations, limits) -> Timeline
+build.build(timeline, composition, sources, fonts) -> Graph
+compile.compile_command(graph, encoding) -> Command
+"""
 
 from __future__ import annotations
+
+from vidsvc.graph.build import build
+from vidsvc.graph.compile import Command, Encoding, compile_command
+from vidsvc.graph.model import Graph, GraphError, Source
+from vidsvc.graph.timeline import Limits, Timeline, check, plan
+
+__all__ = [
+    "Command",
+    "Encoding",
+    "Graph",
+    "GraphError",
+    "Limits",
+    "Source",
+    "Timeline",
+    "build",
+    "check",
+    "compile_command",
+    "plan",
+]

@@ -1,0 +1,217 @@
+"""build(): a planned timeline and its staged sources become one filter graph.
+
+Every clip is normalized inside the graph (constant fps, fit and letterbox, SAR 1, yuv420p,
+AVTB timebase) before any xfade, because xfade needs identical size, rate, format and timebase.
+Video boundaries are rounded to frames and audio boundaries to samples from *absolute* times,
+so rounding never accumulates into drift along a long timeline.
+
+Pure: imports the leaves and vidsvc.graph only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vidsvc import spec
+from vidsvc.graph import audio, text
+from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.model import Graph, Source
+from vidsvc.graph.timeline import ClipSlot, Timeline
+
+RATE = audio.RATE
+THUMB_WIDTH = 640
+#: Colour presets as cheap YUV-domain filters (no RGB round trip on the hot path).
+COLOR_FILTERS: dict[str, tuple[tuple[str, dict[str, str | int | float]], ...]] = {
+    "none": (),
+    "warm": (("lutyuv", {"u": "val-12", "v": "val+12"}),),
+    "cool": (("lutyuv", {"u": "val+12", "v": "val-12"}),),
+    "vivid": (("eq", {"saturation": 1.45, "contrast": 1.08}),),
+    "muted": (("eq", {"saturation": 0.5, "contrast": 0.94}),),
+    "bw": (("hue", {"s": 0}),),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    video: str
+    audio: str
+    frames: int
+    overlap_frames: int  #: > 0: joined to the previous segment by an xfade of this length
+    overlap_samples: int  #: the same overlap for acrossfade, exact in samples
+    transition: str
+
+
+def frame_at(ms: int, fps: int) -> int:
+    return round(ms * fps / 1000)
+
+
+def build(
+    timeline: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    fonts: Mapping[str, str],
+) -> Graph:
+    """The whole render as one graph; outputs are (video, audio, thumbnail) pads."""
+    g = GraphBuilder()
+    segments = _segments(g, timeline, comp.output, sources)
+    video, bed = _join(g, segments, comp.output.fps)
+    video = text.draw(g, video, timeline.overlays, comp.output, fonts)
+    mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources)
+    video, thumb = g.add_many("split", (video,), "vv", 2)
+    thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)
+    thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
+    if comp.output.size[0] > THUMB_WIDTH:
+        thumb = g.add("scale", (thumb,), w=THUMB_WIDTH, h=-2)
+    return g.finish(video, mixed, thumb)
+
+
+def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
+    """One second in (past a fade from black), the middle of a shorter video, or as asked."""
+    if output.thumbnail_ms is None:
+        return min(1000, total_ms // 2)
+    return max(0, min(output.thumbnail_ms, total_ms - 1000 // output.fps))
+
+
+def _segments(
+    g: GraphBuilder, timeline: Timeline, out: spec.Output, sources: Mapping[str, Source]
+) -> list[Segment]:
+    segments: list[Segment] = []
+    prev: ClipSlot | None = None
+    for slot in timeline.clips:
+        prev_end = prev.end_ms if prev else 0
+        if slot.start_ms > prev_end:
+            segments.extend(_gap(g, prev_end, slot.start_ms, out))
+        segments.append(_clip(g, slot, out, sources[slot.source], prev))
+        prev = slot
+    return segments
+
+
+def _gap(g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output) -> list[Segment]:
+    """Black and silence between clips (or before the first)."""
+    frames = frame_at(end_ms, out.fps) - frame_at(start_ms, out.fps)
+    if frames <= 0:
+        return []
+    w, h = out.size
+    video = g.add("color", (), c="black", s=f"{w}x{h}", r=out.fps)
+    video = g.chain(
+        video,
+        ("trim", {"end_frame": frames}),
+        ("format", {"pix_fmts": "yuv420p"}),
+        ("setsar", {"r": 1}),
+        ("settb", {"expr": "AVTB"}),
+    )
+    silence = audio.silence(g, (end_ms - start_ms) * RATE // 1000)
+    return [_cut(video, silence, frames)]
+
+
+def _cut(video: str, sound: str, frames: int) -> Segment:
+    return Segment(
+        video=video,
+        audio=sound,
+        frames=frames,
+        overlap_frames=0,
+        overlap_samples=0,
+        transition="cut",
+    )
+
+
+def _clip(
+    g: GraphBuilder,
+    slot: ClipSlot,
+    out: spec.Output,
+    source: Source,
+    prev: ClipSlot | None,
+) -> Segment:
+    """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
+    options: tuple[str, ...] = ()
+    if slot.in_ms > 0:
+        options += ("-ss", _secs(slot.in_ms))
+    options += ("-t", _secs(slot.dur_ms + 500))  # decode only what is used, plus slack
+    index = g.input(source.name, options)
+    frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
+    w, h = out.size
+    steps: list[tuple[str, dict[str, str | int | float]]] = [
+        ("setpts", {"expr": "PTS-STARTPTS"}),
+        ("fps", {"fps": out.fps}),
+        (
+            "scale",
+            {
+                "w": w,
+                "h": h,
+                "force_original_aspect_ratio": "decrease",
+                "force_divisible_by": 2,
+            },
+        ),
+        ("pad", {"w": w, "h": h, "x": "(ow-iw)/2", "y": "(oh-ih)/2", "color": "black"}),
+        ("setsar", {"r": 1}),
+        ("format", {"pix_fmts": "yuv420p"}),
+        *COLOR_FILTERS[slot.color_preset],
+        # a source a little shorter than its trim repeats its last frame instead of ending early
+        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
+        ("trim", {"end_frame": frames}),
+    ]
+    fps = out.fps
+    if slot.transition == "fade":
+        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(slot.transition_ms)}))
+    if slot.fade_out_ms:
+        start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
+        steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
+    steps.append(("settb", {"expr": "AVTB"}))
+    video = g.chain(f"{index}:v", *steps)
+    sound = audio.clip_track(g, index if source.has_audio else None, slot)
+    overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
+    return Segment(
+        video=video,
+        audio=sound,
+        frames=frames,
+        overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
+        overlap_samples=overlap_ms * RATE // 1000,
+        transition=slot.transition,
+    )
+
+
+def _join(g: GraphBuilder, segments: list[Segment], fps: int) -> tuple[str, str]:
+    """Concatenate runs of cuts with one concat each; join crossfades with xfade/acrossfade."""
+    run: list[Segment] = [segments[0]]
+    video = audio_pad = ""
+    frames = 0
+    for seg in segments[1:]:
+        if seg.overlap_frames <= 0:
+            run.append(seg)
+            continue
+        video, audio_pad, frames = _flush(g, run, video, audio_pad, frames)
+        shape = "fade" if seg.transition == "crossfade" else seg.transition
+        video = g.add(
+            "xfade",
+            (video, seg.video),
+            transition=shape,
+            duration=seg.overlap_frames / fps,
+            offset=(frames - seg.overlap_frames) / fps,
+        )
+        audio_pad = g.add_audio("acrossfade", (audio_pad, seg.audio), ns=seg.overlap_samples)
+        frames += seg.frames - seg.overlap_frames
+        run = []
+    video, audio_pad, frames = _flush(g, run, video, audio_pad, frames)
+    return video, audio_pad
+
+
+def _flush(
+    g: GraphBuilder, run: list[Segment], video: str, audio_pad: str, frames: int
+) -> tuple[str, str, int]:
+    """Concatenate the pending run after what was joined so far."""
+    parts = ([_cut(video, audio_pad, frames)] if video else []) + run
+    if len(parts) == 1:
+        return parts[0].video, parts[0].audio, parts[0].frames
+    if not parts:
+        return video, audio_pad, frames
+    video = g.chain(
+        g.add("concat", [s.video for s in parts], n=len(parts), v=1, a=0),
+        ("settb", {"expr": "AVTB"}),
+    )
+    audio_pad = g.add_audio("concat", [s.audio for s in parts], n=len(parts), v=0, a=1)
+    return video, audio_pad, sum(s.frames for s in parts)
+
+
+def _secs(ms: int) -> str:
+    return f"{ms / 1000:.3f}"

@@ -1,0 +1,85 @@
+"""GraphBuilder: allocates pad labels in call order (so snapshots are stable) and collects filters.
+
+Pure: imports only vidsvc.graph.model.
+"""
+
+from __future__ import annotations
+
+from vidsvc.graph.model import Filter, Graph, Input
+
+Arg = str | int | float
+
+
+def fmt(value: Arg) -> str:
+    """Numbers as FFmpeg reads them: integers bare, floats without exponent or noise."""
+    if isinstance(value, float):
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return text or "0"
+    return str(value)
+
+
+class GraphBuilder:
+    def __init__(self) -> None:
+        self._inputs: list[Input] = []
+        self._filters: list[Filter] = []
+        self._files: dict[str, str] = {}
+        self._count = {"v": 0, "a": 0}
+
+    def input(self, path: str, options: tuple[str, ...] = ()) -> int:
+        """Add an input file; returns its index (pads are `{index}:v` and `{index}:a`)."""
+        self._inputs.append(Input(path=path, options=options))
+        return len(self._inputs) - 1
+
+    def text_file(self, text: str) -> str:
+        """Register a side file holding user text; returns its workspace-relative name."""
+        name = f"text{len(self._files)}.txt"
+        self._files[name] = text
+        return name
+
+    def _label(self, kind: str) -> str:
+        self._count[kind] += 1
+        return f"{kind}{self._count[kind] - 1}"
+
+    def add_many(
+        self,
+        name: str,
+        inputs: tuple[str, ...] | list[str],
+        kinds: str,
+        /,
+        *positional: Arg,
+        **args: Arg,
+    ) -> tuple[str, ...]:
+        """Add one filter with len(kinds) outputs ('v'/'a' each); returns their labels."""
+        outputs = tuple(self._label(k) for k in kinds)
+        pairs = tuple(("", fmt(v)) for v in positional)
+        pairs += tuple((k, fmt(v)) for k, v in args.items())
+        self._filters.append(Filter(name=name, inputs=tuple(inputs), outputs=outputs, args=pairs))
+        return outputs
+
+    def add(
+        self, name: str, inputs: tuple[str, ...] | list[str], /, *pos: Arg, **args: Arg
+    ) -> str:
+        """Add a video filter with one output."""
+        return self.add_many(name, inputs, "v", *pos, **args)[0]
+
+    def add_audio(
+        self, name: str, inputs: tuple[str, ...] | list[str], /, *pos: Arg, **args: Arg
+    ) -> str:
+        """Add an audio filter with one output."""
+        return self.add_many(name, inputs, "a", *pos, **args)[0]
+
+    def chain(self, pad: str, *steps: tuple[str, dict[str, Arg]]) -> str:
+        """Apply filters one after another, each fed by the previous output."""
+        for name, args in steps:
+            pad = self.add_many(name, (pad,), pad[0] if ":" not in pad else pad[-1], **args)[0]
+        return pad
+
+    def finish(self, *outputs: str) -> Graph:
+        graph = Graph(
+            inputs=tuple(self._inputs),
+            filters=tuple(self._filters),
+            outputs=outputs,
+            files=dict(self._files),
+        )
+        graph.check()
+        return graph

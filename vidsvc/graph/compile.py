@@ -1,0 +1,86 @@
+"""compile(): a Graph and the encoding settings become one FFmpeg argv (a tuple; no shell, ever).
+
+Every input is opened with `-protocol_whitelist file` and the demuxer allow-list, and decoders
+get `-max_pixels`, so even a file that lies about itself cannot make FFmpeg reach the network,
+read a playlist or allocate a giant frame. `-t` caps the output as a backstop.
+
+Pure: imports the leaves and vidsvc.graph only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from vidsvc import spec
+from vidsvc.graph.escape import filter_args
+from vidsvc.graph.model import Filter, Graph
+
+#: Graph strings longer than this go to a script file (Linux caps one argv string at 128 KiB).
+MAX_INLINE_GRAPH = 64 * 1024
+GRAPH_FILE = "graph.txt"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encoding:
+    duration_ms: int
+    crf: int = 21
+    preset: str = "medium"
+    threads: int = 0  #: 0: let x264 decide
+    audio_bitrate: str = "192k"
+    max_pixels: int = 3840 * 2160
+    video_out: str = "out.mp4"
+    thumb_out: str = "thumb.jpg"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    argv: tuple[str, ...]  #: without the binary
+    files: Mapping[str, str] = field(default_factory=dict)  #: side files to write first
+    expected_duration_ms: int
+
+
+def render_filter(f: Filter) -> str:
+    labels_in = "".join(f"[{label}]" for label in f.inputs)
+    labels_out = "".join(f"[{label}]" for label in f.outputs)
+    args = filter_args(f.args)
+    return f"{labels_in}{f.name}{'=' + args if args else ''}{labels_out}"
+
+
+def graph_string(graph: Graph) -> str:
+    return ";\n".join(render_filter(f) for f in graph.filters)
+
+
+def _inputs(graph: Graph, enc: Encoding) -> list[str]:
+    argv: list[str] = []
+    formats = ",".join(spec.INPUT_FORMATS)
+    for item in graph.inputs:
+        argv += ["-protocol_whitelist", "file", "-format_whitelist", formats]
+        argv += ["-max_pixels", str(enc.max_pixels), *item.options, "-i", item.path]
+    return argv
+
+
+def compile_command(graph: Graph, enc: Encoding) -> Command:
+    """One invocation: every input, the whole graph, the MP4 and its thumbnail."""
+    video, audio, thumb = graph.outputs
+    files = dict(graph.files)
+    text = graph_string(graph)
+    if len(text) > MAX_INLINE_GRAPH:
+        files[GRAPH_FILE] = text
+        graph_args = ["-filter_complex_script", GRAPH_FILE]
+    else:
+        graph_args = ["-filter_complex", text]
+    threads = ["-threads", str(enc.threads)] if enc.threads else []
+    argv = [
+        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
+        "-progress", "pipe:1",
+        *_inputs(graph, enc),
+        *graph_args,
+        "-map", f"[{video}]", "-map", f"[{audio}]",
+        "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", enc.audio_bitrate,
+        "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
+        "-map", f"[{thumb}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
+        "-update", "1", enc.thumb_out,
+    ]  # fmt: skip
+    return Command(argv=tuple(argv), files=files, expected_duration_ms=enc.duration_ms)

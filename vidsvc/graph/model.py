@@ -1,0 +1,84 @@
+"""The filter graph as data: inputs, filters between labelled pads, outputs (typed-ffmpeg's shape).
+
+Labels are plain strings: `0:v`/`0:a` for input streams, `v3`/`a7` for the builder's pads (the
+prefix is the pad's kind). `Graph.check()` enforces the rule FFmpeg only half-enforces: every pad
+is produced once and consumed once, and video pads feed video filters only.
+
+Pure: imports nothing from vidsvc.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: Filters whose pads carry audio; everything else in our graphs is video.
+AUDIO_FILTERS = frozenset(
+    "acrossfade adelay afade aformat alimiter amix anullsrc apad aresample asetpts atrim "
+    "concat_a volume".split()
+)
+
+
+class GraphError(ValueError):
+    """The builder produced an ill-formed graph: a bug in vidsvc, never a user error."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """A probed, staged input as the builder needs it: a workspace-relative name and facts."""
+
+    name: str
+    duration_ms: int
+    has_video: bool
+    has_audio: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Input:
+    path: str  #: workspace-relative, service-chosen (`in0.mp4`)
+    options: tuple[str, ...] = ()  #: input options placed before `-i` (seek, loop)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Filter:
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    args: tuple[tuple[str, str], ...] = ()  #: (key, value); an empty key is positional
+
+    @property
+    def kind(self) -> str:
+        base = "concat_a" if self.name == "concat" and self.outputs[0][0] == "a" else self.name
+        return "a" if base in AUDIO_FILTERS else "v"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Graph:
+    inputs: tuple[Input, ...]
+    filters: tuple[Filter, ...]
+    outputs: tuple[str, ...]  #: labels mapped to output streams, in -map order
+    files: Mapping[str, str] = field(default_factory=dict)  #: side files (drawtext text)
+
+    def check(self) -> None:
+        """Raise GraphError unless each pad is produced once and consumed once."""
+        produced = Counter(label for f in self.filters for label in f.outputs)
+        consumed = Counter(label for f in self.filters for label in f.inputs)
+        consumed.update(self.outputs)
+        for label in produced + consumed:
+            if ":" in label:
+                index = int(label.split(":")[0])
+                if not 0 <= index < len(self.inputs) or consumed[label] != 1:
+                    raise GraphError(f"input pad {label} used {consumed[label]} times")
+            elif produced[label] != 1 or consumed[label] != 1:
+                raise GraphError(
+                    f"pad {label} produced {produced[label]}x, consumed {consumed[label]}x"
+                )
+        for f in self.filters:
+            for label in f.inputs:
+                if _kind(label) != f.kind and f.name != "concat":
+                    raise GraphError(f"{label} ({_kind(label)}) feeds {f.name} ({f.kind})")
+
+
+def _kind(label: str) -> str:
+    return label.split(":")[1] if ":" in label else label[0]

@@ -1,0 +1,392 @@
+"""Timeline arithmetic (SPEC.md §3): derive omitted fields, place clips, check every rule.
+
+All times are integer milliseconds. `plan()` needs the probed duration of every source whose
+length is not given; `check()` runs the same rules on what is known before probing (at POST).
+Violations are InvalidTimeline with a message naming the clip and the field.
+
+Pure: imports only the leaves (spec, errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from vidsvc import spec
+from vidsvc.errors import InvalidTimeline
+
+#: A trim may end this far past the probed end (containers round durations); tpad fills it.
+TRIM_TOLERANCE_MS = 40
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_duration_ms: int = 180_000
+    max_clips: int = 200
+    max_overlays: int = 100
+    max_text_chars: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClipSlot:
+    index: int
+    source: str
+    in_ms: int  #: where the trim starts in the source
+    dur_ms: int  #: length on the output timeline (= the trim's length)
+    start_ms: int  #: placement on the output timeline
+    transition: str  #: into this clip
+    transition_ms: int
+    fade_out_ms: int  #: fade to black at its end (the next clip comes in with `fade`)
+    volume: float
+    color_preset: str
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.dur_ms
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverlaySlot:
+    overlay: spec.TextOverlay
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline:
+    clips: tuple[ClipSlot, ...]
+    overlays: tuple[OverlaySlot, ...]
+    duration_ms: int
+
+
+def secs(ms: int) -> str:
+    """Milliseconds as a human number of seconds: 9000 → '9', 1500 → '1.5'."""
+    return f"{ms / 1000:g}"
+
+
+class _Issues:
+    """Collects every violation; raises one InvalidTimeline naming the first."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append({"field": field, "message": f"{field}: {message}"})
+
+    def raise_any(self) -> None:
+        if self.items:
+            first = self.items[0]
+            details = {"field": first["field"], "issues": self.items}
+            raise InvalidTimeline(first["message"], details=details)
+
+
+def plan(comp: spec.Composition, durations: Mapping[str, int], limits: Limits) -> Timeline:
+    """The full timeline; every clip whose length is not given must have its source probed."""
+    issues = _Issues()
+    slots = _place_clips(comp, durations, issues, strict=True)
+    issues.raise_any()
+    return _finish(comp, [s for s in slots if s is not None], durations, limits)
+
+
+def check(comp: spec.Composition, limits: Limits) -> None:
+    """The rules that need no probe (at submit); the rest are checked by plan() later."""
+    issues = _Issues()
+    slots = _place_clips(comp, {}, issues, strict=False)
+    issues.raise_any()
+    if all(s is not None for s in slots):
+        _finish(comp, [s for s in slots if s is not None], {}, limits)
+    else:
+        _check_counts(comp, limits, issues)
+        _check_texts(comp, limits, issues)
+        issues.raise_any()
+
+
+def _finish(
+    comp: spec.Composition,
+    slots: list[ClipSlot],
+    durations: Mapping[str, int],
+    limits: Limits,
+) -> Timeline:
+    issues = _Issues()
+    _check_counts(comp, limits, issues)
+    total = max((s.end_ms for s in slots), default=0)
+    if total > limits.max_duration_ms:
+        issues.add(
+            "clips",
+            f"the timeline is {secs(total)} s long, over MAX_DURATION_SECONDS "
+            f"({secs(limits.max_duration_ms)} s)",
+        )
+    _check_texts(comp, limits, issues)
+    overlays = _place_overlays(comp, total, issues)
+    _check_audio(comp.audio, total, durations, issues)
+    issues.raise_any()
+    return Timeline(clips=tuple(slots), overlays=overlays, duration_ms=total)
+
+
+def _check_counts(comp: spec.Composition, limits: Limits, issues: _Issues) -> None:
+    if not comp.clips:
+        issues.add("clips", "a composition needs at least one clip")
+    if len(comp.clips) > limits.max_clips:
+        issues.add("clips", f"{len(comp.clips)} clips, over MAX_CLIPS ({limits.max_clips})")
+    if len(comp.overlays) > limits.max_overlays:
+        issues.add(
+            "overlays",
+            f"{len(comp.overlays)} overlays, over MAX_OVERLAYS ({limits.max_overlays})",
+        )
+
+
+def _place_clips(
+    comp: spec.Composition,
+    durations: Mapping[str, int],
+    issues: _Issues,
+    *,
+    strict: bool,
+) -> list[ClipSlot | None]:
+    """Place every clip; None where an unprobed source leaves its length unknown (not strict)."""
+    slots: list[ClipSlot | None] = []
+    prev: ClipSlot | None = None
+    for i, clip in enumerate(comp.clips):
+        placed = _place_one(i, clip, prev, durations, issues, strict=strict)
+        if placed is not None:
+            placed = _with_preset(placed, clip, comp.color_preset)
+            if prev is not None and clip.transition == "fade":
+                slots[-1] = prev = _with_fade_out(prev, placed.transition_ms)
+        slots.append(placed)
+        prev = placed if (placed is not None or not strict) else prev
+    _check_transition_room(slots, issues)
+    return slots
+
+
+def _with_preset(slot: ClipSlot, clip: spec.Clip, default: str) -> ClipSlot:
+    return replace(slot, color_preset=clip.color_preset or default)
+
+
+def _with_fade_out(slot: ClipSlot, fade_ms: int) -> ClipSlot:
+    return replace(slot, fade_out_ms=fade_ms)
+
+
+def _length(
+    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: _Issues
+) -> int | None:
+    """The clip's length from the trim pair, else the placement pair, else the source."""
+    trim_len = placed_len = None
+    if clip.trim_end_ms is not None:
+        trim_len = clip.trim_end_ms - trim_start
+        if trim_len <= 0:
+            issues.add(
+                f"{p}.trim_end",
+                f"trim_end {secs(clip.trim_end_ms)} must be after trim_start {secs(trim_start)}",
+            )
+            return None
+    if clip.start_ms is not None and clip.end_ms is not None:
+        placed_len = clip.end_ms - clip.start_ms
+        if placed_len <= 0:
+            issues.add(
+                f"{p}.end_time",
+                f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
+            )
+            return None
+    if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
+        issues.add(
+            f"{p}.end_time",
+            f"end_time - start_time ({secs(placed_len)} s) differs from "
+            f"trim_end - trim_start ({secs(trim_len)} s)",
+        )
+        return None
+    if trim_len is not None or placed_len is not None:
+        return trim_len if trim_len is not None else placed_len
+    if clip.end_ms is None and source_ms is not None:
+        if source_ms - trim_start <= 0:
+            issues.add(
+                f"{p}.trim_start",
+                f"trim_start {secs(trim_start)} is past the source's end ({secs(source_ms)} s)",
+            )
+            return None
+        return source_ms - trim_start
+    return None
+
+
+def _place_one(
+    i: int,
+    clip: spec.Clip,
+    prev: ClipSlot | None,
+    durations: Mapping[str, int],
+    issues: _Issues,
+    *,
+    strict: bool,
+) -> ClipSlot | None:
+    p = f"clips[{i}]"
+    trim_start = clip.trim_start_ms or 0
+    source_ms = durations.get(clip.url)
+    length = _length(p, clip, trim_start, source_ms, issues)
+    crossfade = spec.is_crossfade(clip.transition)
+    td = clip.transition_ms if clip.transition != "cut" else 0
+    if i == 0 and crossfade:
+        issues.add(
+            f"{p}.transition_in",
+            f"the first clip cannot use {clip.transition} (there is nothing to blend "
+            "with); use fade or cut",
+        )
+        return None
+    if (crossfade or clip.transition == "fade") and td <= 0:
+        issues.add(f"{p}.transition_duration", "must be above 0 for this transition")
+        return None
+    start = _start(clip, length, prev, i, td if crossfade else 0)
+    if start is None:
+        if strict and not issues.items:
+            issues.add(f"{p}.start_time", "cannot be derived (the previous clip is unplaced)")
+        return None
+    if length is None and clip.end_ms is not None:
+        length = clip.end_ms - start
+        if length <= 0:
+            issues.add(f"{p}.end_time", f"end_time {secs(clip.end_ms)} is not after its start")
+            return None
+    if length is None:
+        if strict and not issues.items:
+            issues.add(f"{p}.url", "the source's duration is unknown")
+        return None
+    if source_ms is not None and trim_start + length > source_ms + TRIM_TOLERANCE_MS:
+        issues.add(
+            f"{p}.trim_end",
+            f"trim_end {secs(trim_start + length)} is past the source's end ({secs(source_ms)} s)",
+        )
+        return None
+    if prev is not None and not _check_join(p, clip, start, td, prev, issues):
+        return None
+    return ClipSlot(
+        index=i,
+        source=clip.url,
+        in_ms=trim_start,
+        dur_ms=length,
+        start_ms=start,
+        transition=clip.transition,
+        transition_ms=td,
+        fade_out_ms=0,
+        volume=clip.volume,
+        color_preset=clip.color_preset or "none",
+    )
+
+
+def _start(
+    clip: spec.Clip, length: int | None, prev: ClipSlot | None, i: int, overlap: int
+) -> int | None:
+    if clip.start_ms is not None:
+        return clip.start_ms
+    if clip.end_ms is not None and length is not None:
+        return clip.end_ms - length
+    if i == 0:
+        return 0
+    return None if prev is None else prev.end_ms - overlap
+
+
+def _check_join(
+    p: str, clip: spec.Clip, start: int, td: int, prev: ClipSlot, issues: _Issues
+) -> bool:
+    """Overlaps only as crossfades (of exactly the transition's length); gaps are fine."""
+    if spec.is_crossfade(clip.transition):
+        expected = prev.end_ms - td
+        if abs(start - expected) > 1:
+            issues.add(
+                f"{p}.start_time",
+                f"a {secs(td)} s {clip.transition} must start {secs(td)} s before "
+                f"clips[{prev.index}] ends, at {secs(expected)}, not {secs(start)}",
+            )
+            return False
+    elif start < prev.end_ms - 1:
+        issues.add(
+            f"{p}.start_time",
+            f"{secs(start)} overlaps clips[{prev.index}] (which ends at "
+            f"{secs(prev.end_ms)}); overlaps are allowed only as crossfades",
+        )
+        return False
+    return True
+
+
+def _check_transition_room(slots: list[ClipSlot | None], issues: _Issues) -> None:
+    """A transition may not be longer than either clip, nor meet the next one inside a clip."""
+    for i, slot in enumerate(slots):
+        if slot is None or slot.transition == "cut":
+            continue
+        p = f"clips[{i}].transition_duration"
+        prev = slots[i - 1] if i > 0 else None
+        for other in (slot, prev):
+            if other is not None and slot.transition_ms > other.dur_ms:
+                issues.add(
+                    p,
+                    f"{secs(slot.transition_ms)} s is longer than clips[{other.index}] "
+                    f"({secs(other.dur_ms)} s)",
+                )
+                return
+        nxt = slots[i + 1] if i + 1 < len(slots) else None
+        out_ms = nxt.transition_ms if nxt is not None and nxt.transition != "cut" else 0
+        if slot.transition_ms + out_ms > slot.dur_ms:
+            issues.add(
+                p,
+                f"the transitions into and out of clips[{i}] "
+                f"({secs(slot.transition_ms)} s + {secs(out_ms)} s) are longer than "
+                f"the clip ({secs(slot.dur_ms)} s)",
+            )
+            return
+
+
+def _check_texts(comp: spec.Composition, limits: Limits, issues: _Issues) -> None:
+    for j, overlay in enumerate(comp.overlays):
+        p = f"overlays[{j}].content"
+        text = overlay.text
+        if len(text) > limits.max_text_chars:
+            issues.add(
+                p,
+                f"{len(text)} characters, over MAX_TEXT_CHARS ({limits.max_text_chars})",
+            )
+        elif not text.strip():
+            issues.add(p, "is empty")
+        elif any((ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127 for ch in text):
+            issues.add(p, "contains a control character (only newlines and tabs are allowed)")
+        elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+            issues.add(p, "contains an unpaired surrogate (not valid Unicode text)")
+
+
+def _place_overlays(
+    comp: spec.Composition, total: int, issues: _Issues
+) -> tuple[OverlaySlot, ...]:
+    out: list[OverlaySlot] = []
+    for j, overlay in enumerate(comp.overlays):
+        p = f"overlays[{j}]"
+        start = overlay.start_ms
+        end = total if overlay.duration_ms is None else start + overlay.duration_ms
+        if start >= total:
+            issues.add(
+                f"{p}.start_time",
+                f"{secs(start)} is not before the end of the timeline ({secs(total)} s)",
+            )
+        elif end <= start:
+            issues.add(f"{p}.duration", "must be above 0")
+        elif end > total + 1:
+            issues.add(
+                f"{p}.duration",
+                f"the overlay ends at {secs(end)}, past the end of the timeline ({secs(total)} s)",
+            )
+        elif overlay.style.fade_in_ms + overlay.style.fade_out_ms > end - start:
+            issues.add(f"{p}.style.fade_in", "fade_in + fade_out is longer than the overlay")
+        else:
+            out.append(OverlaySlot(overlay=overlay, start_ms=start, end_ms=min(end, total)))
+    return tuple(out)
+
+
+def _check_audio(
+    audio: spec.Audio, total: int, durations: Mapping[str, int], issues: _Issues
+) -> None:
+    if audio.voiceover_url and audio.voiceover_delay_ms >= total > 0:
+        issues.add(
+            "audio.voiceover_delay",
+            f"{secs(audio.voiceover_delay_ms)} is not before the end of the timeline "
+            f"({secs(total)} s)",
+        )
+    music_ms = durations.get(audio.music_url or "")
+    if music_ms is not None and audio.music_start_ms >= music_ms:
+        issues.add(
+            "audio.music_start",
+            f"{secs(audio.music_start_ms)} is past the music's end ({secs(music_ms)} s)",
+        )
+    if audio.music_fade_in_ms + audio.music_fade_out_ms > total > 0:
+        issues.add("audio.music_fade_in", "music fades are longer than the timeline")

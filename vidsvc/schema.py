@@ -1,0 +1,238 @@
+"""The composition's wire format: marshmallow schemas that check shapes and build spec values.
+
+Seconds on the wire become integer milliseconds here. Unknown fields, wrong types, NaN and
+unknown enum values are VALIDATION_ERROR; the timeline's meaning is checked later
+(vidsvc.graph.timeline). The HTTP layer reuses these schemas for the OpenAPI document.
+
+A leaf module: imports only vidsvc.spec, vidsvc.config and vidsvc.errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+from marshmallow import ValidationError as MarshmallowError
+
+from vidsvc import spec
+from vidsvc.config import X264_PRESETS
+from vidsvc.errors import ValidationError
+
+FONT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?$")
+#: Named colours accepted besides hex (a fixed table: nothing user-typed reaches FFmpeg).
+NAMED_COLORS = {
+    "white": "FFFFFF",
+    "black": "000000",
+    "red": "FF0000",
+    "green": "00FF00",
+    "blue": "0000FF",
+    "yellow": "FFFF00",
+    "cyan": "00FFFF",
+    "magenta": "FF00FF",
+    "gray": "808080",
+    "grey": "808080",
+    "orange": "FFA500",
+    "purple": "800080",
+    "pink": "FFC0CB",
+}
+MAX_SECONDS = 86400.0
+
+
+def _seconds(**kw: Any) -> fields.Float:
+    return fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS), **kw)
+
+
+def _ms(value: float | None) -> int | None:
+    return None if value is None else round(value * 1000)
+
+
+class ColorField(fields.Field[str]):
+    """`#RRGGBB`, `#RRGGBBAA` or a name from NAMED_COLORS, normalized to `0xRRGGBBAA`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        if isinstance(value, str):
+            named = NAMED_COLORS.get(value.strip().lower())
+            if named:
+                return f"0x{named}FF"
+            match = HEX_COLOR.match(value)
+            if match:
+                return f"0x{match.group(1).upper()}{(match.group(2) or 'FF').upper()}"
+        raise MarshmallowError("Not a colour: use #RRGGBB, #RRGGBBAA or a colour name.")
+
+
+class PositionField(fields.Field[str | int]):
+    """A named anchor (`center`, `left`…) or non-negative pixels."""
+
+    def __init__(self, names: tuple[str, ...], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.names = names
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str | int:
+        if isinstance(value, str) and value in self.names:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 8192:
+            return value
+        raise MarshmallowError(f"Must be one of {', '.join(self.names)} or pixels 0-8192.")
+
+
+class ClipSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(1, 4096))
+    start_time = _seconds()
+    end_time = _seconds()
+    trim_start = _seconds()
+    trim_end = _seconds()
+    transition_in = fields.String(validate=validate.OneOf(spec.TRANSITIONS))
+    transition_duration = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+    color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
+        transition = d.get("transition_in", "cut")
+        default_ms = 0 if transition == "cut" else spec.DEFAULT_TRANSITION_MS
+        duration = d.get("transition_duration")
+        return spec.Clip(
+            url=d["url"],
+            start_ms=_ms(d.get("start_time")),
+            end_ms=_ms(d.get("end_time")),
+            trim_start_ms=_ms(d.get("trim_start")),
+            trim_end_ms=_ms(d.get("trim_end")),
+            transition=transition,
+            transition_ms=default_ms if duration is None else round(duration * 1000),
+            volume=d.get("volume", 1.0),
+            color_preset=d.get("color_preset"),
+        )
+
+
+class PositionSchema(Schema):
+    x = PositionField(spec.X_POSITIONS)
+    y = PositionField(spec.Y_POSITIONS)
+
+
+class TextStyleSchema(Schema):
+    font = fields.String(validate=validate.Regexp(FONT_NAME))
+    size = fields.Integer(strict=True, validate=validate.Range(4, 400))
+    color = ColorField()
+    shadow = fields.Boolean()
+    shadow_color = ColorField()
+    box = fields.Boolean()
+    box_color = ColorField()
+    box_padding = fields.Integer(strict=True, validate=validate.Range(0, 200))
+    outline = fields.Integer(strict=True, validate=validate.Range(0, 50))
+    outline_color = ColorField()
+    fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.TextStyle:
+        fades = {f"{k}_ms": round(d.pop(k) * 1000) for k in ("fade_in", "fade_out") if k in d}
+        return spec.TextStyle(**d, **fades)
+
+
+class OverlaySchema(Schema):
+    type = fields.String(load_default="text", validate=validate.OneOf(["text"]))
+    content = fields.String(required=True)
+    position = fields.Nested(PositionSchema)
+    start_time = _seconds()
+    duration = fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    style = fields.Nested(TextStyleSchema)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.TextOverlay:
+        position = d.get("position", {})
+        return spec.TextOverlay(
+            text=d["content"],
+            x=position.get("x", "center"),
+            y=position.get("y", "center"),
+            start_ms=_ms(d.get("start_time")) or 0,
+            duration_ms=_ms(d.get("duration")),
+            style=d.get("style", spec.TextStyle()),
+        )
+
+
+class AudioSchema(Schema):
+    music_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
+    voiceover_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
+    music_volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+    voiceover_volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+    music_loop = fields.Boolean()
+    music_start = _seconds()
+    music_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    music_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    voiceover_delay = _seconds()
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Audio:
+        timed = ("music_start", "music_fade_in", "music_fade_out", "voiceover_delay")
+        ms = {f"{k}_ms": round(d.pop(k) * 1000) for k in timed if k in d}
+        return spec.Audio(**d, **ms)
+
+
+class OutputSchema(Schema):
+    resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
+    fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
+    crf = fields.Integer(strict=True, validate=validate.Range(0, 51))
+    preset = fields.String(validate=validate.OneOf(X264_PRESETS))
+    format = fields.String(validate=validate.OneOf(["mp4"]))
+    thumbnail_time = _seconds()
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
+        thumb = d.pop("thumbnail_time", None)
+        return spec.Output(**d, thumbnail_ms=_ms(thumb))
+
+
+class CompositionSchema(Schema):
+    clips = fields.List(fields.Nested(ClipSchema), required=True)
+    overlays = fields.List(fields.Nested(OverlaySchema))
+    audio = fields.Nested(AudioSchema)
+    output = fields.Nested(OutputSchema)
+    color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
+    user_id = fields.String(allow_none=True, validate=validate.Length(1, 128))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
+        return spec.Composition(
+            clips=tuple(d["clips"]),
+            overlays=tuple(d.get("overlays", ())),
+            audio=d.get("audio", spec.Audio()),
+            output=d.get("output", spec.Output()),
+            color_preset=d.get("color_preset", "none"),
+            user_id=d.get("user_id"),
+        )
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
+    """{'clips': {0: {'trim_start': ['Not a valid number.']}}} → {'clips[0].trim_start': '…'}."""
+    if isinstance(messages, Mapping):
+        out: dict[str, str] = {}
+        for key, value in messages.items():
+            name = (
+                f"{prefix}[{key}]"
+                if isinstance(key, int)
+                else (f"{prefix}.{key}" if prefix else str(key))
+            )
+            out.update(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "body": " ".join(messages)}
+    return {prefix or "body": str(messages)}
+
+
+def parse_composition(document: Any) -> spec.Composition:
+    """Build a Composition from decoded JSON, or raise ValidationError naming every bad field."""
+    if not isinstance(document, Mapping):
+        raise ValidationError("the body must be a JSON object", details={"field": "body"})
+    try:
+        result: spec.Composition = CompositionSchema().load(document)
+    except MarshmallowError as exc:
+        problems = _flatten(exc.messages)
+        first_field, first_message = next(iter(problems.items()))
+        raise ValidationError(
+            f"{first_field}: {first_message}",
+            details={"field": first_field, "fields": problems},
+        ) from None
+    return result
