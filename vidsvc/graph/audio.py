@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
-from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.model import Source
 from vidsvc.graph.timeline import ClipSlot
 
