@@ -225,7 +225,7 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
 def parse_composition(document: Any) -> spec.Composition:
     """Build a Composition from decoded JSON, or raise ValidationError naming every bad field."""
     if not isinstance(document, Mapping):
-        raise ValidationError("the body must be a JSON object", details={"field": "body"})
+        raise ValidationError("body: must be a JSON object", details={"field": "body"})
     try:
         result: spec.Composition = CompositionSchema().load(document)
     except MarshmallowError as exc:

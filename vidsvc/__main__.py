@@ -1,0 +1,117 @@
+"""The command line: `vidsvc render SPEC.json OUT.mp4` (no server). The composition root.
+
+Exit codes: 0 rendered; 1 the composition or a render failed (the JSON error envelope is on
+stderr); 2 bad usage or a bad setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from vidsvc import __version__, spec
+from vidsvc.config import Settings
+from vidsvc.errors import ConfigError, ValidationError, VidsvcError
+from vidsvc.runner.render import render
+from vidsvc.schema import parse_composition
+
+BAR_WIDTH = 30
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidsvc", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vidsvc {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("render", help="render one composition to an MP4, no server")
+    one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
+    one.add_argument("out", type=Path, help="output MP4; the thumbnail goes beside it (.jpg)")
+    one.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _local_url(url: str, base: Path) -> str:
+    """Relative and absolute paths become file:// URLs (the CLI only; the API needs URLs)."""
+    if "://" in url:
+        return url
+    return (base / url).resolve().as_uri()
+
+
+def load_composition(path: Path) -> spec.Composition:
+    try:
+        document: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(document, dict):
+        base = path.resolve().parent
+        for clip in document.get("clips") or []:
+            if isinstance(clip, dict) and isinstance(clip.get("url"), str):
+                clip["url"] = _local_url(clip["url"], base)
+        audio = document.get("audio")
+        for key in ("music_url", "voiceover_url"):
+            if isinstance(audio, dict) and isinstance(audio.get(key), str):
+                audio[key] = _local_url(audio[key], base)
+    return parse_composition(document)
+
+
+def cli_settings(env: Mapping[str, str]) -> Settings:
+    """The environment's settings; local files anywhere are fine for one's own command line."""
+    return Settings.from_env({"ALLOWED_LOCAL_DIRS": "/", **env})
+
+
+class Bar:
+    """A one-line progress bar on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+
+    def __call__(self, stage: str, percentage: float, message: str) -> None:
+        if not self.enabled:
+            return
+        filled = int(BAR_WIDTH * percentage / 100)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        self.stream.write(f"\r[{bar}] {percentage:5.1f}% {stage:<11} {message[:40]:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    bar = Bar(sys.stderr, sys.stderr.isatty() and not args.quiet)
+    try:
+        comp = load_composition(args.spec)
+        out = args.out.resolve()
+        result = asyncio.run(
+            render(comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"),
+                   on_stage=bar)
+        )  # fmt: skip
+    except VidsvcError as exc:
+        bar.close()
+        sys.stderr.write(json.dumps(exc.envelope(), ensure_ascii=False) + "\n")
+        return 1
+    bar.close()
+    print(f"{result.video} ({result.duration_ms / 1000:.2f} s), thumbnail {result.thumbnail}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = cli_settings(os.environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"vidsvc: {exc}\n")
+        return 2
+    return _render(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
