@@ -91,9 +91,10 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         comp = load_composition(args.spec)
         out = args.out.resolve()
         result = asyncio.run(
-            render(comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"),
-                   on_stage=bar)
-        )  # fmt: skip
+            render(
+                comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"), on_stage=bar
+            )
+        )
     except VidsvcError as exc:
         bar.close()
         sys.stderr.write(json.dumps(exc.envelope(), ensure_ascii=False) + "\n")

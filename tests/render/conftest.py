@@ -26,8 +26,9 @@ def render_doc(settings: Settings, tmp_path: Path) -> Render:
         document = {"output": {"resolution": "180p", "fps": 10}, **document}
         comp = parse_composition(_as_urls(document))
         out = tmp_path / f"out{count}.mp4"
-        return await render(comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"),
-                            **kw)  # fmt: skip
+        return await render(
+            comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"), **kw
+        )
 
     return run
 

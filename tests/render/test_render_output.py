@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,11 @@ async def test_crossfades_overlap_and_output_is_the_asked_size_and_rate(
         {
             "clips": [
                 {"url": media["a"], "trim_end": 2},
-                {"url": media["portrait"], "transition_in": "crossfade", "transition_duration": 0.5},
+                {
+                    "url": media["portrait"],
+                    "transition_in": "crossfade",
+                    "transition_duration": 0.5,
+                },
                 {"url": media["wide60"], "transition_in": "wipeleft", "transition_duration": 0.5},
             ],
             "output": {"resolution": "180p", "fps": 15},
@@ -50,21 +55,29 @@ async def test_a_crossfade_frame_blends_both_neighbours(
     render_doc: Render, media: dict[str, Path]
 ) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["red"]},
-                   {"url": media["blue"], "transition_in": "crossfade", "transition_duration": 1}]}
-    )  # fmt: skip
+        {
+            "clips": [
+                {"url": media["red"]},
+                {"url": media["blue"], "transition_in": "crossfade", "transition_duration": 1},
+            ]
+        }
+    )
     assert result.duration_ms == 3000
     before, middle, after = (frame_at(result.video, t).mean() for t in (0.5, 1.5, 2.6))
-    assert before[0] > 200 and before[2] < 40  # red
-    assert after[2] > 200 and after[0] < 40  # blue
+    assert before[0] > 170 and before[2] < 40  # red
+    assert after[2] > 170 and after[0] < 40  # blue
     assert 70 < middle[0] < 190 and 70 < middle[2] < 190  # both at once
 
 
 async def test_a_gap_is_black_and_silent(render_doc: Render, media: dict[str, Path]) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["a"], "trim_end": 1},
-                   {"url": media["a"], "start_time": 2, "trim_end": 1}]}
-    )  # fmt: skip
+        {
+            "clips": [
+                {"url": media["a"], "trim_end": 1},
+                {"url": media["a"], "start_time": 2, "trim_end": 1},
+            ]
+        }
+    )
     assert abs(duration(result.video) - 3.0) < 0.05
     assert max(frame_at(result.video, 1.5).mean()) < 20
     assert max(frame_at(result.video, 0.5).mean()) > 60
@@ -77,9 +90,11 @@ async def test_a_source_without_audio_mixes_with_music(
     render_doc: Render, media: dict[str, Path]
 ) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["b"], "trim_end": 1.5}, {"url": media["a"], "trim_end": 1}],
-         "audio": {"music_url": media["music"], "music_volume": 0.5}}
-    )  # fmt: skip
+        {
+            "clips": [{"url": media["b"], "trim_end": 1.5}, {"url": media["a"], "trim_end": 1}],
+            "audio": {"music_url": media["music"], "music_volume": 0.5},
+        }
+    )
     music_only = rms_db(result.video, 0.2, 1.0)
     both = rms_db(result.video, 1.7, 0.6)
     assert -35 < music_only < -20  # 0.5 volume: about 6 dB under the tone
@@ -102,9 +117,11 @@ async def test_music_loops_or_stops_and_fades(render_doc: Render, media: dict[st
 
 async def test_voiceover_starts_at_its_delay(render_doc: Render, media: dict[str, Path]) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["b"], "trim_end": 3}],
-         "audio": {"voiceover_url": media["voice"], "voiceover_delay": 1.5}}
-    )  # fmt: skip
+        {
+            "clips": [{"url": media["b"], "trim_end": 3}],
+            "audio": {"voiceover_url": media["voice"], "voiceover_delay": 1.5},
+        }
+    )
     assert rms_db(result.video, 0.2, 1.0) < -80
     assert rms_db(result.video, 1.7, 0.6) > -30
 
@@ -117,10 +134,15 @@ async def test_clip_volume_and_a_mix_that_does_not_clip(
     drop = rms_db(full.video, 0.2, 0.6) - rms_db(half.video, 0.2, 0.6)
     assert 5 < drop < 7  # 0.5 is -6 dB
     loud = await render_doc(
-        {"clips": [{"url": media["a"], "trim_end": 2, "volume": 4}],
-         "audio": {"music_url": media["loud"], "voiceover_url": media["loud"],
-                   "music_volume": 2}}
-    )  # fmt: skip
+        {
+            "clips": [{"url": media["a"], "trim_end": 2, "volume": 4}],
+            "audio": {
+                "music_url": media["loud"],
+                "voiceover_url": media["loud"],
+                "music_volume": 2,
+            },
+        }
+    )
     assert peak(loud.video) < 0.97
     assert rms_db(loud.video, 0.2, 1.0) > -6  # limited, not normalized into silence
 
@@ -130,7 +152,7 @@ async def test_fade_from_black_at_the_start(render_doc: Render, media: dict[str,
         {"clips": [{"url": media["red"], "transition_in": "fade", "transition_duration": 1}]}
     )
     assert frame_at(result.video, 0.0).mean()[0] < 40
-    assert frame_at(result.video, 1.5).mean()[0] > 200
+    assert frame_at(result.video, 1.5).mean()[0] > 170
     assert rms_db(result.video, 0.0, 0.5) == -math.inf  # no audio source: silence
 
 
@@ -138,46 +160,54 @@ async def test_fade_through_black_between_clips(
     render_doc: Render, media: dict[str, Path]
 ) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["red"]},
-                   {"url": media["blue"], "transition_in": "fade", "transition_duration": 0.5}]}
-    )  # fmt: skip
+        {
+            "clips": [
+                {"url": media["red"]},
+                {"url": media["blue"], "transition_in": "fade", "transition_duration": 0.5},
+            ]
+        }
+    )
     assert result.duration_ms == 4000
     assert max(frame_at(result.video, 1.95).mean()) < 50  # end of red, faded out
     assert max(frame_at(result.video, 2.0).mean()) < 50  # start of blue, fading in
-    assert frame_at(result.video, 1.0).mean()[0] > 200
-    assert frame_at(result.video, 3.0).mean()[2] > 200
+    assert frame_at(result.video, 1.0).mean()[0] > 170
+    assert frame_at(result.video, 3.0).mean()[2] > 170
 
 
-@pytest.mark.parametrize(
-    ("preset", "check"),
-    [
-        ("warm", lambda r, g, b: r > b + 15),
-        ("cool", lambda r, g, b: b > r + 15),
-        ("bw", lambda r, g, b: abs(r - b) < 6 and abs(r - g) < 6),
-        ("vivid", lambda r, g, b: r - b > 120),
-        ("muted", lambda r, g, b: r - b < 110),
-    ],
-)
+Rgb = tuple[float, float, float]
+PRESET_CHECKS: dict[str, Callable[[Rgb, Rgb], bool]] = {
+    # (shifted, plain) mean colours of a reddish-grey picture
+    "none": lambda s, p: max(abs(a - b) for a, b in zip(s, p, strict=True)) < 3,
+    "warm": lambda s, p: s[0] - s[2] > p[0] - p[2] + 15,
+    "cool": lambda s, p: s[0] - s[2] < p[0] - p[2] - 15,
+    "bw": lambda s, p: abs(s[0] - s[2]) < 4 and abs(s[0] - s[1]) < 4,
+    "vivid": lambda s, p: s[0] - s[2] > p[0] - p[2] + 12,
+    "muted": lambda s, p: s[0] - s[2] < p[0] - p[2] - 12,
+}
+
+
+@pytest.mark.parametrize("preset", list(PRESET_CHECKS))
 async def test_colour_presets_shift_the_picture(
-    render_doc: Render, media: dict[str, Path], preset: str, check: object
+    render_doc: Render, media: dict[str, Path], preset: str
 ) -> None:
-    source = media["gray"] if preset in ("warm", "cool") else media["a"]
-    plain = await render_doc({"clips": [{"url": source, "trim_end": 1}]})
-    shifted = await render_doc({"clips": [{"url": source, "trim_end": 1}], "color_preset": preset})
-    box = (120, 40, 200, 140)
-    r, g, b = frame_at(shifted.video, 0.5).mean(box)
-    assert callable(check) and check(r, g, b), (preset, (r, g, b))
-    assert frame_at(plain.video, 0.5).diff(frame_at(shifted.video, 0.5)) > 2
+    clips = [{"url": media["tint"], "trim_end": 1}]
+    plain = frame_at((await render_doc({"clips": clips})).video, 0.5).mean()
+    shifted = frame_at((await render_doc({"clips": clips, "color_preset": preset})).video, 0.5)
+    assert PRESET_CHECKS[preset](shifted.mean(), plain), (preset, shifted.mean(), plain)
 
 
 async def test_per_clip_preset_overrides_the_default(
     render_doc: Render, media: dict[str, Path]
 ) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["gray"], "trim_end": 1},
-                   {"url": media["gray"], "trim_end": 1, "color_preset": "none"}],
-         "color_preset": "cool"}
-    )  # fmt: skip
+        {
+            "clips": [
+                {"url": media["gray"], "trim_end": 1},
+                {"url": media["gray"], "trim_end": 1, "color_preset": "none"},
+            ],
+            "color_preset": "cool",
+        }
+    )
     r1, _, b1 = frame_at(result.video, 0.5).mean()
     r2, _, b2 = frame_at(result.video, 1.5).mean()
     assert b1 > r1 + 15 and abs(b2 - r2) < 8
@@ -208,14 +238,24 @@ async def test_an_overlay_is_visible_only_inside_its_window(
     render_doc: Render, media: dict[str, Path]
 ) -> None:
     result = await render_doc(
-        {"clips": [{"url": media["gray"]}],
-         "overlays": [{"content": "MMMM", "start_time": 0.5, "duration": 0.7,
-                       "style": {"size": 40, "box": True, "box_color": "white",
-                                 "color": "white"}}]}
-    )  # fmt: skip
+        {
+            "clips": [{"url": media["gray"]}],
+            "overlays": [
+                {
+                    "content": "MMMM",
+                    "start_time": 0.5,
+                    "duration": 0.7,
+                    "style": {"size": 40, "box": True, "box_color": "white", "color": "white"},
+                }
+            ],
+        }
+    )
     centre = (110, 60, 210, 120)
     inside = frame_at(result.video, 0.8).mean(centre)
-    before, after = frame_at(result.video, 0.2).mean(centre), frame_at(result.video, 1.5).mean(centre)
+    before, after = (
+        frame_at(result.video, 0.2).mean(centre),
+        frame_at(result.video, 1.5).mean(centre),
+    )
     assert min(inside) > 230
     assert max(before) < 140 and max(after) < 140
 

@@ -35,7 +35,8 @@ def make_video(
     extra: tuple[str, ...] = (),
 ) -> Path:
     """A short clip from a lavfi source, with a sine tone unless `tone` is None."""
-    args = ["-f", "lavfi", "-i", f"{source}=s={size}:r={rate}:d={seconds}"]
+    joiner = ":" if "=" in source else "="
+    args = ["-f", "lavfi", "-i", f"{source}{joiner}s={size}:r={rate}:d={seconds}"]
     if tone is not None:
         args += ["-f", "lavfi", "-i", f"sine=f={tone}:d={seconds}:sample_rate=44100"]
         args += ["-c:a", "aac", "-shortest"]
@@ -50,10 +51,20 @@ def make_tone(path: Path, *, freq: int = 220, seconds: float = 2.0, volume: floa
 
 def probe(path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-         str(path)],
-        check=True, capture_output=True, timeout=60,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
     result: dict[str, Any] = json.loads(out)
     return result
 
@@ -95,11 +106,27 @@ def frame_at(path: Path, seconds: float) -> Frame:
     info = stream(probe(path), "video")
     w, h = int(info["width"]), int(info["height"])
     out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vf",
-         f"select=gte(t\\,{seconds}),setpts=N/TB", "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        check=True, capture_output=True, timeout=60,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-vf",
+            f"select=gte(t\\,{seconds}),setpts=N/TB",
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
     assert len(out) == w * h * 3, f"no frame at {seconds} s"
     return Frame(w, h, out)
 
@@ -107,11 +134,28 @@ def frame_at(path: Path, seconds: float) -> Frame:
 def rms_db(path: Path, start: float, duration: float) -> float:
     """RMS level in dBFS of the audio in [start, start + duration) (-inf for digital silence)."""
     out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vn", "-af",
-         f"atrim=start={start}:duration={duration}", "-f", "s16le", "-ac", "1", "-ar", "48000",
-         "-"],
-        check=True, capture_output=True, timeout=60,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-vn",
+            "-af",
+            f"atrim=start={start}:duration={duration}",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
     samples = array.array("h", out)
     assert len(samples) > 0, "no audio in that window"
     mean_square = sum(s * s for s in samples) / len(samples)
@@ -121,9 +165,23 @@ def rms_db(path: Path, start: float, duration: float) -> float:
 def peak(path: Path) -> float:
     """Peak absolute sample value of the whole audio track, 0..1."""
     out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vn", "-f", "s16le", "-ac",
-         "1", "-"],
-        check=True, capture_output=True, timeout=60,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-vn",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
     samples = array.array("h", out)
     return max(abs(s) for s in samples) / 32768

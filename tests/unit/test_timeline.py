@@ -45,8 +45,12 @@ def test_crossfades_overlap_by_their_duration() -> None:
 
 
 def test_fade_goes_through_black_without_overlap() -> None:
-    t = timeline([{"url": "a", "trim_end": 2, "transition_in": "fade"},
-                  {"url": "b", "trim_end": 2, "transition_in": "fade", "transition_duration": 0.4}])  # fmt: skip
+    t = timeline(
+        [
+            {"url": "a", "trim_end": 2, "transition_in": "fade"},
+            {"url": "b", "trim_end": 2, "transition_in": "fade", "transition_duration": 0.4},
+        ]
+    )
     assert [c.start_ms for c in t.clips] == [0, 2000]
     assert t.clips[0].fade_out_ms == 400 and t.clips[0].transition_ms == 500
 
@@ -79,39 +83,71 @@ def test_overlay_defaults_to_the_rest_of_the_timeline() -> None:
             "clips[0].end_time",
             "differs from trim_end - trim_start",
         ),
-        ([{"url": "a", "trim_end": 2}, {"url": "b", "start_time": 1}], "clips[1].start_time",
-         "overlaps clips[0]"),
         (
-            [{"url": "a", "trim_end": 2},
-             {"url": "b", "start_time": 1, "transition_in": "crossfade"}],
+            [{"url": "a", "trim_end": 2}, {"url": "b", "start_time": 1}],
+            "clips[1].start_time",
+            "overlaps clips[0]",
+        ),
+        (
+            [
+                {"url": "a", "trim_end": 2},
+                {"url": "b", "start_time": 1, "transition_in": "crossfade"},
+            ],
             "clips[1].start_time",
             "must start 0.5 s before clips[0] ends, at 1.5",
         ),
-        ([{"url": "a", "transition_in": "crossfade"}], "clips[0].transition_in",
-         "first clip cannot use crossfade"),
         (
-            [{"url": "a", "trim_end": 1},
-             {"url": "b", "transition_in": "crossfade", "transition_duration": 2}],
+            [{"url": "a", "transition_in": "crossfade"}],
+            "clips[0].transition_in",
+            "first clip cannot use crossfade",
+        ),
+        (
+            [
+                {"url": "a", "trim_end": 1},
+                {"url": "b", "transition_in": "crossfade", "transition_duration": 2},
+            ],
             "clips[1].transition_duration",
             "longer than clips[0] (1 s)",
         ),
         (
-            [{"url": "a", "trim_end": 3},
-             {"url": "b", "trim_end": 1, "transition_in": "crossfade", "transition_duration": 2}],
+            [
+                {"url": "a", "trim_end": 3},
+                {
+                    "url": "b",
+                    "trim_end": 1,
+                    "transition_in": "crossfade",
+                    "transition_duration": 2,
+                },
+            ],
             "clips[1].transition_duration",
             "longer than clips[1] (1 s)",
         ),
         (
-            [{"url": "a", "trim_end": 3},
-             {"url": "b", "trim_end": 1, "transition_in": "crossfade", "transition_duration": 0.6},
-             {"url": "c", "trim_end": 2, "transition_in": "crossfade", "transition_duration": 0.6}],
+            [
+                {"url": "a", "trim_end": 3},
+                {
+                    "url": "b",
+                    "trim_end": 1,
+                    "transition_in": "crossfade",
+                    "transition_duration": 0.6,
+                },
+                {
+                    "url": "c",
+                    "trim_end": 2,
+                    "transition_in": "crossfade",
+                    "transition_duration": 0.6,
+                },
+            ],
             "clips[1].transition_duration",
             "transitions into and out of clips[1]",
         ),
-        ([{"url": "a", "transition_in": "fade", "transition_duration": 0}],
-         "clips[0].transition_duration", "above 0"),
+        (
+            [{"url": "a", "transition_in": "fade", "transition_duration": 0}],
+            "clips[0].transition_duration",
+            "above 0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_refusals_name_the_clip_and_field(
     clips: list[dict[str, Any]], field: str, words: str
 ) -> None:
@@ -135,10 +171,12 @@ def test_total_over_the_maximum_is_refused() -> None:
         ({"content": "nul\x00byte"}, "overlays[0].content"),
         ({"content": "lone \ud800 surrogate"}, "overlays[0].content"),
         ({"content": "x" * 501}, "overlays[0].content"),
-        ({"content": "x", "duration": 1, "style": {"fade_in": 0.6, "fade_out": 0.6}},
-         "overlays[0].style.fade_in"),
+        (
+            {"content": "x", "duration": 1, "style": {"fade_in": 0.6, "fade_out": 0.6}},
+            "overlays[0].style.fade_in",
+        ),
     ],
-)  # fmt: skip
+)
 def test_overlay_refusals(overlay: dict[str, Any], field: str) -> None:
     assert refused([{"url": "c"}], overlays=[overlay]).startswith(field)
 
@@ -165,8 +203,9 @@ def test_counts_are_limited() -> None:
 
 
 def test_every_issue_is_listed_in_details() -> None:
-    comp = parse_composition({"clips": [{"url": "a", "trim_end": 9}],
-                              "overlays": [{"content": "", "start_time": 100}]})  # fmt: skip
+    comp = parse_composition(
+        {"clips": [{"url": "a", "trim_end": 9}], "overlays": [{"content": "", "start_time": 100}]}
+    )
     with pytest.raises(InvalidTimeline) as err:
         plan(comp, DURATIONS, Limits())
     assert [i["field"] for i in err.value.details["issues"]] == ["clips[0].trim_end"]

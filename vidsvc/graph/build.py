@@ -127,7 +127,10 @@ def _clip(
     options: tuple[str, ...] = ()
     if slot.in_ms > 0:
         options += ("-ss", _secs(slot.in_ms))
-    options += ("-t", _secs(slot.dur_ms + 500))  # decode only what is used, plus slack
+    options += (
+        "-t",
+        _secs(slot.dur_ms + 100),
+    )  # decode only what is used (tpad covers a short end)
     index = g.input(source.name, options)
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     w, h = out.size

@@ -26,7 +26,7 @@ from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress
-from vidsvc.runner.workspace import workspace
+from vidsvc.runner.workspace import workspace, write_files
 
 #: (stage, first percentage, last percentage) — SPEC.md §4.
 BANDS = {
@@ -177,11 +177,11 @@ async def render(
         def on_bytes(done: int, total: int | None) -> None:
             report("downloading", done / total if total else 0.0, "fetching inputs")
 
-        staged = await inputs.stage(list(url_fields(comp)), work, settings, on_bytes=on_bytes)
+        fields = url_fields(comp)
+        staged = await inputs.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
         report("validating", 0.0, "probing inputs")
         command, infos = await _compile(comp, settings, staged, report)
-        for file_name, text in command.files.items():
-            (work / file_name).write_text(text, encoding="utf-8")
+        write_files(work, command.files)
         total_ms = command.expected_duration_ms
         report("encoding", 0.0, "encoding")
 

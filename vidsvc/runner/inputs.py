@@ -1,0 +1,311 @@
+"""Input URLs: the policy of which ones are accepted, and staging them as local files.
+
+FFmpeg only ever reads files that the service staged itself, under names it chose
+(`in0.mp4`, `in1.mp3`, ...), so no user text reaches its argv (RELIABILITY.md B3, S4, S10).
+http(s) hosts are resolved once, every address is checked, and the connection goes to
+those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
+
+Imports the leaves and vidsvc.runner.addresses; never vidsvc.http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import SplitResult, unquote, urlsplit
+
+import aiohttp
+from aiohttp.abc import ResolveResult
+
+from vidsvc.config import Settings
+from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError
+from vidsvc.runner import addresses
+
+MEDIA_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
+    " .mp3 .wav .flac .aac".split()
+)
+MAX_PARALLEL_DOWNLOADS = 4
+_MAX_URL = 4096
+_CHUNK = 256 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+ByteProgress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Source:
+    url: str
+    scheme: str
+    field: str
+    path: Path | None = None  #: file: the real path
+    host: str = ""  #: http(s)
+    port: int = 0
+
+
+def _refuse(field: str, reason: str) -> InvalidClipFormat:
+    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
+
+
+def _unavailable(field: str, reason: str) -> InputUnavailable:
+    return InputUnavailable(f"{field}: {reason}", details={"field": field})
+
+
+def _check_http(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+    if "@" in parts.netloc:
+        raise _refuse(src.field, "URLs must not carry credentials")
+    try:
+        port = parts.port or _DEFAULT_PORTS[src.scheme]
+    except ValueError:
+        raise _refuse(src.field, "the URL's port is invalid") from None
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise _refuse(src.field, "the URL has no host")
+    listed, exact = addresses.host_rule(host, port, settings.allowed_url_hosts)
+    if not listed:
+        raise _refuse(src.field, f"host {host[:100]} is not in ALLOWED_URL_HOSTS")
+    if not exact and addresses.is_internal_host(host):
+        raise _refuse(src.field, f"{host[:100]} is an internal address; list it with its port")
+    return _Source(url=src.url, scheme=src.scheme, field=src.field, host=host, port=port)
+
+
+def _allowed_dir(real: Path, settings: Settings) -> bool:
+    return any(real.is_relative_to(os.path.realpath(d)) for d in settings.allowed_local_dirs)
+
+
+def _check_file(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+    if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+        raise _refuse(src.field, "file URLs are file:///absolute/path, nothing more")
+    path = unquote(parts.path)
+    if _CONTROL.search(path) or "\\" in path or ".." in path.split("/"):
+        raise _refuse(src.field, "the file path has control characters, '\\' or '..'")
+    real = Path(os.path.realpath(path))  # symlinks count where they lead
+    if not _allowed_dir(real, settings):
+        raise _refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+    return _Source(url=src.url, scheme="file", field=src.field, path=real)
+
+
+def _check_s3(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+    bucket = parts.netloc
+    if not _BUCKET.match(bucket):
+        raise _refuse(src.field, "s3 URLs are s3://bucket/key with a valid bucket name")
+    if bucket not in settings.allowed_s3_buckets:
+        raise _refuse(src.field, f"bucket {bucket} is not in ALLOWED_S3_BUCKETS")
+    key = src.url[len(f"s3://{bucket}/") :]  # raw: "?" and "#" are legal in keys
+    for form in (key, unquote(key)):  # encoded dots and slashes are refused too
+        segments = form.split("/")
+        if not form or "" in segments or "." in segments or ".." in segments:
+            raise _refuse(src.field, "the s3 key is empty or has empty, '.' or '..' segments")
+        if _CONTROL.search(form) or "\\" in form or len(form.encode()) > 1024:
+            raise _refuse(src.field, "the s3 key has control characters or '\\', or is too long")
+    return src
+
+
+_CHECKS = {"file": _check_file, "http": _check_http, "https": _check_http, "s3": _check_s3}
+
+
+def _form_problem(url: str) -> str | None:
+    if not url:
+        return "the URL is empty"
+    if len(url) > _MAX_URL:
+        return f"the URL is longer than {_MAX_URL} characters"
+    if _CONTROL.search(url):
+        return "the URL contains control characters"
+    if url.startswith("-") or url != url.strip():
+        return "the URL starts with '-' or has surrounding whitespace"
+    if "\\" in url:
+        return "the URL contains a backslash"
+    return None
+
+
+def _checked(url: str, settings: Settings, field: str) -> _Source:
+    if problem := _form_problem(url):
+        raise _refuse(field, problem)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise _refuse(field, "the URL cannot be parsed") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _CHECKS:
+        shown = f"scheme {scheme[:16]!r}" if scheme else "a URL without a scheme"
+        raise _refuse(field, f"{shown} is not accepted (use s3://, http(s):// or file://)")
+    if url[len(scheme) : len(scheme) + 3] != "://":
+        raise _refuse(field, f"{scheme} URLs start with {scheme}://")
+    return _CHECKS[scheme](parts, _Source(url=url, scheme=scheme, field=field), settings)
+
+
+def check_url(url: str, settings: Settings, *, field: str) -> None:
+    """Refuse (InvalidClipFormat naming `field`) a URL the input policy does not accept."""
+    _checked(url, settings, field)
+
+
+class _Meter:
+    """Adds up bytes over every input for one on_bytes(done, total) callback."""
+
+    def __init__(self, count: int, on_bytes: ByteProgress | None) -> None:
+        self.done = [0] * count
+        self.total: list[int | None] = [None] * count
+        self.on_bytes = on_bytes
+
+    def part(self, index: int) -> ByteProgress:
+        def report(done: int, total: int | None) -> None:
+            self.done[index], self.total[index] = done, total
+            if self.on_bytes is not None:
+                totals = [t for t in self.total if t is not None]
+                known = len(totals) == len(self.total)
+                self.on_bytes(sum(self.done), sum(totals) if known else None)
+
+        return report
+
+
+async def _stage_file(
+    src: _Source, target: Path, settings: Settings, report: ByteProgress
+) -> None:
+    assert src.path is not None
+    real = Path(os.path.realpath(src.path))  # again: the link may have moved since the check
+    if not _allowed_dir(real, settings):
+        raise _refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+    try:
+        info = real.stat()
+    except OSError as exc:
+        raise _unavailable(src.field, f"the file cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(src.field, "not a regular file")
+    if info.st_size > settings.max_input_bytes:
+        raise _refuse(src.field, f"too large (over {settings.max_input_bytes} bytes)")
+    target.symlink_to(real)
+    report(info.st_size, info.st_size)
+
+
+async def _pinned_answers(src: _Source, settings: Settings) -> list[ResolveResult]:
+    try:
+        answers = await addresses.resolve(src.host, src.port)
+    except OSError:
+        raise _unavailable(src.field, f"host {src.host} cannot be resolved") from None
+    _, exact = addresses.host_rule(src.host, src.port, settings.allowed_url_hosts)
+    if not exact and addresses.any_internal(answers):
+        raise _refuse(src.field, f"{src.host} resolves to an internal address")
+    return answers
+
+
+async def _save(
+    resp: aiohttp.ClientResponse,
+    target: Path,
+    settings: Settings,
+    src: _Source,
+    report: ByteProgress,
+) -> None:
+    if 300 <= resp.status < 400:
+        raise _unavailable(src.field, f"HTTP {resp.status} redirect (redirects are not followed)")
+    if resp.status >= 400:
+        raise _unavailable(src.field, f"HTTP {resp.status} from {src.host}")
+    total, done = resp.content_length, 0
+    limit = settings.max_input_bytes
+    if total is not None and total > limit:
+        raise _refuse(src.field, f"too large (over {limit} bytes)")
+    with target.open("wb") as out:
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            done += len(chunk)
+            if done > limit:
+                raise _refuse(src.field, f"too large (over {limit} bytes)")
+            await asyncio.to_thread(out.write, chunk)  # a slow disk must not stall the loop
+            report(done, total)
+    report(done, done)
+
+
+async def _stage_http(
+    src: _Source, target: Path, settings: Settings, report: ByteProgress
+) -> None:
+    timeout = settings.download_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            answers = await _pinned_answers(src, settings)
+            # Literal IPs bypass resolvers in aiohttp; they were checked as literals.
+            connector = aiohttp.TCPConnector(
+                resolver=addresses.PinnedResolver(answers), use_dns_cache=False
+            )
+            unlimited = aiohttp.ClientTimeout(total=None)  # ours above is the one that counts
+            async with (
+                aiohttp.ClientSession(connector=connector, timeout=unlimited) as session,
+                session.get(src.url, allow_redirects=False) as resp,
+            ):
+                await _save(resp, target, settings, src, report)
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, TimeoutError):
+            raise _unavailable(src.field, f"download timed out after {timeout:g} s") from None
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            raise _unavailable(src.field, f"cannot connect to {src.host}:{src.port}") from None
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            raise _unavailable(src.field, f"download failed ({type(exc).__name__})") from None
+        raise
+
+
+async def _stage_s3(src: _Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+    # The S3 backend (vidsvc.store) comes with the storage issue; this is its seam.
+    raise StorageError("s3 inputs need AWS_S3_BUCKET (not configured)")
+
+
+Stager = Callable[[_Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]
+_STAGERS: dict[str, Stager] = {
+    "file": _stage_file,
+    "http": _stage_http,
+    "https": _stage_http,
+    "s3": _stage_s3,
+}
+
+
+def _extension(url: str) -> str:
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower()
+    return suffix if suffix in MEDIA_EXTENSIONS else ".bin"
+
+
+async def _first_error(coros: Sequence[Coroutine[Any, Any, None]]) -> None:
+    """Run all; on the first failure cancel the rest and raise it (no ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def stage(
+    urls: Sequence[str],
+    workdir: Path,
+    settings: Settings,
+    *,
+    on_bytes: ByteProgress | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Make each distinct URL a local file `workdir/in<N><ext>`; returns url -> path.
+
+    `fields` names each URL in errors (e.g. "clips[1].url"); by default "inputs[N]".
+    """
+    distinct = list(dict.fromkeys(urls))
+    sources = [
+        _checked(url, settings, (fields or {}).get(url, f"inputs[{i}]"))
+        for i, url in enumerate(distinct)
+    ]  # every URL is checked before anything is fetched
+    targets = {url: workdir / f"in{i}{_extension(url)}" for i, url in enumerate(distinct)}
+    meter, gate = _Meter(len(distinct), on_bytes), asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+
+    async def one(index: int, src: _Source) -> None:
+        async with gate:
+            await _STAGERS[src.scheme](src, targets[src.url], settings, meter.part(index))
+
+    await _first_error([one(i, src) for i, src in enumerate(sources)])
+    return targets
