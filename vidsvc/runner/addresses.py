@@ -14,9 +14,11 @@ import ipaddress
 import re
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiohttp.abc import AbstractResolver, ResolveResult
+if TYPE_CHECKING:
+    from aiohttp.abc import ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Names that always mean this machine or a cloud metadata service.
@@ -80,33 +82,19 @@ async def resolve(host: str, port: int) -> list[ResolveResult]:
     """Every TCP address of host:port (OSError when there is none)."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [
-        ResolveResult(
-            hostname=host,
-            host=str(sockaddr[0]),
-            port=port,
-            family=family,
-            proto=proto,
-            flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
-        )
+    answers: list[ResolveResult] = [
+        {
+            "hostname": host,
+            "host": str(sockaddr[0]),
+            "port": port,
+            "family": family,
+            "proto": proto,
+            "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+        }
         for family, _, proto, _, sockaddr in infos
     ]
+    return answers
 
 
 def any_internal(answers: list[ResolveResult]) -> bool:
     return any(is_internal(ipaddress.ip_address(a["host"].partition("%")[0])) for a in answers)
-
-
-class PinnedResolver(AbstractResolver):
-    """Answers aiohttp with addresses that were already checked: connect where we looked."""
-
-    def __init__(self, answers: list[ResolveResult]) -> None:
-        self.answers = answers
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return self.answers
-
-    async def close(self) -> None:
-        return None

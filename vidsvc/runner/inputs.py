@@ -5,7 +5,7 @@ FFmpeg only ever reads files that the service staged itself, under names it chos
 http(s) hosts are resolved once, every address is checked, and the connection goes to
 those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
 
-Imports the leaves and vidsvc.runner.addresses; never vidsvc.http.
+Imports the leaves and vidsvc.runner.addresses (download.py lazily); never vidsvc.http.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-import aiohttp
-from aiohttp.abc import ResolveResult
-
 from vidsvc.config import Settings
 from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError
 from vidsvc.runner import addresses
@@ -33,7 +30,6 @@ MEDIA_EXTENSIONS = frozenset(
 )
 MAX_PARALLEL_DOWNLOADS = 4
 _MAX_URL = 4096
-_CHUNK = 256 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -185,68 +181,13 @@ async def _stage_file(
     report(info.st_size, info.st_size)
 
 
-async def _pinned_answers(src: _Source, settings: Settings) -> list[ResolveResult]:
-    try:
-        answers = await addresses.resolve(src.host, src.port)
-    except OSError:
-        raise _unavailable(src.field, f"host {src.host} cannot be resolved") from None
-    _, exact = addresses.host_rule(src.host, src.port, settings.allowed_url_hosts)
-    if not exact and addresses.any_internal(answers):
-        raise _refuse(src.field, f"{src.host} resolves to an internal address")
-    return answers
-
-
-async def _save(
-    resp: aiohttp.ClientResponse,
-    target: Path,
-    settings: Settings,
-    src: _Source,
-    report: ByteProgress,
-) -> None:
-    if 300 <= resp.status < 400:
-        raise _unavailable(src.field, f"HTTP {resp.status} redirect (redirects are not followed)")
-    if resp.status >= 400:
-        raise _unavailable(src.field, f"HTTP {resp.status} from {src.host}")
-    total, done = resp.content_length, 0
-    limit = settings.max_input_bytes
-    if total is not None and total > limit:
-        raise _refuse(src.field, f"too large (over {limit} bytes)")
-    with target.open("wb") as out:
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            done += len(chunk)
-            if done > limit:
-                raise _refuse(src.field, f"too large (over {limit} bytes)")
-            await asyncio.to_thread(out.write, chunk)  # a slow disk must not stall the loop
-            report(done, total)
-    report(done, done)
-
-
 async def _stage_http(
     src: _Source, target: Path, settings: Settings, report: ByteProgress
 ) -> None:
-    timeout = settings.download_timeout
-    try:
-        async with asyncio.timeout(timeout):
-            answers = await _pinned_answers(src, settings)
-            # Literal IPs bypass resolvers in aiohttp; they were checked as literals.
-            connector = aiohttp.TCPConnector(
-                resolver=addresses.PinnedResolver(answers), use_dns_cache=False
-            )
-            unlimited = aiohttp.ClientTimeout(total=None)  # ours above is the one that counts
-            async with (
-                aiohttp.ClientSession(connector=connector, timeout=unlimited) as session,
-                session.get(src.url, allow_redirects=False) as resp,
-            ):
-                await _save(resp, target, settings, src, report)
-    except BaseException as exc:
-        target.unlink(missing_ok=True)
-        if isinstance(exc, TimeoutError):
-            raise _unavailable(src.field, f"download timed out after {timeout:g} s") from None
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            raise _unavailable(src.field, f"cannot connect to {src.host}:{src.port}") from None
-        if isinstance(exc, aiohttp.ClientError | OSError):
-            raise _unavailable(src.field, f"download failed ({type(exc).__name__})") from None
-        raise
+    # aiohttp costs ~80 ms to import: only renders with http(s) inputs pay for it.
+    from vidsvc.runner import download
+
+    await download.fetch(src, target, settings, report)
 
 
 async def _stage_s3(src: _Source, target: Path, settings: Settings, report: ByteProgress) -> None:

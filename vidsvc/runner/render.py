@@ -139,12 +139,14 @@ def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> gr
 async def _compile(
     comp: spec.Composition, settings: Settings, staged: Mapping[str, Path], report: Reporter
 ) -> tuple[graph.Command, dict[str, MediaInfo]]:
-    fields = url_fields(comp)
-    infos = await _probe_all(staged, fields, settings)
+    names = sorted({o.style.font for o in comp.overlays})
+    infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
+        _probe_all(staged, url_fields(comp), settings),
+        asyncio.gather(*(resolve_font(name, settings) for name in names)),
+    )
+    fonts = dict(zip(names, paths, strict=True))
     _require_streams(comp, infos)
     timeline = graph.plan(comp, {u: m.duration_ms for u, m in infos.items()}, limits(settings))
-    names = {o.style.font for o in comp.overlays}
-    fonts = {name: await resolve_font(name, settings) for name in sorted(names)}
     report("validating", 0.8, "inputs validated")
     sources = {
         url: graph.Source(
