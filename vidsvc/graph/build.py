@@ -137,6 +137,11 @@ def _clip(
     steps: list[tuple[str, dict[str, str | int | float]]] = [
         ("setpts", {"expr": "PTS-STARTPTS"}),
         ("fps", {"fps": out.fps}),
+        # cut to length before the costly per-pixel filters; tpad then holds the last frame
+        # of a source a little shorter than its trim, and the second trim makes it exact
+        ("trim", {"end_frame": frames}),
+        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
+        ("trim", {"end_frame": frames}),
         (
             "scale",
             {
@@ -150,9 +155,6 @@ def _clip(
         ("setsar", {"r": 1}),
         ("format", {"pix_fmts": "yuv420p"}),
         *COLOR_FILTERS[slot.color_preset],
-        # a source a little shorter than its trim repeats its last frame instead of ending early
-        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
-        ("trim", {"end_frame": frames}),
     ]
     fps = out.fps
     if slot.transition == "fade":
