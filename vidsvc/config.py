@@ -132,6 +132,17 @@ class Settings:
     # service (used from the embedded-service issue on)
     max_concurrent_jobs: int = _setting("MAX_CONCURRENT_JOBS", _int(1, 256), 5)
     max_queued_jobs: int = _setting("MAX_QUEUED_JOBS", _int(1, 1000000), 100)
+    instance_id: str = _setting("INSTANCE_ID", _str, "")  #: empty: hostname-pid
+    lease_seconds: float = _setting("LEASE_SECONDS", _float(1, 3600), 30.0)
+    heartbeat_seconds: float = _setting("HEARTBEAT_SECONDS", _float(0.1, 600), 10.0)
+    reaper_interval: float = _setting("REAPER_INTERVAL", _float(0.1, 3600), 10.0)
+    max_attempts: int = _setting("MAX_ATTEMPTS", _int(1, 100), 3)
+    shutdown_grace: float = _setting("SHUTDOWN_GRACE", _float(0, 3600), 20.0)
+    ws_heartbeat: float = _setting("WS_HEARTBEAT", _float(0.5, 600), 20.0)
+    ws_send_queue_max: int = _setting("WS_SEND_QUEUE_MAX", _int(1, 100000), 64)
+    max_body_bytes: int = _setting("MAX_BODY_BYTES", _int(1024, 1 << 30), 1 << 20)
+    download_url_ttl: int = _setting("DOWNLOAD_URL_TTL", _int(1, 7 * 86400), 3600)
+    signing_key: str = _setting("SIGNING_KEY", _str, "")  #: empty: a key kept in DATA_DIR
     result_ttl: int = _setting("RESULT_TTL", _int(0, 1 << 31), 86400)
     internal_api_token: str = _setting("INTERNAL_API_TOKEN", _str, "")
     allowed_callback_hosts: tuple[str, ...] = _setting("ALLOWED_CALLBACK_HOSTS", _csv, ())

@@ -6,11 +6,17 @@
      ├── InvalidClipFormat           INVALID_CLIP_FORMAT 400
      ├── InputUnavailable            INPUT_UNAVAILABLE   400
      ├── Unauthorized                UNAUTHORIZED        401
+     ├── Forbidden                   FORBIDDEN           403 (a bad or expired download signature)
      ├── CompositionNotFound         COMPOSITION_NOT_FOUND 404
+     ├── RouteNotFound               NOT_FOUND           404 (no such path, or no such file)
+     ├── MethodNotAllowed            METHOD_NOT_ALLOWED  405
+     ├── CompositionNotReady         COMPOSITION_NOT_READY 409 (download before completed)
+     ├── CompositionFinished         COMPOSITION_FINISHED 409 (cancel after completed/failed)
      ├── PayloadTooLarge             PAYLOAD_TOO_LARGE   413
      ├── ProcessingFailed            PROCESSING_FAILED   500
      ├── StorageError                STORAGE_ERROR       503
-     └── QueueFull                   QUEUE_FULL          503
+     ├── QueueFull                   QUEUE_FULL          503 (Retry-After)
+     └── ServiceUnavailable          SERVICE_UNAVAILABLE 503 (Retry-After; draining on stop)
     ConfigError (not a VidsvcError: it stops start-up, it is never answered over HTTP)
 
 A leaf module: imports nothing from vidsvc.
@@ -72,9 +78,34 @@ class Unauthorized(VidsvcError):
     http_status = 401
 
 
+class Forbidden(VidsvcError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
 class CompositionNotFound(VidsvcError):
     code = "COMPOSITION_NOT_FOUND"
     http_status = 404
+
+
+class RouteNotFound(VidsvcError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class MethodNotAllowed(VidsvcError):
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+
+
+class CompositionNotReady(VidsvcError):
+    code = "COMPOSITION_NOT_READY"
+    http_status = 409
+
+
+class CompositionFinished(VidsvcError):
+    code = "COMPOSITION_FINISHED"
+    http_status = 409
 
 
 class PayloadTooLarge(VidsvcError):
@@ -94,6 +125,11 @@ class StorageError(VidsvcError):
 
 class QueueFull(VidsvcError):
     code = "QUEUE_FULL"
+    http_status = 503
+
+
+class ServiceUnavailable(VidsvcError):
+    code = "SERVICE_UNAVAILABLE"
     http_status = 503
 
 

@@ -191,9 +191,8 @@ async def render(
             report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
         run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
-        report("uploading", 0.0, "storing the output")
+        report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
         _move_out(work, video_out, thumbnail_out)
-        report("uploading", 1.0, "stored")
     return RenderResult(
         video=video_out,
         thumbnail=thumbnail_out,

@@ -1,0 +1,152 @@
+"""Jobs as values: identity, state, progress snapshot, lease, error, and the event codec.
+
+The database row is the truth (RELIABILITY.md §0.1); these are its frozen image. Times are
+timezone-aware UTC datetimes. A leaf module: imports only vidsvc.errors; no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+JobId = str
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  #: accepted and committed, waiting for a worker
+    PROCESSING = "processing"  #: claimed by a worker holding the lease
+    COMPLETED = "completed"  #: output and thumbnail stored; terminal
+    FAILED = "failed"  #: error set; terminal
+    CANCELLED = "cancelled"  #: cancelled by the client; terminal
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED)
+
+
+class JobKind(StrEnum):
+    COMPOSITION = "composition"  #: a timeline render (POST /api/v1/compositions)
+    CLIPS = "clips"  #: internal clip processing (POST /internal/v1/process-clips)
+
+
+def new_job_id(kind: JobKind = JobKind.COMPOSITION) -> JobId:
+    prefix = "comp" if kind is JobKind.COMPOSITION else "proc"
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def new_token() -> str:
+    """A fencing token: a fresh one per claim, so a stale worker's writes are refused."""
+    return secrets.token_hex(16)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    stage: str = "queued"  #: queued, downloading, validating, encoding, uploading, completed…
+    percentage: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobError:
+    code: str  #: an error code of SPEC.md §2
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> JobError:
+        return cls(code=d["code"], message=d["message"], details=d.get("details") or {})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    owner: str  #: the instance id holding the job
+    token: str  #: fencing token of this claim
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    id: JobId
+    kind: JobKind
+    state: JobState
+    payload: Mapping[str, Any]  #: the request body as accepted (JSON)
+    created_at: datetime
+    updated_at: datetime
+    user_id: str | None = None
+    attempts: int = 0
+    max_attempts: int = 3
+    progress: Progress = field(default_factory=Progress)
+    progress_seq: int = 0  #: increases with every recorded progress or state change
+    error: JobError | None = None
+    output_key: str | None = None
+    thumbnail_key: str | None = None
+    lease: Lease | None = None
+    cancel_requested: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)  #: timings, probes, command…
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobEvent:
+    """What goes over pub/sub and the WebSocket: one state or progress change."""
+
+    job_id: JobId
+    seq: int
+    state: JobState
+    progress: Progress
+    at: datetime
+    error: JobError | None = None
+    output_key: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "job_id": self.job_id,
+                "seq": self.seq,
+                "state": self.state.value,
+                "stage": self.progress.stage,
+                "percentage": self.progress.percentage,
+                "message": self.progress.message,
+                "at": self.at.isoformat(),
+                "error": self.error.to_dict() if self.error else None,
+                "output_key": self.output_key,
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> JobEvent:
+        d = json.loads(raw)
+        return cls(
+            job_id=d["job_id"],
+            seq=d["seq"],
+            state=JobState(d["state"]),
+            progress=Progress(stage=d["stage"], percentage=d["percentage"], message=d["message"]),
+            at=datetime.fromisoformat(d["at"]),
+            error=JobError.from_dict(d["error"]) if d.get("error") else None,
+            output_key=d.get("output_key"),
+        )
+
+    @classmethod
+    def of(cls, job: Job) -> JobEvent:
+        return cls(
+            job_id=job.id,
+            seq=job.progress_seq,
+            state=job.state,
+            progress=job.progress,
+            at=job.updated_at,
+            error=job.error,
+            output_key=job.output_key,
+        )

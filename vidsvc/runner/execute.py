@@ -1,0 +1,178 @@
+"""execute(): one claimed job, from its claim to exactly one terminal state.
+
+    parse → render (stage, probe, one FFmpeg pass) → store output + thumbnail → finish (fenced)
+
+Every store write carries the claim's lease token, so a worker that lost its lease (it was
+reaped, or the instance was presumed dead) can neither overwrite the result nor flip the
+state (RELIABILITY.md INV-3). Terminal writes are shielded from cancellation. Cancellation means
+"the client cancelled" or "the instance is stopping" (requeue), as the pool says in `Control`.
+
+Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed, VidsvcError
+from vidsvc.jobs import Job, JobError, JobEvent, JobState
+from vidsvc.runner.ffmpeg import ffmpeg_version
+from vidsvc.runner.probe import MediaInfo, probe
+from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.render import RenderResult, render
+from vidsvc.runner.workspace import workspace
+from vidsvc.schema import parse_composition
+from vidsvc.store import Stores
+
+log = logging.getLogger(__name__)
+
+
+def channel(job_id: str) -> str:
+    """The pub/sub channel carrying one job's events."""
+    return f"vidsvc:job:{job_id}"
+
+
+@dataclass(slots=True)
+class Control:
+    """What the pool tells a running job; `reason` is read when the job is cancelled."""
+
+    reason: str = "shutdown"  #: "cancel" (client), "shutdown" (hand it back), "lost" (lease)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deps:
+    settings: Settings
+    stores: Stores
+    instance_id: str
+
+
+async def publish(deps: Deps, job: Job | None) -> None:
+    if job is not None:
+        await deps.stores.pubsub.publish(channel(job.id), JobEvent.of(job).to_json())
+
+
+def _info(m: MediaInfo) -> dict[str, Any]:
+    return {
+        "duration": m.duration_ms / 1000,
+        "format": m.format_name,
+        "video": m.video_codec,
+        "audio": m.audio_codec,
+        "width": m.width,
+        "height": m.height,
+        "fps": m.fps,
+        "rotation": m.rotation,
+        "streams": m.nb_streams,
+    }
+
+
+async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any]:
+    output = await probe(result.video, deps.settings, field="output")
+    return {
+        "timings": dict(result.timings),
+        "inputs": {url: _info(info) for url, info in result.inputs.items()},
+        "output": _info(output),
+        "command": ["ffmpeg", *result.argv],
+        "ffmpeg_version": await ffmpeg_version(deps.settings),
+        "instance": deps.instance_id,
+        "attempt": job.attempts,
+        "render_seconds": round(result.ffmpeg.elapsed_s, 3),
+        "cpu_seconds": result.ffmpeg.cpu_s,
+    }
+
+
+async def _render_and_store(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+    token = job.lease.token if job.lease else ""
+    comp = parse_composition(job.payload)
+    async with workspace(deps.settings, f"{job.id}-out") as out:
+        result = await render(
+            comp,
+            deps.settings,
+            video_out=out / "video.mp4",
+            thumbnail_out=out / "thumb.jpg",
+            name=job.id,
+            on_stage=writer.update,
+        )
+        video_key, thumb_key = f"outputs/{job.id}/{token}.mp4", f"outputs/{job.id}/{token}.jpg"
+        await deps.stores.blobs.put_file(video_key, result.video, content_type="video/mp4")
+        writer.update("uploading", 95.0, "stored the video")
+        await deps.stores.blobs.put_file(thumb_key, result.thumbnail, content_type="image/jpeg")
+        metadata = await _metadata(deps, job, result)
+    await writer.close()
+    done = await asyncio.shield(
+        deps.stores.jobs.finish(
+            job.id,
+            token,
+            JobState.COMPLETED,
+            output_key=video_key,
+            thumbnail_key=thumb_key,
+            metadata=metadata,
+        )
+    )
+    await _record_metrics(deps, job, result)
+    return done
+
+
+async def _record_metrics(deps: Deps, job: Job, result: RenderResult) -> None:
+    try:
+        await deps.stores.jobs.record_metrics(
+            job.id,
+            {
+                "job_type": job.kind.value,
+                "duration_seconds": result.ffmpeg.elapsed_s,
+                "cpu_time": result.ffmpeg.cpu_s,
+                "ffmpeg_stats": {"timings": dict(result.timings)},
+            },
+        )
+    except VidsvcError:  # metrics are best effort; the job itself is done
+        log.warning("could not record metrics", extra={"composition_id": job.id})
+
+
+async def _fail(job: Job, deps: Deps, exc: VidsvcError) -> Job | None:
+    token = job.lease.token if job.lease else ""
+    error = JobError(code=exc.code, message=exc.message, details=exc.details)
+    return await asyncio.shield(
+        deps.stores.jobs.finish(job.id, token, JobState.FAILED, error=error)
+    )
+
+
+async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
+    token = job.lease.token if job.lease else ""
+    if control.reason == "cancel":
+        return await asyncio.shield(deps.stores.jobs.finish(job.id, token, JobState.CANCELLED))
+    if control.reason == "shutdown":
+        return await asyncio.shield(deps.stores.jobs.requeue(job.id, token))
+    return None  # the lease was lost: the new holder owns the job now
+
+
+async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
+    """Run a claimed job to a terminal state (or hand it back); returns the final row."""
+    started = time.monotonic()
+    writer = ProgressWriter(deps.stores, job, channel(job.id))
+    final: Job | None = None
+    log.info("job started", extra={"composition_id": job.id, "attempt": job.attempts})
+    try:
+        final = await _render_and_store(job, deps, writer)
+    except asyncio.CancelledError:
+        await asyncio.shield(writer.close())
+        final = await _stopped(job, deps, control)
+        await asyncio.shield(publish(deps, final))
+        raise
+    except VidsvcError as exc:
+        await writer.close()
+        final = await _fail(job, deps, exc)
+    except Exception as exc:  # a bug must still end the job, never strand it
+        log.exception("job crashed", extra={"composition_id": job.id})
+        await writer.close()
+        final = await _fail(job, deps, ProcessingFailed(f"internal error ({type(exc).__name__})"))
+    await publish(deps, final)
+    state = final.state.value if final else "lost"
+    elapsed = round((time.monotonic() - started) * 1000)
+    log.info(
+        "job finished", extra={"composition_id": job.id, "state": state, "elapsed_ms": elapsed}
+    )
+    return final

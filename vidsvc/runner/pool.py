@@ -1,0 +1,134 @@
+"""WorkerPool: at most MAX_CONCURRENT_JOBS renders at once, each with a heartbeat on its lease.
+
+The dispatcher takes a free slot, then a job: the next id from the backlog (claimed by id), or,
+when the backlog is quiet, the oldest queued row (so a lost wake-up delays a job by at most
+POLL_SECONDS, never strands it). The row is the lock; the backlog only wakes us.
+
+Stopping: no new claims; running jobs get SHUTDOWN_GRACE to finish; the rest are cancelled with
+reason "shutdown" (FFmpeg's process group is killed and the job is handed back to the queue).
+
+Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vidsvc.errors import VidsvcError
+from vidsvc.jobs import Job, JobId
+from vidsvc.runner.execute import Control, Deps, execute, publish
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class Running:
+    task: asyncio.Task[Job | None]
+    control: Control
+    heartbeat: asyncio.Task[None]
+
+
+class WorkerPool:
+    def __init__(self, deps: Deps, on_done: Callable[[Job], None] | None = None) -> None:
+        self.deps = deps
+        self.on_done = on_done
+        self.settings = deps.settings
+        self.running: dict[JobId, Running] = {}
+        self._slots = asyncio.Semaphore(self.settings.max_concurrent_jobs)
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="pool-dispatch")
+
+    async def _next(self) -> Job | None:
+        jobs, owner, lease = (
+            self.deps.stores.jobs,
+            self.deps.instance_id,
+            self.settings.lease_seconds,
+        )
+        job_id = await self.deps.stores.backlog.pop(POLL_SECONDS)
+        if job_id is not None:
+            return await jobs.claim(job_id, owner=owner, lease_s=lease)
+        return await jobs.claim_next(owner=owner, lease_s=lease)
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                job = await self._next()
+            except VidsvcError:
+                log.warning("claiming failed; retrying", exc_info=True)
+                job = None
+                await asyncio.sleep(POLL_SECONDS)
+            except BaseException:
+                self._slots.release()
+                raise
+            if job is None:
+                self._slots.release()
+                continue
+            self._launch(job)
+
+    def _launch(self, job: Job) -> None:
+        control = Control()
+        task = asyncio.create_task(execute(job, self.deps, control), name=f"job:{job.id}")
+        beat = asyncio.create_task(self._heartbeat(job, control, task), name=f"beat:{job.id}")
+        self.running[job.id] = Running(task=task, control=control, heartbeat=beat)
+        asyncio.create_task(publish(self.deps, job))  # noqa: RUF006 - best-effort "processing" event
+
+        def done(finished: asyncio.Task[Job | None]) -> None:
+            beat.cancel()
+            self.running.pop(job.id, None)
+            self._slots.release()
+            if self.on_done and not finished.cancelled() and finished.exception() is None:
+                final = finished.result()
+                if final is not None:
+                    self.on_done(final)
+
+        task.add_done_callback(done)
+
+    async def _heartbeat(self, job: Job, control: Control, task: asyncio.Task[Job | None]) -> None:
+        """Renew the lease; stop the job if it was cancelled elsewhere or its lease was lost."""
+        token = job.lease.token if job.lease else ""
+        jobs = self.deps.stores.jobs
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                renewed = await jobs.renew(job.id, token, self.settings.lease_seconds)
+                row = await jobs.get(job.id)
+            except VidsvcError:  # a blip: keep rendering and try again next beat
+                continue
+            if row is not None and row.cancel_requested:
+                self.stop_job(job.id, "cancel")
+                return
+            if not renewed:
+                self.stop_job(job.id, "lost")
+                return
+
+    def stop_job(self, job_id: JobId, reason: str) -> bool:
+        """Cancel a job running here; `reason` decides what its last write is."""
+        running = self.running.get(job_id)
+        if running is None:
+            return False
+        running.control.reason = reason
+        running.task.cancel()
+        return True
+
+    async def stop(self, grace: float) -> None:
+        """Stop claiming, give running jobs `grace` seconds, then hand the rest back."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+        tasks = [r.task for r in self.running.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for job_id in list(self.running):
+            self.stop_job(job_id, "shutdown")
+        leftovers = [r.task for r in self.running.values()]
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)

@@ -1,0 +1,214 @@
+"""Runner: the one façade the HTTP layer talks to — submit, read, cancel, watch, health.
+
+`Runner.open(settings)` opens the stores (migrations applied), recovers what a dead process
+left (its jobs go back to the queue, its scratch directories are removed), rebuilds the
+backlog from the database, and starts the pool and the lease reaper; leaving it drains the
+pool and closes everything in reverse order.
+
+Imports the leaves, vidsvc.store, vidsvc.graph (through render) and vidsvc.runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vidsvc.config import Settings
+from vidsvc.errors import CompositionNotFound, QueueFull, ServiceUnavailable, VidsvcError
+from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
+from vidsvc.runner import render
+from vidsvc.runner.estimate import Estimator
+from vidsvc.runner.execute import Deps, channel, publish
+from vidsvc.runner.ffmpeg import ffmpeg_version
+from vidsvc.runner.pool import WorkerPool
+from vidsvc.schema import parse_composition
+from vidsvc.store import Stores, open_stores
+
+log = logging.getLogger(__name__)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+RETRY_AFTER_S = 5
+
+
+def _instance_id(settings: Settings) -> str:
+    return settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _job_settings(settings: Settings) -> Settings:
+    """Service renders work under TMP_DIR/jobs, which recovery may sweep."""
+    return dataclasses.replace(settings, tmp_dir=Path(settings.tmp_dir) / "jobs")
+
+
+class Runner:
+    def __init__(self, settings: Settings, stores: Stores) -> None:
+        self.settings = _job_settings(settings)
+        self.stores = stores
+        self.instance_id = _instance_id(settings)
+        self.deps = Deps(settings=self.settings, stores=stores, instance_id=self.instance_id)
+        self.estimator = Estimator()
+        self.pool = WorkerPool(self.deps, on_done=self.estimator.observe)
+        self.draining = False
+        self._reaper: asyncio.Task[None] | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[Runner]:
+        async with open_stores(settings) as stores:
+            runner = cls(settings, stores)
+            await runner._recover()
+            runner.pool.start()
+            runner._reaper = asyncio.create_task(runner._reap_forever(), name="reaper")
+            try:
+                yield runner
+            finally:
+                await runner._stop()
+
+    async def _recover(self) -> None:
+        """Single instance: whatever was processing belonged to a dead process."""
+        for job in await self.stores.jobs.reap_expired(FAR_FUTURE):
+            await publish(self.deps, job)
+            log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
+        root = Path(self.settings.tmp_dir)
+        if root.is_dir():
+            await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
+        for job_id in await self.stores.jobs.queued_ids():
+            await self.stores.backlog.push(job_id)
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reaper_interval)
+            try:
+                for job in await self.stores.jobs.reap_expired(utcnow()):
+                    if job.state is JobState.QUEUED:
+                        await self.stores.backlog.push(job.id)
+                    await publish(self.deps, job)
+            except VidsvcError:
+                log.warning("reaper pass failed", exc_info=True)
+
+    async def _stop(self) -> None:
+        self.draining = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        await self.pool.stop(self.settings.shutdown_grace)
+
+    def begin_drain(self) -> None:
+        self.draining = True
+
+    # -- the façade -------------------------------------------------------------------------
+
+    async def submit(self, document: Mapping[str, Any]) -> Job:
+        """Validate, commit, wake a worker. The row is durable before this returns."""
+        if self.draining:
+            raise ServiceUnavailable(
+                "the service is shutting down", details={"retry_after": RETRY_AFTER_S}
+            )
+        comp = parse_composition(document)
+        render.check(comp, self.settings)
+        queued = await self.stores.jobs.count(JobState.QUEUED)
+        if queued >= self.settings.max_queued_jobs:
+            raise QueueFull(
+                f"{queued} jobs are waiting (MAX_QUEUED_JOBS={self.settings.max_queued_jobs})",
+                details={"retry_after": RETRY_AFTER_S},
+            )
+        now = utcnow()
+        job = Job(
+            id=new_job_id(),
+            kind=JobKind.COMPOSITION,
+            state=JobState.QUEUED,
+            payload=dict(document),
+            created_at=now,
+            updated_at=now,
+            user_id=comp.user_id,
+            max_attempts=self.settings.max_attempts,
+        )
+        job = await self.stores.jobs.create(job)
+        await self.stores.backlog.push(job.id)
+        log.info("job queued", extra={"composition_id": job.id, "state": "queued"})
+        return job
+
+    async def get(self, job_id: str) -> Job:
+        job = await self.stores.jobs.get(job_id) if _plausible(job_id) else None
+        if job is None or job.kind is not JobKind.COMPOSITION:
+            raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
+        return job
+
+    async def list(
+        self, *, state: JobState | None, limit: int, cursor: str | None
+    ) -> tuple[list[Job], str | None]:
+        before = cursor if cursor and _plausible(cursor) else None
+        page = await self.stores.jobs.list(state=state, limit=limit + 1, before=before)
+        if cursor and before is None:
+            page = []
+        more = len(page) > limit
+        page = page[:limit]
+        return page, (page[-1].id if more and page else None)
+
+    async def cancel(self, job_id: str) -> Job:
+        await self.get(job_id)
+        job = await self.stores.jobs.cancel(job_id)
+        if job is None:
+            raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
+        if job.state is JobState.CANCELLED:
+            await self.stores.backlog.discard(job_id)
+            await publish(self.deps, job)
+        elif job.cancel_requested:
+            self.pool.stop_job(job_id, "cancel")  # here: at once; elsewhere: its heartbeat
+        return job
+
+    def estimate_seconds(self, job: Job) -> float:
+        ahead = self.pool.running and len(self.pool.running) >= self.settings.max_concurrent_jobs
+        return self.estimator.estimate(job.payload, busy=bool(ahead))
+
+    async def blob_url(self, key: str) -> str | None:
+        return await self.stores.blobs.url(key, expires_s=self.settings.download_url_ttl)
+
+    def blob_path(self, key: str) -> Path | None:
+        return self.stores.blobs.local_path(key)
+
+    @asynccontextmanager
+    async def watch(self, job_id: str) -> AsyncIterator[tuple[Job, AsyncIterator[JobEvent]]]:
+        """Subscribe first, then read the snapshot, so nothing falls between the two."""
+        await self.get(job_id)
+        async with self.stores.pubsub.subscribe(channel(job_id)) as messages:
+            snapshot = await self.get(job_id)
+
+            async def newer() -> AsyncIterator[JobEvent]:
+                seen = snapshot.progress_seq
+                async for raw in messages:
+                    event = JobEvent.from_json(raw)
+                    if event.seq > seen:
+                        seen = event.seq
+                        yield event
+
+            yield snapshot, newer()
+
+    async def health(self) -> dict[str, str]:
+        async def check(probe: Any) -> str:
+            try:
+                await asyncio.wait_for(probe, timeout=5)
+            except Exception:
+                return "unhealthy"
+            return "healthy"
+
+        return {
+            "database": await check(self.stores.jobs.ping()),
+            "redis": "disabled",
+            "s3": "disabled",
+            "ffmpeg": await check(ffmpeg_version(self.settings)),
+        }
+
+
+def _plausible(job_id: str) -> bool:
+    """Ids are ours (`comp_` + hex); anything else is unknown without asking the database."""
+    return 5 < len(job_id) <= 64 and job_id.replace("_", "").isalnum() and job_id.isascii()

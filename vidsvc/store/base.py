@@ -1,0 +1,139 @@
+"""The backend contracts: JobStore, BlobStore, PubSub, Backlog (typing.Protocol).
+
+Protocols pin signatures only; behaviour is pinned by one contract suite per protocol
+(tests/store/test_*_contract.py) run against every implementation. The JobStore is the source of
+truth and its row is the lock: every state change is one conditional update, and every write by a
+worker is fenced by the lease token of its claim. The backlog and pub/sub only wake and inform.
+
+Imports only the leaves (jobs, errors); never vidsvc.runner, vidsvc.graph or vidsvc.http.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress
+
+
+class JobStore(Protocol):
+    async def create(self, job: Job) -> Job:
+        """Insert a new job (committed before returning). Raises ValueError on a duplicate id."""
+
+    async def get(self, job_id: JobId) -> Job | None: ...
+
+    async def list(
+        self,
+        *,
+        kind: JobKind = JobKind.COMPOSITION,
+        state: JobState | None = None,
+        limit: int = 20,
+        before: JobId | None = None,
+    ) -> list[Job]:
+        """Newest first (created_at, then id, descending). `before`: the last id of the previous
+        page; only jobs after it in that order are returned. An unknown `before` gives []."""
+
+    async def count(self, state: JobState, *, kind: JobKind | None = None) -> int: ...
+
+    async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
+        """Ids of queued jobs, oldest first (to rebuild an in-process backlog at start)."""
+
+    async def claim(self, job_id: JobId, *, owner: str, lease_s: float) -> Job | None:
+        """queued → processing for this job only: attempts + 1, a new lease token, the lease
+        expiring lease_s from now, started_at set if unset, progress_seq + 1. None if the job
+        is not queued (cancelled, already claimed, unknown). Two claimers never both win."""
+
+    async def claim_next(self, *, owner: str, lease_s: float) -> Job | None:
+        """As claim(), for the oldest queued job of any kind; None when nothing is queued."""
+
+    async def renew(self, job_id: JobId, token: str, lease_s: float) -> bool:
+        """Extend the lease if the job is processing under this token; False otherwise."""
+
+    async def record_progress(self, job_id: JobId, token: str, progress: Progress) -> Job | None:
+        """Fenced progress write: progress_seq + 1, percentage never lower than before.
+        None if the job is not processing under this token."""
+
+    async def finish(
+        self,
+        job_id: JobId,
+        token: str,
+        state: JobState,
+        *,
+        error: JobError | None = None,
+        output_key: str | None = None,
+        thumbnail_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Job | None:
+        """Fenced processing → terminal `state`: finished_at set, lease cleared, progress_seq + 1,
+        progress set to (state, 100 if completed else unchanged percentage), metadata merged.
+        None if the job is not processing under this token (a zombie's write is refused)."""
+
+    async def requeue(self, job_id: JobId, token: str) -> Job | None:
+        """Fenced processing → queued with the lease cleared (shutdown hands a job back).
+        Attempts are kept; progress resets to queued/0 with progress_seq + 1."""
+
+    async def cancel(self, job_id: JobId) -> Job | None:
+        """queued → cancelled at once (terminal, progress_seq + 1); processing → only
+        cancel_requested set (the worker stops FFmpeg and finishes it as cancelled); terminal:
+        unchanged. Returns the job after, or None if unknown."""
+
+    async def reap_expired(self, now: datetime) -> builtins.list[Job]:
+        """Processing jobs whose lease expired before `now` (their worker died): back to queued,
+        or to failed with PROCESSING_FAILED once attempts >= max_attempts. Returns them."""
+
+    async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
+        """Append one job_metrics row (wall/cpu seconds, ffmpeg stats) for a finished run."""
+
+    async def ping(self) -> None:
+        """Raise StorageError if the store cannot answer."""
+
+    async def aclose(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        """Store the file under key atomically (readers never see half a file)."""
+
+    async def get_file(self, key: str, dest: Path) -> None:
+        """Copy the blob to dest. KeyError if missing."""
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; a missing key is not an error."""
+
+    async def url(self, key: str, *, expires_s: int) -> str | None:
+        """A presigned URL (S3); None where the app serves the bytes itself (local disk)."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The file behind key on local disk (None for remote stores or a missing key)."""
+
+    async def ping(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class PubSub(Protocol):
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Messages published to channel after the subscription is in place, in order."""
+
+    async def aclose(self) -> None: ...
+
+
+class Backlog(Protocol):
+    async def push(self, job_id: JobId) -> None: ...
+
+    async def pop(self, timeout_s: float) -> JobId | None:
+        """The next job id (FIFO), waiting up to timeout_s; None on timeout."""
+
+    async def discard(self, job_id: JobId) -> None: ...
+
+    async def size(self) -> int: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,303 @@
+"""SqliteJobStore: the embedded JobStore, one SQLite file driven through aiosqlite.
+
+Owns the connection (WAL, busy_timeout, foreign keys, synchronous=FULL so a 202 survives a power
+cut), the row ↔ Job codec and the translation of driver errors into StorageError. Each state
+change is one named conditional UPDATE … RETURNING from sql/sqlite/queries.sql; claims run
+inside BEGIN IMMEDIATE so other processes on the same file queue behind the write lock.
+aiosqlite is imported lazily (only this module needs it). Imports only vidsvc.jobs, vidsvc.errors
+and store.{rules,sql,migrate}; never runner, graph or http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vidsvc.errors import StorageError
+from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
+from vidsvc.store import rules
+from vidsvc.store.migrate import migrate_sqlite
+from vidsvc.store.sql import load_queries
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+BUSY_TIMEOUT_MS = 5000
+
+
+def to_text(value: datetime) -> str:
+    return rules.as_utc(value).strftime(TIME_FORMAT)
+
+
+def from_text(value: str) -> datetime:
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def asdict_progress(progress: Progress) -> dict[str, Any]:
+    pct = float(progress.percentage)
+    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
+
+
+def job_params(job: Job) -> dict[str, Any]:
+    """The insert_job parameters of a Job."""
+    return {
+        "id": job.id,
+        "user_id": job.user_id,
+        "kind": job.kind.value,
+        "config": _json(dict(job.payload)),
+        "status": job.state.value,
+        "progress": _json(asdict_progress(job.progress)),
+        "progress_seq": job.progress_seq,
+        "output_key": job.output_key,
+        "thumbnail_key": job.thumbnail_key,
+        "error": job.error and _json(job.error.to_dict()),
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "lease_owner": job.lease and job.lease.owner,
+        "lease_token": job.lease and job.lease.token,
+        "lease_expires_at": job.lease and to_text(job.lease.expires_at),
+        "cancel_requested": int(job.cancel_requested),
+        "created_at": to_text(job.created_at),
+        "updated_at": to_text(job.updated_at),
+        "started_at": job.started_at and to_text(job.started_at),
+        "finished_at": job.finished_at and to_text(job.finished_at),
+        "metadata": _json(dict(job.metadata)),
+    }
+
+
+def job_of(row: sqlite3.Row) -> Job:
+    """A compositions row as a Job."""
+    lease = None
+    if row["lease_token"] is not None:
+        expires = from_text(row["lease_expires_at"])
+        lease = Lease(owner=row["lease_owner"], token=row["lease_token"], expires_at=expires)
+    p = json.loads(row["progress"])
+    p["percentage"] = float(p["percentage"])  # SQLite's JSON writes 100.0 back as 100
+    return Job(
+        id=row["id"],
+        kind=JobKind(row["kind"]),
+        state=JobState(row["status"]),
+        payload=json.loads(row["config"]),
+        created_at=from_text(row["created_at"]),
+        updated_at=from_text(row["updated_at"]),
+        user_id=row["user_id"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        progress=Progress(stage=p["stage"], percentage=p["percentage"], message=p["message"]),
+        progress_seq=row["progress_seq"],
+        error=row["error"] and JobError.from_dict(json.loads(row["error"])),
+        output_key=row["output_key"],
+        thumbnail_key=row["thumbnail_key"],
+        lease=lease,
+        cancel_requested=bool(row["cancel_requested"]),
+        started_at=row["started_at"] and from_text(row["started_at"]),
+        finished_at=row["finished_at"] and from_text(row["finished_at"]),
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+def _probe(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(path).close()
+
+
+def _metrics_of(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "ffmpeg_stats": json.loads(row["ffmpeg_stats"]),
+        "created_at": from_text(row["created_at"]),
+    }
+
+
+class SqliteJobStore:
+    """Open with `await SqliteJobStore.open(path)`: connects, configures and migrates."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn: aiosqlite.Connection | None = conn
+        self._q = load_queries("sqlite")
+        # One connection: statements of different coroutines must not land inside another's
+        # BEGIN IMMEDIATE … COMMIT, so every use of it takes this lock.
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SqliteJobStore:
+        import aiosqlite
+
+        where = str(path)
+        try:
+            if where != ":memory:":
+                # A plain open first: when aiosqlite's own connect fails, it leaves its worker
+                # thread to report to an event loop that may be closed by then.
+                await asyncio.to_thread(_probe, Path(where))
+            conn = await aiosqlite.connect(where, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open SQLite database {where}: {exc}") from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+                await conn.execute(f"PRAGMA {pragma}")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await migrate_sqlite(conn)
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot open SQLite database {where}: {exc}") from exc
+            raise
+        return cls(conn, where)
+
+    @asynccontextmanager
+    async def _session(self, *, immediate: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection under the lock, optionally in BEGIN IMMEDIATE (committed on success,
+        rolled back on any error or cancellation); driver errors leave as StorageError."""
+        async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StorageError("the job store is closed")
+            try:
+                if immediate:
+                    await conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                if immediate:
+                    await conn.execute("COMMIT")
+            except BaseException as exc:
+                if immediate:  # queued behind any statement still running; a no-op if none open
+                    with suppress(sqlite3.Error):
+                        await conn.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"SQLite: {exc}") from exc
+                raise
+
+    async def _rows(self, name: str, params: Mapping[str, Any], **kw: bool) -> list[sqlite3.Row]:
+        async with self._session(**kw) as conn:
+            return list(await conn.execute_fetchall(self._q[name], params))
+
+    async def _one(self, name: str, params: Mapping[str, Any], **kw: bool) -> Job | None:
+        rows = await self._rows(name, params, **kw)
+        return job_of(rows[0]) if rows else None
+
+    async def create(self, job: Job) -> Job:
+        params = job_params(job)
+        async with self._session() as conn:
+            try:
+                rows = await conn.execute_fetchall(self._q["insert_job"], params)
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc):
+                    raise ValueError(f"job {job.id} already exists") from None
+                raise ValueError(f"job {job.id} refused by the schema: {exc}") from None
+        return job_of(next(iter(rows)))
+
+    async def get(self, job_id: JobId) -> Job | None:
+        return await self._one("get_job", {"id": job_id})
+
+    async def list(
+        self,
+        *,
+        kind: JobKind = JobKind.COMPOSITION,
+        state: JobState | None = None,
+        limit: int = 20,
+        before: JobId | None = None,
+    ) -> list[Job]:
+        params = {"kind": kind.value, "status": state and state.value, "limit": max(limit, 0)}
+        if before is None:
+            return [job_of(r) for r in await self._rows("list_first", params)]
+        return [job_of(r) for r in await self._rows("list_before", {**params, "before": before})]
+
+    async def count(self, state: JobState, *, kind: JobKind | None = None) -> int:
+        rows = await self._rows("count_jobs", {"status": state.value, "kind": kind and kind.value})
+        return int(rows[0][0])
+
+    async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
+        return [r["id"] for r in await self._rows("queued_ids", {"limit": max(limit, 0)})]
+
+    def _claim_params(self, owner: str, lease_s: float) -> dict[str, Any]:
+        now = utcnow()
+        expires = to_text(now + timedelta(seconds=lease_s))
+        return {"owner": owner, "token": new_token(), "expires_at": expires, "now": to_text(now)}
+
+    async def claim(self, job_id: JobId, *, owner: str, lease_s: float) -> Job | None:
+        params = {**self._claim_params(owner, lease_s), "id": job_id}
+        return await self._one("claim", params, immediate=True)
+
+    async def claim_next(self, *, owner: str, lease_s: float) -> Job | None:
+        return await self._one("claim_next", self._claim_params(owner, lease_s), immediate=True)
+
+    async def renew(self, job_id: JobId, token: str, lease_s: float) -> bool:
+        expires = to_text(utcnow() + timedelta(seconds=lease_s))
+        params = {"id": job_id, "token": token, "expires_at": expires}
+        return bool(await self._rows("renew", params))
+
+    async def record_progress(self, job_id: JobId, token: str, progress: Progress) -> Job | None:
+        rules.next_percentage(0.0, progress.percentage)  # refuses NaN before SQL sees it
+        params = {"id": job_id, "token": token, "now": to_text(utcnow())}
+        return await self._one("record_progress", {**params, **asdict_progress(progress)})
+
+    async def finish(
+        self,
+        job_id: JobId,
+        token: str,
+        state: JobState,
+        *,
+        error: JobError | None = None,
+        output_key: str | None = None,
+        thumbnail_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Job | None:
+        rules.check_terminal(state)
+        params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
+        params |= {"error": error and _json(error.to_dict()), "metadata": None}
+        params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
+        async with self._session(immediate=True) as conn:
+            if metadata:
+                fenced = list(await conn.execute_fetchall(self._q["fenced_metadata"], params))
+                if not fenced:
+                    return None
+                merged = rules.merge_metadata(json.loads(fenced[0][0]), metadata)
+                params["metadata"] = _json(merged)
+            params["now"] = to_text(utcnow())
+            rows = list(await conn.execute_fetchall(self._q["finish"], params))
+        return job_of(rows[0]) if rows else None
+
+    async def requeue(self, job_id: JobId, token: str) -> Job | None:
+        params = {"id": job_id, "token": token, "now": to_text(utcnow())}
+        return await self._one("requeue", params)
+
+    async def cancel(self, job_id: JobId) -> Job | None:
+        changed = await self._one("cancel", {"id": job_id, "now": to_text(utcnow())})
+        return changed or await self.get(job_id)
+
+    async def reap_expired(self, now: datetime) -> builtins.list[Job]:
+        params = {"expired_before": to_text(now), "now": to_text(utcnow())}
+        jobs = [job_of(r) for r in await self._rows("reap_expired", params)]
+        return sorted(jobs, key=lambda j: (j.created_at, j.id))
+
+    async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
+        row = rules.metrics_row(metrics)
+        row |= {"job_id": job_id, "now": to_text(utcnow())}
+        row["ffmpeg_stats"] = _json(row["ffmpeg_stats"])
+        await self._rows("insert_metrics", row)
+
+    async def metrics(self, job_id: JobId) -> builtins.list[dict[str, Any]]:
+        """The job_metrics rows of a job, oldest first (not in the protocol yet)."""
+        rows = await self._rows("list_metrics", {"job_id": job_id})
+        return [_metrics_of(dict(r)) for r in rows]
+
+    async def ping(self) -> None:
+        await self._rows("ping", {})
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            async with self._lock:
+                await conn.close()
