@@ -74,7 +74,8 @@ class JobStore(Protocol):
 
     async def requeue(self, job_id: JobId, token: str) -> Job | None:
         """Fenced processing → queued with the lease cleared (shutdown hands a job back).
-        Attempts are kept; progress resets to queued/0 with progress_seq + 1."""
+        The attempt is given back (attempts - 1: stopping was our choice); progress resets to
+        queued/0 with progress_seq + 1. A job whose cancel was requested ends cancelled."""
 
     async def cancel(self, job_id: JobId) -> Job | None:
         """queued → cancelled at once (terminal, progress_seq + 1); processing → only

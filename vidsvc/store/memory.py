@@ -216,8 +216,11 @@ class MemoryJobStore:
     async def requeue(self, job_id: JobId, token: str) -> Job | None:
         def handed_back(job: Job) -> Job:
             # A cancel requested while it ran wins over handing it back.
-            state = JobState.CANCELLED if job.cancel_requested else JobState.QUEUED
-            return _ended(job, state)
+            if job.cancel_requested:
+                return _ended(job, JobState.CANCELLED)
+            return _ended(
+                job, JobState.QUEUED, attempts=job.attempts - 1
+            )  # shutdown: not its fault
 
         return await self._update(job_id, _fenced(token), handed_back)
 

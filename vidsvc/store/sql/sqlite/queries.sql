@@ -99,9 +99,11 @@ WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
 
 -- name: requeue
--- A job whose cancel was requested is not handed back: it ends cancelled.
+-- A job whose cancel was requested is not handed back: it ends cancelled. A shutdown is our
+-- choice, not the job's fault, so a handed-back job gets its attempt back (INV-5 stays exact).
 UPDATE compositions
 SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    attempts = CASE WHEN cancel_requested THEN attempts ELSE attempts - 1 END,
     finished_at = CASE WHEN cancel_requested THEN :now ELSE NULL END,
     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
     progress = CASE WHEN cancel_requested THEN json_set(progress, '$.stage', 'cancelled')
