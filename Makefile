@@ -27,9 +27,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-run: install
-	@echo "make run: the HTTP service arrives with the embedded-service issue (#3); use vidsvc render" >&2
-	@exit 1
+# Serves on HOST:PORT (default 127.0.0.1:8000); file:// inputs from the sample media unless set.
+run: install media
+	ALLOWED_LOCAL_DIRS="$${ALLOWED_LOCAL_DIRS:-$(CURDIR)/sample_specs/media}" $(BIN)/vidsvc serve
 
 lint: install
 	$(BIN)/ruff check vidsvc tests bench

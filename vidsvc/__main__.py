@@ -1,7 +1,7 @@
-"""The command line: `vidsvc render SPEC.json OUT.mp4` (no server). The composition root.
+"""The command line: `vidsvc serve` and `vidsvc render SPEC.json OUT.mp4` (no server).
 
-Exit codes: 0 rendered; 1 the composition or a render failed (the JSON error envelope is on
-stderr); 2 bad usage or a bad setting.
+The composition root. Exit codes: 0 rendered, or served and stopped cleanly; 1 the composition
+or a render failed (the JSON error envelope is on stderr); 2 bad usage or a bad setting.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidsvc", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vidsvc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the HTTP API on HOST:PORT (settings: environment)")
     one = commands.add_parser("render", help="render one composition to an MP4, no server")
     one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
     one.add_argument("out", type=Path, help="output MP4; the thumbnail goes beside it (.jpg)")
@@ -104,13 +105,43 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _event_loop() -> asyncio.AbstractEventLoop | None:
+    """A uvloop loop when uvloop is installed; None lets aiohttp make the default one."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def _serve(settings: Settings) -> int:
+    # Imported here: `vidsvc render` needs neither aiohttp's server nor the stores.
+    from vidsvc.http import serve
+    from vidsvc.http.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    try:
+        serve(settings, loop=_event_loop())
+    except ConfigError as exc:  # raised while opening the stores, before serving
+        sys.stderr.write(f"vidsvc: {exc}\n")
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = cli_settings(os.environ)
+        # The server takes the environment as it is; the CLI may read local files anywhere.
+        if args.command == "serve":
+            settings = Settings.from_env(os.environ)
+        else:
+            settings = cli_settings(os.environ)
     except ConfigError as exc:
         sys.stderr.write(f"vidsvc: {exc}\n")
         return 2
+    if args.command == "serve":
+        return _serve(settings)
     return _render(args, settings)
 
 

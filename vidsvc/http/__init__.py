@@ -1,3 +1,7 @@
-"""The HTTP API (the embedded-service issue builds it). Imports runner and the leaves."""
+"""The HTTP API: REST, WebSockets and docs over one Runner. Imports runner and the leaves."""
 
 from __future__ import annotations
+
+from vidsvc.http.app import create_app, serve
+
+__all__ = ["create_app", "serve"]

@@ -1,0 +1,261 @@
+"""WS /ws/compositions/{id}: snapshot, progress, one terminal message, close; slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+
+from tests.http.conftest import Client, FakeRunner, submit
+from vidsvc.jobs import JobError, JobState
+
+
+async def receive_all(ws: ClientWebSocketResponse, timeout: float = 5) -> list[dict[str, Any]]:
+    """Every message until the server closes."""
+    messages = []
+    async with asyncio.timeout(timeout):
+        async for msg in ws:
+            assert msg.type == WSMsgType.TEXT, msg
+            messages.append(msg.json())
+    return messages
+
+
+async def wait_subscribed(fake: FakeRunner, job_id: str, count: int = 1) -> None:
+    async with asyncio.timeout(5):
+        while fake.subscribers(job_id) < count:
+            await asyncio.sleep(0.005)
+
+
+async def test_status_then_progress_then_completed_then_close(
+    client: Client, fake: FakeRunner, tmp_path: Path
+) -> None:
+    job_id = (await submit(client))["composition_id"]
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        first = await ws.receive_json(timeout=5)
+        assert first == {
+            "type": "status",
+            "data": {
+                "status": "queued",
+                "progress": {"stage": "queued", "percentage": 0, "message": ""},
+                "output_url": None,
+                "seq": 0,
+            },
+        }
+        await wait_subscribed(fake, job_id)
+        fake.advance(job_id, stage="downloading", percentage=10, message="clip 1 of 1")
+        fake.advance(job_id, stage="encoding", percentage=50)
+        fake.complete(job_id, tmp_path / "v.mp4", tmp_path / "t.jpg")
+        rest = await receive_all(ws)
+        assert ws.close_code == 1000
+    assert [m["type"] for m in rest] == ["progress", "progress", "completed"]
+    progress = rest[0]["data"]
+    assert {"stage", "percentage", "message", "timestamp"} <= set(progress)
+    assert progress["stage"] == "downloading" and progress["percentage"] == 10
+    assert progress["message"] == "clip 1 of 1" and progress["timestamp"].endswith("Z")
+    assert [m["data"]["seq"] for m in rest] == [1, 2, 3]
+    done = rest[-1]["data"]
+    assert done["output_url"].endswith(f"/api/v1/compositions/{job_id}/download")
+    assert done["thumbnail_url"].endswith("/download?file=thumbnail")
+    assert done["duration"] == 2.0
+    await asyncio.sleep(0.05)
+    assert fake.subscribers(job_id) == 0  # the subscription is released with the socket
+
+
+async def test_failed_ends_with_an_error_message(client: Client, fake: FakeRunner) -> None:
+    job_id = (await submit(client))["composition_id"]
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        await ws.receive_json(timeout=5)
+        await wait_subscribed(fake, job_id)
+        error = JobError(code="PROCESSING_FAILED", message="ffmpeg exited 1")
+        fake.advance(job_id, state=JobState.FAILED, stage="failed", error=error)
+        messages = await receive_all(ws)
+        assert ws.close_code == 1000
+    assert messages[-1]["type"] == "error"
+    assert messages[-1]["data"]["code"] == "PROCESSING_FAILED"
+    assert messages[-1]["data"]["message"] == "ffmpeg exited 1"
+
+
+async def test_cancelled_ends_with_code_cancelled(client: Client, fake: FakeRunner) -> None:
+    job_id = (await submit(client))["composition_id"]
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        await ws.receive_json(timeout=5)
+        await wait_subscribed(fake, job_id)
+        await client.delete(f"/api/v1/compositions/{job_id}")
+        messages = await receive_all(ws)
+    assert messages == [
+        {
+            "type": "error",
+            "data": {
+                "code": "CANCELLED",
+                "message": "the composition was cancelled",
+                "details": {},
+                "status": "cancelled",
+                "seq": 1,
+            },
+        }
+    ]
+
+
+async def test_a_late_client_gets_status_and_terminal_at_once(
+    client: Client, fake: FakeRunner, tmp_path: Path
+) -> None:
+    job_id = (await submit(client))["composition_id"]
+    fake.complete(job_id, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        messages = await receive_all(ws)
+        assert ws.close_code == 1000
+    assert [m["type"] for m in messages] == ["status", "completed"]
+    assert messages[0]["data"]["status"] == "completed"
+    assert messages[0]["data"]["output_url"] == messages[1]["data"]["output_url"]
+
+
+async def test_events_up_to_the_snapshot_are_not_repeated(
+    client: Client, fake: FakeRunner
+) -> None:
+    job_id = (await submit(client))["composition_id"]
+    fake.advance(job_id, percentage=20)  # seq 1, before the client connects
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        status = await ws.receive_json(timeout=5)
+        assert status["data"]["seq"] == 1 and status["data"]["progress"]["percentage"] == 20
+        await wait_subscribed(fake, job_id)
+        fake.advance(job_id, percentage=30)
+        progress = await ws.receive_json(timeout=5)
+        assert progress["data"]["seq"] == 2 and progress["data"]["percentage"] == 30
+
+
+@pytest.mark.parametrize("job_id", ["comp_" + "0" * 24, "not-an-id", "..%2Fetc%2Fpasswd"])
+async def test_unknown_id_is_accepted_then_closed_4404(client: Client, job_id: str) -> None:
+    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
+        msg = await ws.receive(timeout=5)
+        assert msg.type == WSMsgType.CLOSE
+        assert msg.data == 4404 and "COMPOSITION_NOT_FOUND" in str(msg.extra)
+        assert ws.close_code == 4404
+
+
+async def test_draining_refuses_the_upgrade_with_503(client: Client, fake: FakeRunner) -> None:
+    job_id = (await submit(client))["composition_id"]
+    fake.begin_drain()
+    resp = await client.get(
+        f"/ws/compositions/{job_id}",
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        },
+    )
+    assert resp.status == 503 and resp.headers["Retry-After"] == "5"
+    assert (await resp.json())["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_shutdown_closes_sockets_with_1001(client: Client, fake: FakeRunner) -> None:
+    job_id = (await submit(client))["composition_id"]
+    ws = await client.ws_connect(f"/ws/compositions/{job_id}")
+    await ws.receive_json(timeout=5)
+    await wait_subscribed(fake, job_id)
+    assert client.server.runner is not None
+    await client.server.runner.shutdown()
+    msg = await ws.receive(timeout=5)
+    assert msg.type == WSMsgType.CLOSE and msg.data == 1001
+    assert fake.draining
+    await ws.close()
+
+
+async def test_a_client_closing_releases_the_subscription(
+    client: Client, fake: FakeRunner
+) -> None:
+    job_id = (await submit(client))["composition_id"]
+    ws = await client.ws_connect(f"/ws/compositions/{job_id}")
+    await ws.receive_json(timeout=5)
+    await wait_subscribed(fake, job_id)
+    await ws.close()
+    async with asyncio.timeout(5):
+        while fake.subscribers(job_id):
+            await asyncio.sleep(0.01)
+
+
+def _stuck_client(host: str, port: int, path: str) -> socket.socket:
+    """Completes the handshake, then never reads again (RELIABILITY.md C.4)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def test_a_client_that_never_reads_does_not_delay_another(
+    app_client: Any, fake: FakeRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="vidsvc.http.events")
+    client = await app_client(WS_SEND_QUEUE_MAX="16")
+    job_id = (await submit(client))["composition_id"]
+    path = f"/ws/compositions/{job_id}"
+    stuck = await asyncio.to_thread(_stuck_client, client.host, client.port, path)
+    try:
+        reader = await client.ws_connect(path)
+        await reader.receive_json(timeout=5)
+        await wait_subscribed(fake, job_id, count=2)
+        received: list[dict[str, Any]] = []
+
+        async def read() -> None:
+            received.extend(await receive_all(reader, timeout=30))
+
+        reading = asyncio.create_task(read())
+        message = "x" * 1024  # ~8 MB in all: far beyond what the kernel buffers for `stuck`
+        started = time.monotonic()
+        for i in range(8000):
+            fake.advance(job_id, percentage=i / 100, message=message)
+            if i % 50 == 0:
+                await asyncio.sleep(0)  # let the connections' tasks run, as a real feed would
+        fake.complete(job_id, tmp_path / "v.mp4", tmp_path / "t.jpg")
+        published = time.monotonic()
+        await asyncio.wait_for(reading, 10)
+        delivered = time.monotonic()
+    finally:
+        stuck.close()
+    async with asyncio.timeout(5):  # the stuck connection's handler ends once its peer is gone
+        while not [r for r in caplog.records if r.getMessage() == "websocket closed"][1:]:
+            await asyncio.sleep(0.01)
+    closed = [r for r in caplog.records if r.getMessage() == "websocket closed"]
+    assert max(getattr(r, "dropped", 0) for r in closed) > 0, "progress was coalesced"
+    assert max(getattr(r, "unsent", 0) for r in closed) <= 16, "never over WS_SEND_QUEUE_MAX"
+    assert published - started < 10, "publishing must never wait on a client"
+    assert delivered - published < 2, "the reading client got its terminal message promptly"
+    assert received[-1]["type"] == "completed"
+    percentages = [m["data"]["percentage"] for m in received if m["type"] == "progress"]
+    assert percentages == sorted(percentages) and percentages  # coalesced, never reordered
+
+
+async def test_the_heartbeat_evicts_a_client_that_never_answers(
+    app_client: Any, fake: FakeRunner
+) -> None:
+    client = await app_client(WS_HEARTBEAT="0.5")
+    job_id = (await submit(client))["composition_id"]
+    path = f"/ws/compositions/{job_id}"
+    stuck = await asyncio.to_thread(_stuck_client, client.host, client.port, path)
+    try:
+        await wait_subscribed(fake, job_id)
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            while fake.subscribers(job_id):
+                await asyncio.sleep(0.02)
+        assert time.monotonic() - started < 2 * 0.5 + 1  # RELIABILITY.md L9
+    finally:
+        stuck.close()

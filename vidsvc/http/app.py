@@ -1,0 +1,88 @@
+"""The app factory and `serve`: what runs, in which order, and how it stops (ARCHITECTURE §5).
+
+Cleanup contexts, entered in order and left in reverse: the URL signer, then the Runner
+(stores → migrations → pool; drained and closed on the way out). On shutdown, before aiohttp
+waits for handlers: the runner stops accepting work (503) and every WebSocket gets 1001.
+Tests inject `create_app(settings, runner=fake_or_real)` and skip Runner.open.
+Imports runner and the leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from weakref import WeakSet
+
+from aiohttp import web
+
+from vidsvc.config import Settings
+from vidsvc.http.docs import setup_docs
+from vidsvc.http.errors import setup_errors
+from vidsvc.http.events import close_sockets
+from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY, SOCKETS_KEY
+from vidsvc.http.routes import setup_routes
+from vidsvc.http.signing import Signer, load_key
+from vidsvc.runner.service import Runner
+
+log = logging.getLogger(__name__)
+#: Beyond SHUTDOWN_GRACE + KILL_GRACE: aiohttp must not cut the pool's drain short.
+SHUTDOWN_MARGIN = 10.0
+
+
+async def signer_context(app: web.Application) -> AsyncIterator[None]:
+    # At start-up, not in the factory: it may create DATA_DIR/signing.key.
+    app[SIGNER_KEY] = Signer(await asyncio.to_thread(load_key, app[SETTINGS_KEY]))
+    yield
+
+
+async def runner_context(app: web.Application) -> AsyncIterator[None]:
+    async with Runner.open(app[SETTINGS_KEY]) as runner:
+        app[RUNNER_KEY] = runner
+        log.info("serving", extra={"instance": runner.instance_id})
+        yield
+
+
+async def on_shutdown(app: web.Application) -> None:
+    runner = app.get(RUNNER_KEY)
+    if runner is not None:
+        runner.begin_drain()  # first, so that no new submit or socket slips in
+    log.info("shutting down: new work refused, websockets closing")
+    await close_sockets(app)
+
+
+def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[SETTINGS_KEY] = settings
+    app[SOCKETS_KEY] = WeakSet()
+    app.cleanup_ctx.append(signer_context)
+    if runner is None:
+        app.cleanup_ctx.append(runner_context)
+    else:
+        app[RUNNER_KEY] = runner
+    app.on_shutdown.append(on_shutdown)
+    setup_errors(app)
+    setup_routes(app)
+    setup_docs(app)  # last: it documents the routes registered so far
+    return app
+
+
+def _announce(*args: Any, **_: Any) -> None:
+    # run_app prints a banner; on stdout as it is, it would break the JSON lines.
+    text = " ".join(str(a) for a in args).strip("= \n")
+    log.info(text.splitlines()[0].strip("= ") if text else "started")
+
+
+def serve(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully (aiohttp's run_app sequence)."""
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_grace + settings.kill_grace + SHUTDOWN_MARGIN,
+        access_log=None,  # errors.py writes one JSON access line per request
+        print=_announce,
+        handle_signals=True,
+        loop=loop,
+    )

@@ -1,0 +1,135 @@
+"""/api/v1/compositions: create, read, list, cancel, metadata. Thin: parse → runner → view.
+
+Imports runner and the leaves; the meaning of a composition is the runner's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from marshmallow import Schema
+from marshmallow import ValidationError as MarshmallowError
+
+from vidsvc.errors import CompositionFinished, ValidationError
+from vidsvc.http import views
+from vidsvc.http.docs import documented
+from vidsvc.http.keys import RUNNER_KEY
+from vidsvc.http.schemas import (
+    CompositionAcceptedSchema,
+    CompositionMetadataSchema,
+    CompositionPageSchema,
+    CompositionStatusSchema,
+    ErrorEnvelopeSchema,
+    ListQuerySchema,
+)
+from vidsvc.jobs import JobState
+from vidsvc.schema import CompositionSchema
+
+ERROR = ErrorEnvelopeSchema
+NOT_FOUND = (ERROR, "COMPOSITION_NOT_FOUND")
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or VALIDATION_ERROR naming `body`."""
+    raw = await request.read()  # over client_max_size: 413 from aiohttp, enveloped later
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"body: not valid JSON ({exc})", details={"field": "body"}) from None
+    if not isinstance(document, dict):
+        raise ValidationError("body: must be a JSON object", details={"field": "body"})
+    return document
+
+
+def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
+    """The query through its (documented) schema; VALIDATION_ERROR on the first bad one."""
+    try:
+        values: dict[str, Any] = schema.load(query)
+    except MarshmallowError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"query": exc.messages}
+        field, problem = next(iter(messages.items()))
+        text = " ".join(problem) if isinstance(problem, list) else str(problem)
+        raise ValidationError(f"{field}: {text}", details={"field": field}) from None
+    return values
+
+
+@documented(
+    summary="Validate and enqueue a composition",
+    tag="compositions",
+    body=CompositionSchema,
+    responses={
+        202: (CompositionAcceptedSchema, "queued; progress on websocket_url"),
+        400: (ERROR, "VALIDATION_ERROR, INVALID_TIMELINE, INVALID_CLIP_FORMAT, INPUT_UNAVAILABLE"),
+        413: (ERROR, "PAYLOAD_TOO_LARGE"),
+        503: (ERROR, "QUEUE_FULL, SERVICE_UNAVAILABLE (draining), STORAGE_ERROR"),
+    },
+    headers={202: ("Location",), 503: ("Retry-After",)},
+)
+async def create(request: web.Request) -> web.Response:
+    runner = request.app[RUNNER_KEY]
+    job = await runner.submit(await read_json(request))
+    body = views.accepted(request, job, runner.estimate_seconds(job))
+    location = f"{views.COMPOSITIONS}/{job.id}"
+    return web.json_response(body, status=202, headers={"Location": location})
+
+
+@documented(
+    summary="List compositions, newest first",
+    tag="compositions",
+    query=ListQuerySchema,
+    responses={200: (CompositionPageSchema, "one page"), 400: (ERROR, "VALIDATION_ERROR")},
+)
+async def list_compositions(request: web.Request) -> web.Response:
+    query = load_query(ListQuerySchema(), request.query)
+    state = JobState(query["status"]) if "status" in query else None
+    jobs, cursor = await request.app[RUNNER_KEY].list(
+        state=state, limit=query["limit"], cursor=query.get("cursor")
+    )
+    items = [views.composition(request, job) for job in jobs]
+    return web.json_response({"items": items, "next_cursor": cursor})
+
+
+@documented(
+    summary="Status and progress of one composition",
+    tag="compositions",
+    responses={200: (CompositionStatusSchema, "the composition"), 404: NOT_FOUND},
+)
+async def get_composition(request: web.Request) -> web.Response:
+    job = await request.app[RUNNER_KEY].get(request.match_info["id"])
+    return web.json_response(views.composition(request, job))
+
+
+@documented(
+    summary="Cancel a composition",
+    tag="compositions",
+    description="A queued composition never starts (200, cancelled); a running FFmpeg is "
+    "stopped (202 while the stop is pending, then cancelled). Cancelling again is a no-op.",
+    responses={
+        200: (CompositionStatusSchema, "cancelled"),
+        202: (CompositionStatusSchema, "processing; the stop is pending"),
+        404: NOT_FOUND,
+        409: (ERROR, "COMPOSITION_FINISHED: it already completed or failed"),
+    },
+)
+async def cancel(request: web.Request) -> web.Response:
+    job = await request.app[RUNNER_KEY].cancel(request.match_info["id"])
+    if job.state in (JobState.COMPLETED, JobState.FAILED):
+        raise CompositionFinished(
+            f"composition {job.id} already {job.state.value}",
+            details={"status": job.state.value},
+        )
+    status = 200 if job.state is JobState.CANCELLED else 202
+    return web.json_response(views.composition(request, job), status=status)
+
+
+@documented(
+    summary="Timings, probes, command and instance of a composition's render",
+    tag="compositions",
+    responses={200: (CompositionMetadataSchema, "what the render recorded"), 404: NOT_FOUND},
+)
+async def metadata(request: web.Request) -> web.Response:
+    job = await request.app[RUNNER_KEY].get(request.match_info["id"])
+    return web.json_response(views.metadata(job))

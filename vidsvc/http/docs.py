@@ -1,0 +1,155 @@
+"""The API's documentation: the OpenAPI document, Swagger UI at /docs and ReDoc at /redoc.
+
+Handlers describe themselves with `@documented(...)` (aiohttp-apispec metadata underneath);
+`setup_docs(app)` runs once every route is registered and keeps the finished document under
+OPENAPI_KEY. aiohttp-apispec emits Swagger 2.0; openapi3.py turns it into the OpenAPI 3.0.3
+that SPEC.md §2 prefers. Imports the leaves.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiohttp_apispec
+from aiohttp import web
+from aiohttp.web_exceptions import NotAppKeyWarning
+from marshmallow import Schema
+
+from vidsvc import __version__
+from vidsvc.http.keys import OPENAPI_KEY
+from vidsvc.http.openapi3 import to_openapi3
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+Responses = Mapping[int, tuple[type[Schema] | None, str]]
+
+OPENAPI_PATH = "/api/docs/openapi.json"
+SWAGGER_STATIC = "/static/swagger"
+SWAGGER_FILES = Path(aiohttp_apispec.__file__).parent / "static"
+REDOC_JS = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js"
+HEADERS = {
+    "Location": {"type": "string", "description": "path of the new composition"},
+    "Retry-After": {"type": "integer", "description": "seconds to wait before retrying"},
+}
+
+
+def documented(
+    *,
+    summary: str,
+    tag: str,
+    responses: Responses,
+    description: str = "",
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    produces: tuple[str, ...] = ("application/json",),
+    headers: Mapping[int, tuple[str, ...]] | None = None,
+) -> Callable[[H], H]:
+    """Attach OpenAPI metadata to a handler; `headers` names response headers per status."""
+    documented_responses: dict[str, dict[str, Any]] = {}
+    for status, (schema, text) in responses.items():
+        entry: dict[str, Any] = {"description": text}
+        if schema is not None:
+            entry["schema"] = schema
+        names = (headers or {}).get(status, ())
+        if names:
+            entry["headers"] = {name: HEADERS[name] for name in names}
+        documented_responses[str(status)] = entry
+
+    def wrap(handler: H) -> H:
+        decorated: Any = aiohttp_apispec.docs(
+            tags=[tag],
+            summary=summary,
+            description=description,
+            produces=list(produces),
+            responses=documented_responses,
+        )(handler)
+        if body is not None:
+            decorated = aiohttp_apispec.request_schema(body, required=True)(decorated)
+        if query is not None:
+            decorated = aiohttp_apispec.request_schema(query, location="querystring")(decorated)
+        return cast(H, decorated)
+
+    return wrap
+
+
+def setup_docs(app: web.Application) -> None:
+    """Build the document from the routes registered so far (call it last in the factory)."""
+    api = aiohttp_apispec.AiohttpApiSpec(
+        url=None,  # the document is served by openapi_json below, from OPENAPI_KEY
+        title="vidsvc",
+        version=__version__,
+        info={"description": "Video composition: a timeline in, one FFmpeg pass, an MP4 out."},
+    )
+    # aiohttp-apispec consumes and extends each handler's metadata in place, and handlers are
+    # module-level: every app (tests build many) must start from an untouched copy.
+    saved = {
+        route.handler: route.handler.__apispec__
+        for route in app.router.routes()
+        if hasattr(route.handler, "__apispec__")
+    }
+    for handler, meta in saved.items():
+        handler.__apispec__ = {
+            **meta,
+            "schemas": list(meta["schemas"]),
+            "parameters": list(meta["parameters"]),
+            "responses": dict(meta["responses"]),
+        }
+    try:
+        # It keeps its state under str app keys; the warning says nothing we can act on.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotAppKeyWarning)
+            api.register(app, in_place=True)
+    finally:
+        for handler, meta in saved.items():
+            handler.__apispec__ = meta
+    document = api.swagger_dict()
+    for operations in document["paths"].values():
+        operations.pop("head", None)  # aiohttp's implicit HEAD twin of every GET
+    app[OPENAPI_KEY] = to_openapi3(document)
+
+
+@documented(
+    summary="This OpenAPI document",
+    tag="docs",
+    responses={200: (None, "the OpenAPI 3.0.3 document")},
+)
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI_KEY])
+
+
+@documented(
+    summary="Swagger UI",
+    tag="docs",
+    responses={200: (None, "an HTML page")},
+    produces=("text/html",),
+)
+async def swagger_ui(request: web.Request) -> web.Response:
+    return web.Response(text=_page("swagger"), content_type="text/html")
+
+
+@documented(
+    summary="ReDoc", tag="docs", responses={200: (None, "an HTML page")}, produces=("text/html",)
+)
+async def redoc(request: web.Request) -> web.Response:
+    return web.Response(text=_page("redoc"), content_type="text/html")
+
+
+def _page(kind: str) -> str:
+    spec = OPENAPI_PATH
+    if kind == "redoc":
+        body = f'<redoc spec-url="{spec}"></redoc><script src="{REDOC_JS}"></script>'
+        head = ""
+    else:
+        head = f'<link rel="stylesheet" href="{SWAGGER_STATIC}/swagger-ui.css">'
+        body = (
+            '<div id="swagger-ui"></div>'
+            f'<script src="{SWAGGER_STATIC}/swagger-ui-bundle.js"></script>'
+            f"<script>SwaggerUIBundle({{url: '{spec}', dom_id: '#swagger-ui'}});</script>"
+        )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>vidsvc API</title>{head}</head><body>{body}</body></html>"
+    )

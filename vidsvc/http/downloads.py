@@ -1,0 +1,78 @@
+"""Finished files: GET …/{id}/download (302) and the signed local URLs it may point to.
+
+With S3 the redirect goes to a presigned URL; on local disk to `/files/{key}` signed by
+signing.Signer, which this module serves with FileResponse (Range requests included).
+Imports runner and the leaves.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vidsvc.errors import CompositionNotReady, RouteNotFound
+from vidsvc.http import urls
+from vidsvc.http.compositions import ERROR, NOT_FOUND, load_query
+from vidsvc.http.docs import documented
+from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY
+from vidsvc.http.schemas import DownloadQuerySchema, FileQuerySchema
+from vidsvc.jobs import JobState
+
+FILES = "/files"
+
+
+@documented(
+    summary="Redirect to the finished MP4 (or ?file=thumbnail, its JPEG)",
+    tag="compositions",
+    description="302 to an S3 URL presigned for DOWNLOAD_URL_TTL seconds or, on local disk, "
+    "to a signed, expiring URL served by this app.",
+    query=DownloadQuerySchema,
+    responses={
+        302: (None, "Location: the file"),
+        400: (ERROR, "VALIDATION_ERROR: unknown ?file="),
+        404: NOT_FOUND,
+        409: (ERROR, "COMPOSITION_NOT_READY: not completed"),
+    },
+)
+async def download(request: web.Request) -> web.Response:
+    runner = request.app[RUNNER_KEY]
+    which = load_query(DownloadQuerySchema(), request.query)["file"]
+    job = await runner.get(request.match_info["id"])
+    key = job.thumbnail_key if which == "thumbnail" else job.output_key
+    if job.state is not JobState.COMPLETED or key is None:
+        raise CompositionNotReady(
+            f"composition {job.id} is {job.state.value}; the file exists once it is completed",
+            details={"status": job.state.value},
+        )
+    location = await runner.blob_url(key)
+    if location is None:
+        ttl = request.app[SETTINGS_KEY].download_url_ttl
+        location = urls.redirect(
+            request, f"{FILES}/{key}", request.app[SIGNER_KEY].query(key, ttl)
+        )
+    return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+@documented(
+    summary="A stored file, through a signed link from …/download",
+    tag="files",
+    query=FileQuerySchema,
+    produces=("video/mp4", "image/jpeg"),
+    responses={
+        200: (None, "the file"),
+        206: (None, "the requested range"),
+        403: (ERROR, "FORBIDDEN: bad or expired signature"),
+        404: (ERROR, "NOT_FOUND"),
+    },
+)
+async def blob_file(request: web.Request) -> web.FileResponse:
+    key = request.match_info["key"]
+    # A link without its signature is as bad as one with a wrong signature: 403, not 400.
+    expires, signature = request.query.get("expires", ""), request.query.get("signature", "")
+    request.app[SIGNER_KEY].check(key, expires, signature)
+    try:
+        path = request.app[RUNNER_KEY].blob_path(key)
+    except ValueError:
+        path = None  # a key that could never have been signed by us; same answer as missing
+    if path is None:
+        raise RouteNotFound("the file no longer exists")
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=300"})

@@ -1,0 +1,174 @@
+"""Marshmallow schemas of what the API answers (for the OpenAPI document) and of its queries.
+
+Request bodies reuse vidsvc.schema (the composition). The query schemas also parse: the
+document and the parser cannot drift apart. Response bodies are built by views.py; the tests
+load every body through these schemas, so they cannot drift either. Imports only the leaves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from vidsvc.jobs import JobState
+
+STATES = [s.value for s in JobState]
+HEALTH = ["healthy", "unhealthy", "disabled"]
+
+
+def _text(description: str, **kw: Any) -> fields.String:
+    return fields.String(metadata={"description": description}, **kw)
+
+
+def _when(description: str, *, allow_none: bool = False) -> fields.DateTime:
+    return fields.DateTime(
+        required=True, allow_none=allow_none, metadata={"description": description}
+    )
+
+
+class ProgressSchema(Schema):
+    stage = _text(
+        "queued, downloading, validating, encoding, uploading, completed…", required=True
+    )
+    percentage = fields.Float(required=True, validate=validate.Range(0, 100))
+    message = fields.String(required=True)
+
+
+class JobErrorSchema(Schema):
+    code = _text("an error code of the Errors table", required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorBodySchema(Schema):
+    code = _text("stable error code, e.g. INVALID_TIMELINE", required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "e.g. field, retry_after"})
+    timestamp = fields.DateTime(required=True)
+    request_id = fields.String(required=True, allow_none=True)
+
+
+class ErrorEnvelopeSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class CompositionAcceptedSchema(Schema):
+    composition_id = _text("comp_…", required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["queued"]))
+    created_at = _when("when the request was accepted")
+    estimated_duration = fields.Float(
+        required=True, metadata={"description": "seconds, from measured throughput"}
+    )
+    websocket_url = _text("absolute ws:// or wss:// URL of the progress feed", required=True)
+    status_url = _text("absolute URL of GET /api/v1/compositions/{id}", required=True)
+
+
+class CompositionStatusSchema(Schema):
+    composition_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    progress = fields.Nested(ProgressSchema, required=True)
+    created_at = _when("accepted")
+    updated_at = _when("last change")
+    started_at = _when("first claimed by a worker", allow_none=True)
+    finished_at = _when("reached a terminal status", allow_none=True)
+    output_url = _text("the download URL; null until completed", required=True, allow_none=True)
+    thumbnail_url = _text("null until completed", required=True, allow_none=True)
+    error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
+    attempts = fields.Integer(required=True)
+    cancel_requested = fields.Boolean(required=True)
+    user_id = fields.String(required=True, allow_none=True)
+    websocket_url = fields.String(required=True)
+
+
+class CompositionPageSchema(Schema):
+    items = fields.List(fields.Nested(CompositionStatusSchema), required=True)
+    next_cursor = _text("pass as ?cursor= for the next page", required=True, allow_none=True)
+
+
+class ProbeSummarySchema(Schema):
+    duration = fields.Float(allow_none=True)
+    format = fields.String(allow_none=True)
+    video = fields.String(allow_none=True)
+    audio = fields.String(allow_none=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    fps = fields.Float(allow_none=True)
+    rotation = fields.Integer(allow_none=True)
+    streams = fields.Integer(allow_none=True)
+
+
+class CompositionMetadataSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the worker may record more than is documented
+
+    composition_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    timings = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    inputs = fields.Dict(keys=fields.String(), values=fields.Nested(ProbeSummarySchema))
+    output = fields.Nested(ProbeSummarySchema, required=True, allow_none=True)
+    command = fields.List(fields.String(), required=True, allow_none=True)
+    ffmpeg_version = fields.String(required=True, allow_none=True)
+    attempts = fields.Integer(required=True)
+    instance = _text("the instance that ran it", required=True, allow_none=True)
+    created_at = _when("accepted")
+    started_at = _when("first claimed", allow_none=True)
+    finished_at = _when("finished", allow_none=True)
+    error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["healthy"]))
+
+
+class ComponentsSchema(Schema):
+    database = fields.String(required=True, validate=validate.OneOf(HEALTH))
+    redis = fields.String(required=True, validate=validate.OneOf(HEALTH))
+    s3 = fields.String(required=True, validate=validate.OneOf(HEALTH))
+    ffmpeg = fields.String(required=True, validate=validate.OneOf(HEALTH))
+
+
+class HealthDetailedSchema(Schema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(["healthy", "unhealthy", "draining"])
+    )
+    components = fields.Nested(ComponentsSchema, required=True)
+    version = fields.String(required=True)
+    timestamp = fields.DateTime(required=True)
+    instance = fields.String(required=True)
+
+
+class WsMessageSchema(Schema):
+    """One JSON text frame of WS /ws/compositions/{id} (see the operation's description)."""
+
+    type = fields.String(
+        required=True, validate=validate.OneOf(["status", "progress", "completed", "error"])
+    )
+    data = fields.Dict(required=True)
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+class ListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache-busters and the like are not errors
+
+    status = fields.String(validate=validate.OneOf(STATES))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    cursor = _text("next_cursor of the previous page", validate=validate.Length(1, 128))
+
+
+class DownloadQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    file = fields.String(load_default="video", validate=validate.OneOf(["video", "thumbnail"]))
+
+
+class FileQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    expires = _text("unix seconds", required=True)
+    signature = _text("HMAC-SHA256, hex", required=True)

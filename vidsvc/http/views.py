@@ -1,0 +1,134 @@
+"""Jobs as the JSON bodies of SPEC.md §2 and §4: one function per body, no I/O.
+
+Times are ISO-8601 UTC with a `Z`. Links point at this app (`…/download`), never at a blob
+store, so a body stays valid after a presigned URL expires. Imports only the leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from vidsvc.http import urls
+from vidsvc.jobs import Job, JobError, JobEvent, JobState, Progress
+
+COMPOSITIONS = "/api/v1/compositions"
+#: The terminal WebSocket message of a cancelled job (no error is stored for it).
+CANCELLED_CODE = "CANCELLED"
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def progress(p: Progress) -> dict[str, Any]:
+    return {"stage": p.stage, "percentage": round(p.percentage, 2), "message": p.message}
+
+
+def output_url(request: web.Request, job_id: str, state: JobState, file: str = "") -> str | None:
+    if state is not JobState.COMPLETED:
+        return None
+    query = {"file": file} if file else None
+    return urls.absolute(request, f"{COMPOSITIONS}/{job_id}/download", query)
+
+
+def composition(request: web.Request, job: Job) -> dict[str, Any]:
+    """GET /api/v1/compositions/{id} (and each item of the list)."""
+    return {
+        "composition_id": job.id,
+        "status": job.state.value,
+        "progress": progress(job.progress),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "output_url": output_url(request, job.id, job.state),
+        "thumbnail_url": output_url(request, job.id, job.state, "thumbnail"),
+        "error": job.error.to_dict() if job.state is JobState.FAILED and job.error else None,
+        "attempts": job.attempts,
+        "cancel_requested": job.cancel_requested,
+        "user_id": job.user_id,
+        "websocket_url": urls.websocket(request, f"/ws/compositions/{job.id}"),
+    }
+
+
+def accepted(request: web.Request, job: Job, estimate_s: float) -> dict[str, Any]:
+    """The 202 body of POST /api/v1/compositions."""
+    return {
+        "composition_id": job.id,
+        "status": job.state.value,
+        "created_at": iso(job.created_at),
+        "estimated_duration": estimate_s,
+        "websocket_url": urls.websocket(request, f"/ws/compositions/{job.id}"),
+        "status_url": urls.absolute(request, f"{COMPOSITIONS}/{job.id}"),
+    }
+
+
+def metadata(job: Job) -> dict[str, Any]:
+    """GET …/metadata: what the worker recorded, plus the row's own facts."""
+    meta: Mapping[str, Any] = job.metadata
+    return {
+        **meta,
+        "composition_id": job.id,
+        "status": job.state.value,
+        "timings": meta.get("timings") or {},
+        "inputs": meta.get("inputs") or {},
+        "output": meta.get("output"),
+        "command": meta.get("command"),
+        "ffmpeg_version": meta.get("ffmpeg_version"),
+        "attempts": job.attempts,
+        "instance": meta.get("instance") or (job.lease.owner if job.lease else None),
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "error": job.error.to_dict() if job.error else None,
+    }
+
+
+# -- WebSocket messages (SPEC.md §4) ---------------------------------------------------------
+
+
+def ws_status(request: web.Request, job: Job) -> dict[str, Any]:
+    data = {
+        "status": job.state.value,
+        "progress": progress(job.progress),
+        "output_url": output_url(request, job.id, job.state),
+        "seq": job.progress_seq,
+    }
+    return {"type": "status", "data": data}
+
+
+def ws_progress(event: JobEvent) -> dict[str, Any]:
+    data = {**progress(event.progress), "timestamp": iso(event.at)}
+    return {"type": "progress", "data": {**data, "status": event.state.value, "seq": event.seq}}
+
+
+def ws_terminal(request: web.Request, job: Job) -> dict[str, Any]:
+    """`completed` or `error`; the caller passes the job as stored after it finished."""
+    seq = job.progress_seq
+    if job.state is JobState.COMPLETED:
+        output = job.metadata.get("output")
+        data = {
+            "output_url": output_url(request, job.id, job.state),
+            "thumbnail_url": output_url(request, job.id, job.state, "thumbnail"),
+            "duration": output.get("duration") if isinstance(output, Mapping) else None,
+            "seq": seq,
+        }
+        return {"type": "completed", "data": data}
+    if job.state is JobState.FAILED:
+        error = job.error or JobError(code="PROCESSING_FAILED", message="the render failed")
+        data = {**error.to_dict(), "status": job.state.value, "seq": seq}
+    else:
+        data = {
+            "code": CANCELLED_CODE,
+            "message": "the composition was cancelled",
+            "details": {},
+            "status": job.state.value,
+            "seq": seq,
+        }
+    return {"type": "error", "data": data}
