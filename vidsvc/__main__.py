@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vidsvc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API on HOST:PORT (settings: environment)")
+    commands.add_parser("migrate", help="apply pending database migrations, then exit")
     one = commands.add_parser("render", help="render one composition to an MP4, no server")
     one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
     one.add_argument("out", type=Path, help="output MP4; the thumbnail goes beside it (.jpg)")
@@ -129,11 +130,28 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _migrate(settings: Settings) -> int:
+    """Opening the stores applies pending migrations (serve does the same on start)."""
+    from vidsvc.store import open_stores
+
+    async def run() -> None:
+        async with open_stores(settings):
+            pass
+
+    try:
+        asyncio.run(run())
+    except (ConfigError, VidsvcError) as exc:
+        sys.stderr.write(f"vidsvc: {exc}\n")
+        return 2
+    print("migrations applied; the database is up to date")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         # The server takes the environment as it is; the CLI may read local files anywhere.
-        if args.command == "serve":
+        if args.command in ("serve", "migrate"):
             settings = Settings.from_env(os.environ)
         else:
             settings = cli_settings(os.environ)
@@ -142,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "migrate":
+        return _migrate(settings)
     return _render(args, settings)
 
 

@@ -94,3 +94,15 @@ def test_the_console_script_runs(project: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert (project / "o.mp4").stat().st_size > 0
+
+
+def test_migrate_creates_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "data" / "vidsvc.db").stat().st_size > 0
+    assert main(["migrate"]) == 0  # idempotent
+    assert "up to date" in capsys.readouterr().out
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    assert main(["migrate"]) == 2

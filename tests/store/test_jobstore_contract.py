@@ -240,7 +240,7 @@ async def test_finish_failed_keeps_percentage_and_stores_error(jobs: JobStore) -
     error = JobError(code="PROCESSING_FAILED", message="ffmpeg exit 1", details={"tail": ["x"]})
     done = await jobs.finish(job.id, token(job), JobState.FAILED, error=error)
     assert done is not None and done.error == error
-    assert done.progress == Progress(stage="failed", percentage=40.0)
+    assert done.progress == Progress(stage="failed", percentage=40.0, message="failed")
 
 
 async def test_stale_token_writes_change_nothing(jobs: JobStore) -> None:

@@ -72,8 +72,9 @@ def _info(m: MediaInfo) -> dict[str, Any]:
 
 async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any]:
     output = await probe(result.video, deps.settings, field="output")
+    waited = (job.started_at - job.created_at).total_seconds() if job.started_at else 0.0
     return {
-        "timings": dict(result.timings),
+        "timings": {"queued": round(waited, 3), **result.timings},
         "inputs": {url: _info(info) for url, info in result.inputs.items()},
         "output": _info(output),
         "command": ["ffmpeg", *result.argv],

@@ -62,7 +62,8 @@ class Reporter:
     def __call__(self, stage: str, fraction: float = 0.0, message: str = "") -> None:
         if stage != self.stage:
             now = time.monotonic()
-            self.timings[self.stage] = round(now - self._started, 3)
+            if self.stage in BANDS:  # not the initial "queued": the caller knows the queue
+                self.timings[self.stage] = round(now - self._started, 3)
             self.stage, self._started = stage, now
         low, high = BANDS[stage]
         self.percentage = max(self.percentage, low + (high - low) * min(max(fraction, 0.0), 1.0))

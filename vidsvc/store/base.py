@@ -69,7 +69,8 @@ class JobStore(Protocol):
         metadata: Mapping[str, Any] | None = None,
     ) -> Job | None:
         """Fenced processing → terminal `state`: finished_at set, lease cleared, progress_seq + 1,
-        progress set to (state, 100 if completed else unchanged percentage), metadata merged.
+        progress set to (state, 100 if completed else unchanged percentage, message: the
+        state), metadata merged.
         None if the job is not processing under this token (a zombie's write is refused)."""
 
     async def requeue(self, job_id: JobId, token: str) -> Job | None:

@@ -84,7 +84,11 @@ def _ended(job: Job, state: JobState, **changes: Any) -> Job:
         progress_seq=job.progress_seq + 1,
         updated_at=now,
         finished_at=now if state.terminal else None,
-        progress=replace(job.progress, stage=state.value) if state.terminal else Progress(),
+        progress=(
+            replace(job.progress, stage=state.value, message=state.value)
+            if state.terminal
+            else Progress()
+        ),
         **changes,
     )
 

@@ -90,7 +90,7 @@ SET status = :status, finished_at = :now, updated_at = :now,
         'stage', :status,
         'percentage', CASE WHEN :status = 'completed' THEN 100.0
                            ELSE json_extract(progress, '$.percentage') END,
-        'message', json_extract(progress, '$.message')),
+        'message', :status),
     progress_seq = progress_seq + 1, error = :error,
     output_key = coalesce(:output_key, output_key),
     thumbnail_key = coalesce(:thumbnail_key, thumbnail_key),
