@@ -131,32 +131,19 @@ def frame_at(path: Path, seconds: float) -> Frame:
     return Frame(w, h, out)
 
 
+def _pcm(path: Path, *filters: str) -> array.array[int]:
+    """The audio track decoded to mono 48 kHz signed 16-bit samples, after `filters`."""
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-vn"]
+    if filters:
+        args += ["-af", ",".join(filters)]
+    args += ["-f", "s16le", "-ac", "1", "-ar", "48000", "-"]
+    out = subprocess.run(args, check=True, capture_output=True, timeout=60).stdout
+    return array.array("h", out)
+
+
 def rms_db(path: Path, start: float, duration: float) -> float:
     """RMS level in dBFS of the audio in [start, start + duration) (-inf for digital silence)."""
-    out = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-vn",
-            "-af",
-            f"atrim=start={start}:duration={duration}",
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-ar",
-            "48000",
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
-    samples = array.array("h", out)
+    samples = _pcm(path, f"atrim=start={start}:duration={duration}")
     assert len(samples) > 0, "no audio in that window"
     mean_square = sum(s * s for s in samples) / len(samples)
     return -math.inf if mean_square == 0 else 10 * math.log10(mean_square / 32768**2)
@@ -164,24 +151,4 @@ def rms_db(path: Path, start: float, duration: float) -> float:
 
 def peak(path: Path) -> float:
     """Peak absolute sample value of the whole audio track, 0..1."""
-    out = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-vn",
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
-    samples = array.array("h", out)
-    return max(abs(s) for s in samples) / 32768
+    return max(abs(s) for s in _pcm(path)) / 32768

@@ -52,13 +52,16 @@ def clip_track(g: GraphBuilder, index: int | None, slot: ClipSlot) -> str:
         )
         if slot.volume != 1.0:
             pad = g.chain(pad, ("volume", {"volume": slot.volume}))
-    if slot.transition == "fade":
-        pad = g.chain(
-            pad,
-            ("afade", {"t": "in", "ss": 0, "ns": slot.transition_ms * RATE // 1000}),
-        )
-    if slot.fade_out_ms:
-        fade = slot.fade_out_ms * RATE // 1000
+    fade_in = slot.transition_ms if slot.transition == "fade" else 0
+    return _fades(g, pad, samples, fade_in, slot.fade_out_ms)
+
+
+def _fades(g: GraphBuilder, pad: str, samples: int, in_ms: int, out_ms: int) -> str:
+    """Fade in over the first in_ms and out over the last out_ms of a track `samples` long."""
+    if in_ms:
+        pad = g.chain(pad, ("afade", {"t": "in", "ss": 0, "ns": in_ms * RATE // 1000}))
+    if out_ms:
+        fade = out_ms * RATE // 1000
         pad = g.chain(pad, ("afade", {"t": "out", "ss": samples - fade, "ns": fade}))
     return pad
 
@@ -76,15 +79,7 @@ def _music(g: GraphBuilder, a: spec.Audio, total_ms: int, source: Source) -> str
         ("apad", {"whole_len": samples}),
         ("volume", {"volume": a.music_volume}),
     )
-    if a.music_fade_in_ms:
-        pad = g.chain(
-            pad,
-            ("afade", {"t": "in", "ss": 0, "ns": a.music_fade_in_ms * RATE // 1000}),
-        )
-    if a.music_fade_out_ms:
-        fade = a.music_fade_out_ms * RATE // 1000
-        pad = g.chain(pad, ("afade", {"t": "out", "ss": samples - fade, "ns": fade}))
-    return pad
+    return _fades(g, pad, samples, a.music_fade_in_ms, a.music_fade_out_ms)
 
 
 def _voiceover(g: GraphBuilder, a: spec.Audio, total_ms: int, source: Source) -> str:
