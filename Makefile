@@ -46,7 +46,8 @@ test: install lint typecheck
 	$(BIN)/pytest -q --cov --cov-report=term
 
 bench: install
-	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench.render --runs 3
+	$(BIN)/python -m bench.service --runs 2
 
 # Generates the media that sample_specs/*.json reference (lavfi sources; nothing binary is committed).
 media: install

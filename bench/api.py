@@ -1,0 +1,139 @@
+"""The service benchmark's client: the reference as API JSON, submit, wait, read metadata.
+
+Waiting is what a frontend does: open the `websocket_url` of the 202 body and read until
+the `completed` (or `error`) message. The server sends the current state on connect, so a
+job that finished before the socket opened is still reported.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+import aiohttp
+
+from bench.reference import reference_spec
+
+COMPOSITIONS = "/api/v1/compositions"
+JOB_TIMEOUT = 600.0
+#: The render's own stages, in order, as the job's metadata `timings` names them.
+STAGES = ("queued", "downloading", "validating", "encoding", "uploading")
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+def url_spec(preset: str, media_dir: Path) -> dict[str, object]:
+    """reference_spec with every input as an absolute file:// URL (the API takes URLs only)."""
+    spec = reference_spec(preset)
+
+    def absolute(relative: object) -> str:
+        # reference_spec names inputs "media/<file>"; the file lives in media_dir.
+        return (media_dir / Path(str(relative)).name).resolve().as_uri()
+
+    for clip in cast(list[dict[str, object]], spec["clips"]):
+        clip["url"] = absolute(clip["url"])
+    audio = cast(dict[str, object], spec["audio"])
+    for key in ("music_url", "voiceover_url"):
+        audio[key] = absolute(audio[key])
+    return spec
+
+
+@dataclass
+class Submitted:
+    id: str
+    websocket_url: str
+    posted_at: float  #: time.time() just before the POST (comparable with server stamps)
+    started: float  #: perf_counter() just before the POST
+    post_seconds: float  #: the POST's round trip
+    estimate: float | None  #: the 202's estimated_duration
+    done: float | None = None  #: perf_counter() when the client learnt it completed
+    done_at: float | None = None  #: time.time() of the same moment
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wall(self) -> float:
+        if self.done is None:
+            raise JobFailed(f"{self.id} has not completed")
+        return self.done - self.started
+
+
+async def submit(session: aiohttp.ClientSession, base: str, spec: dict[str, object]) -> Submitted:
+    """POST the composition; raises JobFailed unless the answer is 202 with an id."""
+    posted_at, started = time.time(), time.perf_counter()
+    async with session.post(f"{base}{COMPOSITIONS}", json=spec) as resp:
+        body = await resp.json(content_type=None)
+        post_seconds = time.perf_counter() - started
+        if resp.status != 202 or "composition_id" not in body:
+            raise JobFailed(f"POST {COMPOSITIONS}: {resp.status} {body}")
+    return Submitted(
+        id=body["composition_id"],
+        websocket_url=body["websocket_url"],
+        posted_at=posted_at,
+        started=started,
+        post_seconds=post_seconds,
+        estimate=body.get("estimated_duration"),
+    )
+
+
+def mark_done(job: Submitted) -> None:
+    job.done, job.done_at = time.perf_counter(), time.time()
+
+
+async def wait_ws(session: aiohttp.ClientSession, job: Submitted) -> None:
+    """Read the job's WebSocket until `completed`; raises JobFailed on `error` or a close."""
+    async with session.ws_connect(job.websocket_url, receive_timeout=JOB_TIMEOUT) as ws:
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                break
+            message = msg.json()
+            if message.get("type") == "completed":
+                mark_done(job)
+                return
+            if message.get("type") == "error":
+                raise JobFailed(f"{job.id} failed: {message.get('data')}")
+    raise JobFailed(f"{job.id}: the WebSocket closed ({ws.close_code}) before completion")
+
+
+async def fetch_metadata(session: aiohttp.ClientSession, base: str, job: Submitted) -> None:
+    async with session.get(f"{base}{COMPOSITIONS}/{job.id}/metadata") as resp:
+        if resp.status != 200:
+            raise JobFailed(f"GET {job.id}/metadata: {resp.status} {await resp.text()}")
+        job.meta = await resp.json()
+
+
+def stamp(value: object) -> float:
+    """An ISO-8601 `…Z` stamp of the API as a time.time() value."""
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def breakdown(job: Submitted) -> dict[str, float]:
+    """Where a job's wall time went, in seconds, from client clocks and its metadata.
+
+    post: the POST's round trip; dispatch: created_at → started_at (backlog wake-up and
+    claim); then the render's stages (queued is its set-up before staging starts);
+    ffmpeg: the FFmpeg process alone, within encoding; store: started_at + the stages →
+    finished_at (storing output and thumbnail, probing the output, the final write);
+    notify: finished_at → the client holds the `completed` message.
+    """
+    meta = job.meta
+    timings: dict[str, float] = meta.get("timings") or {}
+    created, started = stamp(meta["created_at"]), stamp(meta["started_at"])
+    finished = stamp(meta["finished_at"])
+    staged = sum(timings.values())
+    out = {"post": job.post_seconds, "dispatch": started - created}
+    out |= {stage: float(timings.get(stage, 0.0)) for stage in STAGES}
+    out["ffmpeg"] = float(meta.get("render_seconds") or 0.0)
+    out["store"] = finished - started - staged
+    out["notify"] = (job.done_at or finished) - finished
+    return out
+
+
+def output_duration(job: Submitted) -> float | None:
+    output = job.meta.get("output")
+    duration = output.get("duration") if isinstance(output, dict) else None
+    return float(duration) if isinstance(duration, int | float) else None

@@ -1,0 +1,116 @@
+"""API latency under load: five renders at once, and a client reading the API meanwhile.
+
+The client is one aiohttp session issuing requests back to back (keep-alive, no pause):
+GET /api/v1/compositions/{id} round-robin over the five jobs, and every 10th request the
+list (GET /api/v1/compositions). It records every latency until all five have completed.
+Both processes share the machine's cores with the five FFmpegs, as a real frontend's
+requests share the service's with its renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bench.api import COMPOSITIONS, JOB_TIMEOUT, JobFailed, Submitted, mark_done, submit
+from bench.server import Cpu, Server
+
+ITEM, LISTING = "GET /compositions/{id}", "GET /compositions (list)"
+LIST_EVERY = 10
+
+
+@dataclass
+class LoadResult:
+    jobs: list[Submitted]
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {ITEM: [], LISTING: []})
+    statuses: dict[int, int] = field(default_factory=dict)  #: HTTP status -> count
+    wall: float = 0.0  #: before the first POST -> the last job seen completed
+    server_cpu: Cpu = field(default_factory=lambda: Cpu(0.0, 0.0))  #: over the phase
+    client_cpu: float = 0.0  #: this process's CPU over the phase (the polling client)
+    origin: float = 0.0  #: perf_counter() just before the first POST
+    samples: list[tuple[float, float, str]] = field(default_factory=list)  #: (start, s, kind)
+
+    @property
+    def all_latencies(self) -> list[float]:
+        return [t for times in self.latencies.values() for t in times]
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def slowest(result: LoadResult, n: int = 5) -> list[tuple[float, float, str]]:
+    """The n slowest requests as (seconds after the first POST, latency, kind)."""
+    return sorted(result.samples, key=lambda sample: sample[1], reverse=True)[:n]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """count, p50, p95, p99 and max, in milliseconds (inclusive quantiles)."""
+    ms = sorted(v * 1000 for v in values)
+    if len(ms) < 2:
+        one = ms[0] if ms else float("nan")
+        return {"count": len(ms), "p50": one, "p95": one, "p99": one, "max": one}
+    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"count": len(ms), "p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": ms[-1]}
+
+
+async def _get(
+    session: aiohttp.ClientSession, url: str, result: LoadResult, kind: str
+) -> tuple[int, Any]:
+    started = time.perf_counter()
+    async with session.get(url) as resp:
+        raw = await resp.read()
+        latency = time.perf_counter() - started
+        status = resp.status
+    result.latencies[kind].append(latency)
+    result.samples.append((started - result.origin, latency, kind))
+    result.statuses[status] = result.statuses.get(status, 0) + 1
+    return status, json.loads(raw) if raw else None
+
+
+async def run_load(
+    session: aiohttp.ClientSession, server: Server, spec: dict[str, object], jobs: int
+) -> LoadResult:
+    """Submit `jobs` compositions at once, then poll as fast as one client can.
+
+    Raises JobFailed when a job fails or is cancelled (after recording what was seen).
+    """
+    cpu_before, client_before = server.cpu(), self_cpu()
+    started = time.perf_counter()
+    submitted = await asyncio.gather(*(submit(session, server.base, spec) for _ in range(jobs)))
+    result = LoadResult(jobs=list(submitted), origin=started)
+    pending = {job.id: job for job in submitted}
+    failures: list[str] = []
+    requests = items = 0
+    while pending:
+        if time.perf_counter() - started > JOB_TIMEOUT:
+            raise JobFailed(f"not completed within {JOB_TIMEOUT:g} s: {', '.join(pending)}")
+        requests += 1
+        if requests % LIST_EVERY == 0:
+            await _get(session, f"{server.base}{COMPOSITIONS}", result, LISTING)
+            continue
+        job = submitted[items % jobs]
+        items += 1
+        status, body = await _get(session, f"{server.base}{COMPOSITIONS}/{job.id}", result, ITEM)
+        if job.id not in pending or status != 200 or not isinstance(body, dict):
+            continue
+        state = body.get("status")
+        if state == "completed":
+            mark_done(pending.pop(job.id))
+        elif state in ("failed", "cancelled"):
+            pending.pop(job.id)
+            failures.append(f"{job.id} {state}: {body.get('error')}")
+    result.wall = time.perf_counter() - started
+    result.server_cpu = server.cpu() - cpu_before
+    result.client_cpu = self_cpu() - client_before
+    if failures:
+        raise JobFailed("; ".join(failures))
+    return result
