@@ -12,6 +12,13 @@ import pytest
 from tests.support.media import ffmpeg, make_tone, make_video
 from vidsvc.config import Settings
 
+# Throwaway PostgreSQL, Redis and S3 (moto) servers, or the ones VIDSVC_TEST_*_URL name.
+pytest_plugins = [
+    "tests.support.pg_server",
+    "tests.support.redis_server",
+    "tests.support.s3_server",
+]
+
 HAVE_FFMPEG = bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
 
 

@@ -98,6 +98,7 @@ class Settings:
     db_pool_size: int = _setting("DB_POOL_SIZE", _int(1, 200), 10)
     redis_url: str = _setting("REDIS_URL", _str, "")
     redis_max_connections: int = _setting("REDIS_MAX_CONNECTIONS", _int(1, 10000), 50)
+    redis_prefix: str = _setting("REDIS_PREFIX", _str, "vidsvc:")  #: keys and channels
     aws_region: str = _setting("AWS_REGION", _str, "us-east-1")
     aws_s3_bucket: str = _setting("AWS_S3_BUCKET", _str, "")
     aws_access_key_id: str = _setting("AWS_ACCESS_KEY_ID", _str, "")

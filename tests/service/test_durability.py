@@ -34,8 +34,7 @@ async def post(http: aiohttp.ClientSession, srv: Server, doc: dict[str, Any]) ->
 
 
 def leftovers(srv: Server) -> list[Path]:
-    jobs = srv.root / "tmp" / "jobs"
-    return list(jobs.iterdir()) if jobs.exists() else []
+    return list((srv.root / "tmp" / "jobs").glob("*/*"))  # jobs/<instance>/<workspace>
 
 
 async def test_sigkill_mid_render_then_restart_completes_every_job(

@@ -49,7 +49,7 @@ class JobBackend:
     opened: list[JobStore] = field(default_factory=list)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def job_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobBackend]:
     opened: list[JobStore] = []
     if request.param == "memory":
@@ -58,10 +58,20 @@ async def job_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         async def another() -> JobStore:
             return memory
 
-    else:
+    elif request.param == "sqlite":
 
         async def another() -> JobStore:
             store = await SqliteJobStore.open(tmp_path / "jobs.db")
+            opened.append(store)
+            return store
+
+    else:  # the session's migrated database, emptied (tests/support/pg_server.py)
+        from vidsvc.store.postgres import PostgresJobStore
+
+        dsn = await request.getfixturevalue("pg_server").clean_database()
+
+        async def another() -> JobStore:
+            store = await PostgresJobStore.open(dsn, pool_size=4)
             opened.append(store)
             return store
 
@@ -76,13 +86,17 @@ def jobs(job_backend: JobBackend) -> JobStore:
     return job_backend.store
 
 
-@pytest.fixture(params=["memory", "disk"])
+@pytest.fixture(params=["memory", "disk", "s3"])
 async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
     store: BlobStore
     if request.param == "memory":
         store = MemoryBlobStore()
-    else:
+    elif request.param == "disk":
         store = LocalBlobStore(tmp_path / "blobs")
+    else:  # a fresh bucket on moto's server (tests/support/s3_server.py) or VIDSVC_TEST_S3_URL
+        from vidsvc.store.s3 import S3BlobStore
+
+        store = await S3BlobStore.open(request.getfixturevalue("s3_bucket").settings())
     yield store
     await store.aclose()
 
@@ -93,15 +107,29 @@ class PubSubBackend:
     subscribers: Callable[[str], int]  #: how many subscriptions a channel has right now
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "redis"])
 async def pubsub_backend(request: pytest.FixtureRequest) -> AsyncIterator[PubSubBackend]:
-    pubsub = MemoryPubSub(limit=64)
+    pubsub: MemoryPubSub | RedisPubSub
+    if request.param == "memory":
+        pubsub = MemoryPubSub(limit=64)
+    else:  # the redis_* fixtures come from the tests.support.redis_server plugin
+        from vidsvc.store.redis import RedisPubSub
+
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+        pubsub = await RedisPubSub.open(url, prefix=prefix, limit=64)
     yield PubSubBackend(pubsub, pubsub.subscriber_count)
     await pubsub.aclose()
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "redis"])
 async def backlog(request: pytest.FixtureRequest) -> AsyncIterator[Backlog]:
-    store = MemoryBacklog()
+    store: Backlog
+    if request.param == "memory":
+        store = MemoryBacklog()
+    else:
+        from vidsvc.store.redis import RedisBacklog
+
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+        store = await RedisBacklog.open(url, prefix=prefix)
     yield store
     await store.aclose()

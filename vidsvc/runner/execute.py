@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from vidsvc.config import Settings
-from vidsvc.errors import ProcessingFailed, VidsvcError
+from vidsvc.errors import ProcessingFailed, StorageError, VidsvcError
 from vidsvc.jobs import Job, JobError, JobEvent, JobState
 from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.probe import MediaInfo, probe
@@ -30,6 +31,8 @@ from vidsvc.schema import parse_composition
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRIES = 5
 
 
 def channel(job_id: str) -> str:
@@ -52,8 +55,13 @@ class Deps:
 
 
 async def publish(deps: Deps, job: Job | None) -> None:
-    if job is not None:
+    """Best effort: the row is the truth, and watchers re-read it when pub/sub goes quiet."""
+    if job is None:
+        return
+    try:
         await deps.stores.pubsub.publish(channel(job.id), JobEvent.of(job).to_json())
+    except StorageError:
+        log.warning("could not publish an event", extra={"composition_id": job.id})
 
 
 def _info(m: MediaInfo) -> dict[str, Any]:
@@ -99,13 +107,16 @@ async def _render_and_store(job: Job, deps: Deps, writer: ProgressWriter) -> Job
             on_stage=writer.update,
         )
         video_key, thumb_key = f"outputs/{job.id}/{token}.mp4", f"outputs/{job.id}/{token}.jpg"
-        await deps.stores.blobs.put_file(video_key, result.video, content_type="video/mp4")
+        blobs = deps.stores.blobs
+        await retrying(lambda: blobs.put_file(video_key, result.video, content_type="video/mp4"))
         writer.update("uploading", 95.0, "stored the video")
-        await deps.stores.blobs.put_file(thumb_key, result.thumbnail, content_type="image/jpeg")
+        await retrying(
+            lambda: blobs.put_file(thumb_key, result.thumbnail, content_type="image/jpeg")
+        )
         metadata = await _metadata(deps, job, result)
     await writer.close()
-    done = await asyncio.shield(
-        deps.stores.jobs.finish(
+    done = await terminal(
+        lambda: deps.stores.jobs.finish(
             job.id,
             token,
             JobState.COMPLETED,
@@ -133,20 +144,42 @@ async def _record_metrics(deps: Deps, job: Job, result: RenderResult) -> None:
         log.warning("could not record metrics", extra={"composition_id": job.id})
 
 
+async def retrying(call: Callable[[], Awaitable[T]], *, tries: int = RETRIES) -> T:
+    """Retry a storage call through a short outage (S3 or the database blinking), then give up.
+
+    Backoff 0.5, 1, 2, 4 s: about 8 s in all, well inside a lease, so a blip costs a delay
+    and a longer outage fails the job with STORAGE_ERROR instead of losing it.
+    """
+    for attempt in range(tries):
+        try:
+            return await call()
+        except StorageError:
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+async def terminal(call: Callable[[], Awaitable[Job | None]]) -> Job | None:
+    """A terminal write: retried through a blip and shielded from cancellation. If the store
+    stays down the row keeps its lease, which expires, and the reaper hands the job on."""
+    return await asyncio.shield(retrying(call))
+
+
 async def _fail(job: Job, deps: Deps, exc: VidsvcError) -> Job | None:
     token = job.lease.token if job.lease else ""
     error = JobError(code=exc.code, message=exc.message, details=exc.details)
-    return await asyncio.shield(
-        deps.stores.jobs.finish(job.id, token, JobState.FAILED, error=error)
+    return await terminal(
+        lambda: deps.stores.jobs.finish(job.id, token, JobState.FAILED, error=error)
     )
 
 
 async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
-    token = job.lease.token if job.lease else ""
+    token, jobs = (job.lease.token if job.lease else ""), deps.stores.jobs
     if control.reason == "cancel":
-        return await asyncio.shield(deps.stores.jobs.finish(job.id, token, JobState.CANCELLED))
+        return await terminal(lambda: jobs.finish(job.id, token, JobState.CANCELLED))
     if control.reason == "shutdown":
-        return await asyncio.shield(deps.stores.jobs.requeue(job.id, token))
+        return await terminal(lambda: jobs.requeue(job.id, token))
     return None  # the lease was lost: the new holder owns the job now
 
 

@@ -5,7 +5,8 @@ FFmpeg only ever reads files that the service staged itself, under names it chos
 http(s) hosts are resolved once, every address is checked, and the connection goes to
 those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
 
-Imports the leaves and vidsvc.runner.addresses (download.py lazily); never vidsvc.http.
+Imports the leaves and vidsvc.runner.addresses (download.py and vidsvc.store.s3 lazily);
+never vidsvc.http.
 """
 
 from __future__ import annotations
@@ -190,9 +191,34 @@ async def _stage_http(
     await download.fetch(src, target, settings, report)
 
 
+def _s3_configured(settings: Settings) -> bool:
+    """Whether S3 is set up at all; otherwise botocore would go looking for credentials."""
+    return bool(settings.aws_s3_bucket or settings.aws_endpoint_url or settings.aws_access_key_id)
+
+
 async def _stage_s3(src: _Source, target: Path, settings: Settings, report: ByteProgress) -> None:
-    # The S3 backend (vidsvc.store) comes with the storage issue; this is its seam.
-    raise StorageError("s3 inputs need AWS_S3_BUCKET (not configured)")
+    """GetObject, streamed to target with the size cap; the key is taken literally (no %-decoding).
+    A missing or forbidden object is INPUT_UNAVAILABLE; S3 itself failing is STORAGE_ERROR."""
+    if not _s3_configured(settings):
+        raise StorageError(
+            "s3 inputs need S3 configured (AWS_S3_BUCKET, AWS_ENDPOINT_URL or AWS_ACCESS_KEY_ID)"
+        )
+    from vidsvc.store import s3  # aiobotocore costs ~150 ms to import: only s3 inputs pay it
+
+    bucket = urlsplit(src.url).netloc
+    key = src.url[len(f"s3://{bucket}/") :]  # as _check_s3 read it
+    limit, timeout = settings.max_input_bytes, settings.download_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            await s3.fetch_object(settings, bucket, key, target, max_bytes=limit, on_bytes=report)
+    except TimeoutError:
+        raise _unavailable(src.field, f"download timed out after {timeout:g} s") from None
+    except KeyError:
+        raise _unavailable(src.field, f"no object {key[:200]!r} in bucket {bucket}") from None
+    except PermissionError:
+        raise _unavailable(src.field, f"access denied by bucket {bucket}") from None
+    except s3.ObjectTooLarge:
+        raise _refuse(src.field, f"too large (over {limit} bytes)") from None
 
 
 Stager = Callable[[_Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]

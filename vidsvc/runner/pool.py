@@ -51,9 +51,13 @@ class WorkerPool:
             self.deps.instance_id,
             self.settings.lease_seconds,
         )
-        job_id = await self.deps.stores.backlog.pop(POLL_SECONDS)
+        backlog = self.deps.stores.backlog
+        job_id = await backlog.pop(POLL_SECONDS)
         if job_id is not None:
-            return await jobs.claim(job_id, owner=owner, lease_s=lease)
+            job = await jobs.claim(job_id, owner=owner, lease_s=lease)
+            await backlog.ack(job_id)  # claimed or not, the row decided: forget the wake-up
+            return job
+        # A quiet backlog: take the oldest queued row, so a lost wake-up delays, never strands.
         return await jobs.claim_next(owner=owner, lease_s=lease)
 
     async def _dispatch(self) -> None:

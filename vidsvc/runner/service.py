@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from vidsvc.config import Settings
-from vidsvc.errors import CompositionNotFound, QueueFull, ServiceUnavailable, VidsvcError
+from vidsvc.errors import (
+    CompositionNotFound,
+    QueueFull,
+    ServiceUnavailable,
+    StorageError,
+    VidsvcError,
+)
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
 from vidsvc.runner import render
 from vidsvc.runner.estimate import Estimator
@@ -37,6 +43,7 @@ from vidsvc.store import Stores, open_stores
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 RETRY_AFTER_S = 5
+WATCH_POLL_S = 2.0
 
 
 def _instance_id(settings: Settings) -> str:
@@ -44,8 +51,14 @@ def _instance_id(settings: Settings) -> str:
 
 
 def _job_settings(settings: Settings) -> Settings:
-    """Service renders work under TMP_DIR/jobs, which recovery may sweep."""
-    return dataclasses.replace(settings, tmp_dir=Path(settings.tmp_dir) / "jobs")
+    """Renders work under TMP_DIR/jobs/<instance>, which this instance sweeps when it starts.
+
+    The directory is named by INSTANCE_ID or the host name, not the pid, so a restarted
+    instance finds what its previous life left behind, and two instances sharing a TMP_DIR
+    (set distinct INSTANCE_IDs) never sweep each other's live work.
+    """
+    owner = settings.instance_id or socket.gethostname()
+    return dataclasses.replace(settings, tmp_dir=Path(settings.tmp_dir) / "jobs" / owner)
 
 
 class Runner:
@@ -73,10 +86,16 @@ class Runner:
                 await runner._stop()
 
     async def _recover(self) -> None:
-        """Single instance: whatever was processing belonged to a dead process."""
-        for job in await self.stores.jobs.reap_expired(FAR_FUTURE):
-            await publish(self.deps, job)
-            log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
+        """Hand back what a dead process left, sweep its scratch files, rebuild the backlog.
+
+        With a private database (SQLite) every processing row belonged to a dead process of
+        ours, so it goes back at once. With a shared one (PostgreSQL) another instance may be
+        rendering it: only an expired lease (the reaper) says its worker is gone.
+        """
+        if not self.stores.shared:
+            for job in await self.stores.jobs.reap_expired(FAR_FUTURE):
+                await publish(self.deps, job)
+                log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
         root = Path(self.settings.tmp_dir)
         if root.is_dir():
             await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
@@ -84,15 +103,31 @@ class Runner:
             await self.stores.backlog.push(job_id)
 
     async def _reap_forever(self) -> None:
+        """Every REAPER_INTERVAL: expired leases back to the queue, the backlog reconciled."""
         while True:
             await asyncio.sleep(self.settings.reaper_interval)
             try:
-                for job in await self.stores.jobs.reap_expired(utcnow()):
-                    if job.state is JobState.QUEUED:
-                        await self.stores.backlog.push(job.id)
-                    await publish(self.deps, job)
+                await self._reap()
+                await self._reconcile()
             except VidsvcError:
                 log.warning("reaper pass failed", exc_info=True)
+
+    async def _reap(self) -> None:
+        for job in await self.stores.jobs.reap_expired(utcnow()):
+            if job.state is JobState.QUEUED:
+                await self.stores.backlog.push(job.id)
+            await publish(self.deps, job)
+            log.info("lease expired", extra={"composition_id": job.id, "state": job.state.value})
+
+    async def _reconcile(self) -> None:
+        """The database is the truth: queued rows missing from the backlog (Redis restarted
+        empty, a push lost) are pushed again; wake-ups a dead consumer took are given back."""
+        backlog = self.stores.backlog
+        await backlog.reclaim(self.settings.lease_seconds * 2)
+        waiting = set(await backlog.ids())
+        for job_id in await self.stores.jobs.queued_ids():
+            if job_id not in waiting:
+                await backlog.push(job_id)
 
     async def _stop(self) -> None:
         self.draining = True
@@ -183,15 +218,37 @@ class Runner:
         async with self.stores.pubsub.subscribe(channel(job_id)) as messages:
             snapshot = await self.get(job_id)
 
-            async def newer() -> AsyncIterator[JobEvent]:
-                seen = snapshot.progress_seq
-                async for raw in messages:
-                    event = JobEvent.from_json(raw)
-                    if event.seq > seen:
-                        seen = event.seq
-                        yield event
+            yield snapshot, self._newer(job_id, snapshot.progress_seq, messages)
 
-            yield snapshot, newer()
+    async def _newer(
+        self, job_id: str, seen: int, messages: AsyncIterator[bytes]
+    ) -> AsyncIterator[JobEvent]:
+        """Events after `seen`, in order. When pub/sub goes quiet for WATCH_POLL_S (Redis
+        restarting, an event lost) the row is read instead, so a watcher never hangs on a job
+        that moved on; the seq filter drops what arrives twice."""
+        pending: asyncio.Future[bytes] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(messages))
+                done, _ = await asyncio.wait({pending}, timeout=WATCH_POLL_S)
+                if done:
+                    finished, pending = pending, None
+                    try:
+                        event = JobEvent.from_json(finished.result())
+                    except StopAsyncIteration:  # the pub/sub closed: we are shutting down
+                        return
+                else:
+                    try:
+                        event = JobEvent.of(await self.get(job_id))
+                    except StorageError:  # the database blinked too: try again next round
+                        continue
+                if event.seq > seen:
+                    seen = event.seq
+                    yield event
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     async def health(self) -> dict[str, str]:
         async def check(probe: Any) -> str:
@@ -201,10 +258,13 @@ class Runner:
                 return "unhealthy"
             return "healthy"
 
+        configured = self.stores.configured
         return {
             "database": await check(self.stores.jobs.ping()),
-            "redis": "disabled",
-            "s3": "disabled",
+            "redis": await check(self.stores.backlog.size())
+            if "redis" in configured
+            else "disabled",
+            "s3": await check(self.stores.blobs.ping()) if "s3" in configured else "disabled",
             "ffmpeg": await check(ffmpeg_version(self.settings)),
         }
 

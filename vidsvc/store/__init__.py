@@ -1,8 +1,9 @@
 """State and blob backends behind the Protocols of store/base.py, selected from Settings.
 
 `open_stores(settings)` is the one place that turns DATABASE_URL, AWS_S3_BUCKET and REDIS_URL into
-backends: SQLite + local disk + in-process pub/sub and backlog in the embedded mode; the
-production drivers arrive with the production-mode issue. Imports only the leaves
+backends: SQLite + local disk + in-process pub/sub and backlog when they are empty (the embedded
+mode); PostgreSQL (asyncpg), S3 (aiobotocore) and Redis when they are set. Each is chosen on its
+own, and the production drivers are imported only when chosen. Imports only the leaves
 (vidsvc.config, vidsvc.errors, vidsvc.jobs); never runner, graph or http.
 """
 
@@ -22,8 +23,6 @@ from vidsvc.store.sqlite import SqliteJobStore
 
 __all__ = ["Backlog", "BlobStore", "JobStore", "PubSub", "Stores", "open_stores", "sqlite_path"]
 
-_LATER = "arrives with the production-mode issue"
-
 
 @dataclass(frozen=True)
 class Stores:
@@ -31,6 +30,16 @@ class Stores:
     blobs: BlobStore
     pubsub: PubSub
     backlog: Backlog
+    #: True when the job store is shared by several instances (PostgreSQL): then nothing may
+    #: assume that a processing row belongs to a dead process; leases and the reaper decide.
+    shared: bool = False
+    #: Which optional components are configured: {"redis": bool, "s3": bool}.
+    configured: tuple[str, ...] = ()
+
+
+def is_postgres(settings: Settings) -> bool:
+    scheme = settings.database_url.strip().partition(":")[0].lower()
+    return scheme in ("postgres", "postgresql")
 
 
 def sqlite_path(settings: Settings) -> Path | str:
@@ -41,8 +50,8 @@ def sqlite_path(settings: Settings) -> Path | str:
     if not url:
         return settings.data_dir / "vidsvc.db"
     scheme = url.partition(":")[0].lower()
-    if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
-        raise ConfigError(f"DATABASE_URL: PostgreSQL {_LATER}")
+    if scheme.startswith("postgresql+"):
+        raise ConfigError("DATABASE_URL: use a plain postgresql:// URL (no driver suffix)")
     if not url.startswith("sqlite:///") or url == "sqlite:///":
         # The value itself may carry a password, so only its scheme is echoed.
         raise ConfigError(
@@ -52,11 +61,49 @@ def sqlite_path(settings: Settings) -> Path | str:
     return rest if rest == ":memory:" else Path(rest)
 
 
-def _check_unsupported(settings: Settings) -> None:
+async def _open_jobs(settings: Settings, stack: AsyncExitStack) -> JobStore:
+    jobs: JobStore
+    if is_postgres(settings):
+        from vidsvc.store.postgres import PostgresJobStore
+
+        jobs = await PostgresJobStore.open(settings.database_url, pool_size=settings.db_pool_size)
+    else:
+        jobs = await SqliteJobStore.open(sqlite_path(settings))
+    stack.push_async_callback(jobs.aclose)
+    return jobs
+
+
+async def _open_blobs(settings: Settings, stack: AsyncExitStack) -> BlobStore:
+    blobs: BlobStore
     if settings.aws_s3_bucket:
-        raise ConfigError(f"AWS_S3_BUCKET: S3 blob storage {_LATER}")
+        from vidsvc.store.s3 import S3BlobStore
+
+        blobs = await S3BlobStore.open(settings)
+    else:
+        blobs = LocalBlobStore(settings.data_dir / "blobs")
+    stack.push_async_callback(blobs.aclose)
+    return blobs
+
+
+async def _open_redis(settings: Settings, stack: AsyncExitStack) -> tuple[PubSub, Backlog]:
+    pubsub: PubSub
+    backlog: Backlog
     if settings.redis_url:
-        raise ConfigError(f"REDIS_URL: Redis {_LATER}")
+        from vidsvc.store.redis import RedisBacklog, RedisPubSub
+
+        pubsub = await RedisPubSub.open(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            max_connections=settings.redis_max_connections,
+        )
+        stack.push_async_callback(pubsub.aclose)
+        backlog = await RedisBacklog.open(settings.redis_url, prefix=settings.redis_prefix)
+    else:
+        pubsub = MemoryPubSub()
+        stack.push_async_callback(pubsub.aclose)
+        backlog = MemoryBacklog()
+    stack.push_async_callback(backlog.aclose)
+    return pubsub, backlog
 
 
 @asynccontextmanager
@@ -65,19 +112,26 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
 
     All configuration errors are raised before anything is opened.
     """
-    db_path = sqlite_path(settings)
-    _check_unsupported(settings)
+    if not is_postgres(settings):
+        sqlite_path(settings)  # a bad DATABASE_URL stops us before anything is opened
     async with AsyncExitStack() as stack:
         try:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"DATA_DIR={str(settings.data_dir)!r}: {exc.strerror}") from exc
-        jobs = await SqliteJobStore.open(db_path)
-        stack.push_async_callback(jobs.aclose)
-        blobs = LocalBlobStore(settings.data_dir / "blobs")
-        stack.push_async_callback(blobs.aclose)
-        pubsub = MemoryPubSub()
-        stack.push_async_callback(pubsub.aclose)
-        backlog = MemoryBacklog()
-        stack.push_async_callback(backlog.aclose)
-        yield Stores(jobs=jobs, blobs=blobs, pubsub=pubsub, backlog=backlog)
+        jobs = await _open_jobs(settings, stack)
+        blobs = await _open_blobs(settings, stack)
+        pubsub, backlog = await _open_redis(settings, stack)
+        configured = tuple(
+            name
+            for name, on in (("redis", settings.redis_url), ("s3", settings.aws_s3_bucket))
+            if on
+        )
+        yield Stores(
+            jobs=jobs,
+            blobs=blobs,
+            pubsub=pubsub,
+            backlog=backlog,
+            shared=is_postgres(settings),
+            configured=configured,
+        )

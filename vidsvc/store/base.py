@@ -136,6 +136,15 @@ class Backlog(Protocol):
 
     async def discard(self, job_id: JobId) -> None: ...
 
+    async def ack(self, job_id: JobId) -> None:
+        """The popped id was dealt with (its DB claim won or lost); forget it."""
+
+    async def ids(self) -> builtins.list[JobId]:
+        """Every pending id, head first (the reconciler re-pushes queued rows missing here)."""
+
+    async def reclaim(self, idle_s: float) -> int:
+        """Give back ids popped by consumers silent for idle_s (a dead instance); how many."""
+
     async def size(self) -> int: ...
 
     async def aclose(self) -> None: ...

@@ -121,6 +121,17 @@ class MemoryBacklog:
                 self._members.discard(job_id)
                 self._order.remove(job_id)
 
+    async def ack(self, job_id: JobId) -> None:
+        """Nothing to forget: a popped id lives nowhere else in process."""
+
+    async def ids(self) -> list[JobId]:
+        async with self._ready:
+            return list(self._order)
+
+    async def reclaim(self, idle_s: float) -> int:
+        """No other consumers in process: nothing is ever stranded."""
+        return 0
+
     async def size(self) -> int:
         return len(self._order)
 

@@ -21,6 +21,7 @@ from vidsvc.store.sql import dialect_dir
 
 if TYPE_CHECKING:
     import aiosqlite
+    import asyncpg
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -30,6 +31,20 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
 )"""
+
+POSTGRES_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    text PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL
+)"""
+
+#: The pg_advisory_xact_lock key every vidsvc migrator takes: any constant shared by all
+#: instances works; this one is b"vidsvc" as a number, unlikely to be another program's key.
+POSTGRES_LOCK_KEY = int.from_bytes(b"vidsvc", "big")
+#: Per statement, for the lock wait and the DDL: a migration may rewrite a large table, which the
+#: pool's per-statement timeout (sized for requests) would cut short at every start.
+POSTGRES_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,4 +121,54 @@ async def _apply_sqlite(conn: aiosqlite.Connection, migration: Migration) -> boo
     except BaseException:
         await conn.rollback()
         raise
+    return True
+
+
+async def migrate_postgres(pool_or_conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
+    """Apply the pending PostgreSQL migrations; returns the versions applied by this call.
+
+    Takes an asyncpg pool (one connection is borrowed) or a connection outside a transaction.
+    Driver errors leave as StorageError.
+    """
+    import asyncpg
+
+    try:
+        if isinstance(pool_or_conn, asyncpg.Pool):
+            async with pool_or_conn.acquire() as conn:
+                return await _migrate_postgres(conn)
+        return await _migrate_postgres(pool_or_conn)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        raise StorageError(f"PostgreSQL migration failed: {exc!r}") from exc
+
+
+async def _migrate_postgres(conn: asyncpg.Connection) -> list[str]:
+    applied_now = []
+    for migration in load_migrations("postgres"):
+        if await _apply_postgres(conn, migration):
+            applied_now.append(migration.version)
+    return applied_now
+
+
+async def _apply_postgres(conn: asyncpg.Connection, migration: Migration) -> bool:
+    """One migration in one transaction; False when it was applied already.
+
+    Everything, the bookkeeping table included, happens under the advisory lock: a second
+    instance starting at the same moment waits for our commit, then finds the version row.
+    (Two racing CREATE TABLE IF NOT EXISTS can otherwise both fail on a catalog unique index.)
+    """
+    async with conn.transaction():
+        lock = "SELECT pg_advisory_xact_lock($1)"
+        await conn.execute(lock, POSTGRES_LOCK_KEY, timeout=POSTGRES_TIMEOUT_S)
+        await conn.execute(POSTGRES_TABLE)
+        done = "SELECT 1 FROM schema_migrations WHERE version = $1"
+        if await conn.fetchval(done, migration.version) is not None:
+            return False
+        # No arguments: the simple query protocol, which runs a file of many statements.
+        await conn.execute(migration.sql, timeout=POSTGRES_TIMEOUT_S)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            migration.version,
+            migration.name,
+            datetime.now(UTC),
+        )
     return True

@@ -1,0 +1,299 @@
+"""PostgresJobStore: the production JobStore, on an asyncpg connection pool (PostgreSQL 15+).
+
+Owns the pool and its timeouts, the row ↔ Job codec and the translation of driver errors into
+StorageError. Each state change is one named conditional UPDATE … RETURNING of
+sql/postgres/queries.sql, one statement that commits alone: no row lock outlives a call. While the
+server is away every call fails fast with StorageError, and the pool reconnects by itself.
+asyncpg is imported lazily. Imports only vidsvc.jobs, vidsvc.errors and store.{rules,sql,migrate};
+never runner, graph or http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from vidsvc.errors import StorageError
+from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
+from vidsvc.store import rules
+from vidsvc.store.migrate import migrate_postgres
+from vidsvc.store.sql import load_queries
+
+if TYPE_CHECKING:
+    import asyncpg
+
+CONNECT_TIMEOUT_S = 5.0  # a server that accepts nothing must not stall a request for minutes
+COMMAND_TIMEOUT_S = 10.0  # per statement; every statement here touches a handful of rows
+CLOSE_TIMEOUT_S = 5.0
+
+# :name, but not the second half of a ::cast (nor a word:word inside one).
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_COMMENT = re.compile(r"^\s*--.*$\n?", re.MULTILINE)
+
+
+class Query(NamedTuple):
+    """A named query numbered for asyncpg: `sql` says $1…$n where the file said :name."""
+
+    sql: str
+    names: tuple[str, ...]  #: names[i] is the parameter $i+1
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[name] for name in self.names)
+
+
+def numbered(sql: str) -> Query:
+    """Replace :name parameters by $1, $2… in order of first use (a repeat reuses its number).
+    Comment lines go first, so a colon in a comment never becomes a parameter."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return Query(_PARAM.sub(number, _COMMENT.sub("", sql)), tuple(names))
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """What asyncpg raises when the server is down, slow, restarting or refuses a statement."""
+    import asyncpg
+    from asyncpg.exceptions import InternalClientError as Internal
+
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, Internal, OSError, TimeoutError)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def _progress(progress: Progress) -> dict[str, Any]:
+    pct = float(progress.percentage)
+    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
+
+
+#: Columns that hold a Job field unchanged, both ways; then the timestamptz ones.
+_SAME = "id user_id attempts max_attempts progress_seq output_key thumbnail_key cancel_requested"
+_TIMES = ("created_at", "updated_at", "started_at", "finished_at")
+
+
+def job_params(job: Job) -> dict[str, Any]:
+    """The insert_job parameters of a Job (JSON as text: asyncpg's jsonb default codec)."""
+    lease = job.lease
+    params = {name: getattr(job, name) for name in _SAME.split()}
+    # as_utc refuses naive datetimes, which asyncpg would silently take as UTC
+    params |= {name: (t := getattr(job, name)) and rules.as_utc(t) for name in _TIMES}
+    return params | {
+        "kind": job.kind.value,
+        "status": job.state.value,
+        "config": _json(dict(job.payload)),
+        "progress": _json(_progress(job.progress)),
+        "error": job.error and _json(job.error.to_dict()),
+        "metadata": _json(dict(job.metadata)),
+        "lease_owner": lease and lease.owner,
+        "lease_token": lease and lease.token,
+        "lease_expires_at": lease and rules.as_utc(lease.expires_at),
+    }
+
+
+def job_of(row: asyncpg.Record) -> Job:
+    """A compositions row as a Job (timestamptz arrives as aware UTC datetimes)."""
+    token, expires = row["lease_token"], row["lease_expires_at"]
+    lease = (
+        None if token is None else Lease(owner=row["lease_owner"], token=token, expires_at=expires)
+    )
+    p = json.loads(row["progress"])
+    # jsonb keeps the 100 of a float8 expression as the integer 100
+    progress = Progress(stage=p["stage"], percentage=float(p["percentage"]), message=p["message"])
+    return Job(
+        **{name: row[name] for name in (*_SAME.split(), *_TIMES)},
+        kind=JobKind(row["kind"]),
+        state=JobState(row["status"]),
+        payload=json.loads(row["config"]),
+        progress=progress,
+        error=row["error"] and JobError.from_dict(json.loads(row["error"])),
+        lease=lease,
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+class PostgresJobStore:
+    """Open with `await PostgresJobStore.open(dsn, pool_size=…)`: connects and migrates."""
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float) -> None:
+        self._pool: asyncpg.Pool | None = pool
+        self._q = {name: numbered(sql) for name, sql in load_queries("postgres").items()}
+        self._errors = driver_errors()
+        self._acquire_timeout_s = acquire_timeout_s
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
+    ) -> PostgresJobStore:
+        """A pool of 1 to pool_size connections, migrated. StorageError if the server cannot be
+        reached or migrated; the DSN is never echoed (it may carry a password)."""
+        import asyncpg
+
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=1,
+                max_size=max(1, pool_size),
+                timeout=connect_timeout_s,
+                command_timeout=command_timeout_s,
+                server_settings={"application_name": "vidsvc"},
+            )
+        except driver_errors() as exc:
+            raise StorageError(f"cannot connect to PostgreSQL: {exc!r}") from exc
+        try:
+            await migrate_postgres(pool)
+        except BaseException:
+            pool.terminate()
+            raise
+        # Waiting for a free connection includes reconnecting one: bounded like a statement.
+        return cls(pool, acquire_timeout_s=connect_timeout_s + command_timeout_s)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; driver errors (and a closed store) leave as StorageError."""
+        pool = self._pool
+        if pool is None:
+            raise StorageError("the job store is closed")
+        try:
+            async with pool.acquire(timeout=self._acquire_timeout_s) as conn:
+                yield conn
+        except self._errors as exc:
+            # repr, not str: a timeout's str() is empty
+            raise StorageError(f"PostgreSQL: {exc!r}") from exc
+
+    async def _rows(self, name: str, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        query = self._q[name]
+        async with self._connection() as conn:
+            return list(await conn.fetch(query.sql, *query.args(params)))
+
+    async def _one(self, name: str, params: Mapping[str, Any]) -> Job | None:
+        rows = await self._rows(name, params)
+        return job_of(rows[0]) if rows else None
+
+    async def create(self, job: Job) -> Job:
+        import asyncpg
+
+        sql, args = self._q["insert_job"].sql, self._q["insert_job"].args(job_params(job))
+        async with self._connection() as conn:
+            try:
+                row = await conn.fetchrow(sql, *args)
+            except asyncpg.UniqueViolationError:
+                raise ValueError(f"job {job.id} already exists") from None
+            except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
+                # e.g. an unknown kind, or a NUL character, which jsonb and text cannot hold
+                raise ValueError(f"job {job.id} refused by the schema: {exc}") from None
+        return job_of(row)
+
+    async def get(self, job_id: JobId) -> Job | None:
+        return await self._one("get_job", {"id": job_id})
+
+    async def list(
+        self,
+        *,
+        kind: JobKind = JobKind.COMPOSITION,
+        state: JobState | None = None,
+        limit: int = 20,
+        before: JobId | None = None,
+    ) -> list[Job]:
+        params = {"kind": kind.value, "status": state and state.value, "limit": max(limit, 0)}
+        if before is None:
+            return [job_of(r) for r in await self._rows("list_first", params)]
+        return [job_of(r) for r in await self._rows("list_before", {**params, "before": before})]
+
+    async def count(self, state: JobState, *, kind: JobKind | None = None) -> int:
+        rows = await self._rows("count_jobs", {"status": state.value, "kind": kind and kind.value})
+        return int(rows[0][0])
+
+    async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
+        return [r["id"] for r in await self._rows("queued_ids", {"limit": max(limit, 0)})]
+
+    def _claim_params(self, owner: str, lease_s: float) -> dict[str, Any]:
+        now = utcnow()
+        expires = now + timedelta(seconds=lease_s)
+        return {"owner": owner, "token": new_token(), "expires_at": expires, "now": now}
+
+    async def claim(self, job_id: JobId, *, owner: str, lease_s: float) -> Job | None:
+        return await self._one("claim", {**self._claim_params(owner, lease_s), "id": job_id})
+
+    async def claim_next(self, *, owner: str, lease_s: float) -> Job | None:
+        return await self._one("claim_next", self._claim_params(owner, lease_s))
+
+    async def renew(self, job_id: JobId, token: str, lease_s: float) -> bool:
+        at = utcnow() + timedelta(seconds=lease_s)
+        return bool(await self._rows("renew", {"id": job_id, "token": token, "expires_at": at}))
+
+    async def record_progress(self, job_id: JobId, token: str, progress: Progress) -> Job | None:
+        rules.next_percentage(0.0, progress.percentage)  # refuses NaN before SQL sees it
+        params = {"id": job_id, "token": token, "now": utcnow()}
+        return await self._one("record_progress", {**params, **_progress(progress)})
+
+    async def finish(
+        self,
+        job_id: JobId,
+        token: str,
+        state: JobState,
+        *,
+        error: JobError | None = None,
+        output_key: str | None = None,
+        thumbnail_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Job | None:
+        rules.check_terminal(state)
+        params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
+        params |= {"error": error and _json(error.to_dict()), "now": utcnow()}
+        params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
+        params["metadata"] = _json(dict(metadata)) if metadata else None
+        return await self._one("finish", params)
+
+    async def requeue(self, job_id: JobId, token: str) -> Job | None:
+        return await self._one("requeue", {"id": job_id, "token": token, "now": utcnow()})
+
+    async def cancel(self, job_id: JobId) -> Job | None:
+        changed = await self._one("cancel", {"id": job_id, "now": utcnow()})
+        return changed or await self.get(job_id)
+
+    async def reap_expired(self, now: datetime) -> builtins.list[Job]:
+        params = {"expired_before": rules.as_utc(now), "now": utcnow()}
+        jobs = [job_of(r) for r in await self._rows("reap_expired", params)]
+        return sorted(jobs, key=lambda j: (j.created_at, j.id))
+
+    async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
+        row = rules.metrics_row(metrics)
+        row |= {"job_id": job_id, "now": utcnow(), "ffmpeg_stats": _json(row["ffmpeg_stats"])}
+        await self._rows("insert_metrics", row)
+
+    async def metrics(self, job_id: JobId) -> builtins.list[dict[str, Any]]:
+        """The job_metrics rows of a job, oldest first (not in the protocol yet)."""
+        rows = await self._rows("list_metrics", {"job_id": job_id})
+        return [dict(r) | {"ffmpeg_stats": json.loads(r["ffmpeg_stats"])} for r in rows]
+
+    async def ping(self) -> None:
+        await self._rows("ping", {})
+
+    async def aclose(self) -> None:
+        """Close the pool: idle connections at once, busy ones after their statement; past
+        CLOSE_TIMEOUT_S (a server that stopped answering) they are cut."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await pool.close()
+        except driver_errors():  # TimeoutError included
+            with suppress(*driver_errors()):
+                pool.terminate()
