@@ -144,12 +144,13 @@ async def _record_metrics(deps: Deps, job: Job, result: RenderResult) -> None:
         log.warning("could not record metrics", extra={"composition_id": job.id})
 
 
-async def retrying(call: Callable[[], Awaitable[T]], *, tries: int = RETRIES) -> T:
+async def retrying(call: Callable[[], Awaitable[T]], *, tries: int | None = None) -> T:
     """Retry a storage call through a short outage (S3 or the database blinking), then give up.
 
     Backoff 0.5, 1, 2, 4 s: about 8 s in all, well inside a lease, so a blip costs a delay
     and a longer outage fails the job with STORAGE_ERROR instead of losing it.
     """
+    tries = tries or RETRIES
     for attempt in range(tries):
         try:
             return await call()
@@ -174,6 +175,22 @@ async def _fail(job: Job, deps: Deps, exc: VidsvcError) -> Job | None:
     )
 
 
+async def _storage_down(job: Job, deps: Deps, exc: StorageError) -> Job | None:
+    """Storage stayed down through the retries: not the job's fault, so it is retried later.
+
+    Nothing is written: the lease is no longer renewed, expires, and the reaper (on any
+    instance) puts the job back in the queue with this attempt counted, which also spaces the
+    retries by LEASE_SECONDS. Only the last allowed attempt fails, with STORAGE_ERROR.
+    """
+    if job.attempts < job.max_attempts:
+        log.warning(
+            "storage unavailable; retrying after the lease expires",
+            extra={"composition_id": job.id, "attempt": job.attempts},
+        )
+        return None
+    return await _fail(job, deps, exc)
+
+
 async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
     token, jobs = (job.lease.token if job.lease else ""), deps.stores.jobs
     if control.reason == "cancel":
@@ -196,6 +213,9 @@ async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
         final = await _stopped(job, deps, control)
         await asyncio.shield(publish(deps, final))
         raise
+    except StorageError as exc:
+        await writer.close()
+        final = await _storage_down(job, deps, exc)
     except VidsvcError as exc:
         await writer.close()
         final = await _fail(job, deps, exc)

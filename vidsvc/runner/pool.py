@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vidsvc.errors import VidsvcError
+from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobId
 from vidsvc.runner.execute import Control, Deps, execute, publish
 
@@ -52,10 +52,16 @@ class WorkerPool:
             self.settings.lease_seconds,
         )
         backlog = self.deps.stores.backlog
-        job_id = await backlog.pop(POLL_SECONDS)
+        try:
+            job_id = await backlog.pop(POLL_SECONDS)
+        except StorageError:  # Redis away: the database still knows what is queued
+            log.warning("backlog unavailable; claiming from the database")
+            await asyncio.sleep(POLL_SECONDS)
+            job_id = None
         if job_id is not None:
             job = await jobs.claim(job_id, owner=owner, lease_s=lease)
-            await backlog.ack(job_id)  # claimed or not, the row decided: forget the wake-up
+            with contextlib.suppress(StorageError):  # a missed ack is reclaimed later
+                await backlog.ack(job_id)  # claimed or not, the row decided: forget it
             return job
         # A quiet backlog: take the oldest queued row, so a lost wake-up delays, never strands.
         return await jobs.claim_next(owner=owner, lease_s=lease)

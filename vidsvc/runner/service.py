@@ -167,8 +167,11 @@ class Runner:
             user_id=comp.user_id,
             max_attempts=self.settings.max_attempts,
         )
-        job = await self.stores.jobs.create(job)
-        await self.stores.backlog.push(job.id)
+        job = await self.stores.jobs.create(job)  # committed: from here the job cannot be lost
+        try:
+            await self.stores.backlog.push(job.id)
+        except StorageError:  # Redis away: the reconciler pushes it, idle workers claim it
+            log.warning("backlog unavailable at submit", extra={"composition_id": job.id})
         log.info("job queued", extra={"composition_id": job.id, "state": "queued"})
         return job
 
@@ -195,7 +198,8 @@ class Runner:
         if job is None:
             raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
         if job.state is JobState.CANCELLED:
-            await self.stores.backlog.discard(job_id)
+            with contextlib.suppress(StorageError):  # a stale wake-up only fails its claim
+                await self.stores.backlog.discard(job_id)
             await publish(self.deps, job)
         elif job.cancel_requested:
             self.pool.stop_job(job_id, "cancel")  # here: at once; elsewhere: its heartbeat

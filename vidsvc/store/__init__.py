@@ -9,6 +9,7 @@ own, and the production drivers are imported only when chosen. Imports only the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from vidsvc.store.base import Backlog, BlobStore, JobStore, PubSub
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.sqlite import SqliteJobStore
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Backlog", "BlobStore", "JobStore", "PubSub", "Stores", "open_stores", "sqlite_path"]
 
@@ -98,6 +101,13 @@ async def _open_redis(settings: Settings, stack: AsyncExitStack) -> tuple[PubSub
         )
         stack.push_async_callback(pubsub.aclose)
         backlog = await RedisBacklog.open(settings.redis_url, prefix=settings.redis_prefix)
+        policy = await backlog.eviction_policy()
+        if policy != "noeviction":  # RELIABILITY D2: an evicting Redis can drop the backlog
+            log.warning(
+                "Redis maxmemory-policy is %s, not noeviction: under memory pressure it may drop"
+                " backlog entries (the reconciler re-pushes them from the database)",
+                policy,
+            )
     else:
         pubsub = MemoryPubSub()
         stack.push_async_callback(pubsub.aclose)
