@@ -148,6 +148,8 @@ class Settings:
     internal_api_token: str = _setting("INTERNAL_API_TOKEN", _str, "")
     allowed_callback_hosts: tuple[str, ...] = _setting("ALLOWED_CALLBACK_HOSTS", _csv, ())
     callback_secret: str = _setting("CALLBACK_SECRET", _str, "")
+    callback_timeout: float = _setting("CALLBACK_TIMEOUT", _float(0.1, 300), 10.0)
+    callback_max_attempts: int = _setting("CALLBACK_MAX_ATTEMPTS", _int(1, 20), 5)
     enable_dev_api: bool = _setting("ENABLE_DEV_API", _bool, False)
     enable_beat_detection: bool = _setting("ENABLE_BEAT_DETECTION", _bool, False)
     enable_gpu_encoding: bool = _setting("ENABLE_GPU_ENCODING", _bool, False)

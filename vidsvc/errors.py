@@ -8,6 +8,7 @@
      ├── Unauthorized                UNAUTHORIZED        401
      ├── Forbidden                   FORBIDDEN           403 (a bad or expired download signature)
      ├── CompositionNotFound         COMPOSITION_NOT_FOUND 404
+     ├── ProcessingNotFound          PROCESSING_NOT_FOUND 404 (internal clip processing)
      ├── RouteNotFound               NOT_FOUND           404 (no such path, or no such file)
      ├── MethodNotAllowed            METHOD_NOT_ALLOWED  405
      ├── CompositionNotReady         COMPOSITION_NOT_READY 409 (download before completed)
@@ -85,6 +86,11 @@ class Forbidden(VidsvcError):
 
 class CompositionNotFound(VidsvcError):
     code = "COMPOSITION_NOT_FOUND"
+    http_status = 404
+
+
+class ProcessingNotFound(VidsvcError):
+    code = "PROCESSING_NOT_FOUND"
     http_status = 404
 
 

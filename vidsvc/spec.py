@@ -135,3 +135,25 @@ class Composition:
         urls = [c.url for c in self.clips]
         urls += [u for u in (self.audio.music_url, self.audio.voiceover_url) if u]
         return tuple(dict.fromkeys(urls))
+
+
+#: What POST /internal/v1/process-clips may ask for, per clip.
+CLIP_OPERATIONS = ("normalize", "color_correct", "thumbnail")
+#: The composition presets plus `auto`, a neutral automatic correction (graph.clip_ops).
+CLIP_COLOR_PRESETS = (*COLOR_PRESETS, "auto")
+#: The client's processing id is our job id, so it must be a safe key and path segment.
+PROCESSING_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClipTask:
+    """One internal clip-processing request: the same operations applied to every clip."""
+
+    processing_id: str
+    clips: tuple[str, ...]
+    operations: tuple[str, ...]  #: a non-empty subset of CLIP_OPERATIONS, no duplicates
+    callback_url: str | None = None
+    color_preset: str = "auto"
+    contact_sheet: bool = False
+    thumbnail_ms: int | None = None  #: None: 1 s in, or the middle of a shorter clip
+    user_id: str | None = None

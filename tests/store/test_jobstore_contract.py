@@ -371,3 +371,47 @@ async def test_times_stay_aware_utc_through_transitions(jobs: JobStore) -> None:
     for stamp in (done.created_at, done.updated_at, done.started_at, done.finished_at):
         assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
     assert done.created_at == T0 and done.finished_at >= done.started_at
+
+
+# --- annotate / delete_user -------------------------------------------------------------------
+
+
+async def test_annotate_merges_shallowly_in_any_state_without_a_transition(jobs: JobStore) -> None:
+    job = await claimed(jobs, metadata={"timings": {"a": 1}, "keep": True})
+    done = await jobs.finish(job.id, token(job), JobState.COMPLETED)
+    assert done is not None
+    noted = await jobs.annotate(job.id, {"callback": {"attempts": [1]}, "timings": {"b": 2}})
+    assert noted is not None
+    assert noted.metadata == {"timings": {"b": 2}, "keep": True, "callback": {"attempts": [1]}}
+    assert (noted.state, noted.progress_seq, noted.progress) == (
+        JobState.COMPLETED,
+        done.progress_seq,
+        done.progress,
+    )
+    assert await jobs.get(job.id) == noted
+    queued = await jobs.create(make_job(1))
+    again = await jobs.annotate(queued.id, {"x": 1})
+    assert again is not None and again.metadata["x"] == 1 and again.state is JobState.QUEUED
+
+
+async def test_annotate_unknown_is_none(jobs: JobStore) -> None:
+    assert await jobs.annotate("comp_missing", {"x": 1}) is None
+
+
+async def test_delete_user_removes_queued_and_terminal_jobs_but_not_running_ones(
+    jobs: JobStore,
+) -> None:
+    queued = await jobs.create(make_job(0, user_id="u1"))
+    running = await claimed(jobs, 1, user_id="u1")
+    done = await claimed(jobs, 2, user_id="u1")
+    await jobs.finish(done.id, token(done), JobState.FAILED, output_key="outputs/x/1.mp4")
+    other = await jobs.create(make_job(3, user_id="u2"))
+    clip = await jobs.create(make_job(4, user_id="u1", kind=JobKind.CLIPS))
+    gone = await jobs.delete_user("u1")
+    assert {j.id for j in gone} == {queued.id, done.id, clip.id}
+    assert next(j for j in gone if j.id == done.id).output_key == "outputs/x/1.mp4"
+    for job in gone:
+        assert await jobs.get(job.id) is None
+    assert await jobs.get(running.id) is not None
+    assert await jobs.get(other.id) is not None
+    assert await jobs.delete_user("nobody") == []

@@ -51,7 +51,8 @@ def graph_string(graph: Graph) -> str:
     return ";\n".join(render_filter(f) for f in graph.filters)
 
 
-def _inputs(graph: Graph, enc: Encoding) -> list[str]:
+def input_args(graph: Graph, enc: Encoding) -> list[str]:
+    """Each input with the protocol and demuxer allow-lists and the pixel cap."""
     argv: list[str] = []
     formats = ",".join(spec.INPUT_FORMATS)
     for item in graph.inputs:
@@ -74,7 +75,7 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
     argv = [
         "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
         "-progress", "pipe:1",
-        *_inputs(graph, enc),
+        *input_args(graph, enc),
         *graph_args,
         "-map", f"[{video}]", "-map", f"[{audio}]",
         "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 #: Filters whose pads carry audio; everything else in our graphs is video.
 AUDIO_FILTERS = frozenset(
     "acrossfade adelay afade aformat alimiter amix anullsrc apad aresample asetpts atrim "
-    "concat_a volume".split()
+    "concat_a loudnorm volume".split()
 )
 
 

@@ -18,6 +18,8 @@ from weakref import WeakSet
 from aiohttp import web
 
 from vidsvc.config import Settings
+from vidsvc.http.auth import setup_auth
+from vidsvc.http.dev import setup_dev
 from vidsvc.http.docs import setup_docs
 from vidsvc.http.errors import setup_errors
 from vidsvc.http.events import close_sockets
@@ -63,7 +65,10 @@ def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Appli
         app[RUNNER_KEY] = runner
     app.on_shutdown.append(on_shutdown)
     setup_errors(app)
+    setup_auth(app)  # after: the error middleware wraps it, so a 401 is an envelope
     setup_routes(app)
+    if settings.enable_dev_api:
+        setup_dev(app)
     setup_docs(app)  # last: it documents the routes registered so far
     return app
 

@@ -43,7 +43,12 @@ async def download(request: web.Request) -> web.Response:
             f"composition {job.id} is {job.state.value}; the file exists once it is completed",
             details={"status": job.state.value},
         )
-    location = await runner.blob_url(key)
+    return await redirect_to_blob(request, key)
+
+
+async def redirect_to_blob(request: web.Request, key: str) -> web.Response:
+    """302 to a stored blob: presigned on S3, else this app's signed, expiring /files URL."""
+    location = await request.app[RUNNER_KEY].blob_url(key)
     if location is None:
         ttl = request.app[SETTINGS_KEY].download_url_ttl
         location = urls.redirect(

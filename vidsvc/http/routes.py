@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vidsvc.http import compositions, docs, downloads, events, health
+from vidsvc.http import clips, compositions, docs, downloads, events, health
 
 COMPOSITION = "/api/v1/compositions/{id}"
 
@@ -21,6 +21,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(COMPOSITION + "/download", downloads.download)
     r.add_get(COMPOSITION + "/metadata", compositions.metadata)
     r.add_get(downloads.FILES + "/{key:.+}", downloads.blob_file)
+    r.add_post(clips.PROCESS_CLIPS, clips.create)
+    r.add_get(clips.PROCESSING, clips.get_processing)
+    r.add_get(clips.PROCESSING + "/files/{index:\\d+}/{name}", clips.download)
     r.add_get("/ws/compositions/{id}", events.composition_events)
     r.add_get("/health", health.health)
     r.add_get("/health/detailed", health.health_detailed)

@@ -172,3 +172,47 @@ class FileQuerySchema(Schema):
 
     expires = _text("unix seconds", required=True)
     signature = _text("HMAC-SHA256, hex", required=True)
+
+
+class ClipsAcceptedSchema(Schema):
+    processing_id = _text("the client's id, which is the job's", required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    created_at = _when("when the request was first accepted")
+    status_url = _text("absolute URL of GET /internal/v1/process-clips/{id}", required=True)
+
+
+class ClipOutputsSchema(Schema):
+    normalized = _text("absolute URL redirecting to the MP4")
+    color_corrected = _text("absolute URL; only when color_correct ran without normalize")
+    thumbnail = _text("absolute URL redirecting to the JPEG (640 wide)")
+    contact_sheet = _text("absolute URL redirecting to the 3x3 JPEG grid")
+
+
+class ClipResultSchema(Schema):
+    clip = _text("the input URL", required=True)
+    outputs = fields.Nested(ClipOutputsSchema, required=True)
+    probe = fields.Nested(ProbeSummarySchema, required=True)
+
+
+class CallbackStateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    url = fields.String(required=True, allow_none=True)
+    attempts = fields.List(fields.Dict(), required=True)
+    delivered = fields.Boolean(required=True)
+
+
+class ClipsStatusSchema(Schema):
+    processing_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    progress = fields.Nested(ProgressSchema, required=True)
+    created_at = _when("accepted")
+    updated_at = _when("last change")
+    operations = fields.List(fields.String(), required=True)
+    results = fields.List(
+        fields.Nested(ClipResultSchema), required=True, allow_none=True,
+        metadata={"description": "one per clip, in order; null until completed"},
+    )  # fmt: skip
+    error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
+    callback = fields.Nested(CallbackStateSchema, required=True, allow_none=True)

@@ -17,11 +17,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, StorageError, VidsvcError
-from vidsvc.jobs import Job, JobError, JobEvent, JobState
+from vidsvc.jobs import Job, JobError, JobEvent, JobKind, JobState
 from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress_writer import ProgressWriter
@@ -200,6 +201,20 @@ async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
     return None  # the lease was lost: the new holder owns the job now
 
 
+def _clips() -> ModuleType:
+    # clips imports this module (Deps, retrying, terminal), so it is imported when first used
+    from vidsvc.runner import clips
+
+    return clips
+
+
+async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+    if job.kind is JobKind.CLIPS:
+        result: Job | None = await _clips().run_clips(job, deps, writer)
+        return result
+    return await _render_and_store(job, deps, writer)
+
+
 async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
     """Run a claimed job to a terminal state (or hand it back); returns the final row."""
     started = time.monotonic()
@@ -207,7 +222,7 @@ async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
     final: Job | None = None
     log.info("job started", extra={"composition_id": job.id, "attempt": job.attempts})
     try:
-        final = await _render_and_store(job, deps, writer)
+        final = await _run(job, deps, writer)
     except asyncio.CancelledError:
         await asyncio.shield(writer.close())
         final = await _stopped(job, deps, control)
@@ -224,6 +239,8 @@ async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
         await writer.close()
         final = await _fail(job, deps, ProcessingFailed(f"internal error ({type(exc).__name__})"))
     await publish(deps, final)
+    if final is not None and final.kind is JobKind.CLIPS:
+        await _clips().notify(deps, final)  # hands the result to callback delivery
     state = final.state.value if final else "lost"
     elapsed = round((time.monotonic() - started) * 1000)
     log.info(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import vidsvc.runner.devmedia as devmedia
 from vidsvc.config import Settings
 from vidsvc.errors import (
     CompositionNotFound,
@@ -32,12 +33,12 @@ from vidsvc.errors import (
     VidsvcError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import render
+from vidsvc.runner import callbacks, clips, render
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Deps, channel, publish
 from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.pool import WorkerPool
-from vidsvc.schema import parse_composition
+from vidsvc.schema import parse_clip_task, parse_composition
 from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,11 @@ def _job_settings(settings: Settings) -> Settings:
     (set distinct INSTANCE_IDs) never sweep each other's live work.
     """
     owner = settings.instance_id or socket.gethostname()
-    return dataclasses.replace(settings, tmp_dir=Path(settings.tmp_dir) / "jobs" / owner)
+    local = settings.allowed_local_dirs
+    if settings.enable_dev_api:  # the dev API's synthetic media are submitted as file:// URLs
+        local = (*local, devmedia.media_root(settings))
+    tmp_dir = Path(settings.tmp_dir) / "jobs" / owner
+    return dataclasses.replace(settings, tmp_dir=tmp_dir, allowed_local_dirs=local)
 
 
 class Runner:
@@ -136,6 +141,8 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         await self.pool.stop(self.settings.shutdown_grace)
+        # finished jobs' callbacks get a last moment; undelivered ones stay recorded as such
+        await callbacks.drain_callbacks(self.settings.kill_grace)
 
     def begin_drain(self) -> None:
         self.draining = True
@@ -144,18 +151,10 @@ class Runner:
 
     async def submit(self, document: Mapping[str, Any]) -> Job:
         """Validate, commit, wake a worker. The row is durable before this returns."""
-        if self.draining:
-            raise ServiceUnavailable(
-                "the service is shutting down", details={"retry_after": RETRY_AFTER_S}
-            )
+        self._accepting()
         comp = parse_composition(document)
         render.check(comp, self.settings)
-        queued = await self.stores.jobs.count(JobState.QUEUED)
-        if queued >= self.settings.max_queued_jobs:
-            raise QueueFull(
-                f"{queued} jobs are waiting (MAX_QUEUED_JOBS={self.settings.max_queued_jobs})",
-                details={"retry_after": RETRY_AFTER_S},
-            )
+        await self._room()
         now = utcnow()
         job = Job(
             id=new_job_id(),
@@ -168,12 +167,46 @@ class Runner:
             max_attempts=self.settings.max_attempts,
         )
         job = await self.stores.jobs.create(job)  # committed: from here the job cannot be lost
+        await self._wake(job)
+        return job
+
+    def _accepting(self) -> None:
+        if self.draining:
+            retry = {"retry_after": RETRY_AFTER_S}
+            raise ServiceUnavailable("the service is shutting down", details=retry)
+
+    async def _room(self) -> None:
+        queued = await self.stores.jobs.count(JobState.QUEUED)
+        if queued >= self.settings.max_queued_jobs:
+            raise QueueFull(
+                f"{queued} jobs are waiting (MAX_QUEUED_JOBS={self.settings.max_queued_jobs})",
+                details={"retry_after": RETRY_AFTER_S},
+            )
+
+    async def _wake(self, job: Job) -> None:  # the row is committed; now tell a worker
         try:
             await self.stores.backlog.push(job.id)
         except StorageError:  # Redis away: the reconciler pushes it, idle workers claim it
             log.warning("backlog unavailable at submit", extra={"composition_id": job.id})
         log.info("job queued", extra={"composition_id": job.id, "state": "queued"})
-        return job
+
+    async def submit_clips(self, document: Mapping[str, Any]) -> tuple[Job, bool]:
+        """A clips job under the client's processing_id; (job, True) only when newly created."""
+        self._accepting()
+        task = parse_clip_task(document)
+        await clips.check(task, self.settings)
+        if found := await clips.existing(self.stores, task.processing_id):
+            return found, False  # the client's retry: the same job, never a second one
+        await self._room()
+        try:
+            job = await self.stores.jobs.create(clips.new_job(task, dict(document), self.settings))
+        except ValueError:  # a concurrent POST with the same id won the insert
+            return await clips.get(self.stores, task.processing_id), False
+        await self._wake(job)
+        return job, True
+
+    async def get_clips(self, processing_id: str) -> Job:
+        return await clips.get(self.stores, processing_id)
 
     async def get(self, job_id: str) -> Job:
         job = await self.stores.jobs.get(job_id) if _plausible(job_id) else None
@@ -271,6 +304,30 @@ class Runner:
             "s3": await check(self.stores.blobs.ping()) if "s3" in configured else "disabled",
             "ffmpeg": await check(ffmpeg_version(self.settings)),
         }
+
+    # -- the dev API (ENABLE_DEV_API only; http/dev.py) ---------------------------------------
+
+    async def dev_generate(self, body: Mapping[str, Any]) -> tuple[Job, tuple[str, ...]]:
+        """Synthesize test media and submit a composition of it; (job, media file URLs)."""
+        req = devmedia.parse_request(body)
+        media = await devmedia.generate(self.settings, req)
+        job = await self.submit(devmedia.composition(media, req))
+        return job, tuple(path.as_uri() for path in media.files())
+
+    async def dev_reset_user(self, user_id: str) -> tuple[int, int]:
+        """Delete a user's queued and finished jobs with their blobs; (deleted, still running).
+        Running jobs stay: their worker owns the row until it finishes."""
+        gone = await self.stores.jobs.delete_user(user_id)
+        for job in gone:
+            with contextlib.suppress(StorageError):  # a stale wake-up only fails its claim
+                await self.stores.backlog.discard(job.id)
+            for key in devmedia.blob_keys(job):
+                await self.stores.blobs.delete(key)
+        running = 0
+        for kind in JobKind:
+            page = await self.stores.jobs.list(kind=kind, state=JobState.PROCESSING, limit=10_000)
+            running += sum(job.user_id == user_id for job in page)
+        return len(gone), running
 
 
 def _plausible(job_id: str) -> bool:

@@ -87,6 +87,15 @@ class JobStore(Protocol):
         """Processing jobs whose lease expired before `now` (their worker died): back to queued,
         or to failed with PROCESSING_FAILED once attempts >= max_attempts. Returns them."""
 
+    async def annotate(self, job_id: JobId, metadata: Mapping[str, Any]) -> Job | None:
+        """Shallow-merge metadata into the job in any state (not fenced: notes such as callback
+        attempts come after the job is terminal). State and progress_seq are unchanged.
+        None if the job is unknown."""
+
+    async def delete_user(self, user_id: str) -> builtins.list[Job]:
+        """Delete every job of user_id (any kind) that is queued or terminal; processing jobs
+        are left to their worker. Returns the deleted rows (their blobs are the caller's)."""
+
     async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
         """Append one job_metrics row (wall/cpu seconds, ffmpeg stats) for a finished run."""
 

@@ -13,13 +13,12 @@ import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
 from vidsvc.store import rules
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
-from vidsvc.store.rules import check_key
+from vidsvc.store.memory_blobs import MemoryBlobStore
 
 __all__ = ["MemoryBacklog", "MemoryBlobStore", "MemoryJobStore", "MemoryPubSub"]
 
@@ -247,6 +246,25 @@ class MemoryJobStore:
                 self._jobs[job.id] = _reaped(job)
             return sorted((self._jobs[j.id] for j in expired), key=_age)
 
+    async def annotate(self, job_id: JobId, metadata: Mapping[str, Any]) -> Job | None:
+        def noted(job: Job) -> Job:
+            merged = rules.merge_metadata(job.metadata, metadata)
+            return replace(job, metadata=merged, updated_at=utcnow())
+
+        return await self._update(job_id, lambda _: True, noted)
+
+    async def delete_user(self, user_id: str) -> builtins.list[Job]:
+        async with self._lock:
+            gone = [
+                j
+                for j in self._jobs.values()
+                if j.user_id == user_id and j.state is not JobState.PROCESSING
+            ]
+            for job in gone:
+                del self._jobs[job.id]
+            self._metrics = [m for m in self._metrics if m["job_id"] not in {j.id for j in gone}]
+            return sorted(gone, key=_age)
+
     async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
         row = rules.metrics_row(metrics)
         async with self._lock:
@@ -260,43 +278,6 @@ class MemoryJobStore:
     async def metrics(self, job_id: JobId) -> builtins.list[dict[str, Any]]:
         """The job_metrics rows of a job, oldest first (not in the protocol yet)."""
         return [dict(row) for row in self._metrics if row["job_id"] == job_id]
-
-    async def ping(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
-
-
-class MemoryBlobStore:
-    """Blobs as bytes in a dict; same key rules as the disk store, no local paths or URLs."""
-
-    def __init__(self) -> None:
-        self._blobs: dict[str, tuple[bytes, str]] = {}
-
-    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
-        check_key(key)
-        data = await asyncio.to_thread(path.read_bytes)
-        self._blobs[key] = (data, content_type)
-
-    async def get_file(self, key: str, dest: Path) -> None:
-        if check_key(key) not in self._blobs:
-            raise KeyError(key)
-        await asyncio.to_thread(dest.write_bytes, self._blobs[key][0])
-
-    async def exists(self, key: str) -> bool:
-        return check_key(key) in self._blobs
-
-    async def delete(self, key: str) -> None:
-        self._blobs.pop(check_key(key), None)
-
-    async def url(self, key: str, *, expires_s: int) -> str | None:
-        check_key(key)
-        return None
-
-    def local_path(self, key: str) -> Path | None:
-        check_key(key)
-        return None
 
     async def ping(self) -> None:
         return None

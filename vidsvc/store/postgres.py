@@ -1,11 +1,11 @@
 """PostgresJobStore: the production JobStore, on an asyncpg connection pool (PostgreSQL 15+).
 
-Owns the pool and its timeouts, the row ↔ Job codec and the translation of driver errors into
-StorageError. Each state change is one named conditional UPDATE … RETURNING of
-sql/postgres/queries.sql, one statement that commits alone: no row lock outlives a call. While the
-server is away every call fails fast with StorageError, and the pool reconnects by itself.
-asyncpg is imported lazily. Imports only vidsvc.jobs, vidsvc.errors and store.{rules,sql,migrate};
-never runner, graph or http.
+Owns the pool and its timeouts and the translation of driver errors into StorageError (the
+row ↔ Job codec is postgres_rows.py). Each state change is one named conditional UPDATE …
+RETURNING of sql/postgres/queries.sql, one statement that commits alone: no row lock outlives a
+call. While the server is away every call fails fast with StorageError, and the pool reconnects
+by itself. asyncpg is imported lazily. Imports only vidsvc.jobs, vidsvc.errors and
+store.{rules,sql,migrate,postgres_rows}; never runner, graph or http.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
+from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
 from vidsvc.store.migrate import migrate_postgres
+from vidsvc.store.postgres_rows import job_of, job_params, json_text, progress_doc
 from vidsvc.store.sql import load_queries
 
 if TYPE_CHECKING:
@@ -66,60 +67,6 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     from asyncpg.exceptions import InternalClientError as Internal
 
     return (asyncpg.PostgresError, asyncpg.InterfaceError, Internal, OSError, TimeoutError)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, separators=(",", ":"))
-
-
-def _progress(progress: Progress) -> dict[str, Any]:
-    pct = float(progress.percentage)
-    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
-
-
-#: Columns that hold a Job field unchanged, both ways; then the timestamptz ones.
-_SAME = "id user_id attempts max_attempts progress_seq output_key thumbnail_key cancel_requested"
-_TIMES = ("created_at", "updated_at", "started_at", "finished_at")
-
-
-def job_params(job: Job) -> dict[str, Any]:
-    """The insert_job parameters of a Job (JSON as text: asyncpg's jsonb default codec)."""
-    lease = job.lease
-    params = {name: getattr(job, name) for name in _SAME.split()}
-    # as_utc refuses naive datetimes, which asyncpg would silently take as UTC
-    params |= {name: (t := getattr(job, name)) and rules.as_utc(t) for name in _TIMES}
-    return params | {
-        "kind": job.kind.value,
-        "status": job.state.value,
-        "config": _json(dict(job.payload)),
-        "progress": _json(_progress(job.progress)),
-        "error": job.error and _json(job.error.to_dict()),
-        "metadata": _json(dict(job.metadata)),
-        "lease_owner": lease and lease.owner,
-        "lease_token": lease and lease.token,
-        "lease_expires_at": lease and rules.as_utc(lease.expires_at),
-    }
-
-
-def job_of(row: asyncpg.Record) -> Job:
-    """A compositions row as a Job (timestamptz arrives as aware UTC datetimes)."""
-    token, expires = row["lease_token"], row["lease_expires_at"]
-    lease = (
-        None if token is None else Lease(owner=row["lease_owner"], token=token, expires_at=expires)
-    )
-    p = json.loads(row["progress"])
-    # jsonb keeps the 100 of a float8 expression as the integer 100
-    progress = Progress(stage=p["stage"], percentage=float(p["percentage"]), message=p["message"])
-    return Job(
-        **{name: row[name] for name in (*_SAME.split(), *_TIMES)},
-        kind=JobKind(row["kind"]),
-        state=JobState(row["status"]),
-        payload=json.loads(row["config"]),
-        progress=progress,
-        error=row["error"] and JobError.from_dict(json.loads(row["error"])),
-        lease=lease,
-        metadata=json.loads(row["metadata"]),
-    )
 
 
 class PostgresJobStore:
@@ -240,7 +187,7 @@ class PostgresJobStore:
     async def record_progress(self, job_id: JobId, token: str, progress: Progress) -> Job | None:
         rules.next_percentage(0.0, progress.percentage)  # refuses NaN before SQL sees it
         params = {"id": job_id, "token": token, "now": utcnow()}
-        return await self._one("record_progress", {**params, **_progress(progress)})
+        return await self._one("record_progress", {**params, **progress_doc(progress)})
 
     async def finish(
         self,
@@ -255,9 +202,9 @@ class PostgresJobStore:
     ) -> Job | None:
         rules.check_terminal(state)
         params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
-        params |= {"error": error and _json(error.to_dict()), "now": utcnow()}
+        params |= {"error": error and json_text(error.to_dict()), "now": utcnow()}
         params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
-        params["metadata"] = _json(dict(metadata)) if metadata else None
+        params["metadata"] = json_text(dict(metadata)) if metadata else None
         return await self._one("finish", params)
 
     async def requeue(self, job_id: JobId, token: str) -> Job | None:
@@ -272,9 +219,17 @@ class PostgresJobStore:
         jobs = [job_of(r) for r in await self._rows("reap_expired", params)]
         return sorted(jobs, key=lambda j: (j.created_at, j.id))
 
+    async def annotate(self, job_id: JobId, metadata: Mapping[str, Any]) -> Job | None:
+        params = {"id": job_id, "metadata": json_text(dict(metadata)), "now": utcnow()}
+        return await self._one("annotate", params)
+
+    async def delete_user(self, user_id: str) -> builtins.list[Job]:
+        rows = await self._rows("delete_user", {"user_id": user_id})
+        return sorted((job_of(r) for r in rows), key=lambda j: (j.created_at, j.id))
+
     async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
         row = rules.metrics_row(metrics)
-        row |= {"job_id": job_id, "now": utcnow(), "ffmpeg_stats": _json(row["ffmpeg_stats"])}
+        row |= {"job_id": job_id, "now": utcnow(), "ffmpeg_stats": json_text(row["ffmpeg_stats"])}
         await self._rows("insert_metrics", row)
 
     async def metrics(self, job_id: JobId) -> builtins.list[dict[str, Any]]:

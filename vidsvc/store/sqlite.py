@@ -1,11 +1,12 @@
 """SqliteJobStore: the embedded JobStore, one SQLite file driven through aiosqlite.
 
 Owns the connection (WAL, busy_timeout, foreign keys, synchronous=FULL so a 202 survives a power
-cut), the row ↔ Job codec and the translation of driver errors into StorageError. Each state
-change is one named conditional UPDATE … RETURNING from sql/sqlite/queries.sql; claims run
-inside BEGIN IMMEDIATE so other processes on the same file queue behind the write lock.
-aiosqlite is imported lazily (only this module needs it). Imports only vidsvc.jobs, vidsvc.errors
-and store.{rules,sql,migrate}; never runner, graph or http.
+cut) and the translation of driver errors into StorageError (the row ↔ Job codec is
+sqlite_rows.py). Each state change is one named conditional UPDATE … RETURNING from
+sql/sqlite/queries.sql; claims run inside BEGIN IMMEDIATE so other processes on the same file
+queue behind the write lock. aiosqlite is imported lazily (only this module needs it). Imports
+only vidsvc.jobs, vidsvc.errors and store.{rules,sql,migrate,sqlite_rows}; never runner, graph or
+http.
 """
 
 from __future__ import annotations
@@ -16,96 +17,28 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
+from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
 from vidsvc.store.migrate import migrate_sqlite
 from vidsvc.store.sql import load_queries
+from vidsvc.store.sqlite_rows import (
+    asdict_progress,
+    from_text,
+    job_of,
+    job_params,
+    json_text,
+    to_text,
+)
 
 if TYPE_CHECKING:
     import aiosqlite
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 BUSY_TIMEOUT_MS = 5000
-
-
-def to_text(value: datetime) -> str:
-    return rules.as_utc(value).strftime(TIME_FORMAT)
-
-
-def from_text(value: str) -> datetime:
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, separators=(",", ":"))
-
-
-def asdict_progress(progress: Progress) -> dict[str, Any]:
-    pct = float(progress.percentage)
-    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
-
-
-def job_params(job: Job) -> dict[str, Any]:
-    """The insert_job parameters of a Job."""
-    return {
-        "id": job.id,
-        "user_id": job.user_id,
-        "kind": job.kind.value,
-        "config": _json(dict(job.payload)),
-        "status": job.state.value,
-        "progress": _json(asdict_progress(job.progress)),
-        "progress_seq": job.progress_seq,
-        "output_key": job.output_key,
-        "thumbnail_key": job.thumbnail_key,
-        "error": job.error and _json(job.error.to_dict()),
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "lease_owner": job.lease and job.lease.owner,
-        "lease_token": job.lease and job.lease.token,
-        "lease_expires_at": job.lease and to_text(job.lease.expires_at),
-        "cancel_requested": int(job.cancel_requested),
-        "created_at": to_text(job.created_at),
-        "updated_at": to_text(job.updated_at),
-        "started_at": job.started_at and to_text(job.started_at),
-        "finished_at": job.finished_at and to_text(job.finished_at),
-        "metadata": _json(dict(job.metadata)),
-    }
-
-
-def job_of(row: sqlite3.Row) -> Job:
-    """A compositions row as a Job."""
-    lease = None
-    if row["lease_token"] is not None:
-        expires = from_text(row["lease_expires_at"])
-        lease = Lease(owner=row["lease_owner"], token=row["lease_token"], expires_at=expires)
-    p = json.loads(row["progress"])
-    p["percentage"] = float(p["percentage"])  # SQLite's JSON writes 100.0 back as 100
-    return Job(
-        id=row["id"],
-        kind=JobKind(row["kind"]),
-        state=JobState(row["status"]),
-        payload=json.loads(row["config"]),
-        created_at=from_text(row["created_at"]),
-        updated_at=from_text(row["updated_at"]),
-        user_id=row["user_id"],
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        progress=Progress(stage=p["stage"], percentage=p["percentage"], message=p["message"]),
-        progress_seq=row["progress_seq"],
-        error=row["error"] and JobError.from_dict(json.loads(row["error"])),
-        output_key=row["output_key"],
-        thumbnail_key=row["thumbnail_key"],
-        lease=lease,
-        cancel_requested=bool(row["cancel_requested"]),
-        started_at=row["started_at"] and from_text(row["started_at"]),
-        finished_at=row["finished_at"] and from_text(row["finished_at"]),
-        metadata=json.loads(row["metadata"]),
-    )
 
 
 def _probe(path: Path) -> None:
@@ -256,7 +189,7 @@ class SqliteJobStore:
     ) -> Job | None:
         rules.check_terminal(state)
         params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
-        params |= {"error": error and _json(error.to_dict()), "metadata": None}
+        params |= {"error": error and json_text(error.to_dict()), "metadata": None}
         params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
         async with self._session(immediate=True) as conn:
             if metadata:
@@ -264,7 +197,7 @@ class SqliteJobStore:
                 if not fenced:
                     return None
                 merged = rules.merge_metadata(json.loads(fenced[0][0]), metadata)
-                params["metadata"] = _json(merged)
+                params["metadata"] = json_text(merged)
             params["now"] = to_text(utcnow())
             rows = list(await conn.execute_fetchall(self._q["finish"], params))
         return job_of(rows[0]) if rows else None
@@ -282,10 +215,24 @@ class SqliteJobStore:
         jobs = [job_of(r) for r in await self._rows("reap_expired", params)]
         return sorted(jobs, key=lambda j: (j.created_at, j.id))
 
+    async def annotate(self, job_id: JobId, metadata: Mapping[str, Any]) -> Job | None:
+        params: dict[str, Any] = {"id": job_id, "now": to_text(utcnow())}
+        async with self._session(immediate=True) as conn:
+            old = list(await conn.execute_fetchall(self._q["job_metadata"], params))
+            if not old:
+                return None
+            params["metadata"] = json_text(rules.merge_metadata(json.loads(old[0][0]), metadata))
+            rows = list(await conn.execute_fetchall(self._q["annotate"], params))
+        return job_of(rows[0]) if rows else None
+
+    async def delete_user(self, user_id: str) -> builtins.list[Job]:
+        rows = await self._rows("delete_user", {"user_id": user_id}, immediate=True)
+        return sorted((job_of(r) for r in rows), key=lambda j: (j.created_at, j.id))
+
     async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
         row = rules.metrics_row(metrics)
         row |= {"job_id": job_id, "now": to_text(utcnow())}
-        row["ffmpeg_stats"] = _json(row["ffmpeg_stats"])
+        row["ffmpeg_stats"] = json_text(row["ffmpeg_stats"])
         await self._rows("insert_metrics", row)
 
     async def metrics(self, job_id: JobId) -> builtins.list[dict[str, Any]]:

@@ -181,3 +181,21 @@ FROM job_metrics WHERE job_id = :job_id ORDER BY id;
 
 -- name: ping
 SELECT 1;
+
+-- name: job_metadata
+-- Unused by PostgresJobStore (annotate merges with jsonb ||); kept so both dialects match.
+SELECT metadata FROM compositions WHERE id = :id;
+
+-- name: annotate
+-- Not fenced and any state: notes (callback attempts) are written after a job is terminal.
+-- metadata || :metadata is the shallow merge of vidsvc.store.rules.merge_metadata.
+UPDATE compositions
+SET metadata = metadata || :metadata::jsonb, updated_at = :now::timestamptz
+WHERE id = :id
+RETURNING *;
+
+-- name: delete_user
+-- Running jobs are left alone: their worker still owns them (the caller reports them).
+DELETE FROM compositions
+WHERE user_id = :user_id::text AND status IN ('queued', 'completed', 'failed', 'cancelled')
+RETURNING *;

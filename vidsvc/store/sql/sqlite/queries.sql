@@ -161,3 +161,20 @@ FROM job_metrics WHERE job_id = :job_id ORDER BY id;
 
 -- name: ping
 SELECT 1;
+
+-- name: job_metadata
+-- Read inside the BEGIN IMMEDIATE of annotate(), so the merge cannot lose a concurrent write.
+SELECT metadata FROM compositions WHERE id = :id;
+
+-- name: annotate
+-- Not fenced and any state: notes (callback attempts) are written after a job is terminal.
+-- State and progress_seq stay as they are: this is not a transition clients wait for.
+UPDATE compositions SET metadata = :metadata, updated_at = :now
+WHERE id = :id
+RETURNING *;
+
+-- name: delete_user
+-- Running jobs are left alone: their worker still owns them (the caller reports them).
+DELETE FROM compositions
+WHERE user_id = :user_id AND status IN ('queued', 'completed', 'failed', 'cancelled')
+RETURNING *;
