@@ -15,11 +15,9 @@ import contextlib
 import dataclasses
 import logging
 import os
-import shutil
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +28,9 @@ from vidsvc.errors import (
     QueueFull,
     ServiceUnavailable,
     StorageError,
-    VidsvcError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, clips, render
+from vidsvc.runner import callbacks, clips, leases, render
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Deps, channel, publish
 from vidsvc.runner.ffmpeg import ffmpeg_version
@@ -42,7 +39,6 @@ from vidsvc.schema import parse_clip_task, parse_composition
 from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 RETRY_AFTER_S = 5
 WATCH_POLL_S = 2.0
 
@@ -82,57 +78,13 @@ class Runner:
     async def open(cls, settings: Settings) -> AsyncIterator[Runner]:
         async with open_stores(settings) as stores:
             runner = cls(settings, stores)
-            await runner._recover()
+            await leases.recover(runner.deps)
             runner.pool.start()
-            runner._reaper = asyncio.create_task(runner._reap_forever(), name="reaper")
+            runner._reaper = asyncio.create_task(leases.reap_forever(runner.deps), name="reaper")
             try:
                 yield runner
             finally:
                 await runner._stop()
-
-    async def _recover(self) -> None:
-        """Hand back what a dead process left, sweep its scratch files, rebuild the backlog.
-
-        With a private database (SQLite) every processing row belonged to a dead process of
-        ours, so it goes back at once. With a shared one (PostgreSQL) another instance may be
-        rendering it: only an expired lease (the reaper) says its worker is gone.
-        """
-        if not self.stores.shared:
-            for job in await self.stores.jobs.reap_expired(FAR_FUTURE):
-                await publish(self.deps, job)
-                log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
-        root = Path(self.settings.tmp_dir)
-        if root.is_dir():
-            await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
-        for job_id in await self.stores.jobs.queued_ids():
-            await self.stores.backlog.push(job_id)
-
-    async def _reap_forever(self) -> None:
-        """Every REAPER_INTERVAL: expired leases back to the queue, the backlog reconciled."""
-        while True:
-            await asyncio.sleep(self.settings.reaper_interval)
-            try:
-                await self._reap()
-                await self._reconcile()
-            except VidsvcError:
-                log.warning("reaper pass failed", exc_info=True)
-
-    async def _reap(self) -> None:
-        for job in await self.stores.jobs.reap_expired(utcnow()):
-            if job.state is JobState.QUEUED:
-                await self.stores.backlog.push(job.id)
-            await publish(self.deps, job)
-            log.info("lease expired", extra={"composition_id": job.id, "state": job.state.value})
-
-    async def _reconcile(self) -> None:
-        """The database is the truth: queued rows missing from the backlog (Redis restarted
-        empty, a push lost) are pushed again; wake-ups a dead consumer took are given back."""
-        backlog = self.stores.backlog
-        await backlog.reclaim(self.settings.lease_seconds * 2)
-        waiting = set(await backlog.ids())
-        for job_id in await self.stores.jobs.queued_ids():
-            if job_id not in waiting:
-                await backlog.push(job_id)
 
     async def _stop(self) -> None:
         self.draining = True

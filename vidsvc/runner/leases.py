@@ -1,0 +1,70 @@
+"""Leases after the fact: recovery at start, the reaper, and the backlog reconciler.
+
+The database row is the truth. What a dead worker held comes back through its expired lease
+(any instance's reaper); what Redis lost comes back from the queued rows (the reconciler).
+Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vidsvc.errors import VidsvcError
+from vidsvc.jobs import JobState, utcnow
+from vidsvc.runner.execute import Deps, publish
+
+log = logging.getLogger(__name__)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+async def recover(deps: Deps) -> None:
+    """Hand back what a dead process left, sweep its scratch files, rebuild the backlog.
+
+    With a private database (SQLite) every processing row belonged to a dead process of ours,
+    so it goes back at once. With a shared one (PostgreSQL) another instance may be rendering
+    it: only an expired lease (the reaper) says its worker is gone.
+    """
+    stores = deps.stores
+    if not stores.shared:
+        for job in await stores.jobs.reap_expired(FAR_FUTURE):
+            await publish(deps, job)
+            log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
+    root = Path(deps.settings.tmp_dir)
+    if root.is_dir():
+        await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
+    for job_id in await stores.jobs.queued_ids():
+        await stores.backlog.push(job_id)
+
+
+async def reap_forever(deps: Deps) -> None:
+    """Every REAPER_INTERVAL: expired leases back to the queue, the backlog reconciled."""
+    while True:
+        await asyncio.sleep(deps.settings.reaper_interval)
+        try:
+            await reap(deps)
+            await reconcile(deps)
+        except VidsvcError:
+            log.warning("reaper pass failed", exc_info=True)
+
+
+async def reap(deps: Deps) -> None:
+    for job in await deps.stores.jobs.reap_expired(utcnow()):
+        if job.state is JobState.QUEUED:
+            await deps.stores.backlog.push(job.id)
+        await publish(deps, job)
+        log.info("lease expired", extra={"composition_id": job.id, "state": job.state.value})
+
+
+async def reconcile(deps: Deps) -> None:
+    """The database is the truth: queued rows missing from the backlog (Redis restarted empty,
+    a push lost) are pushed again; wake-ups a dead consumer took are given back."""
+    backlog = deps.stores.backlog
+    await backlog.reclaim(deps.settings.lease_seconds * 2)
+    waiting = set(await backlog.ids())
+    for job_id in await deps.stores.jobs.queued_ids():
+        if job_id not in waiting:
+            await backlog.push(job_id)
