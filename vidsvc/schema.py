@@ -222,12 +222,12 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
     return {prefix or "body": str(messages)}
 
 
-def parse_composition(document: Any) -> spec.Composition:
-    """Build a Composition from decoded JSON, or raise ValidationError naming every bad field."""
+def _load(schema: Schema, document: Any) -> Any:
+    """schema.load(document), or ValidationError naming the first bad field and listing all."""
     if not isinstance(document, Mapping):
         raise ValidationError("body: must be a JSON object", details={"field": "body"})
     try:
-        result: spec.Composition = CompositionSchema().load(document)
+        return schema.load(document)
     except MarshmallowError as exc:
         problems = _flatten(exc.messages)
         first_field, first_message = next(iter(problems.items()))
@@ -235,6 +235,11 @@ def parse_composition(document: Any) -> spec.Composition:
             f"{first_field}: {first_message}",
             details={"field": first_field, "fields": problems},
         ) from None
+
+
+def parse_composition(document: Any) -> spec.Composition:
+    """Build a Composition from decoded JSON, or raise ValidationError naming every bad field."""
+    result: spec.Composition = _load(CompositionSchema(), document)
     return result
 
 
@@ -284,15 +289,5 @@ class ClipTaskSchema(Schema):
 
 def parse_clip_task(document: Any) -> spec.ClipTask:
     """Build a ClipTask from decoded JSON, or raise ValidationError naming every bad field."""
-    if not isinstance(document, Mapping):
-        raise ValidationError("body: must be a JSON object", details={"field": "body"})
-    try:
-        result: spec.ClipTask = ClipTaskSchema().load(document)
-    except MarshmallowError as exc:
-        problems = _flatten(exc.messages)
-        first_field, first_message = next(iter(problems.items()))
-        raise ValidationError(
-            f"{first_field}: {first_message}",
-            details={"field": first_field, "fields": problems},
-        ) from None
+    result: spec.ClipTask = _load(ClipTaskSchema(), document)
     return result
