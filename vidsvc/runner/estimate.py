@@ -20,17 +20,23 @@ GUESS_CLIP_SECONDS = 5.0
 SMOOTHING = 0.3
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _clip_seconds(clip: Mapping[str, Any]) -> float:
+    """The trim's length, else the placement's, else a guess (only a probe would tell)."""
+    pairs = ((_number(clip.get("trim_start")) or 0.0, _number(clip.get("trim_end"))),
+             (_number(clip.get("start_time")), _number(clip.get("end_time"))))  # fmt: skip
+    for start, end in pairs:
+        if start is not None and end is not None and end > start:
+            return end - start
+    return GUESS_CLIP_SECONDS
+
+
 def _seconds(payload: Mapping[str, Any]) -> float:
-    total = 0.0
-    for clip in payload.get("clips") or []:
-        if not isinstance(clip, Mapping):
-            continue
-        start, end = clip.get("trim_start") or 0, clip.get("trim_end")
-        if not isinstance(end, int | float):
-            start, end = clip.get("start_time"), clip.get("end_time")
-        ok = isinstance(start, int | float) and isinstance(end, int | float) and end > start
-        total += float(end - start) if ok else GUESS_CLIP_SECONDS  # type: ignore[operator]
-    return total
+    clips = payload.get("clips") or []
+    return sum(_clip_seconds(c) for c in clips if isinstance(c, Mapping))
 
 
 class Estimator:

@@ -221,6 +221,7 @@ async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
     writer = ProgressWriter(deps.stores, job, channel(job.id))
     final: Job | None = None
     log.info("job started", extra={"composition_id": job.id, "attempt": job.attempts})
+    await publish(deps, job)  # watchers learn it is processing before the first progress
     try:
         final = await _run(job, deps, writer)
     except asyncio.CancelledError:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobId
-from vidsvc.runner.execute import Control, Deps, execute, publish
+from vidsvc.runner.execute import Control, Deps, execute
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -88,7 +88,6 @@ class WorkerPool:
         task = asyncio.create_task(execute(job, self.deps, control), name=f"job:{job.id}")
         beat = asyncio.create_task(self._heartbeat(job, control, task), name=f"beat:{job.id}")
         self.running[job.id] = Running(task=task, control=control, heartbeat=beat)
-        asyncio.create_task(publish(self.deps, job))  # noqa: RUF006 - best-effort "processing" event
 
         def done(finished: asyncio.Task[Job | None]) -> None:
             beat.cancel()

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress, new_token, utcnow
+from vidsvc.jobs import Job, JobError, JobId, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
 from vidsvc.store.migrate import migrate_postgres
 from vidsvc.store.postgres_rows import job_of, job_params, json_text, progress_doc
 from vidsvc.store.sql import load_queries
+from vidsvc.store.sql_reads import SqlReads
 
 if TYPE_CHECKING:
     import asyncpg
@@ -69,7 +70,7 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     return (asyncpg.PostgresError, asyncpg.InterfaceError, Internal, OSError, TimeoutError)
 
 
-class PostgresJobStore:
+class PostgresJobStore(SqlReads):
     """Open with `await PostgresJobStore.open(dsn, pool_size=…)`: connects and migrates."""
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float) -> None:
@@ -123,14 +124,13 @@ class PostgresJobStore:
             # repr, not str: a timeout's str() is empty
             raise StorageError(f"PostgreSQL: {exc!r}") from exc
 
-    async def _rows(self, name: str, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+    async def _rows(self, name: str, params: Mapping[str, Any], **_: bool) -> list[asyncpg.Record]:
         query = self._q[name]
         async with self._connection() as conn:
             return list(await conn.fetch(query.sql, *query.args(params)))
 
-    async def _one(self, name: str, params: Mapping[str, Any]) -> Job | None:
-        rows = await self._rows(name, params)
-        return job_of(rows[0]) if rows else None
+    def _job(self, row: Any) -> Job:
+        return job_of(row)
 
     async def create(self, job: Job) -> Job:
         import asyncpg
@@ -145,29 +145,6 @@ class PostgresJobStore:
                 # e.g. an unknown kind, or a NUL character, which jsonb and text cannot hold
                 raise ValueError(f"job {job.id} refused by the schema: {exc}") from None
         return job_of(row)
-
-    async def get(self, job_id: JobId) -> Job | None:
-        return await self._one("get_job", {"id": job_id})
-
-    async def list(
-        self,
-        *,
-        kind: JobKind = JobKind.COMPOSITION,
-        state: JobState | None = None,
-        limit: int = 20,
-        before: JobId | None = None,
-    ) -> list[Job]:
-        params = {"kind": kind.value, "status": state and state.value, "limit": max(limit, 0)}
-        if before is None:
-            return [job_of(r) for r in await self._rows("list_first", params)]
-        return [job_of(r) for r in await self._rows("list_before", {**params, "before": before})]
-
-    async def count(self, state: JobState, *, kind: JobKind | None = None) -> int:
-        rows = await self._rows("count_jobs", {"status": state.value, "kind": kind and kind.value})
-        return int(rows[0][0])
-
-    async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
-        return [r["id"] for r in await self._rows("queued_ids", {"limit": max(limit, 0)})]
 
     def _claim_params(self, owner: str, lease_s: float) -> dict[str, Any]:
         now = utcnow()

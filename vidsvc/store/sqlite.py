@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress, new_token, utcnow
+from vidsvc.jobs import Job, JobError, JobId, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
 from vidsvc.store.migrate import migrate_sqlite
 from vidsvc.store.sql import load_queries
+from vidsvc.store.sql_reads import SqlReads
 from vidsvc.store.sqlite_rows import (
     asdict_progress,
     from_text,
@@ -53,7 +54,7 @@ def _metrics_of(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqlReads):
     """Open with `await SqliteJobStore.open(path)`: connects, configures and migrates."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
@@ -116,9 +117,8 @@ class SqliteJobStore:
         async with self._session(**kw) as conn:
             return list(await conn.execute_fetchall(self._q[name], params))
 
-    async def _one(self, name: str, params: Mapping[str, Any], **kw: bool) -> Job | None:
-        rows = await self._rows(name, params, **kw)
-        return job_of(rows[0]) if rows else None
+    def _job(self, row: Any) -> Job:
+        return job_of(row)
 
     async def create(self, job: Job) -> Job:
         params = job_params(job)
@@ -130,29 +130,6 @@ class SqliteJobStore:
                     raise ValueError(f"job {job.id} already exists") from None
                 raise ValueError(f"job {job.id} refused by the schema: {exc}") from None
         return job_of(next(iter(rows)))
-
-    async def get(self, job_id: JobId) -> Job | None:
-        return await self._one("get_job", {"id": job_id})
-
-    async def list(
-        self,
-        *,
-        kind: JobKind = JobKind.COMPOSITION,
-        state: JobState | None = None,
-        limit: int = 20,
-        before: JobId | None = None,
-    ) -> list[Job]:
-        params = {"kind": kind.value, "status": state and state.value, "limit": max(limit, 0)}
-        if before is None:
-            return [job_of(r) for r in await self._rows("list_first", params)]
-        return [job_of(r) for r in await self._rows("list_before", {**params, "before": before})]
-
-    async def count(self, state: JobState, *, kind: JobKind | None = None) -> int:
-        rows = await self._rows("count_jobs", {"status": state.value, "kind": kind and kind.value})
-        return int(rows[0][0])
-
-    async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
-        return [r["id"] for r in await self._rows("queued_ids", {"limit": max(limit, 0)})]
 
     def _claim_params(self, owner: str, lease_s: float) -> dict[str, Any]:
         now = utcnow()
