@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.service.conftest import Server, composition, ffmpeg_pids, wait_for
+from tests.support.server import Server, composition, ffmpeg_pids, wait_for
 
 pytestmark = pytest.mark.ffmpeg
 

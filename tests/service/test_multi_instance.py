@@ -17,10 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.service.conftest import Server, composition, ffmpeg_pids, wait_for
 from tests.support.pg_server import PgServer
 from tests.support.redis_server import RedisServer
 from tests.support.s3_server import S3Bucket
+from tests.support.server import Server, composition, ffmpeg_pids, wait_for
 
 pytestmark = pytest.mark.ffmpeg
 Pair = tuple[Server, Server]
