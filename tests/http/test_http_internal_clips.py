@@ -144,23 +144,6 @@ async def test_unknown_processing_id_is_404(client: Client) -> None:
     assert (await resp.json())["error"]["code"] == "PROCESSING_NOT_FOUND"
 
 
-async def test_bearer_token_is_required_when_set(
-    aiohttp_client: MakeClient, tmp_path: Path, media: dict[str, Path]
-) -> None:
-    app = create_app(settings_for(tmp_path, media, INTERNAL_API_TOKEN=TOKEN))
-    client = await aiohttp_client(app)
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
-        resp = await client.post(URL, data=b"not even json", headers=headers)
-        assert resp.status == 401
-        assert (await resp.json())["error"]["code"] == "UNAUTHORIZED"
-    assert (await client.get(f"{URL}/proc-1", headers={})).status == 401
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    assert (await client.get(f"{URL}/proc-1", headers=auth)).status == 404  # never created
-    resp = await client.post(URL, json=body(media, operations=["thumbnail"]), headers=auth)
-    assert resp.status == 202
-    assert (await client.get("/health")).status == 200  # only /internal/* is guarded
-
-
 async def test_open_without_a_token(client: Client) -> None:
     resp = await client.get(f"{URL}/proc-1")
     assert resp.status == 404  # reached the handler: no 401
