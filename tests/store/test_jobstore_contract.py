@@ -217,6 +217,26 @@ async def test_record_progress_is_fenced_monotonic_and_sequenced(jobs: JobStore)
     assert await jobs.get(job.id) == over
 
 
+async def test_progress_eta_and_speed_round_trip_while_processing_only(jobs: JobStore) -> None:
+    job = await claimed(jobs)
+    sent = Progress(stage="encoding", percentage=40.0, message="m", eta_seconds=12.5, speed=1.75)
+    got = await jobs.record_progress(job.id, token(job), sent)
+    assert got is not None and got.progress == sent
+    assert (await jobs.get(job.id)) == got
+    unknown = Progress(stage="encoding", percentage=41.0, message="m")  # FFmpeg said N/A
+    got = await jobs.record_progress(job.id, token(job), unknown)
+    assert got is not None and (got.progress.eta_seconds, got.progress.speed) == (None, None)
+    await jobs.record_progress(job.id, token(job), sent)
+    requeued = await jobs.requeue(job.id, token(job))
+    assert requeued is not None and requeued.progress.eta_seconds is None
+    again = await jobs.claim(job.id, owner="w2", lease_s=900)
+    assert again is not None
+    await jobs.record_progress(job.id, token(again), sent)
+    done = await jobs.finish(job.id, token(again), JobState.COMPLETED, output_key="o/e.mp4")
+    assert done is not None and (done.progress.eta_seconds, done.progress.speed) == (None, None)
+    assert (await jobs.get(job.id)) == done
+
+
 async def test_finish_completed_sets_output_and_merges_metadata(jobs: JobStore) -> None:
     job = await claimed(jobs, metadata={"keep": 1, "timings": {"probe": 0.1}})
     meta = {"timings": {"encode": 2.0}, "command": ["ffmpeg", "-i"]}
@@ -415,3 +435,69 @@ async def test_delete_user_removes_queued_and_terminal_jobs_but_not_running_ones
     assert await jobs.get(running.id) is not None
     assert await jobs.get(other.id) is not None
     assert await jobs.delete_user("nobody") == []
+
+
+# --- render cache: finish(cache_key=…) and find_cached ----------------------------------------
+
+
+async def completed_with(jobs: JobStore, n: int, key: str | None) -> Job:
+    job = await claimed(jobs, n)
+    done = await jobs.finish(
+        job.id,
+        token(job),
+        JobState.COMPLETED,
+        output_key=f"outputs/{job.id}/v.mp4",
+        thumbnail_key=f"outputs/{job.id}/t.jpg",
+        cache_key=key,
+    )
+    assert done is not None
+    return done
+
+
+async def test_find_cached_answers_the_newest_completed_job_with_the_key(jobs: JobStore) -> None:
+    assert await jobs.find_cached("k1") is None
+    first = await completed_with(jobs, 0, "k1")
+    got = await jobs.find_cached("k1")
+    assert got == first and got.output_key == f"outputs/{first.id}/v.mp4"
+    await completed_with(jobs, 1, "k2")
+    await completed_with(jobs, 2, None)
+    newest = await completed_with(jobs, 3, "k1")  # finished later: the newest
+    assert await jobs.find_cached("k1") == newest
+    assert await jobs.find_cached("k3") is None
+
+
+async def test_find_cached_ignores_jobs_that_did_not_complete(jobs: JobStore) -> None:
+    failed = await claimed(jobs, 0)
+    error = JobError(code="PROCESSING_FAILED", message="m")
+    await jobs.finish(failed.id, token(failed), JobState.FAILED, error=error, cache_key="k")
+    cancelled = await claimed(jobs, 1)
+    await jobs.finish(cancelled.id, token(cancelled), JobState.CANCELLED, cache_key="k")
+    no_output = await claimed(jobs, 2)
+    await jobs.finish(no_output.id, token(no_output), JobState.COMPLETED, cache_key="k")
+    await claimed(jobs, 3)  # processing
+    assert await jobs.find_cached("k") is None
+
+
+async def test_a_stale_finish_records_no_cache_key(jobs: JobStore) -> None:
+    job = await claimed(jobs)
+    refused = await jobs.finish(job.id, "stale", JobState.COMPLETED, cache_key="k")
+    assert refused is None
+    assert await jobs.find_cached("k") is None
+
+
+async def test_find_cached_forgets_deleted_jobs(jobs: JobStore) -> None:
+    job = await claimed(jobs, 0, user_id="u1")
+    await jobs.finish(
+        job.id, token(job), JobState.COMPLETED, output_key="o/v.mp4", thumbnail_key="o/t.jpg",
+        cache_key="k",
+    )  # fmt: skip
+    assert (found := await jobs.find_cached("k")) is not None and found.id == job.id
+    await jobs.delete_user("u1")
+    assert await jobs.find_cached("k") is None
+
+
+async def test_the_cache_key_survives_a_second_handle(job_backend: JobBackend) -> None:
+    """Another instance (a second connection or pool) finds what this one finished."""
+    done = await completed_with(job_backend.store, 0, "shared")
+    other = await job_backend.another()
+    assert await other.find_cached("shared") == done

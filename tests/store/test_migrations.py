@@ -30,12 +30,14 @@ INDEXES = {
     "ix_compositions_status_created_at": ["status", "created_at"],
     "ix_job_metrics_job_id": ["job_id"],
     "ix_job_metrics_job_type_created_at": ["job_type", "created_at"],
+    "ix_compositions_cache_key": ["cache_key", "finished_at"],
 }
 COMPOSITION_COLUMNS = (
     "id user_id kind config status progress progress_seq output_key thumbnail_key error attempts "
     "max_attempts lease_owner lease_token lease_expires_at cancel_requested created_at updated_at "
-    "started_at finished_at metadata"
+    "started_at finished_at metadata cache_key"
 ).split()
+VERSIONS = ["0001", "0002"]
 
 
 async def migrated(path: Path) -> list[str]:
@@ -59,7 +61,7 @@ def schema(path: Path) -> tuple[set[str], dict[str, list[str]]]:
 
 async def test_migrate_empty_creates_tables_and_indexes(tmp_path: Path) -> None:
     db = tmp_path / "v.db"
-    assert await migrated(db) == ["0001"]
+    assert await migrated(db) == VERSIONS
     tables, indexes = schema(db)
     assert tables == TABLES
     assert indexes == INDEXES
@@ -82,7 +84,7 @@ async def test_second_run_is_a_no_op(tmp_path: Path) -> None:
 async def test_concurrent_migrators_apply_each_version_once(tmp_path: Path) -> None:
     db = tmp_path / "v.db"
     results = await asyncio.gather(*(migrated(db) for _ in range(4)))
-    assert sorted(v for applied in results for v in applied) == ["0001"]
+    assert sorted(v for applied in results for v in applied) == VERSIONS
 
 
 async def test_a_failing_migration_rolls_back(
@@ -90,7 +92,7 @@ async def test_a_failing_migration_rolls_back(
 ) -> None:
     db = tmp_path / "v.db"
     await migrated(db)
-    bad = Migration(version="0002", name="bad", sql="CREATE TABLE half (x); SELECT nope();")
+    bad = Migration(version="9999", name="bad", sql="CREATE TABLE half (x); SELECT nope();")
     monkeypatch.setattr(migrate, "load_migrations", lambda d: (*load_migrations(d), bad))
     with pytest.raises(StorageError):
         await migrated(db)
@@ -99,11 +101,11 @@ async def test_a_failing_migration_rolls_back(
     with sqlite3.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
     conn.close()
-    assert versions == ["0001"]
+    assert versions == VERSIONS
 
 
 def test_migration_files_are_numbered() -> None:
-    assert [m.version for m in load_migrations("sqlite")] == ["0001"]
+    assert [m.version for m in load_migrations("sqlite")] == VERSIONS
     with pytest.raises(ValueError):
         load_migrations("oracle")
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.store.test_migrations import COMPOSITION_COLUMNS, INDEXES, TABLES
+from tests.store.test_migrations import COMPOSITION_COLUMNS, INDEXES, TABLES, VERSIONS
 from vidsvc.errors import StorageError
 from vidsvc.store import migrate
 from vidsvc.store.migrate import Migration, load_migrations, migrate_postgres
@@ -50,7 +50,7 @@ async def schema(conn: asyncpg.Connection) -> tuple[set[str], dict[str, list[str
 async def test_migrate_empty_creates_tables_indexes_and_native_types(
     conn: asyncpg.Connection,
 ) -> None:
-    assert await migrate_postgres(conn) == ["0001"]
+    assert await migrate_postgres(conn) == VERSIONS
     tables, indexes = await schema(conn)
     assert tables == TABLES
     assert indexes == INDEXES  # the same names and columns as SQLite's
@@ -71,7 +71,7 @@ async def test_second_run_is_a_no_op(conn: asyncpg.Connection) -> None:
     before = await schema(conn)
     assert await migrate_postgres(conn) == []
     assert await schema(conn) == before
-    assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+    assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(VERSIONS)
 
 
 async def migrate_with(dsn: str) -> list[str]:
@@ -88,7 +88,7 @@ async def test_four_instances_starting_together_apply_each_version_once(
 ) -> None:
     """Without the advisory lock, racing CREATE TABLEs fail or run a file twice."""
     results = await asyncio.gather(*(migrate_with(pg_database) for _ in range(4)))
-    assert sorted(v for applied in results for v in applied) == ["0001"]
+    assert sorted(v for applied in results for v in applied) == VERSIONS
 
 
 async def test_four_stores_opening_together_share_one_schema(pg_database: str) -> None:
@@ -102,7 +102,7 @@ async def test_four_stores_opening_together_share_one_schema(pg_database: str) -
 async def test_a_pool_is_accepted(pg_database: str) -> None:
     pool = await asyncpg.create_pool(pg_database, min_size=1, max_size=2)
     try:
-        assert await migrate_postgres(pool) == ["0001"]
+        assert await migrate_postgres(pool) == VERSIONS
         assert await migrate_postgres(pool) == []
     finally:
         await pool.close()
@@ -112,14 +112,14 @@ async def test_a_failing_migration_rolls_back(
     conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await migrate_postgres(conn)
-    bad = Migration(version="0002", name="bad", sql="CREATE TABLE half (x int); SELECT nope();")
+    bad = Migration(version="9999", name="bad", sql="CREATE TABLE half (x int); SELECT nope();")
     monkeypatch.setattr(migrate, "load_migrations", lambda d: (*load_migrations(d), bad))
     with pytest.raises(StorageError):
         await migrate_postgres(conn)
     tables, _ = await schema(conn)
     assert "half" not in tables
     versions = await conn.fetch("SELECT version FROM schema_migrations")
-    assert [r["version"] for r in versions] == ["0001"]
+    assert [r["version"] for r in versions] == VERSIONS
 
 
 def test_both_dialects_have_the_same_migrations() -> None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, StorageError, VidsvcError
 from vidsvc.jobs import Job, JobError, JobEvent, JobKind, JobState
+from vidsvc.runner import cache
 from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress_writer import ProgressWriter
@@ -98,16 +99,23 @@ async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any
 async def _render_and_store(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     token = job.lease.token if job.lease else ""
     comp = parse_composition(job.payload)
+    video_key, thumb_key = f"outputs/{job.id}/{token}.mp4", f"outputs/{job.id}/{token}.jpg"
+    lookup = cache.Lookup(
+        job, comp, deps.settings, deps.stores, keys=(video_key, thumb_key), on_stage=writer.update
+    )
     async with workspace(deps.settings, f"{job.id}-out") as out:
-        result = await render(
-            comp,
-            deps.settings,
-            video_out=out / "video.mp4",
-            thumbnail_out=out / "thumb.jpg",
-            name=job.id,
-            on_stage=writer.update,
-        )
-        video_key, thumb_key = f"outputs/{job.id}/{token}.mp4", f"outputs/{job.id}/{token}.jpg"
+        try:
+            result = await render(
+                comp,
+                deps.settings,
+                video_out=out / "video.mp4",
+                thumbnail_out=out / "thumb.jpg",
+                name=job.id,
+                on_stage=writer.update,
+                before_run=lookup.before_run,
+            )
+        except cache.Hit as hit:
+            return await _served(job, deps, writer, hit)
         blobs = deps.stores.blobs
         await retrying(lambda: blobs.put_file(video_key, result.video, content_type="video/mp4"))
         writer.update("uploading", 95.0, "stored the video")
@@ -123,11 +131,43 @@ async def _render_and_store(job: Job, deps: Deps, writer: ProgressWriter) -> Job
             JobState.COMPLETED,
             output_key=video_key,
             thumbnail_key=thumb_key,
-            metadata=metadata,
+            metadata=metadata | {"cache": lookup.summary},
+            cache_key=lookup.key,
         )
     )
     await _record_metrics(deps, job, result)
     return done
+
+
+async def _served(job: Job, deps: Deps, writer: ProgressWriter, hit: cache.Hit) -> Job | None:
+    """A render cache hit: the earlier output, already copied to this job's keys, completes it
+    (fenced like any completion). What describes the output comes from the earlier job."""
+    await writer.close()
+    token = job.lease.token if job.lease else ""
+    waited = (job.started_at - job.created_at).total_seconds() if job.started_at else 0.0
+    metadata = {
+        "timings": {"queued": round(waited, 3), **hit.timings},
+        "inputs": {url: _info(info) for url, info in hit.prepared.inputs.items()},
+        "output": hit.source.metadata.get("output"),
+        "command": ["ffmpeg", *hit.prepared.command.argv],
+        "ffmpeg_version": await ffmpeg_version(deps.settings),
+        "instance": deps.instance_id,
+        "attempt": job.attempts,
+        "render_seconds": 0.0,
+        "cpu_seconds": 0.0,
+        "cache": hit.summary,
+    }
+    return await terminal(
+        lambda: deps.stores.jobs.finish(
+            job.id,
+            token,
+            JobState.COMPLETED,
+            output_key=hit.video_key,
+            thumbnail_key=hit.thumbnail_key,
+            metadata=metadata,
+            cache_key=hit.key,
+        )
+    )
 
 
 async def _record_metrics(deps: Deps, job: Job, result: RenderResult) -> None:

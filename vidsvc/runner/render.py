@@ -1,7 +1,8 @@
 """render(): one composition, start to finish, in a private workspace.
 
     check (no I/O) → stage inputs → probe → plan timeline → resolve fonts → build → compile
-    → write side files → run FFmpeg → move the MP4 and thumbnail out
+    → [before_run: the render cache may end it here] → write side files → run FFmpeg
+    → move the MP4 and thumbnail out
 
 Progress is reported in SPEC.md §4's bands and never goes backwards. The CLI calls this
 directly; the service's pool (a later issue) calls it per claimed job.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,20 @@ BANDS = {
     "uploading": (90.0, 99.0),
 }
 OnStage = Callable[[str, float, str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """What render() knows just before FFmpeg runs; handed to its `before_run` hook."""
+
+    command: graph.Command
+    staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
+    inputs: Mapping[str, MediaInfo]
+
+
+#: Awaited once the command is compiled, before FFmpeg runs (the render cache). It may end the
+#: render there by raising; the workspace is cleaned up as for any error.
+BeforeRun = Callable[[Prepared], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +185,7 @@ async def render(
     thumbnail_out: Path,
     name: str = "render",
     on_stage: OnStage | None = None,
+    before_run: BeforeRun | None = None,
 ) -> RenderResult:
     """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run."""
     report = Reporter(on_stage)
@@ -184,6 +200,8 @@ async def render(
         staged = await inputs.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
         report("validating", 0.0, "probing inputs")
         command, infos = await _compile(comp, settings, staged, report)
+        if before_run is not None:
+            await before_run(Prepared(command=command, staged=staged, inputs=infos))
         write_files(work, command.files)
         total_ms = command.expected_duration_ms
         report("encoding", 0.0, "encoding")

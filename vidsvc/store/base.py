@@ -67,11 +67,17 @@ class JobStore(Protocol):
         output_key: str | None = None,
         thumbnail_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cache_key: str | None = None,
     ) -> Job | None:
         """Fenced processing → terminal `state`: finished_at set, lease cleared, progress_seq + 1,
         progress set to (state, 100 if completed else unchanged percentage, message: the
-        state), metadata merged.
+        state), metadata merged, cache_key recorded (for find_cached) when given.
         None if the job is not processing under this token (a zombie's write is refused)."""
+
+    async def find_cached(self, cache_key: str) -> Job | None:
+        """The render cache: the newest (finished_at, then id) completed job finished with this
+        cache_key and an output and thumbnail key; None if there is none. The blobs may be gone
+        since: the caller checks."""
 
     async def requeue(self, job_id: JobId, token: str) -> Job | None:
         """Fenced processing → queued with the lease cleared (shutdown hands a job back).
@@ -111,6 +117,10 @@ class BlobStore(Protocol):
 
     async def get_file(self, key: str, dest: Path) -> None:
         """Copy the blob to dest. KeyError if missing."""
+
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """Store a copy of src_key under dst_key (atomically, as put_file), independent of the
+        source: deleting either later leaves the other whole. KeyError if src_key is missing."""
 
     async def exists(self, key: str) -> bool: ...
 

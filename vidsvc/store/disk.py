@@ -87,6 +87,39 @@ class LocalBlobStore:
         except IsADirectoryError:
             raise KeyError(key) from None
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        source, target = self._path(src_key), self._path(dst_key)
+        try:
+            await asyncio.to_thread(self._link, dst_key, target, source)
+        except FileNotFoundError:
+            if not await asyncio.to_thread(source.is_file):
+                raise KeyError(src_key) from None
+            raise
+        except IsADirectoryError:
+            raise KeyError(src_key) from None
+        except OSError as exc:
+            raise StorageError(f"cannot copy blob {src_key!r} to {dst_key!r}: {exc}") from exc
+
+    def _link(self, key: str, target: Path, source: Path) -> None:
+        """A hard link (no bytes copied; put_file replaces files, never writes into them, so
+        the two keys stay independent), made under a temp name and renamed into place."""
+        if not source.is_file():
+            raise FileNotFoundError(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._confine(target.parent.resolve() / target.name, key)  # as _write: after mkdir
+        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}{TEMP_SUFFIX}")
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:  # a file system without hard links: copy the bytes
+                shutil.copyfile(source, tmp)
+                _fsync(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync(target.parent)
+
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 

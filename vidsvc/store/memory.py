@@ -84,7 +84,7 @@ def _ended(job: Job, state: JobState, **changes: Any) -> Job:
         updated_at=now,
         finished_at=now if state.terminal else None,
         progress=(
-            replace(job.progress, stage=state.value, message=state.value)
+            Progress(stage=state.value, percentage=job.progress.percentage, message=state.value)
             if state.terminal
             else Progress()
         ),
@@ -107,6 +107,7 @@ class MemoryJobStore:
     def __init__(self) -> None:
         self._jobs: dict[JobId, Job] = {}
         self._metrics: list[dict[str, Any]] = []
+        self._cache_keys: dict[JobId, str] = {}  #: the SQL stores' cache_key column
         self._lock = asyncio.Lock()
 
     async def _update(
@@ -197,6 +198,7 @@ class MemoryJobStore:
         output_key: str | None = None,
         thumbnail_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cache_key: str | None = None,
     ) -> Job | None:
         rules.check_terminal(state)
         error = error and JobError.from_dict(rules.json_copy(error.to_dict()))
@@ -210,11 +212,24 @@ class MemoryJobStore:
                 thumbnail_key=thumbnail_key or job.thumbnail_key,
                 metadata=rules.merge_metadata(job.metadata, metadata),
             )
+            if cache_key is not None:  # under the lock, with the state change
+                self._cache_keys[job_id] = cache_key
             if state is JobState.COMPLETED:
                 return replace(done, progress=replace(done.progress, percentage=100.0))
             return done
 
         return await self._update(job_id, _fenced(token), finished)
+
+    async def find_cached(self, cache_key: str) -> Job | None:
+        found = [
+            j
+            for j in self._jobs.values()
+            if self._cache_keys.get(j.id) == cache_key
+            and j.state is JobState.COMPLETED
+            and j.output_key
+            and j.thumbnail_key
+        ]
+        return max(found, key=lambda j: (j.finished_at, j.id), default=None)
 
     async def requeue(self, job_id: JobId, token: str) -> Job | None:
         def handed_back(job: Job) -> Job:
@@ -262,6 +277,7 @@ class MemoryJobStore:
             ]
             for job in gone:
                 del self._jobs[job.id]
+                self._cache_keys.pop(job.id, None)
             self._metrics = [m for m in self._metrics if m["job_id"] not in {j.id for j in gone}]
             return sorted(gone, key=_age)
 

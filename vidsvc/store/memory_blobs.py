@@ -27,6 +27,12 @@ class MemoryBlobStore:
             raise KeyError(key)
         await asyncio.to_thread(dest.write_bytes, self._blobs[key][0])
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        check_key(dst_key)
+        if check_key(src_key) not in self._blobs:
+            raise KeyError(src_key)
+        self._blobs[dst_key] = self._blobs[src_key]  # bytes are immutable: already independent
+
     async def exists(self, key: str) -> bool:
         return check_key(key) in self._blobs
 

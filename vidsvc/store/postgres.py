@@ -176,11 +176,13 @@ class PostgresJobStore(SqlReads):
         output_key: str | None = None,
         thumbnail_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cache_key: str | None = None,
     ) -> Job | None:
         rules.check_terminal(state)
         params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
         params |= {"error": error and json_text(error.to_dict()), "now": utcnow()}
         params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
+        params["cache_key"] = cache_key
         params["metadata"] = json_text(dict(metadata)) if metadata else None
         return await self._one("finish", params)
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 MULTIPART_THRESHOLD = 16 << 20  #: larger files go up in parts
 PART_SIZE = 8 << 20  #: S3 wants ≥ 5 MiB per part (but the last) and ≤ 10 000 parts
 PARALLEL_PARTS = 3
+COPY_THRESHOLD = 5 << 30  #: CopyObject's limit; larger objects are copied in parts
+COPY_PART_SIZE = 512 << 20
 _MAX_PARTS = 10_000
 _MAX_EXPIRY = 7 * 86400  #: SigV4's limit for presigned URLs
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -182,6 +184,55 @@ class S3BlobStore:
             return  # NoSuchUpload: already gone
         except StorageError as exc:  # a bucket lifecycle rule should sweep what is left
             log.warning("multipart upload %s of %s not aborted: %s", upload_id, name, exc)
+
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """A server-side copy (CopyObject, or UploadPartCopy past its 5 GiB limit): no bytes pass
+        through this process."""
+        src, dst = self._name(src_key), self._name(dst_key)
+        head = await self._request("copy", src_key, self._client.head_object, Key=src)
+        source, size = {"Bucket": self._bucket, "Key": src}, int(head["ContentLength"])
+        if src == dst:
+            return  # S3 refuses a copy onto itself that changes nothing
+        if size <= COPY_THRESHOLD:
+            copy = self._client.copy_object
+            await self._request("copy", src_key, copy, Key=dst, CopySource=source)
+            return
+        start = self._client.create_multipart_upload
+        ctype = head.get("ContentType") or "application/octet-stream"
+        created = await self._request("copy", dst_key, start, Key=dst, ContentType=ctype)
+        upload_id = str(created["UploadId"])
+        try:
+            parts = [
+                await self._copy_part(dst, upload_id, number, source, (first, size))
+                for number, first in enumerate(range(0, size, COPY_PART_SIZE), 1)
+            ]
+            done, multipart = self._client.complete_multipart_upload, {"Parts": parts}
+            await self._request(
+                "copy", dst_key, done, Key=dst, UploadId=upload_id, MultipartUpload=multipart
+            )
+        except BaseException:
+            task = asyncio.ensure_future(self._abort(dst, upload_id))
+            self._aborts.add(task)  # as in _put_multipart
+            task.add_done_callback(self._aborts.discard)
+            await asyncio.shield(task)
+            raise
+
+    async def _copy_part(
+        self, name: str, upload_id: str, number: int, source: dict[str, str], at: tuple[int, int]
+    ) -> dict[str, Any]:
+        first, size = at
+        last = min(first + COPY_PART_SIZE, size) - 1
+        resp = await self._request(
+            f"copy (part {number})",
+            name,
+            self._client.upload_part_copy,
+            Key=name,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource=source,
+            CopySourceRange=f"bytes={first}-{last}",
+        )
+        return {"PartNumber": number, "ETag": resp["CopyPartResult"]["ETag"]}
 
     async def get_file(self, key: str, dest: Path) -> None:
         await download(self._client, self._bucket, self._name(key), dest, limits=self._limits)

@@ -48,3 +48,6 @@ class SqlReads:
 
     async def queued_ids(self, *, limit: int = 10_000) -> builtins.list[JobId]:
         return [r["id"] for r in await self._rows("queued_ids", {"limit": max(limit, 0)})]
+
+    async def find_cached(self, cache_key: str) -> Job | None:
+        return await self._one("find_cached", {"cache_key": cache_key})

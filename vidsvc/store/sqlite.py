@@ -163,11 +163,13 @@ class SqliteJobStore(SqlReads):
         output_key: str | None = None,
         thumbnail_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cache_key: str | None = None,
     ) -> Job | None:
         rules.check_terminal(state)
         params: dict[str, Any] = {"id": job_id, "token": token, "status": state.value}
         params |= {"error": error and json_text(error.to_dict()), "metadata": None}
         params |= {"output_key": output_key, "thumbnail_key": thumbnail_key}
+        params["cache_key"] = cache_key
         async with self._session(immediate=True) as conn:
             if metadata:
                 fenced = list(await conn.execute_fetchall(self._q["fenced_metadata"], params))

@@ -82,7 +82,7 @@ SET progress = jsonb_build_object(
         'percentage', least(100.0::float8,
                             greatest(coalesce((progress ->> 'percentage')::float8, 0.0),
                                      :percentage::float8)),
-        'message', :message::text),
+        'message', :message::text, 'eta_seconds', :eta_seconds::float8, 'speed', :speed::float8),
     progress_seq = progress_seq + 1, updated_at = :now::timestamptz
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
@@ -107,9 +107,19 @@ SET status = :status::text, finished_at = :now::timestamptz, updated_at = :now::
     progress_seq = progress_seq + 1, error = :error::jsonb,
     output_key = coalesce(:output_key::text, output_key),
     thumbnail_key = coalesce(:thumbnail_key::text, thumbnail_key),
+    cache_key = coalesce(:cache_key::text, cache_key),
     metadata = metadata || coalesce(:metadata::jsonb, '{}'::jsonb)
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
+
+-- name: find_cached
+-- The render cache (vidsvc/runner/cache.py): the newest completed job rendered from an identical
+-- composition. Whether its blobs still exist is the caller's to find out.
+SELECT * FROM compositions
+WHERE cache_key = :cache_key::text AND status = 'completed'
+  AND output_key IS NOT NULL AND thumbnail_key IS NOT NULL
+ORDER BY finished_at DESC, id DESC
+LIMIT 1;
 
 -- name: requeue
 -- A job whose cancel was requested is not handed back: it ends cancelled. A shutdown is our

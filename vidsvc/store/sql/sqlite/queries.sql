@@ -72,7 +72,7 @@ SET progress = json_object(
         'stage', :stage,
         'percentage', min(100.0, max(coalesce(json_extract(progress, '$.percentage'), 0.0),
                                      :percentage)),
-        'message', :message),
+        'message', :message, 'eta_seconds', :eta_seconds, 'speed', :speed),
     progress_seq = progress_seq + 1, updated_at = :now
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
@@ -94,9 +94,19 @@ SET status = :status, finished_at = :now, updated_at = :now,
     progress_seq = progress_seq + 1, error = :error,
     output_key = coalesce(:output_key, output_key),
     thumbnail_key = coalesce(:thumbnail_key, thumbnail_key),
+    cache_key = coalesce(:cache_key, cache_key),
     metadata = coalesce(:metadata, metadata)
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
+
+-- name: find_cached
+-- The render cache (vidsvc/runner/cache.py): the newest completed job rendered from an identical
+-- composition. Whether its blobs still exist is the caller's to find out.
+SELECT * FROM compositions
+WHERE cache_key = :cache_key AND status = 'completed'
+  AND output_key IS NOT NULL AND thumbnail_key IS NOT NULL
+ORDER BY finished_at DESC, id DESC
+LIMIT 1;
 
 -- name: requeue
 -- A job whose cancel was requested is not handed back: it ends cancelled. A shutdown is our
