@@ -131,15 +131,6 @@ async def test_events_up_to_the_snapshot_are_not_repeated(
         assert progress["data"]["seq"] == 2 and progress["data"]["percentage"] == 30
 
 
-@pytest.mark.parametrize("job_id", ["comp_" + "0" * 24, "not-an-id", "..%2Fetc%2Fpasswd"])
-async def test_unknown_id_is_accepted_then_closed_4404(client: Client, job_id: str) -> None:
-    async with client.ws_connect(f"/ws/compositions/{job_id}") as ws:
-        msg = await ws.receive(timeout=5)
-        assert msg.type == WSMsgType.CLOSE
-        assert msg.data == 4404 and "COMPOSITION_NOT_FOUND" in str(msg.extra)
-        assert ws.close_code == 4404
-
-
 async def test_draining_refuses_the_upgrade_with_503(client: Client, fake: FakeRunner) -> None:
     job_id = (await submit(client))["composition_id"]
     fake.begin_drain()

@@ -53,30 +53,6 @@ async def test_rotation_is_reported(
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("text.mp4", "Invalid data found when processing input"),
-        ("jpeg.mp4", "format jpeg_pipe is not accepted"),
-        ("archive.mp4", "Invalid data found when processing input"),
-        ("hls.mp4", "is not accepted"),
-        ("concat.mov", "format concat is not accepted"),
-        ("dash.mp4", "Invalid data found when processing input"),
-        ("truncated.mp4", "moov atom not found"),
-    ],
-)
-async def test_non_media_is_refused(
-    probe_media: dict[str, Path], runner_settings: Callable[..., Settings], name: str, reason: str
-) -> None:
-    with pytest.raises(InvalidClipFormat) as caught:
-        await probe(probe_media[name], runner_settings(), field=FIELD)
-    err = caught.value
-    assert err.code == "INVALID_CLIP_FORMAT" and err.details == {"field": FIELD}
-    assert err.message.startswith(f"{FIELD}: not a decodable video or audio file (")
-    assert reason in err.message
-    assert str(probe_media[name].parent) not in err.message and "/" not in err.message
-
-
-@pytest.mark.parametrize(
     ("name", "limits", "words"),
     [
         ("av.mp4", {"max_input_pixels": 160 * 120 - 1}, "160x120 is more than 19199 pixels"),
@@ -99,23 +75,6 @@ async def test_limits(
     # With validation off only hard failures refuse: the limits no longer apply.
     relaxed = runner_settings(run_ffprobe_validation=False, **limits)
     assert (await probe(probe_media[name], relaxed, field=FIELD)).duration_ms > 0
-
-
-async def test_validation_off_still_refuses_non_media(
-    probe_media: dict[str, Path], runner_settings: Callable[..., Settings]
-) -> None:
-    relaxed = runner_settings(run_ffprobe_validation=False)
-    for name in ("hls.mp4", "truncated.mp4"):
-        with pytest.raises(InvalidClipFormat):
-            await probe(probe_media[name], relaxed, field=FIELD)
-
-
-async def test_a_file_named_like_an_option(
-    probe_media: dict[str, Path], runner_settings: Callable[..., Settings], tmp_path: Path
-) -> None:
-    odd = tmp_path / "-i:x.mp4"
-    odd.write_bytes(probe_media["av.mp4"].read_bytes())
-    assert (await probe(odd, runner_settings(), field=FIELD)).has_video
 
 
 async def test_missing_ffprobe(
