@@ -14,6 +14,7 @@
      ├── CompositionNotReady         COMPOSITION_NOT_READY 409 (download before completed)
      ├── CompositionFinished         COMPOSITION_FINISHED 409 (cancel after completed/failed)
      ├── PayloadTooLarge             PAYLOAD_TOO_LARGE   413
+     ├── RateLimited                 RATE_LIMITED        429 (Retry-After; per-client POST limit)
      ├── ProcessingFailed            PROCESSING_FAILED   500
      ├── StorageError                STORAGE_ERROR       503
      ├── QueueFull                   QUEUE_FULL          503 (Retry-After)
@@ -117,6 +118,11 @@ class CompositionFinished(VidsvcError):
 class PayloadTooLarge(VidsvcError):
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
+
+
+class RateLimited(VidsvcError):
+    code = "RATE_LIMITED"
+    http_status = 429
 
 
 class ProcessingFailed(VidsvcError):

@@ -183,6 +183,7 @@ class FakeRunner:
 def http_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**env: str) -> Settings:
         base = {"DATA_DIR": str(tmp_path / "data"), "TMP_DIR": str(tmp_path / "tmp")}
+        base["RATE_LIMIT_PER_MINUTE"] = "0"  # as in make_settings: the limiter's tests turn it on
         return Settings.from_env(base | env)
 
     return make

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 from weakref import WeakSet
@@ -22,8 +23,9 @@ from vidsvc.http.auth import setup_auth
 from vidsvc.http.dev import setup_dev
 from vidsvc.http.docs import setup_docs
 from vidsvc.http.errors import setup_errors
-from vidsvc.http.events import close_sockets
+from vidsvc.http.events import close_sockets, setup_events
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY, SOCKETS_KEY
+from vidsvc.http.ratelimit import setup_rate_limit
 from vidsvc.http.routes import setup_routes
 from vidsvc.http.signing import Signer, load_key
 from vidsvc.runner.service import Runner
@@ -65,7 +67,9 @@ def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Appli
         app[RUNNER_KEY] = runner
     app.on_shutdown.append(on_shutdown)
     setup_errors(app)
+    setup_rate_limit(app, settings)  # before auth: a flood of bad tokens is limited too
     setup_auth(app)  # after: the error middleware wraps it, so a 401 is an envelope
+    setup_events(app)
     setup_routes(app)
     if settings.enable_dev_api:
         setup_dev(app)
@@ -79,10 +83,32 @@ def _announce(*args: Any, **_: Any) -> None:
     log.info(text.splitlines()[0].strip("= ") if text else "started")
 
 
+async def second_signal_hurries(app: web.Application) -> None:
+    """on_shutdown, first: from now on SIGTERM/SIGINT cut the drain short (RELIABILITY C9).
+
+    aiohttp's own handlers would raise GracefulExit again in the middle of the drain, which
+    cancels every task at once; ours instead tells the pool to hand its jobs back now, so
+    FFmpeg still gets SIGTERM, KILL_GRACE, SIGKILL and the jobs are requeued, not lost.
+    """
+    loop = asyncio.get_running_loop()
+
+    def hurry() -> None:
+        log.warning("second stop signal: handing running jobs back now")
+        runner = app.get(RUNNER_KEY)
+        if runner is not None:
+            runner.hurry()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, hurry)  # replaces run_app's; it removes them at the end
+
+
 def serve(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down gracefully (aiohttp's run_app sequence)."""
+    """Serve until SIGTERM/SIGINT, then shut down gracefully (aiohttp's run_app sequence);
+    a second signal during the drain hands running jobs back without waiting."""
+    app = create_app(settings)
+    app.on_shutdown.insert(0, second_signal_hurries)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_grace + settings.kill_grace + SHUTDOWN_MARGIN,

@@ -22,6 +22,7 @@ from vidsvc.errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     QueueFull,
+    RateLimited,
     RouteNotFound,
     ServiceUnavailable,
     Unauthorized,
@@ -55,11 +56,11 @@ def _request_id(request: web.Request) -> str:
 
 
 def error_response(err: VidsvcError, *, status: int | None = None) -> web.Response:
-    """The envelope of `err`, with Retry-After on the 503s a client should simply retry."""
+    """The envelope of `err`, with Retry-After on the 429 and 503s a client should retry."""
     response = web.json_response(
         err.envelope(request_id=request_id_var.get()), status=status or err.http_status
     )
-    if isinstance(err, QueueFull | ServiceUnavailable):
+    if isinstance(err, QueueFull | ServiceUnavailable | RateLimited):
         retry_after = err.details.get("retry_after", DEFAULT_RETRY_AFTER)
         response.headers["Retry-After"] = str(int(retry_after))
     return response

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from weakref import WeakSet
 
 from aiohttp import WSCloseCode, web
@@ -22,6 +23,7 @@ from vidsvc.http import views
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SOCKETS_KEY
 from vidsvc.http.outbox import Outbox
+from vidsvc.http.ratelimit import client_address
 from vidsvc.http.schemas import ErrorEnvelopeSchema, WsMessageSchema
 from vidsvc.jobs import Job, JobEvent
 
@@ -32,6 +34,48 @@ CLOSE_NOT_FOUND = 4404
 #: Clients have nothing to say beyond pings, so a large frame is refused early.
 MAX_CLIENT_MESSAGE = 4096
 GOING_AWAY_TIMEOUT = 1.0
+#: Seconds a client refused by a connection cap is told to wait (Retry-After).
+CAP_RETRY_AFTER = 5
+
+
+class Connections:
+    """Open WebSockets per client address and in all (RELIABILITY.md L7).
+
+    Counted before the upgrade, so a refusal is a plain 503 envelope with Retry-After (not a
+    101 then close 1013: a client library sees the status and the reason at once).
+    """
+
+    def __init__(self, per_ip: int, total: int) -> None:
+        self.per_ip, self.total = per_ip, total
+        self.by_ip: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def hold(self, ip: str) -> Iterator[None]:
+        if self.by_ip.total() >= self.total:
+            raise self._refuse(f"{self.total} WebSockets are open (WS_MAX_CONNECTIONS)")
+        if self.by_ip[ip] >= self.per_ip:
+            raise self._refuse(
+                f"{self.per_ip} WebSockets are open from this client (WS_MAX_CONN_PER_IP)"
+            )
+        self.by_ip[ip] += 1
+        try:
+            yield
+        finally:
+            self.by_ip[ip] -= 1
+            if self.by_ip[ip] <= 0:
+                del self.by_ip[ip]  # bounded: only addresses with an open socket stay
+
+    @staticmethod
+    def _refuse(message: str) -> ServiceUnavailable:
+        return ServiceUnavailable(message, details={"retry_after": CAP_RETRY_AFTER})
+
+
+CONNECTIONS_KEY = web.AppKey("ws_connections", Connections)
+
+
+def setup_events(app: web.Application) -> None:
+    settings = app[SETTINGS_KEY]
+    app[CONNECTIONS_KEY] = Connections(settings.ws_max_conn_per_ip, settings.ws_max_connections)
 
 
 def _reason(err: VidsvcError) -> bytes:
@@ -117,7 +161,11 @@ async def _watch(
     "server shutdown: 1001. Events carry a per-job seq that only grows.",
     responses={
         101: (WsMessageSchema, "switching protocols; then messages of this shape"),
-        503: (ErrorEnvelopeSchema, "SERVICE_UNAVAILABLE: the instance is draining"),
+        503: (
+            ErrorEnvelopeSchema,
+            "SERVICE_UNAVAILABLE: the instance is draining, or too many WebSockets are open "
+            "(WS_MAX_CONN_PER_IP from one client, WS_MAX_CONNECTIONS in all)",
+        ),
     },
     headers={503: ("Retry-After",)},
 )
@@ -126,6 +174,12 @@ async def composition_events(request: web.Request) -> web.WebSocketResponse:
     if runner.draining:
         raise ServiceUnavailable("the service is shutting down", details={"retry_after": 5})
     settings = request.app[SETTINGS_KEY]
+    with request.app[CONNECTIONS_KEY].hold(client_address(request, settings)):
+        return await _serve_socket(request)
+
+
+async def _serve_socket(request: web.Request) -> web.WebSocketResponse:
+    runner, settings = request.app[RUNNER_KEY], request.app[SETTINGS_KEY]
     ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat, max_msg_size=MAX_CLIENT_MESSAGE)
     await ws.prepare(request)
     sockets = request.app[SOCKETS_KEY]

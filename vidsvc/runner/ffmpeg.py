@@ -27,6 +27,7 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
+from vidsvc.runner.children import ChildLimits, child_env, child_limits, name_limit
 from vidsvc.runner.progress import Progress, ProgressParser
 
 STDERR_TAIL_BYTES = 64 * 1024  #: what a render keeps of FFmpeg's log (for logs)
@@ -66,18 +67,22 @@ def _load_prctl() -> Callable[..., int] | None:
 _PRCTL = _load_prctl()
 
 
-def _child_setup(parent: int) -> Callable[[], None]:
+def _child_setup(parent: int, limits: ChildLimits | None) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
         if _PRCTL is not None:
             _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died before prctl took effect
                 os._exit(1)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if limits is not None:  # values computed in the parent (RELIABILITY.md S6)
+            limits.apply()
 
     return setup
 
 
-async def _spawn(argv: Sequence[str], cwd: Path | None) -> asyncio.subprocess.Process:
+async def _spawn(
+    argv: Sequence[str], cwd: Path | None, limits: ChildLimits | None = None
+) -> asyncio.subprocess.Process:
     # PDEATHSIG fires when the forking *thread* exits: children are forked from the loop thread.
     return await asyncio.create_subprocess_exec(
         *argv,
@@ -86,7 +91,8 @@ async def _spawn(argv: Sequence[str], cwd: Path | None) -> asyncio.subprocess.Pr
         stderr=subprocess.PIPE,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=_child_setup(os.getpid()),
+        preexec_fn=_child_setup(os.getpid(), limits),
+        env=child_env(),  # carries the instance mark that the start-up sweep looks for
     )
 
 
@@ -216,7 +222,7 @@ async def run_ffmpeg(
     limit = settings.job_timeout if timeout is None else timeout
     started, cpu_before = time.monotonic(), _children_cpu()
     try:
-        proc = await _spawn((settings.ffmpeg_bin, *argv), cwd)
+        proc = await _spawn((settings.ffmpeg_bin, *argv), cwd, child_limits(settings))
     except OSError as exc:
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = _Tail(STDERR_TAIL_BYTES)
@@ -236,7 +242,7 @@ async def run_ffmpeg(
         raise
     text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
     if returncode != 0:
-        raise _failure(returncode, text)
+        raise name_limit(_failure(returncode, text), returncode, text, settings)
     return FFmpegRun(
         returncode=returncode,
         elapsed_s=time.monotonic() - started,
@@ -251,13 +257,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run_capture(argv: Sequence[str], *, timeout: float, cwd: Path | None = None) -> Captured:
+async def run_capture(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    limits: ChildLimits | None = None,
+) -> Captured:
     """Run a short tool (full argv, e.g. ffprobe) to completion and capture its output.
 
     TimeoutError after `timeout` s (its process group killed first); OSError if it
     cannot be started. stdout is capped at CAPTURE_STDOUT_BYTES, stderr keeps its tail.
     """
-    proc = await _spawn(argv, cwd)
+    proc = await _spawn(argv, cwd, limits)
     out, err = bytearray(), _Tail(STDERR_TAIL_BYTES)
 
     async def read_stdout(stream: asyncio.StreamReader | None) -> None:

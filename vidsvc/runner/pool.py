@@ -6,6 +6,7 @@ POLL_SECONDS, never strands it). The row is the lock; the backlog only wakes us.
 
 Stopping: no new claims; running jobs get SHUTDOWN_GRACE to finish; the rest are cancelled with
 reason "shutdown" (FFmpeg's process group is killed and the job is handed back to the queue).
+`hurry()` (a second SIGTERM) cuts the grace short: the cancelling starts at once.
 
 Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
 """
@@ -41,6 +42,7 @@ class WorkerPool:
         self.running: dict[JobId, Running] = {}
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_jobs)
         self._dispatcher: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
 
     def start(self) -> None:
         self._dispatcher = asyncio.create_task(self._dispatch(), name="pool-dispatch")
@@ -127,6 +129,14 @@ class WorkerPool:
         running.task.cancel()
         return True
 
+    def hurry(self) -> None:
+        """No more grace: `stop` (under way or to come) hands running jobs back at once."""
+        self._hurry.set()
+
+    @property
+    def hurried(self) -> bool:
+        return self._hurry.is_set()
+
     async def stop(self, grace: float) -> None:
         """Stop claiming, give running jobs `grace` seconds, then hand the rest back."""
         if self._dispatcher is not None:
@@ -134,8 +144,13 @@ class WorkerPool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dispatcher
         tasks = [r.task for r in self.running.values()]
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
+        if tasks and not self.hurried:
+            finished = asyncio.ensure_future(asyncio.wait(tasks))
+            hurried = asyncio.ensure_future(self._hurry.wait())
+            first = asyncio.FIRST_COMPLETED
+            await asyncio.wait({finished, hurried}, timeout=grace, return_when=first)
+            finished.cancel()
+            hurried.cancel()
         for job_id in list(self.running):
             self.stop_job(job_id, "shutdown")
         leftovers = [r.task for r in self.running.values()]

@@ -17,6 +17,7 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.runner.children import child_limits
 from vidsvc.runner.ffmpeg import run_capture
 from vidsvc.spec import INPUT_FORMATS
 
@@ -149,7 +150,9 @@ def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
 async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
     """Describe a local media file; InvalidClipFormat (naming `field`) if it is refused."""
     try:
-        captured = await run_capture(_argv(path, settings), timeout=settings.probe_timeout)
+        captured = await run_capture(
+            _argv(path, settings), timeout=settings.probe_timeout, limits=child_limits(settings)
+        )
     except TimeoutError:
         raise _refuse(field, f"could not be probed within {settings.probe_timeout:g} s") from None
     except OSError as exc:

@@ -30,7 +30,7 @@ from vidsvc.errors import (
     StorageError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, clips, leases, render
+from vidsvc.runner import callbacks, children, clips, leases, render, workspace
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Deps, channel, publish
 from vidsvc.runner.ffmpeg import ffmpeg_version
@@ -47,6 +47,10 @@ def _instance_id(settings: Settings) -> str:
     return settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
 
 
+def _owner(settings: Settings) -> str:
+    return settings.instance_id or socket.gethostname()
+
+
 def _job_settings(settings: Settings) -> Settings:
     """Renders work under TMP_DIR/jobs/<instance>, which this instance sweeps when it starts.
 
@@ -54,7 +58,7 @@ def _job_settings(settings: Settings) -> Settings:
     instance finds what its previous life left behind, and two instances sharing a TMP_DIR
     (set distinct INSTANCE_IDs) never sweep each other's live work.
     """
-    owner = settings.instance_id or socket.gethostname()
+    owner = _owner(settings)
     local = settings.allowed_local_dirs
     if settings.enable_dev_api:  # the dev API's synthetic media are submitted as file:// URLs
         local = (*local, devmedia.media_root(settings))
@@ -78,6 +82,7 @@ class Runner:
     async def open(cls, settings: Settings) -> AsyncIterator[Runner]:
         async with open_stores(settings) as stores:
             runner = cls(settings, stores)
+            await runner._sweep(settings)
             await leases.recover(runner.deps)
             runner.pool.start()
             runner._reaper = asyncio.create_task(leases.reap_forever(runner.deps), name="reaper")
@@ -86,6 +91,21 @@ class Runner:
             finally:
                 await runner._stop()
 
+    async def _sweep(self, settings: Settings) -> None:
+        """What a previous life left (RELIABILITY.md C10): FFmpeg processes marked with our
+        owner whose vidsvc is dead, and job directories under TMP_DIR of jobs no longer live
+        (recover clears our own TMP_DIR/jobs/<owner>)."""
+        owner = _owner(settings)
+        children.mark_as(owner)  # before anything is spawned
+        await asyncio.to_thread(children.kill_orphans, owner)
+
+        async def live(job_id: str) -> bool:
+            job = await self.stores.jobs.get(job_id)
+            return job is not None and not job.state.terminal
+
+        for path in await workspace.sweep(Path(settings.tmp_dir), live):
+            log.info("removed a stale scratch directory", extra={"path": str(path)})
+
     async def _stop(self) -> None:
         self.draining = True
         if self._reaper is not None:
@@ -93,11 +113,17 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         await self.pool.stop(self.settings.shutdown_grace)
-        # finished jobs' callbacks get a last moment; undelivered ones stay recorded as such
-        await callbacks.drain_callbacks(self.settings.kill_grace)
+        # finished jobs' callbacks get a last moment (none when hurried); undelivered ones
+        # stay recorded as such
+        await callbacks.drain_callbacks(0 if self.pool.hurried else self.settings.kill_grace)
 
     def begin_drain(self) -> None:
         self.draining = True
+
+    def hurry(self) -> None:
+        """A second stop signal: skip the rest of SHUTDOWN_GRACE (RELIABILITY.md C9)."""
+        self.draining = True
+        self.pool.hurry()
 
     # -- the façade -------------------------------------------------------------------------
 
