@@ -304,6 +304,13 @@ async def test_a_hit_through_the_http_api_shows_in_the_metadata(
         assert CompositionMetadataSchema().validate(meta) == {}
         return meta
 
+    refused = await client.post("/api/v1/compositions", json=doc(clip, cache="false"))
+    assert refused.status == 400  # only a JSON boolean opts out
+    error = (await refused.json())["error"]
+    assert error["code"] == "VALIDATION_ERROR" and error["details"]["field"] == "cache"
+    spec = await (await client.get("/api/docs/openapi.json")).json()
+    assert spec["components"]["schemas"]["Composition"]["properties"]["cache"]["type"] == "boolean"
+
     first = await completed(doc(clip))
     second = await completed(doc(clip))
     assert renders.count == 1
@@ -318,3 +325,42 @@ async def test_a_hit_through_the_http_api_shows_in_the_metadata(
     served = await download.read()
     original = await client.get(f"/api/v1/compositions/{first['composition_id']}/download")
     assert served == await original.read()
+
+
+async def test_a_hit_on_the_sqlite_store_and_s3(
+    request: pytest.FixtureRequest, tmp_path: Path, renders: Renders, clip: Path,
+    make_settings: Callable[..., Settings],
+) -> None:  # fmt: skip
+    """The same flow on the other backends: the key in the SQLite column, a server-side copy."""
+    from vidsvc.store.s3 import S3BlobStore
+    from vidsvc.store.sqlite import SqliteJobStore
+
+    bucket = request.getfixturevalue("s3_bucket")
+    blobs = await S3BlobStore.open(bucket.settings())
+    jobs = await SqliteJobStore.open(tmp_path / "jobs.db")
+    stores = Stores(jobs=jobs, blobs=blobs, pubsub=MemoryPubSub(), backlog=MemoryBacklog())
+    settings = make_settings(FFMPEG_BIN=str(renders.bin))
+    try:
+        finals = []
+        for _ in range(2):
+            now = utcnow()
+            job = Job(id=new_job_id(), kind=JobKind.COMPOSITION, state=JobState.QUEUED,
+                      payload=doc(clip), created_at=now, updated_at=now)  # fmt: skip
+            await jobs.create(job)
+            claimed = await jobs.claim(job.id, owner="w", lease_s=60)
+            assert claimed is not None
+            deps = execute.Deps(settings=settings, stores=stores, instance_id="w")
+            final = await execute.execute(claimed, deps, execute.Control())
+            assert final is not None and final.state is JobState.COMPLETED
+            finals.append(final)
+        first, second = finals
+        assert renders.count == 1
+        assert second.metadata["cache"]["source_composition_id"] == first.id
+        got = []
+        for n, job in enumerate(finals):
+            await blobs.get_file(job.output_key or "", tmp_path / f"{n}.mp4")
+            got.append((tmp_path / f"{n}.mp4").read_bytes())
+        assert got[0] == got[1] and got[0][4:8] == b"ftyp"
+    finally:
+        await jobs.aclose()
+        await blobs.aclose()
