@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vidsvc.config import Settings
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
+from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
 from vidsvc.runner import execute
 from vidsvc.runner.cache import CACHE_VERSION, canonical_composition
 from vidsvc.schema import parse_composition
@@ -364,3 +364,32 @@ async def test_a_hit_on_the_sqlite_store_and_s3(
     finally:
         await jobs.aclose()
         await blobs.aclose()
+
+
+async def test_progress_says_it_was_a_hit(
+    run: Run, stores: Stores, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await run(doc(clip))
+    job_id = new_job_id()
+    monkeypatch.setattr("tests.runner.test_cache.new_job_id", lambda: job_id)
+    events: list[JobEvent] = []
+
+    async def listen() -> None:
+        async with stores.pubsub.subscribe(execute.channel(job_id)) as messages:
+            async for raw in messages:
+                events.append(JobEvent.from_json(raw))
+
+    listener = asyncio.ensure_future(listen())
+    await asyncio.sleep(0.05)  # subscribed before the job runs
+    try:
+        final = await run(doc(clip))
+        async with asyncio.timeout(10):  # the listener drains what was published
+            while not events or not events[-1].state.terminal:
+                await asyncio.sleep(0.01)
+    finally:
+        listener.cancel()
+    assert final.id == job_id and final.metadata["cache"]["hit"] is True
+    messages = [e.progress.message for e in events]
+    assert any(m.startswith("render cache hit") for m in messages), messages
+    assert not any(e.progress.stage == "encoding" for e in events)
+    assert events[-1].state is JobState.COMPLETED and events[-1].progress.percentage == 100.0
