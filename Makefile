@@ -48,9 +48,14 @@ unit: install
 test: install lint typecheck
 	$(BIN)/pytest -q --cov --cov-report=term
 
-bench: install
-	$(BIN)/python -m bench.render --runs 3
-	$(BIN)/python -m bench.service --runs 2
+# Every measure of issue #6 into bench/results.md (flags: make bench BENCH_ARGS="--runs 5").
+# MoviePy (the `bench` extra) is installed for the benchmark only.
+bench: install $(VENV)/.bench-installed
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@
 
 # Generates the media that sample_specs/*.json reference (lavfi sources; nothing binary is committed).
 media: install

@@ -1,10 +1,13 @@
 """API latency under load: five renders at once, and a client reading the API meanwhile.
 
-The client is one aiohttp session issuing requests back to back (keep-alive, no pause):
-GET /api/v1/compositions/{id} round-robin over the five jobs, and every 10th request the
-list (GET /api/v1/compositions). It records every latency until all five have completed.
-Both processes share the machine's cores with the five FFmpegs, as a real frontend's
-requests share the service's with its renders.
+The client is one aiohttp session issuing requests (keep-alive): GET
+/api/v1/compositions/{id} round-robin over the five jobs, and every 10th request the list
+(GET /api/v1/compositions). It records every latency until all five have completed. Back
+to back (rate None) it measures the worst case, but then the client and the server's
+request handling take most of a core from the renders; at a fixed rate (requests per
+second, as many frontends polling would send) the renders keep the machine, so the same
+phase also measures throughput. Both processes share the cores with the FFmpegs, as a
+real frontend's requests share the service's with its renders.
 """
 
 from __future__ import annotations
@@ -77,9 +80,13 @@ async def _get(
 
 
 async def run_load(
-    session: aiohttp.ClientSession, server: Server, spec: dict[str, object], jobs: int
+    session: aiohttp.ClientSession,
+    server: Server,
+    spec: dict[str, object],
+    jobs: int,
+    rate: float | None = None,
 ) -> LoadResult:
-    """Submit `jobs` compositions at once, then poll as fast as one client can.
+    """Submit `jobs` compositions at once, then poll at `rate` per second (None: flat out).
 
     Raises JobFailed when a job fails or is cancelled (after recording what was seen).
     """
@@ -93,6 +100,9 @@ async def run_load(
     while pending:
         if time.perf_counter() - started > JOB_TIMEOUT:
             raise JobFailed(f"not completed within {JOB_TIMEOUT:g} s: {', '.join(pending)}")
+        if rate is not None:
+            # Paced from the start, so a slow answer is not followed by a longer gap.
+            await asyncio.sleep(max(0.0, started + requests / rate - time.perf_counter()))
         requests += 1
         if requests % LIST_EVERY == 0:
             await _get(session, f"{server.base}{COMPOSITIONS}", result, LISTING)

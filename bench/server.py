@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ STOP_TIMEOUT = 60.0
 #: Backends that, inherited from the caller's environment, would take the server out of
 #: the embedded mode this benchmark measures; they are blanked.
 EXTERNAL_BACKENDS = ("DATABASE_URL", "REDIS_URL", "AWS_S3_BUCKET", "AWS_ENDPOINT_URL")
+#: The benchmark renders the same composition many times and POSTs in bursts: a render cache
+#: would answer repeats without rendering, and the POST rate limit would turn bursts away.
+BENCH_ENV = {"ENABLE_RENDER_CACHE": "false", "RATE_LIMIT_PER_MINUTE": "0"}
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -65,10 +69,24 @@ def process_cpu(pid: int) -> Cpu:
     return Cpu((utime + stime) / _TICK, (cutime + cstime) / _TICK)
 
 
+def rss_kib(pid: int) -> int:
+    """VmRSS of `pid` in KiB (resident memory, shared pages included)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise ServerFailed(f"no VmRSS for pid {pid}")
+
+
 class Server:
     """`python -m vidsvc serve` on a free loopback port, logging to `root/server.log`."""
 
-    def __init__(self, root: Path, media_dir: Path, concurrency: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        media_dir: Path,
+        concurrency: int,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -83,6 +101,8 @@ class Server:
             "ALLOWED_LOCAL_DIRS": str(media_dir.resolve()),
             "LOG_LEVEL": "WARNING",
             "MAX_CONCURRENT_JOBS": str(concurrency),
+            **BENCH_ENV,
+            **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.exit_code: int | None = None
@@ -96,6 +116,9 @@ class Server:
 
     def cpu(self) -> Cpu:
         return process_cpu(self.pid)
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.pid)
 
     def start(self) -> None:
         """Start on an empty state directory (no jobs or metrics left from a former run)."""

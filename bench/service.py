@@ -6,7 +6,7 @@ port (embedded mode, fresh state in bench/out/service/), then:
 1. the render ratio: in alternating rounds, the reference composition POSTed to
    /api/v1/compositions and awaited on its WebSocket as a frontend does (timed from just
    before the POST to the `completed` message), against the hand-written FFmpeg command
-   (bench.raw); target: service/raw <= 1.10 in median wall time;
+   (bench.raw); target: service/raw <= 1.05 in median wall time (issue #6);
 2. API latency under load: five compositions submitted at once, and one client reading
    GET /api/v1/compositions/{id} (round-robin; the list every 10th request) back to back
    until all five complete; target: p99 < 50 ms.

@@ -16,7 +16,7 @@ from bench.reference import CRF, FPS, total_seconds
 from bench.report import ffmpeg_version, probe_duration
 from bench.timing import Contender
 
-TARGET_RATIO = 1.10
+TARGET_RATIO = 1.05
 TARGET_P99_MS = 50.0
 SERVICE = "vidsvc service: POST → WS completed"
 

@@ -9,12 +9,14 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 #: Contender names; the report looks contenders up by these.
 RENDER = "vidsvc render"
 BARE = "vidsvc argv, bare ffmpeg"
 RAW = "raw ffmpeg"
 NAME_WIDTH = len(BARE)
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,7 +77,7 @@ def time_once(contender: Contender, log_dir: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def round_order(contenders: list[Contender], round_no: int) -> list[Contender]:
+def round_order(contenders: list[T], round_no: int) -> list[T]:
     """Round k starts k places further along, so page cache, CPU frequency and thermal
     drift do not favour one contender: over len(contenders) rounds each one runs once in
     every position (with two contenders this is plain alternation)."""
