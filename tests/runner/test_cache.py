@@ -393,3 +393,23 @@ async def test_progress_says_it_was_a_hit(
     assert any(m.startswith("render cache hit") for m in messages), messages
     assert not any(e.progress.stage == "encoding" for e in events)
     assert events[-1].state is JobState.COMPLETED and events[-1].progress.percentage == 100.0
+
+
+async def test_other_font_bytes_at_the_same_path_miss(
+    run: Run, stores: Stores, renders: Renders, clip: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The argv names the font file, not its contents: a font upgrade must still miss."""
+    from vidsvc.runner import fonts
+
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    font = tmp_path / "font.ttf"
+    shutil.copy(dejavu / "DejaVuSans.ttf", font)
+    monkeypatch.setattr(fonts, "_cache", {"DejaVu Sans": str(font)})
+    first = await run(doc(clip))
+    shutil.copy(dejavu / "DejaVuSans-Bold.ttf", font)  # same path, other glyphs
+    second = await run(doc(clip))
+    assert renders.count == 2
+    assert second.metadata["command"] == first.metadata["command"]
+    assert second.metadata["cache"]["key"] != first.metadata["cache"]["key"]
+    assert output_bytes(stores, second) != output_bytes(stores, first)  # bold text now

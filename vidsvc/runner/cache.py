@@ -67,17 +67,24 @@ def requested(payload: Mapping[str, Any]) -> bool:
     return bool(payload.get("cache", True))
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: Path, missing_ok: bool) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        if not missing_ok:
+            raise
+        return "missing"
     return digest.hexdigest()
 
 
-async def sha256_files(paths: list[Path]) -> list[str]:
-    """Hex digests, in order; hashlib drops the GIL on large updates, so threads overlap."""
-    return list(await asyncio.gather(*(asyncio.to_thread(_sha256_file, p) for p in paths)))
+async def sha256_files(paths: list[Path], *, missing_ok: bool = False) -> list[str]:
+    """Hex digests, in order ("missing" for an absent file if missing_ok). hashlib drops the
+    GIL on large updates, so a render's inputs are hashed in threads side by side."""
+    jobs = (asyncio.to_thread(_sha256_file, p, missing_ok) for p in paths)
+    return list(await asyncio.gather(*jobs))
 
 
 def _sha256_text(text: str) -> str:
@@ -108,15 +115,18 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
     argv = prepared.command.argv
     inputs = list(prepared.staged.values())
     fonts = sorted({await resolve_font(o.style.font, settings) for o in comp.overlays})
-    digests = await sha256_files([*inputs, *map(Path, fonts)])
+    digests = await sha256_files(inputs)
+    # A font that is not there is FFmpeg's to report (fonts.py falls back to a path that may not
+    # exist), not the cache's.
+    font_digests = await sha256_files([Path(f) for f in fonts], missing_ok=True)
     names = {url: path.name for url, path in prepared.staged.items()}
     document = {
         "cache_version": CACHE_VERSION,
         "ffmpeg": await ffmpeg_version(settings),
         "argv": list(argv),
         "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
-        "inputs": [[p.name, d] for p, d in zip(inputs, digests[: len(inputs)], strict=True)],
-        "fonts": dict(zip(fonts, digests[len(inputs) :], strict=True)),
+        "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
+        "fonts": dict(zip(fonts, font_digests, strict=True)),
         "cpus": None if "-threads" in argv else _cpus(),
         "composition": canonical_composition(comp, names),
     }
