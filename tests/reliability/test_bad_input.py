@@ -240,6 +240,16 @@ async def test_static_timeline_errors_are_refused_at_post(
                 "INVALID_TIMELINE",
                 "overlays[0].duration",
             ),
+            (
+                {"clips": [{"url": url, "trim_end": 0.2, "end_time": 0.1}]},
+                "INVALID_TIMELINE",
+                "clips[0].end_time",
+            ),  # it would start before 0 (found by tests/property)
+            (
+                {"clips": [{"url": url, "trim_end": 0.05}], "output": {"fps": 10}},
+                "INVALID_TIMELINE",
+                "clips",
+            ),  # shorter than one frame: nothing to encode (found by tests/property)
             (nan, "VALIDATION_ERROR", "clips[0].trim_end"),
             (inf, "VALIDATION_ERROR", "clips[0].trim_start"),
             ({"clips": [{"url": url, "trim_end": 600}]}, "INVALID_TIMELINE", "clips"),

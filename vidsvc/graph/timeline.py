@@ -116,6 +116,12 @@ def _finish(
             f"the timeline is {secs(total)} s long, over MAX_DURATION_SECONDS "
             f"({secs(limits.max_duration_ms)} s)",
         )
+    if slots and total * comp.output.fps < 1000:  # no frame to encode, nor a thumbnail
+        issues.add(
+            "clips",
+            f"the timeline is {secs(total)} s long, shorter than one frame at "
+            f"{comp.output.fps} fps",
+        )
     _check_texts(comp, limits, issues)
     overlays = _place_overlays(comp, total, issues)
     _check_audio(comp.audio, total, durations, issues)
@@ -235,6 +241,13 @@ def _place_one(
     if start is None:
         if strict and not issues.items:
             issues.add(f"{p}.start_time", "cannot be derived (the previous clip is unplaced)")
+        return None
+    if start < 0 and clip.start_ms is None and clip.end_ms is not None:
+        # end_time alone, earlier than the clip is long: it would start before 0
+        issues.add(
+            f"{p}.end_time",
+            f"end_time {secs(clip.end_ms)} is earlier than the clip's length allows",
+        )
         return None
     if length is None and clip.end_ms is not None:
         length = clip.end_ms - start
