@@ -252,7 +252,32 @@ async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     if job.kind is JobKind.CLIPS:
         result: Job | None = await _clips().run_clips(job, deps, writer)
         return result
-    return await _render_and_store(job, deps, writer)
+    keys = _output_keys(job)
+    # Recorded before anything is stored, so a later attempt knows what to clean up (C5)
+    staged = [*job.metadata.get("staged_outputs", ()), *keys]
+    await retrying(lambda: deps.stores.jobs.annotate(job.id, {"staged_outputs": staged}))
+    done = await _render_and_store(job, deps, writer)
+    await _drop_stale_outputs(deps, done, staged, keys)
+    return done
+
+
+def _output_keys(job: Job) -> tuple[str, str]:
+    token = job.lease.token if job.lease else ""
+    return f"outputs/{job.id}/{token}.mp4", f"outputs/{job.id}/{token}.jpg"
+
+
+async def _drop_stale_outputs(
+    deps: Deps, done: Job | None, staged: list[str], ours: tuple[str, ...]
+) -> None:
+    """One output per job (RELIABILITY C3, C5): a fenced attempt (done is None: the lease went
+    to another worker) removes what it stored; the winner removes what dead attempts stored
+    between their upload and their commit. Best effort: a leftover costs space, not safety."""
+    doomed = ours if done is None else [k for k in staged if k not in ours]
+    for key in doomed:
+        try:
+            await deps.stores.blobs.delete(key)
+        except (StorageError, OSError):
+            log.warning("could not delete a stale output", extra={"key": key})
 
 
 async def execute(job: Job, deps: Deps, control: Control) -> Job | None:
