@@ -25,6 +25,7 @@ import pytest
 
 from tests.support.server import Server, composition, wait_for
 from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
 from vidsvc.runner import children
 from vidsvc.runner.ffmpeg import run_ffmpeg
 
@@ -194,6 +195,25 @@ async def test_s6_spawned_ffmpeg_runs_under_the_configured_rlimits(
 
 
 @pytest.mark.S
+@pytest.mark.ffmpeg
+async def test_s6_a_cpu_bomb_is_stopped_by_rlimit_cpu(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """S6 (CPU): the real FFmpeg encoding 10 minutes of 2160p (ultrafast, so it stops
+    quickly once told; veryslow takes 4 more SIGXCPUs to give up) under
+    FFMPEG_MAX_CPU_SECONDS=1 is stopped by SIGXCPU long before JOB_TIMEOUT (60 s) (FFmpeg
+    traps it and exits 255 or 123), and the failure is PROCESSING_FAILED naming the setting
+    (details.limit=cpu), not a timeout."""
+    settings = make_settings(FFMPEG_MAX_CPU_SECONDS="1", JOB_TIMEOUT="60")
+    bomb = ["-f", "lavfi", "-i", "testsrc2=s=3840x2160:d=600", "-c:v", "libx264"]
+    bomb += ["-preset", "ultrafast", "-f", "null", "-"]
+    with pytest.raises(ProcessingFailed) as caught:
+        await run_ffmpeg(bomb, settings=settings, cwd=tmp_path)
+    assert caught.value.details["limit"] == "cpu", caught.value.details
+    assert "FFMPEG_MAX_CPU_SECONDS=1" in caught.value.message
+
+
+@pytest.mark.S
 async def test_s6_a_memory_hog_fails_its_job_and_leaves_the_service_fine(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -229,7 +249,7 @@ async def test_s6_an_output_past_max_output_bytes_fails_the_job(
     left behind."""
     srv = server(MAX_OUTPUT_BYTES=str(1 << 20))
     srv.start()
-    doc = composition(long_clip, resolution="1080p")
+    doc = composition(long_clip, resolution="1080p", preset="ultrafast", crf=10)
     status, body = await post(http, srv.url + COMPOSITIONS, json=doc)
     assert status == 202, body
     job = f"{srv.url}{COMPOSITIONS}/{body['composition_id']}"

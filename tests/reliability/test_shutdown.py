@@ -120,7 +120,7 @@ async def test_c9a_one_sigterm_past_the_grace_kills_the_groups_and_requeues(
     both jobs are `queued` with the lease cleared and the attempt given back, no FFmpeg,
     no process of their groups and no scratch directory remain."""
     srv = server(
-        **fake(tmp_path, "hang"), MAX_CONCURRENT_JOBS="2", SHUTDOWN_GRACE="2", KILL_GRACE="1"
+        **fake(tmp_path, "hang"), MAX_CONCURRENT_JOBS="2", SHUTDOWN_GRACE="1", KILL_GRACE="0.5"
     )
     srv.start()
     ids = await start_two_hung_renders(srv, http, long_clip, per_job=1)

@@ -93,13 +93,18 @@ def child_limits(settings: Settings) -> ChildLimits:
 
 
 _OUT_OF_MEMORY = ("Cannot allocate memory", "MemoryError", "out of memory", "std::bad_alloc")
+#: FFmpeg traps SIGXCPU like SIGTERM: it stops with 255 ("Exiting normally, received signal
+#: 24") or, as SIGXCPU repeats every CPU second, hard-exits with 123 after the fourth.
+_CPU_SIGNS = (f"received signal {int(signal.SIGXCPU)}.", "Received > 3 system signals")
 
 
 def name_limit(
     failure: ProcessingFailed, returncode: int, stderr_tail: str, settings: Settings
 ) -> ProcessingFailed:
     """`failure`, restated to name the limit the child ran into, if it ran into one."""
-    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+    tail = stderr_tail[-4096:]
+    cpu_sign = returncode > 0 and any(sign in tail for sign in _CPU_SIGNS)
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL) or cpu_sign:
         # SIGKILL: the hard RLIMIT_CPU, or the kernel's OOM killer; both are limits here
         # (a kill of ours, on timeout or cancel, never reaches this: it raises on its own).
         limit, what = "cpu", f"CPU time limit (FFMPEG_MAX_CPU_SECONDS={cpu_seconds(settings)})"
@@ -109,7 +114,7 @@ def name_limit(
     elif returncode == -signal.SIGXFSZ:
         limit = "output_size"
         message = f"the output grew past MAX_OUTPUT_BYTES ({settings.max_output_bytes} bytes)"
-    elif returncode != 0 and any(sign in stderr_tail[-4096:] for sign in _OUT_OF_MEMORY):
+    elif returncode != 0 and any(sign in tail for sign in _OUT_OF_MEMORY):
         limit = "memory"
         message = f"ffmpeg ran out of memory (FFMPEG_MAX_MEMORY_MB={memory_mb(settings)})"
     else:
