@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from openapi_spec_validator import validate
+
 from tests.http.conftest import DOC, Client, FakeRunner, assert_envelope
 from vidsvc.http.ratelimit import TokenBuckets
 
@@ -87,3 +89,21 @@ def test_idle_buckets_are_pruned_and_their_number_is_bounded() -> None:
     now[0] += 120  # past the prune interval and the 5 s refill: every bucket is full again
     buckets.take("late")
     assert list(buckets.buckets) == ["late"]
+
+
+async def test_the_openapi_document_lists_429_on_every_post(app_client: MakeClient) -> None:
+    """With the limit on, each POST documents 429 (envelope, Retry-After); the document
+    still validates. With it off, no 429 is promised."""
+    on = await app_client(RATE_LIMIT_PER_MINUTE="60")
+    document = await (await on.get("/api/docs/openapi.json")).json()
+    validate(document)
+    posts = [ops["post"] for ops in document["paths"].values() if "post" in ops]
+    assert posts
+    for post in posts:
+        assert "Retry-After" in post["responses"]["429"]["headers"]
+        assert "RATE_LIMITED" in post["responses"]["429"]["description"]
+    off = await app_client(RATE_LIMIT_PER_MINUTE="0")
+    document = await (await off.get("/api/docs/openapi.json")).json()
+    assert all(
+        "429" not in ops.get("post", {}).get("responses", {}) for ops in document["paths"].values()
+    )

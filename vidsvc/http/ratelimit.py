@@ -24,12 +24,14 @@ from aiohttp.typedefs import Middleware
 
 from vidsvc.config import Settings
 from vidsvc.errors import RateLimited
+from vidsvc.http.keys import OPENAPI_KEY, SETTINGS_KEY
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Clients remembered at most; beyond, the least recently seen is forgotten (a full bucket).
 MAX_BUCKETS = 100_000
 #: How often (seconds) idle buckets are swept.
 PRUNE_EVERY_S = 60.0
+ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
 
 
 def client_address(request: web.Request, settings: Settings) -> str:
@@ -102,6 +104,28 @@ def rate_limit_middleware(settings: Settings) -> Middleware:
         return await handler(request)
 
     return rate_limit
+
+
+def document_rate_limit(app: web.Application) -> None:
+    """When the limit is on, every POST of the OpenAPI document (built by setup_docs, which
+    runs before this) may answer 429 RATE_LIMITED with Retry-After."""
+    if app[SETTINGS_KEY].rate_limit_per_minute <= 0:
+        return
+    for operations in app[OPENAPI_KEY].get("paths", {}).values():
+        post = operations.get("post")
+        if post is None:
+            continue
+        post.setdefault("responses", {})["429"] = {
+            "description": "RATE_LIMITED: over RATE_LIMIT_PER_MINUTE / RATE_LIMIT_BURST POSTs "
+            "for this client",
+            "content": {"application/json": {"schema": {"$ref": ERROR_ENVELOPE}}},
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds to wait before retrying",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
 
 
 def setup_rate_limit(app: web.Application, settings: Settings) -> None:
