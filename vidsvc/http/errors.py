@@ -25,6 +25,7 @@ from vidsvc.errors import (
     RateLimited,
     RouteNotFound,
     ServiceUnavailable,
+    StorageError,
     Unauthorized,
     ValidationError,
     VidsvcError,
@@ -56,11 +57,12 @@ def _request_id(request: web.Request) -> str:
 
 
 def error_response(err: VidsvcError, *, status: int | None = None) -> web.Response:
-    """The envelope of `err`, with Retry-After on the 429 and 503s a client should retry."""
+    """The envelope of `err`, with Retry-After on the 429 and 503s a client should retry
+    (STORAGE_ERROR included: a database or Redis outage is worth retrying, RELIABILITY D5)."""
     response = web.json_response(
         err.envelope(request_id=request_id_var.get()), status=status or err.http_status
     )
-    if isinstance(err, QueueFull | ServiceUnavailable | RateLimited):
+    if isinstance(err, QueueFull | ServiceUnavailable | RateLimited | StorageError):
         retry_after = err.details.get("retry_after", DEFAULT_RETRY_AFTER)
         response.headers["Retry-After"] = str(int(retry_after))
     return response

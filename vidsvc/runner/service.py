@@ -276,12 +276,18 @@ class Runner:
         configured = self.stores.configured
         return {
             "database": await check(self.stores.jobs.ping()),
-            "redis": await check(self.stores.backlog.size())
-            if "redis" in configured
-            else "disabled",
+            "redis": await check(self._redis_ready()) if "redis" in configured else "disabled",
             "s3": await check(self.stores.blobs.ping()) if "s3" in configured else "disabled",
             "ffmpeg": await check(ffmpeg_version(self.settings)),
         }
+
+    async def _redis_ready(self) -> None:
+        """Reachable, and not evicting: under memory pressure an evicting Redis drops queued
+        ids (RELIABILITY D2), so such an instance reports not ready until it is fixed."""
+        await self.stores.backlog.size()
+        policy = getattr(self.stores.backlog, "eviction_policy", None)
+        if policy is not None and await policy() not in ("noeviction", "unknown"):
+            raise StorageError("Redis maxmemory-policy is not noeviction")
 
     # -- the dev API (ENABLE_DEV_API only; http/dev.py) ---------------------------------------
 
