@@ -109,7 +109,11 @@ class Settings:
     ffprobe_bin: str = _setting("FFPROBE_BIN", _str, "ffprobe")
     default_crf: int = _setting("DEFAULT_CRF", _int(0, 51), 21)
     x264_preset: str = _setting("X264_PRESET", _choice(*X264_PRESETS), "medium")
-    ffmpeg_threads: int = _setting("FFMPEG_THREADS", _int(0, 64), 0)
+    # 0: vidsvc picks x264's threads per job from the cores and the renders running (see
+    # runner/threads.py); N: exactly N; "auto" (-1): no -threads at all, FFmpeg's own choice.
+    ffmpeg_threads: int = _setting(
+        "FFMPEG_THREADS", lambda raw: -1 if raw.strip() == "auto" else _int(0, 64)(raw), 0
+    )
     tmp_dir: Path = _setting("TMP_DIR", Path, TMP_DEFAULT)
     keep_temp_files: bool = _setting("KEEP_TEMP_FILES", _bool, False)
     run_ffprobe_validation: bool = _setting("RUN_FFPROBE_VALIDATION", _bool, True)

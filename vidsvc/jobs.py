@@ -53,6 +53,34 @@ class Progress:
     stage: str = "queued"  #: queued, downloading, validating, encoding, uploading, completed…
     percentage: float = 0.0
     message: str = ""
+    #: Seconds until the encode ends, from FFmpeg's speed and the output time left; None
+    #: outside encoding or before FFmpeg reports a speed (an ETA is never invented).
+    eta_seconds: float | None = None
+    speed: float | None = None  #: FFmpeg's render speed (1.0 is realtime); None when unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the stores keep (and the record_progress query's parameters)."""
+        return {
+            "stage": self.stage,
+            "percentage": float(self.percentage),
+            "message": self.message,
+            "eta_seconds": self.eta_seconds,
+            "speed": self.speed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, live: bool = True) -> Progress:
+        """`live`: the job is processing. ETA and speed describe a running encode only, so a
+        requeued or finished row never shows the last attempt's (rows written before these
+        fields existed lack them: None)."""
+        eta, speed = (d.get("eta_seconds"), d.get("speed")) if live else (None, None)
+        return cls(
+            stage=d["stage"],
+            percentage=float(d["percentage"]),  # JSON may give 100 back for 100.0
+            message=d["message"],
+            eta_seconds=None if eta is None else float(eta),
+            speed=None if speed is None else float(speed),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,9 +145,7 @@ class JobEvent:
                 "job_id": self.job_id,
                 "seq": self.seq,
                 "state": self.state.value,
-                "stage": self.progress.stage,
-                "percentage": self.progress.percentage,
-                "message": self.progress.message,
+                **self.progress.to_dict(),
                 "at": self.at.isoformat(),
                 "error": self.error.to_dict() if self.error else None,
                 "output_key": self.output_key,
@@ -133,7 +159,7 @@ class JobEvent:
             job_id=d["job_id"],
             seq=d["seq"],
             state=JobState(d["state"]),
-            progress=Progress(stage=d["stage"], percentage=d["percentage"], message=d["message"]),
+            progress=Progress.from_dict(d),
             at=datetime.fromisoformat(d["at"]),
             error=JobError.from_dict(d["error"]) if d.get("error") else None,
             output_key=d.get("output_key"),

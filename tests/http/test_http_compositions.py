@@ -71,7 +71,9 @@ async def test_get_one_while_queued(client: Client) -> None:
     assert resp.status == 200
     assert body["composition_id"] == job_id
     assert body["status"] == "queued"
-    assert body["progress"] == {"stage": "queued", "percentage": 0, "message": ""}
+    assert body["progress"] == {
+        "stage": "queued", "percentage": 0, "message": "", "eta_seconds": None, "speed": None
+    }  # fmt: skip
     assert ISO_Z.match(body["created_at"]) and ISO_Z.match(body["updated_at"])
     assert body["output_url"] is None and body["error"] is None
     loads(CompositionStatusSchema, body)

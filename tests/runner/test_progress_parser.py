@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidsvc.runner.progress import Progress, ProgressParser
+from vidsvc.runner.progress import Progress, ProgressParser, eta_seconds
 
 BLOCK = """frame=75
 fps=25.00
@@ -27,7 +27,17 @@ def feed_all(parser: ProgressParser, text: str) -> list[Progress]:
 
 def test_a_block_becomes_one_progress() -> None:
     assert feed_all(ProgressParser(), BLOCK) == [
-        Progress(out_time_ms=3000, speed=1.51, frame=75, done=False)
+        Progress(
+            out_time_ms=3000,
+            speed=1.51,
+            frame=75,
+            done=False,
+            fps=25.0,
+            bitrate_kbps=100.2,
+            total_size=37632,
+            dup_frames=0,
+            drop_frames=0,
+        )
     ]
 
 
@@ -92,3 +102,28 @@ def test_time_never_goes_backwards_and_blocks_do_not_leak() -> None:
     second = feed_all(parser, "out_time_us=4000000\nprogress=continue\n")
     assert first[0].out_time_ms == 5000
     assert second == [Progress(out_time_ms=5000, speed=None, frame=None, done=False)]
+
+
+def test_stats_are_the_last_block_figures() -> None:
+    (progress,) = feed_all(ProgressParser(), BLOCK.replace("bitrate= 100.2", "bitrate=N/A"))
+    assert progress.stats() == {
+        "frames": 75, "fps": 25.0, "speed": 1.51, "dup_frames": 0, "drop_frames": 0,
+        "total_size": 37632, "bitrate_kbps": None, "out_time_s": 3.0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("out_ms", "speed", "total_ms", "eta"),
+    [
+        (3000, 1.5, 12000, 6.0),  # 9 s of output left at 1.5x
+        (3000, 0.5, 4000, 2.0),  # slower than realtime: more wall time than output time
+        (12000, 2.0, 10000, 0.0),  # past the planned end (rounding): never negative
+        (3000, None, 12000, None),  # N/A: no ETA rather than a wild one
+        (3000, 0.0, 12000, None),  # a stalled encoder has no finite ETA
+    ],
+)
+def test_eta_from_speed_and_output_time_left(
+    out_ms: int, speed: float | None, total_ms: int, eta: float | None
+) -> None:
+    progress = Progress(out_time_ms=out_ms, speed=speed, frame=None, done=False)
+    assert eta_seconds(progress, total_ms) == eta

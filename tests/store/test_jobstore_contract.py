@@ -217,6 +217,26 @@ async def test_record_progress_is_fenced_monotonic_and_sequenced(jobs: JobStore)
     assert await jobs.get(job.id) == over
 
 
+async def test_progress_eta_and_speed_round_trip_while_processing_only(jobs: JobStore) -> None:
+    job = await claimed(jobs)
+    sent = Progress(stage="encoding", percentage=40.0, message="m", eta_seconds=12.5, speed=1.75)
+    got = await jobs.record_progress(job.id, token(job), sent)
+    assert got is not None and got.progress == sent
+    assert (await jobs.get(job.id)) == got
+    unknown = Progress(stage="encoding", percentage=41.0, message="m")  # FFmpeg said N/A
+    got = await jobs.record_progress(job.id, token(job), unknown)
+    assert got is not None and (got.progress.eta_seconds, got.progress.speed) == (None, None)
+    await jobs.record_progress(job.id, token(job), sent)
+    requeued = await jobs.requeue(job.id, token(job))
+    assert requeued is not None and requeued.progress.eta_seconds is None
+    again = await jobs.claim(job.id, owner="w2", lease_s=900)
+    assert again is not None
+    await jobs.record_progress(job.id, token(again), sent)
+    done = await jobs.finish(job.id, token(again), JobState.COMPLETED, output_key="o/e.mp4")
+    assert done is not None and (done.progress.eta_seconds, done.progress.speed) == (None, None)
+    assert (await jobs.get(job.id)) == done
+
+
 async def test_finish_completed_sets_output_and_merges_metadata(jobs: JobStore) -> None:
     job = await claimed(jobs, metadata={"keep": 1, "timings": {"probe": 0.1}})
     meta = {"timings": {"encode": 2.0}, "command": ["ffmpeg", "-i"]}

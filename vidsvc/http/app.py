@@ -25,6 +25,7 @@ from vidsvc.http.docs import setup_docs
 from vidsvc.http.errors import setup_errors
 from vidsvc.http.events import close_sockets, setup_events
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY, SOCKETS_KEY
+from vidsvc.http.metrics import setup_metrics
 from vidsvc.http.ratelimit import document_rate_limit, setup_rate_limit
 from vidsvc.http.routes import setup_routes
 from vidsvc.http.signing import Signer, load_key
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Appli
     setup_routes(app)
     if settings.enable_dev_api:
         setup_dev(app)
+    setup_metrics(app, settings)  # its middleware goes first: it sees every final status
     setup_docs(app)  # last: it documents the routes registered so far
     document_rate_limit(app)  # adds the 429 that the middleware, not a route, answers
     return app

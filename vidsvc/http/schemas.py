@@ -33,6 +33,19 @@ class ProgressSchema(Schema):
     )
     percentage = fields.Float(required=True, validate=validate.Range(0, 100))
     message = fields.String(required=True)
+    eta_seconds = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "seconds until encoding ends (output time left / render speed); "
+            "null outside encoding or before FFmpeg reports a speed"
+        },
+    )
+    speed = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "render speed, output seconds per wall second; null if unknown"},
+    )
 
 
 class JobErrorSchema(Schema):

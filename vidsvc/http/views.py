@@ -27,7 +27,13 @@ def iso(value: datetime | None) -> str | None:
 
 
 def progress(p: Progress) -> dict[str, Any]:
-    return {"stage": p.stage, "percentage": round(p.percentage, 2), "message": p.message}
+    return {
+        "stage": p.stage,
+        "percentage": round(p.percentage, 2),
+        "message": p.message,
+        "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds, 1),
+        "speed": None if p.speed is None else round(p.speed, 3),
+    }
 
 
 def output_url(request: web.Request, job_id: str, state: JobState, file: str = "") -> str | None:

@@ -23,11 +23,13 @@ from vidsvc.graph import clip_ops
 from vidsvc.jobs import Job, JobKind, JobState, utcnow
 from vidsvc.runner import callbacks, inputs
 from vidsvc.runner.execute import Deps, _info, retrying, terminal
-from vidsvc.runner.ffmpeg import run_ffmpeg
+from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.probe import MediaInfo, probe
-from vidsvc.runner.progress import Progress
+from vidsvc.runner.progress import Progress, eta_seconds
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.runner.render import BANDS
+from vidsvc.runner.threads import threads_for_job
 from vidsvc.runner.workspace import workspace
 from vidsvc.schema import parse_clip_task
 from vidsvc.store import Stores
@@ -102,7 +104,7 @@ def _command(
         duration_ms=info.duration_ms,
         crf=settings.default_crf,
         preset=settings.x264_preset,
-        threads=settings.ffmpeg_threads,
+        threads=threads_for_job(settings),
         max_pixels=settings.max_input_pixels,
     )
     return clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
@@ -110,7 +112,7 @@ def _command(
 
 async def _run_one(
     task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
-) -> tuple[dict[str, Path], dict[str, Any], list[str]]:
+) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun]:
     url, field, settings = task.clips[index], f"clips[{index}]", deps.settings
 
     def on_bytes(done: int, total: int | None) -> None:
@@ -126,15 +128,16 @@ async def _run_one(
     total = max(command.expected_duration_ms, 1)
 
     def on_progress(p: Progress) -> None:
+        report.writer.rate(eta_seconds(p, total), p.speed)  # this clip's encode only
         report("encoding", p.out_time_ms / total, "encoding")
 
     report("encoding", 0.0, "encoding")
-    await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
+    run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
     files = {name: work / file for name, file in command.files.items()}
     for name, path in files.items():
         if not path.is_file() or path.stat().st_size == 0:
             raise ProcessingFailed(f"{field}: ffmpeg finished without writing {name}")
-    return files, _info(info), ["ffmpeg", *command.argv]
+    return files, _info(info), ["ffmpeg", *command.argv], run
 
 
 async def _store(
@@ -160,14 +163,16 @@ async def run_clips(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     report = _ClipProgress(writer, len(task.clips))
     results: list[dict[str, Any]] = []
     commands: list[list[str]] = []
+    runs: list[FFmpegRun] = []
     for index, url in enumerate(task.clips):
         report.index = index
         async with workspace(deps.settings, f"{job.id}-{index}") as work:
-            files, summary, argv = await _run_one(task, index, work, deps, report)
+            files, summary, argv, run = await _run_one(task, index, work, deps, report)
             report("uploading", 0.0, "storing the outputs")
             keys = await _store(deps, job.id, token, index, files)
         results.append({"clip": url, "outputs": keys, "probe": summary})
         commands.append(argv)
+        runs.append(run)
     await writer.close()
     metadata = {
         "results": results,
@@ -175,10 +180,13 @@ async def run_clips(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
         "operations": list(task.operations),
         "instance": deps.instance_id,
         "attempt": job.attempts,
+        **usage_metadata(runs),
     }
-    return await terminal(
+    done = await terminal(
         lambda: deps.stores.jobs.finish(job.id, token, JobState.COMPLETED, metadata=metadata)
     )
+    await record_job_metrics(deps.stores, job, runs)
+    return done
 
 
 async def notify(deps: Deps, final: Job) -> None:

@@ -1,23 +1,36 @@
-"""Estimator: seconds a composition will take, from the throughput this instance measured.
+"""Estimator: seconds from acceptance until a composition completes, from measured throughput.
 
-Throughput is output seconds rendered per wall second, smoothed over finished jobs (EWMA), with
-a conservative default before the first one. The output length is read from the request where
-it is given (trims or placements) and guessed per clip where only probing would tell.
-A fitted model per resolution is the performance issue's work; this is the honest first cut.
+The model, kept simple enough to reason about:
 
+- throughput per output resolution, in output seconds per wall second of processing (staging,
+  probing, encoding and storing: the job's stage timings), smoothed (EWMA) over the jobs this
+  instance finished, so it follows the host's load and the preset in use;
+- before a resolution's first sample: the nearest fitted resolution's speed, scaled by the
+  square root of the pixel ratio (encoding scales with pixels; decoding the inputs and
+  start-up do not), else DEFAULT_SPEED scaled the same way from 720p;
+- the output length read from the request (trims or placements), a guess per clip otherwise;
+- the wait: none while a slot is free; otherwise the pool finishes `slots` jobs per typical job
+  time, and the jobs ahead that cannot start at once must drain first.
+
+`compare(estimate, job)` is what the benchmark reports the model's error with.
 Imports the leaves only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from vidsvc.jobs import Job, JobState
+from vidsvc.jobs import Job, JobKind, JobState
+from vidsvc.spec import RESOLUTIONS
 
 DEFAULT_SPEED = 1.5  #: output s per wall s at 720p/medium on 2 cores (bench: ~3x; halved)
+DEFAULT_RESOLUTION = "720p"
 GUESS_CLIP_SECONDS = 5.0
 SMOOTHING = 0.3
+#: The stage timings that are not processing (a job's wait in the queue).
+_NOT_PROCESSING = ("queued",)
 
 
 def _number(value: Any) -> float | None:
@@ -34,31 +47,103 @@ def _clip_seconds(clip: Mapping[str, Any]) -> float:
     return GUESS_CLIP_SECONDS
 
 
-def _seconds(payload: Mapping[str, Any]) -> float:
+def output_seconds(payload: Mapping[str, Any]) -> float:
+    """The output length a composition request implies, as far as the request tells."""
     clips = payload.get("clips") or []
     return sum(_clip_seconds(c) for c in clips if isinstance(c, Mapping))
 
 
+def resolution(payload: Mapping[str, Any]) -> str:
+    output = payload.get("output")
+    name = output.get("resolution") if isinstance(output, Mapping) else None
+    return name if isinstance(name, str) and name in RESOLUTIONS else DEFAULT_RESOLUTION
+
+
+def _pixels(name: str) -> int:
+    width, height = RESOLUTIONS[name]
+    return width * height
+
+
+def _processing_seconds(job: Job) -> float | None:
+    """This attempt's staging-to-stored seconds (its stage timings), else FFmpeg's alone."""
+    timings = job.metadata.get("timings")
+    if isinstance(timings, Mapping):
+        spent = [_number(v) for k, v in timings.items() if k not in _NOT_PROCESSING]
+        total = sum(v for v in spent if v is not None)
+        if total > 0:
+            return total
+    return _number(job.metadata.get("render_seconds"))
+
+
+def _observed_output_seconds(job: Job) -> float | None:
+    seconds = _number(job.metadata.get("output_seconds"))
+    if seconds is None:  # rows written before output_seconds existed
+        output = job.metadata.get("output")
+        seconds = _number(output.get("duration")) if isinstance(output, Mapping) else None
+    return seconds
+
+
+def compare(estimate_s: float, job: Job) -> dict[str, float] | None:
+    """Estimate vs actual (acceptance to completion) for a completed job; None otherwise."""
+    if job.state is not JobState.COMPLETED or job.finished_at is None:
+        return None
+    actual = (job.finished_at - job.created_at).total_seconds()
+    return {
+        "estimated_s": estimate_s,
+        "actual_s": round(actual, 3),
+        "error_s": round(estimate_s - actual, 3),  # > 0: pessimistic
+        "ratio": round(estimate_s / actual, 3) if actual > 0 else math.inf,
+    }
+
+
 class Estimator:
     def __init__(self) -> None:
-        self.speed = DEFAULT_SPEED
-        self.samples = 0
+        self.speeds: dict[str, float] = {}  #: fitted output s per wall s, by resolution
+        self.samples: dict[str, int] = {}
+        self.job_seconds: float | None = None  #: typical processing seconds of a job (EWMA)
 
-    def estimate(self, payload: Mapping[str, Any], *, busy: bool) -> float:
-        """Seconds to render `payload`; doubled when every worker slot is taken."""
-        seconds = _seconds(payload) / self.speed
-        return round(max(1.0, seconds * (2 if busy else 1)), 1)
+    def speed(self, name: str) -> float:
+        """Output seconds per wall second at resolution `name` (fitted, else derived)."""
+        if name in self.speeds:
+            return self.speeds[name]
+        base, base_speed = DEFAULT_RESOLUTION, DEFAULT_SPEED
+        if self.speeds:  # the fitted resolution closest in pixels says most about this host
+            base = min(self.speeds, key=lambda r: abs(math.log(_pixels(r) / _pixels(name))))
+            base_speed = self.speeds[base]
+        return base_speed * math.sqrt(_pixels(base) / _pixels(name))
+
+    def render_seconds(self, payload: Mapping[str, Any]) -> float:
+        """Processing seconds for `payload` once a worker has it."""
+        return output_seconds(payload) / self.speed(resolution(payload))
+
+    def estimate(
+        self, payload: Mapping[str, Any], *, ahead: int = 0, running: int = 0, slots: int = 1
+    ) -> float:
+        """Seconds from now until `payload` completes, with `ahead` jobs queued before it,
+        `running` jobs rendering and `slots` workers (MAX_CONCURRENT_JOBS)."""
+        own = self.render_seconds(payload)
+        slots = max(slots, 1)
+        free = max(slots - running, 0)
+        waiting = max(ahead - free + 1, 0)  # jobs that must finish before a slot is ours
+        typical = self.job_seconds if self.job_seconds is not None else own
+        return round(max(1.0, own + waiting * typical / slots), 1)
 
     def observe(self, job: Job) -> None:
-        if job.state is not JobState.COMPLETED:
+        """A job this instance finished: completed compositions that rendered are samples."""
+        if job.state is not JobState.COMPLETED or job.kind is not JobKind.COMPOSITION:
             return
-        output = job.metadata.get("output") or {}
-        wall = job.metadata.get("render_seconds")
-        length = output.get("duration") if isinstance(output, Mapping) else None
-        if not (isinstance(wall, int | float) and isinstance(length, int | float) and wall > 0):
+        if not _number(job.metadata.get("render_seconds")):
+            return  # a render-cache hit: no render to learn from
+        wall, length = _processing_seconds(job), _observed_output_seconds(job)
+        if not wall or not length or wall <= 0 or length <= 0:
             return
+        name = resolution(job.payload)
         speed = length / wall
-        self.speed = (
-            speed if self.samples == 0 else (1 - SMOOTHING) * self.speed + SMOOTHING * speed
-        )
-        self.samples += 1
+        n = self.samples.get(name, 0)
+        self.speeds[name] = speed if n == 0 else _ewma(self.speeds[name], speed)
+        self.samples[name] = n + 1
+        self.job_seconds = wall if self.job_seconds is None else _ewma(self.job_seconds, wall)
+
+
+def _ewma(old: float, new: float) -> float:
+    return (1 - SMOOTHING) * old + SMOOTHING * new

@@ -25,6 +25,7 @@ from vidsvc.errors import ProcessingFailed, StorageError, VidsvcError
 from vidsvc.jobs import Job, JobError, JobEvent, JobKind, JobState
 from vidsvc.runner import cache
 from vidsvc.runner.ffmpeg import ffmpeg_version
+from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.runner.render import RenderResult, render
@@ -91,8 +92,7 @@ async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any
         "ffmpeg_version": await ffmpeg_version(deps.settings),
         "instance": deps.instance_id,
         "attempt": job.attempts,
-        "render_seconds": round(result.ffmpeg.elapsed_s, 3),
-        "cpu_seconds": result.ffmpeg.cpu_s,
+        **usage_metadata([result.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
     }
 
 
@@ -112,6 +112,7 @@ async def _render_and_store(job: Job, deps: Deps, writer: ProgressWriter) -> Job
                 thumbnail_out=out / "thumb.jpg",
                 name=job.id,
                 on_stage=writer.update,
+                on_rate=writer.rate,
                 before_run=lookup.before_run,
             )
         except cache.Hit as hit:
@@ -171,18 +172,7 @@ async def _served(job: Job, deps: Deps, writer: ProgressWriter, hit: cache.Hit) 
 
 
 async def _record_metrics(deps: Deps, job: Job, result: RenderResult) -> None:
-    try:
-        await deps.stores.jobs.record_metrics(
-            job.id,
-            {
-                "job_type": job.kind.value,
-                "duration_seconds": result.ffmpeg.elapsed_s,
-                "cpu_time": result.ffmpeg.cpu_s,
-                "ffmpeg_stats": {"timings": dict(result.timings)},
-            },
-        )
-    except VidsvcError:  # metrics are best effort; the job itself is done
-        log.warning("could not record metrics", extra={"composition_id": job.id})
+    await record_job_metrics(deps.stores, job, [result.ffmpeg], timings=result.timings)
 
 
 async def retrying(call: Callable[[], Awaitable[T]], *, tries: int | None = None) -> T:

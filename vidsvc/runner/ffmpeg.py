@@ -27,6 +27,7 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
+from vidsvc.runner import ffreport
 from vidsvc.runner.children import ChildLimits, child_env, child_limits, name_limit
 from vidsvc.runner.progress import Progress, ProgressParser
 
@@ -35,10 +36,13 @@ ERROR_TAIL_BYTES = 4 * 1024  #: what an error's details may carry (clients see i
 CAPTURE_STDOUT_BYTES = 16 * 1024 * 1024  #: cap on a short tool's stdout
 _CHUNK = 64 * 1024
 _PR_SET_PDEATHSIG = 1
-_BORING = ("Conversion failed!", "Exiting normally", "frame=", "size=", "video:")
+_BORING: tuple[str, ...] = ("Conversion failed!", "Exiting normally", "frame=", "size=", "video:")
+#: What -benchmark and FFREPORT add at the info level (seen only without -loglevel warning).
+_BORING += ("bench:", "Report written to", "Log level:", "ffmpeg started on")
 #: Stop sequences still running after their caller was cancelled twice (tasks are weak refs).
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 _VERSIONS: dict[str, str] = {}
+_RUNNING = [0]  #: renders (run_ffmpeg) under way in this process: see running_renders()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +50,9 @@ class FFmpegRun:
     returncode: int
     elapsed_s: float
     stderr_tail: str  #: last STDERR_TAIL_BYTES of stderr, workspace path replaced by "."
-    cpu_s: float | None  #: CPU time of reaped children during the run (approximate)
+    cpu_s: float | None  #: this child's user + system CPU s (its -benchmark); None if unknown
+    memory_peak_mb: float | None = None  #: this child's peak RSS (its -benchmark maxrss)
+    last: Progress | None = None  #: FFmpeg's last -progress block (frames, fps, speed, size…)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,8 +87,14 @@ def _child_setup(parent: int, limits: ChildLimits | None) -> Callable[[], None]:
 
 
 async def _spawn(
-    argv: Sequence[str], cwd: Path | None, limits: ChildLimits | None = None
+    argv: Sequence[str],
+    cwd: Path | None,
+    limits: ChildLimits | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
+    env = child_env()
+    if extra_env:
+        env = {**(env if env is not None else os.environ), **extra_env}
     # PDEATHSIG fires when the forking *thread* exits: children are forked from the loop thread.
     return await asyncio.create_subprocess_exec(
         *argv,
@@ -92,7 +104,7 @@ async def _spawn(
         cwd=cwd,
         start_new_session=True,
         preexec_fn=_child_setup(os.getpid(), limits),
-        env=child_env(),  # carries the instance mark that the start-up sweep looks for
+        env=env,  # carries the instance mark that the start-up sweep looks for
     )
 
 
@@ -220,13 +232,22 @@ async def run_ffmpeg(
 ) -> FFmpegRun:
     """Run `settings.ffmpeg_bin *argv` in `cwd`; raise ProcessingFailed unless it exits 0."""
     limit = settings.job_timeout if timeout is None else timeout
-    started, cpu_before = time.monotonic(), _children_cpu()
+    started = time.monotonic()
+    argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
     try:
-        proc = await _spawn((settings.ffmpeg_bin, *argv), cwd, child_limits(settings))
+        proc = await _spawn(argv, cwd, child_limits(settings), ffreport.REPORT_ENV)
     except OSError as exc:
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = _Tail(STDERR_TAIL_BYTES)
-    readers = (_pump_progress(proc.stdout, on_progress), tail.drain(proc.stderr))
+    last: list[Progress] = []
+
+    def seen(progress: Progress) -> None:
+        last[:] = [progress]
+        if on_progress is not None:
+            on_progress(progress)
+
+    readers = (_pump_progress(proc.stdout, seen), tail.drain(proc.stderr))
+    _RUNNING[0] += 1
     try:
         async with asyncio.timeout(limit) as deadline:
             returncode = await _supervise(proc, readers)
@@ -240,6 +261,9 @@ async def run_ffmpeg(
     except BaseException:
         await _stop_shielded(proc, settings.kill_grace)
         raise
+    finally:
+        _RUNNING[0] -= 1
+    usage = ffreport.collect(cwd)
     text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
     if returncode != 0:
         raise name_limit(_failure(returncode, text), returncode, text, settings)
@@ -247,14 +271,15 @@ async def run_ffmpeg(
         returncode=returncode,
         elapsed_s=time.monotonic() - started,
         stderr_tail=text,
-        cpu_s=_children_cpu() - cpu_before,
+        cpu_s=usage.cpu_s if usage else None,
+        memory_peak_mb=usage.memory_peak_mb if usage else None,
+        last=last[0] if last else None,
     )
 
 
-def _children_cpu() -> float:
-    # Process-wide: concurrent renders blur it, hence "approximate" on FFmpegRun.cpu_s.
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def running_renders() -> int:
+    """FFmpeg renders running in this process now (the metrics gauge; the threads policy)."""
+    return _RUNNING[0]
 
 
 async def run_capture(

@@ -22,6 +22,35 @@ class Progress:
     speed: float | None  #: realtime factor (1.0 is realtime); None while FFmpeg says N/A
     frame: int | None  #: frames written so far; None for audio-only outputs
     done: bool  #: True for the last block (`progress=end`)
+    fps: float | None = None  #: frames encoded per wall second
+    bitrate_kbps: float | None = None  #: FFmpeg's running average ("N/A" before any output)
+    total_size: int | None = None  #: bytes written so far
+    dup_frames: int | None = None  #: frames duplicated to keep the output frame rate
+    drop_frames: int | None = None  #: frames dropped to keep it
+
+    def stats(self) -> dict[str, float | int | None]:
+        """FFmpeg's own figures, as job_metrics.ffmpeg_stats keeps them (from the last block)."""
+        return {
+            "frames": self.frame,
+            "fps": self.fps,
+            "speed": self.speed,
+            "dup_frames": self.dup_frames,
+            "drop_frames": self.drop_frames,
+            "total_size": self.total_size,
+            "bitrate_kbps": self.bitrate_kbps,
+            "out_time_s": self.out_time_ms / 1000,
+        }
+
+
+def eta_seconds(progress: Progress, total_ms: int) -> float | None:
+    """Wall seconds until the output reaches `total_ms`, at FFmpeg's current speed.
+
+    None while the speed is unknown or zero (the first blocks say N/A): no ETA beats a wild one.
+    """
+    if not progress.speed or progress.speed <= 0:
+        return None
+    left_s = max(total_ms - progress.out_time_ms, 0) / 1000
+    return round(left_s / progress.speed, 1)
 
 
 def _int(raw: str | None) -> int | None:
@@ -44,14 +73,15 @@ def _clock_us(raw: str | None) -> int | None:
     return -total if sign else total
 
 
-def _speed(raw: str | None) -> float | None:
+def _speed(raw: str | None, unit: str = "x") -> float | None:
+    """A non-negative finite number with an optional unit suffix ("1.5x", "812.3kbits/s")."""
     if raw is None:
         return None
     try:
-        value = float(raw.strip().rstrip("x"))
+        value = float(raw.strip().removesuffix(unit))
     except ValueError:
         return None
-    return value if value >= 0 and value == value else None  # NaN is not a speed
+    return value if 0 <= value < float("inf") else None  # NaN and inf are not figures
 
 
 class ProgressParser:
@@ -87,4 +117,9 @@ class ProgressParser:
             speed=_speed(block.get("speed")),
             frame=_int(block.get("frame")),
             done=done,
+            fps=_speed(block.get("fps"), ""),
+            bitrate_kbps=_speed(block.get("bitrate"), "kbits/s"),
+            total_size=_int(block.get("total_size")),
+            dup_frames=_int(block.get("dup_frames")),
+            drop_frames=_int(block.get("drop_frames")),
         )

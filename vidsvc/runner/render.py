@@ -26,7 +26,8 @@ from vidsvc.runner import inputs
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
-from vidsvc.runner.progress import Progress
+from vidsvc.runner.progress import Progress, eta_seconds
+from vidsvc.runner.threads import threads_for_job
 from vidsvc.runner.workspace import workspace, write_files
 
 #: (stage, first percentage, last percentage) — SPEC.md §4.
@@ -37,6 +38,7 @@ BANDS = {
     "uploading": (90.0, 99.0),
 }
 OnStage = Callable[[str, float, str], None]
+OnRate = Callable[[float | None, float | None], None]  #: (eta_seconds, speed) while encoding
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,7 +149,7 @@ def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> gr
         duration_ms=duration_ms,
         crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
         preset=comp.output.preset or settings.x264_preset,
-        threads=settings.ffmpeg_threads,
+        threads=threads_for_job(settings),
         max_pixels=settings.max_input_pixels,
     )
 
@@ -185,6 +187,7 @@ async def render(
     thumbnail_out: Path,
     name: str = "render",
     on_stage: OnStage | None = None,
+    on_rate: OnRate | None = None,
     before_run: BeforeRun | None = None,
 ) -> RenderResult:
     """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run."""
@@ -207,6 +210,8 @@ async def render(
         report("encoding", 0.0, "encoding")
 
         def on_progress(p: Progress) -> None:
+            if on_rate is not None:  # first: the report below carries it
+                on_rate(eta_seconds(p, total_ms), p.speed)
             report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
         run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)

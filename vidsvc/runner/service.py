@@ -34,6 +34,7 @@ from vidsvc.runner import callbacks, children, clips, leases, render, workspace
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Deps, channel, publish
 from vidsvc.runner.ffmpeg import ffmpeg_version
+from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
 from vidsvc.schema import parse_clip_task, parse_composition
 from vidsvc.store import Stores, open_stores
@@ -73,7 +74,9 @@ class Runner:
         self.instance_id = _instance_id(settings)
         self.deps = Deps(settings=self.settings, stores=stores, instance_id=self.instance_id)
         self.estimator = Estimator()
-        self.pool = WorkerPool(self.deps, on_done=self.estimator.observe)
+        self.metrics = RunnerMetrics()
+        self.pool = WorkerPool(self.deps, on_done=self._finished)
+        self.queued_ahead = 0  #: queued jobs the last submit found (its estimate's queue)
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
 
@@ -155,6 +158,7 @@ class Runner:
 
     async def _room(self) -> None:
         queued = await self.stores.jobs.count(JobState.QUEUED)
+        self.queued_ahead = queued
         if queued >= self.settings.max_queued_jobs:
             raise QueueFull(
                 f"{queued} jobs are waiting (MAX_QUEUED_JOBS={self.settings.max_queued_jobs})",
@@ -217,8 +221,17 @@ class Runner:
         return job
 
     def estimate_seconds(self, job: Job) -> float:
-        ahead = self.pool.running and len(self.pool.running) >= self.settings.max_concurrent_jobs
-        return self.estimator.estimate(job.payload, busy=bool(ahead))
+        """Called right after submit: the queue it counted is the queue ahead of this job."""
+        return self.estimator.estimate(
+            job.payload,
+            ahead=self.queued_ahead,
+            running=len(self.pool.running),
+            slots=self.settings.max_concurrent_jobs,
+        )
+
+    def _finished(self, job: Job) -> None:
+        self.estimator.observe(job)
+        self.metrics.observe(job)
 
     async def blob_url(self, key: str) -> str | None:
         return await self.stores.blobs.url(key, expires_s=self.settings.download_url_ttl)

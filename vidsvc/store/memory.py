@@ -84,7 +84,7 @@ def _ended(job: Job, state: JobState, **changes: Any) -> Job:
         updated_at=now,
         finished_at=now if state.terminal else None,
         progress=(
-            replace(job.progress, stage=state.value, message=state.value)
+            Progress(stage=state.value, percentage=job.progress.percentage, message=state.value)
             if state.terminal
             else Progress()
         ),

@@ -21,8 +21,7 @@ def json_text(value: Any) -> str:
 
 
 def progress_doc(progress: Progress) -> dict[str, Any]:
-    pct = float(progress.percentage)
-    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
+    return progress.to_dict()
 
 
 #: Columns that hold a Job field unchanged, both ways; then the timestamptz ones.
@@ -57,7 +56,7 @@ def job_of(row: asyncpg.Record) -> Job:
     )
     p = json.loads(row["progress"])
     # jsonb keeps the 100 of a float8 expression as the integer 100
-    progress = Progress(stage=p["stage"], percentage=float(p["percentage"]), message=p["message"])
+    progress = Progress.from_dict(p, live=row["status"] == JobState.PROCESSING.value)
     return Job(
         **{name: row[name] for name in (*_SAME.split(), *_TIMES)},
         kind=JobKind(row["kind"]),

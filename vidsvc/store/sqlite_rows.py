@@ -29,8 +29,7 @@ def json_text(value: Any) -> str:
 
 
 def asdict_progress(progress: Progress) -> dict[str, Any]:
-    pct = float(progress.percentage)
-    return {"stage": progress.stage, "percentage": pct, "message": progress.message}
+    return progress.to_dict()
 
 
 def job_params(job: Job) -> dict[str, Any]:
@@ -78,7 +77,7 @@ def job_of(row: sqlite3.Row) -> Job:
         user_id=row["user_id"],
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
-        progress=Progress(stage=p["stage"], percentage=p["percentage"], message=p["message"]),
+        progress=Progress.from_dict(p, live=row["status"] == JobState.PROCESSING.value),
         progress_seq=row["progress_seq"],
         error=row["error"] and JobError.from_dict(json.loads(row["error"])),
         output_key=row["output_key"],

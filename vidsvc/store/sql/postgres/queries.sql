@@ -82,7 +82,7 @@ SET progress = jsonb_build_object(
         'percentage', least(100.0::float8,
                             greatest(coalesce((progress ->> 'percentage')::float8, 0.0),
                                      :percentage::float8)),
-        'message', :message::text),
+        'message', :message::text, 'eta_seconds', :eta_seconds::float8, 'speed', :speed::float8),
     progress_seq = progress_seq + 1, updated_at = :now::timestamptz
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;

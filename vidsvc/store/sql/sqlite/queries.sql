@@ -72,7 +72,7 @@ SET progress = json_object(
         'stage', :stage,
         'percentage', min(100.0, max(coalesce(json_extract(progress, '$.percentage'), 0.0),
                                      :percentage)),
-        'message', :message),
+        'message', :message, 'eta_seconds', :eta_seconds, 'speed', :speed),
     progress_seq = progress_seq + 1, updated_at = :now
 WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;

@@ -1,0 +1,114 @@
+"""Estimator: throughput per resolution fitted from finished jobs, the queue ahead, compare()."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.store.conftest import make_job
+from vidsvc.jobs import Job, JobKind, JobState
+from vidsvc.runner.estimate import DEFAULT_SPEED, Estimator, compare, output_seconds
+
+
+def request(seconds: float = 10.0, resolution: str = "720p") -> dict[str, Any]:
+    clips = [{"url": "s3://b/a.mp4", "trim_start": 1, "trim_end": 1 + seconds}]
+    return {"clips": clips, "output": {"resolution": resolution}}
+
+
+def finished(
+    *,
+    output_s: float,
+    processing_s: float,
+    resolution: str = "720p",
+    state: JobState = JobState.COMPLETED,
+    render_s: float | None = None,
+    kind: JobKind = JobKind.COMPOSITION,
+) -> Job:
+    metadata = {
+        # the stage clocks: the queue is not processing
+        "timings": {"queued": 30.0, "downloading": 0.1, "encoding": processing_s - 0.1},
+        "render_seconds": render_s if render_s is not None else processing_s - 0.2,
+        "output_seconds": output_s,
+    }
+    job = make_job(kind=kind, state=state, payload=request(output_s, resolution))
+    return dataclasses.replace(job, metadata=metadata)
+
+
+def test_output_seconds_from_trims_placements_or_a_guess() -> None:
+    doc = {"clips": [{"trim_start": 2, "trim_end": 5}, {"start_time": 1, "end_time": 5}, {}]}
+    assert output_seconds(doc) == 3 + 4 + 5
+
+
+def test_default_before_the_first_sample() -> None:
+    est = Estimator()
+    assert est.estimate(request(10)) == round(10 / DEFAULT_SPEED, 1)
+    # smaller outputs render faster, by the square root of the pixel ratio
+    assert est.speed("360p") == pytest.approx(DEFAULT_SPEED * 2)
+    assert est.estimate(request(0.1)) == 1.0  # never promises less than a second
+
+
+def test_fitted_per_resolution_from_processing_time() -> None:
+    est = Estimator()
+    est.observe(finished(output_s=12.0, processing_s=4.0, resolution="360p"))
+    assert est.speed("360p") == pytest.approx(3.0)  # the queued 30 s are not processing
+    assert est.estimate(request(6, "360p")) == 2.0
+    # 720p has no sample yet: derived from the nearest fitted resolution, not the default
+    assert est.speed("720p") == pytest.approx(3.0 / 2)
+    est.observe(finished(output_s=10.0, processing_s=10.0, resolution="720p"))
+    assert est.speed("720p") == pytest.approx(1.0)
+    assert est.speed("360p") == pytest.approx(3.0)  # each resolution keeps its own
+
+
+def test_samples_are_smoothed_not_replaced() -> None:
+    est = Estimator()
+    est.observe(finished(output_s=10.0, processing_s=5.0))  # 2.0x
+    est.observe(finished(output_s=10.0, processing_s=10.0))  # 1.0x
+    assert 1.0 < est.speed("720p") < 2.0
+
+
+@pytest.mark.parametrize(
+    "job",
+    [
+        finished(output_s=10, processing_s=5, state=JobState.FAILED),
+        finished(output_s=10, processing_s=5, render_s=0.0),  # a render-cache hit
+        finished(output_s=10, processing_s=5, kind=JobKind.CLIPS),
+        finished(output_s=0, processing_s=5),
+    ],
+    ids=["failed", "cache-hit", "clips", "no-output"],
+)
+def test_what_is_not_a_sample(job: Job) -> None:
+    est = Estimator()
+    est.observe(job)
+    assert est.speeds == {} and est.job_seconds is None
+
+
+def test_the_queue_ahead_and_the_free_slots() -> None:
+    est = Estimator()
+    est.observe(finished(output_s=20.0, processing_s=10.0))  # 2x, typical job 10 s
+    own = 10 / 2.0
+    doc = request(10)
+    assert est.estimate(doc, ahead=0, running=0, slots=2) == own
+    assert est.estimate(doc, ahead=1, running=0, slots=2) == own  # a slot is still free
+    # both slots will be taken: one job must finish; the pool does 2 per 10 s
+    assert est.estimate(doc, ahead=0, running=2, slots=2) == own + 10 / 2
+    assert est.estimate(doc, ahead=3, running=2, slots=2) == own + 4 * 10 / 2
+    series = [est.estimate(doc, ahead=n, running=2, slots=2) for n in range(6)]
+    assert series == sorted(series) and len(set(series)) == 6
+
+
+def test_compare_estimate_with_what_happened() -> None:
+    job = finished(output_s=10, processing_s=5)
+    done = dataclasses.replace(job, finished_at=job.created_at + timedelta(seconds=8))
+    assert compare(10.0, done) == {
+        "estimated_s": 10.0,
+        "actual_s": 8.0,
+        "error_s": 2.0,
+        "ratio": 1.25,
+    }
+    assert compare(10.0, dataclasses.replace(done, state=JobState.FAILED)) is None
+    instant = dataclasses.replace(done, finished_at=done.created_at)
+    assert compare(1.0, instant)["ratio"] == math.inf  # type: ignore[index]

@@ -1,0 +1,51 @@
+"""FFMPEG_THREADS: vidsvc's per-job share by default, an explicit count, or FFmpeg's own choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidsvc import spec
+from vidsvc.config import Settings
+from vidsvc.errors import ConfigError
+from vidsvc.runner import render, threads
+
+
+@pytest.mark.parametrize(
+    ("cores", "running", "max_concurrent", "expected"),
+    [
+        (2, 0, 5, 3),  # alone: x264's own 1.5 per core, as if FFmpeg chose
+        (2, 1, 5, 1),  # a second render: 3 threads shared by two
+        (2, 4, 5, 1),  # never below one
+        (8, 0, 5, 12),
+        (8, 3, 5, 3),  # four renders share 12
+        (8, 9, 5, 2),  # more running than slots (a draining pool): capped at the slots
+        (1, 0, 1, 1),
+    ],
+)
+def test_share(cores: int, running: int, max_concurrent: int, expected: int) -> None:
+    assert threads.share(cores, running, max_concurrent) == expected
+
+
+def test_setting_parses_auto_counts_and_the_default() -> None:
+    assert Settings.from_env({}).ffmpeg_threads == 0
+    assert Settings.from_env({"FFMPEG_THREADS": "auto"}).ffmpeg_threads == threads.AUTO
+    assert Settings.from_env({"FFMPEG_THREADS": "4"}).ffmpeg_threads == 4
+    for bad in ("-1", "65", "many"):
+        with pytest.raises(ConfigError):
+            Settings.from_env({"FFMPEG_THREADS": bad})
+
+
+def test_the_compiled_encoding_follows_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    comp = spec.Composition(clips=(spec.Clip(url="s3://b/a.mp4"),))
+    monkeypatch.setattr(threads, "cores", lambda: 4)
+    running = [0]
+    monkeypatch.setattr(threads, "running_renders", lambda: running[0])
+
+    def compiled(**env: str) -> int:
+        return render.encoding(comp, Settings.from_env(env), 1000).threads
+
+    assert compiled() == 6  # alone on 4 cores
+    running[0] = 2
+    assert compiled() == 2  # a third render among MAX_CONCURRENT_JOBS=5
+    assert compiled(FFMPEG_THREADS="3") == 3  # explicit wins
+    assert compiled(FFMPEG_THREADS="auto") == 0  # no -threads option: FFmpeg decides

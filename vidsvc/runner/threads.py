@@ -1,0 +1,45 @@
+"""How many encoder threads one render gets (FFMPEG_THREADS, SPEC.md §5; issue #6).
+
+Left alone, every FFmpeg sizes x264 for the whole machine (about 1.5 threads per core plus
+lookahead), so MAX_CONCURRENT_JOBS renders on a small host run five times the threads there are
+cores, and the context switching and cache thrash cost throughput. Sized for the worst case
+(cores // MAX_CONCURRENT_JOBS) a render running alone would be slowed instead. So the share
+is decided when a render starts, from the renders already running here: alone it gets the
+whole machine, with others it gets its part, and never less than one thread. A render keeps
+its count to the end (FFmpeg cannot be resized), so the policy is a fair share, not a cap.
+
+Imports the leaves and vidsvc.runner.ffmpeg.
+"""
+
+from __future__ import annotations
+
+import os
+
+from vidsvc.config import Settings
+from vidsvc.runner.ffmpeg import running_renders
+
+AUTO = -1  #: FFMPEG_THREADS=auto: no -threads option, FFmpeg decides (the "both ways" baseline)
+
+
+def cores() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def share(cores: int, running: int, max_concurrent: int) -> int:
+    """Threads for a render starting now beside `running` others: x264's own 1.5 per core,
+    divided among the renders that will share the cores (at most MAX_CONCURRENT_JOBS)."""
+    sharing = min(running + 1, max(max_concurrent, 1))
+    return max(1, (3 * cores) // (2 * sharing))
+
+
+def threads_for_job(settings: Settings) -> int:
+    """The `threads` of graph.Encoding: 0 means "no -threads option" (FFmpeg's choice)."""
+    if settings.ffmpeg_threads == AUTO:
+        return 0
+    if settings.ffmpeg_threads > 0:
+        return settings.ffmpeg_threads
+    return share(cores(), running_renders(), settings.max_concurrent_jobs)
