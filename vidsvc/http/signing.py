@@ -56,9 +56,11 @@ class Signer:
 
     def check(self, blob_key: str, expires: str, signature: str) -> None:
         """Raise Forbidden unless the signature is ours and has not expired."""
-        if not expires.isdigit() or len(expires) > 12:
+        # isascii: "²".isdigit() is true but int() refuses it; compare_digest refuses non-ASCII str
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             raise Forbidden("the download link is malformed")
-        if not hmac.compare_digest(self._mac(blob_key, int(expires)), signature):
+        mac = self._mac(blob_key, int(expires)).encode()
+        if not hmac.compare_digest(mac, signature.encode("utf-8", "surrogateescape")):
             raise Forbidden("the download link's signature is not valid")
         if int(expires) < time.time():
             raise Forbidden("the download link has expired; ask /download for a new one")
