@@ -29,6 +29,8 @@ Opting out: `"cache": false` in a request renders afresh, but still records its 
 output is as good an entry as any (the client wanted a fresh render, not to hide it).
 ENABLE_RENDER_CACHE=false turns the whole thing off: nothing is hashed, looked up or recorded.
 A hit only ever hands a client an output derived from inputs whose bytes it supplied itself.
+Identical requests running at the same time each render (nothing is in flight-coalesced: the
+second would have to wait on the first's lease); both record the key. Clip jobs are not cached.
 
 Imports the leaves, vidsvc.store and vidsvc.runner.{ffmpeg,fonts,render}; never vidsvc.http.
 """
