@@ -2,10 +2,14 @@
 
 Where a limit is already proven closer to its code, this file does not repeat it:
 - B5/B6 input limits on a probed file (pixels, duration, streams) are
-  tests/runner/test_probe.py::test_limits_refuse_with_the_field (each setting one below the
-  clip); the input size cap per source is tests/runner/test_staging.py (file, http) and
-  tests/store/test_s3.py (s3). Here one end-to-end case shows such a refusal ends the job
-  `failed` with INVALID_CLIP_FORMAT from the probe stage, before any FFmpeg render.
+  tests/runner/test_probe.py::test_limits (each setting just below the clip's); the input
+  size cap per source is tests/runner/test_staging.py::test_a_large_local_file_is_refused and
+  ::test_oversize_downloads_are_refused (http, with and without Content-Length) and
+  tests/store/test_s3.py::test_an_s3_input_over_the_cap_is_refused. Here one end-to-end case
+  shows such a refusal ends the job `failed` with INVALID_CLIP_FORMAT from the probe stage,
+  before any FFmpeg render.
+- L4 (e), a timeline over MAX_DURATION_SECONDS (and B6 (b), a 10 h output) refused at POST, is
+  tests/reliability/test_bad_input.py::test_static_timeline_errors_are_refused_at_post.
 - The POST rate limit is tests/http/test_http_ratelimit.py.
 """
 
@@ -62,8 +66,8 @@ def fake(srv_root: Path, mode: str) -> dict[str, str]:
 # -- L4: request size and timeline complexity ---------------------------------------------------
 
 
-def _clips(n: int, clip: Path, seconds: float = 1) -> list[dict[str, Any]]:
-    return [{"url": clip.as_uri(), "trim_start": 0, "trim_end": seconds}] * n
+def _clips(n: int, clip: Path) -> list[dict[str, Any]]:
+    return [{"url": clip.as_uri(), "trim_start": 0, "trim_end": 1}] * n
 
 
 @pytest.mark.L
@@ -71,9 +75,9 @@ async def test_l4_oversized_bodies_and_timelines_are_refused_before_anything_is_
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
     """L4: (a) a 5 MB body is 413 PAYLOAD_TOO_LARGE (aiohttp's client_max_size, in the
-    envelope); (b) 10 000 clips, (c) 5 000 overlays, (d) text over MAX_TEXT_CHARS and (e) a
-    timeline over MAX_DURATION_SECONDS are 400 INVALID_TIMELINE naming the field. No row is
-    written and no FFmpeg is ever started (the fake's argv log stays absent)."""
+    envelope); (b) 10 000 clips, (c) 5 000 overlays and (d) text over MAX_TEXT_CHARS are 400
+    INVALID_TIMELINE naming the field and the setting ((e): see the module docstring). No
+    row is written and no FFmpeg is ever started (the fake's argv log stays absent)."""
     srv = server(**fake(tmp_path, "sleep:0.1"))
     srv.start()
     url = srv.url + COMPOSITIONS
@@ -99,7 +103,6 @@ async def test_l4_oversized_bodies_and_timelines_are_refused_before_anything_is_
             "MAX_TEXT_CHARS",
             {"clips": _clips(1, long_clip), "overlays": [long_text]},
         ),
-        ("clips", "MAX_DURATION_SECONDS", {"clips": _clips(11, long_clip, seconds=3600)}),
     ]
     for field, setting, doc in cases:
         status, body = await post(http, url, json={**doc, "output": {"resolution": "360p"}})
