@@ -413,3 +413,32 @@ async def test_other_font_bytes_at_the_same_path_miss(
     assert second.metadata["command"] == first.metadata["command"]
     assert second.metadata["cache"]["key"] != first.metadata["cache"]["key"]
     assert output_bytes(stores, second) != output_bytes(stores, first)  # bold text now
+
+
+async def test_a_pinned_thread_count_is_in_the_key(
+    run: Run, renders: Renders, clip: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """x264's bytes depend on its thread count: FFMPEG_THREADS=1 and =2 must not share."""
+    one = await run(
+        doc(clip), settings=make_settings(FFMPEG_BIN=str(renders.bin), FFMPEG_THREADS="1")
+    )
+    two = await run(
+        doc(clip), settings=make_settings(FFMPEG_BIN=str(renders.bin), FFMPEG_THREADS="2")
+    )
+    assert renders.count == 2
+    assert one.metadata["cache"]["key"] != two.metadata["cache"]["key"]
+
+
+async def test_the_per_job_thread_share_is_not_in_the_key(
+    run: Run, stores: Stores, renders: Renders, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FFMPEG_THREADS=0: the share depends on the renders running, not on the request."""
+    from vidsvc.runner import render
+
+    monkeypatch.setattr(render, "threads_for_job", lambda settings: 1)  # alongside others
+    first = await run(doc(clip))
+    monkeypatch.setattr(render, "threads_for_job", lambda settings: 3)  # alone on 2 cores
+    second = await run(doc(clip))
+    assert "-threads" in first.metadata["command"]
+    assert renders.count == 1 and second.metadata["cache"]["source_composition_id"] == first.id
+    assert second.metadata["command"] == first.metadata["command"]  # what made the bytes

@@ -1,20 +1,25 @@
 """The render cache (issue #6): an identical composition completes from an earlier output.
 
-"Identical" means the same output bytes would come out, so the key is the SHA-256 of a
-canonical JSON document of everything that decides them, computed by render()'s `before_run`
-hook, after the inputs are staged and probed and the command is compiled, before FFmpeg runs:
+"Identical" means the same output bytes would come out (but for the per-job thread share
+below), so the key is the SHA-256 of a canonical JSON document of everything that decides them,
+computed by render()'s `before_run` hook, after the inputs are staged and probed and the
+command is compiled, before FFmpeg runs:
 
 - CACHE_VERSION, bumped when the graph compiler changes what a composition means;
 - the first line of `ffmpeg -version` (another FFmpeg encodes other bytes);
-- the compiled command: argv (encoder, preset, CRF, -threads, sizes…) and the SHA-256 of each
+- the compiled command: argv (encoder, preset, CRF, sizes, filters…) and the SHA-256 of each
   side file (filter script, overlay texts). Inputs appear in it under their staged names
   (in0.mp4…), never under their URLs, so a presigned URL that changes per request still hits;
 - the SHA-256 of each staged input's bytes, in timeline order: hashed after staging, so one
   changed byte misses;
 - the SHA-256 of each font file the overlays use (a font upgrade changes the glyphs);
-- the CPUs x264 sees when no -threads is given: measured, x264's bytes depend on its thread
-  count (1, 2 and auto threads give three different files on the same input; the same count
-  gives the same file), and "auto" is 1.5 × those CPUs;
+- x264's thread count where configuration fixes it. Measured: x264's bytes depend on it (1, 2
+  and automatic threads give three different files from one input; one count always gives
+  the same file). FFMPEG_THREADS=N puts `-threads N` in the argv; "auto" leaves it to x264,
+  which sizes itself from the CPUs it sees, so those are in the key. The default (0) has
+  vidsvc pick a share per job from the renders running (runner/threads.py): that count says
+  when a render ran, not what was asked, and a fresh render's bytes would depend on the load
+  as much, so it is left out; a hit is then an equally valid render at the same settings;
 - the parsed composition (sorted keys) without user_id and with URLs replaced by staged names.
 
 A hit needs the newest COMPLETED job with the key (JobStore.find_cached) whose blobs are still
@@ -114,7 +119,10 @@ def _cpus() -> int:
 
 async def render_key(comp: spec.Composition, prepared: Prepared, settings: Settings) -> str:
     """The cache key of a prepared render (see the module docstring for what goes in)."""
-    argv = prepared.command.argv
+    argv = list(prepared.command.argv)
+    if settings.ffmpeg_threads == 0 and "-threads" in argv:  # the load's share, not the ask's
+        at = argv.index("-threads")
+        del argv[at : at + 2]
     inputs = list(prepared.staged.values())
     fonts = sorted({await resolve_font(o.style.font, settings) for o in comp.overlays})
     digests = await sha256_files(inputs)
@@ -125,11 +133,11 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
     document = {
         "cache_version": CACHE_VERSION,
         "ffmpeg": await ffmpeg_version(settings),
-        "argv": list(argv),
+        "argv": argv,
         "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
         "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
         "fonts": dict(zip(fonts, font_digests, strict=True)),
-        "cpus": None if "-threads" in argv else _cpus(),
+        "cpus": _cpus() if settings.ffmpeg_threads < 0 else None,
         "composition": canonical_composition(comp, names),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)

@@ -150,7 +150,7 @@ async def _served(job: Job, deps: Deps, writer: ProgressWriter, hit: cache.Hit) 
         "timings": {"queued": round(waited, 3), **hit.timings},
         "inputs": {url: _info(info) for url, info in hit.prepared.inputs.items()},
         "output": hit.source.metadata.get("output"),
-        "command": ["ffmpeg", *hit.prepared.command.argv],
+        "command": hit.source.metadata.get("command"),  # what made these bytes
         "ffmpeg_version": await ffmpeg_version(deps.settings),
         "instance": deps.instance_id,
         "attempt": job.attempts,
