@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from bench.api import Submitted
 
-#: The model's first finished job replaces its default speed outright (runner/estimate.py),
-#: so one sample is already a calibrated model for the same kind of job.
+#: The model's first finished job at a resolution replaces its default speed outright
+#: (runner/estimate.py), so one sample is a calibrated model for the same kind of job.
 WARM = 1
 
 

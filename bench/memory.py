@@ -62,7 +62,8 @@ def tiny_spec(clip: Path, n: int) -> dict[str, object]:
 class MemoryResult:
     checkpoints: dict[str, int] = field(default_factory=dict)  #: label -> VmRSS KiB
     peak_kib: int = 0  #: VmHWM at the end
-    jobs: list[Submitted] = field(default_factory=list)
+    warmups: list[Submitted] = field(default_factory=list)
+    jobs: list[Submitted] = field(default_factory=list)  #: the measured ones
     wall: float = 0.0  #: the measured jobs, first POST to last completion
 
     def growth(self, a: str, b: str) -> int:
@@ -133,7 +134,7 @@ async def run_memory(
             count -= size
         return done
 
-    await batch(warmup)
+    result.warmups = await batch(warmup)
     result.checkpoints["idle"] = await settled_rss(server)
     progress(f"  idle after start-up + {warmup} warm-up jobs: {result.checkpoints['idle']} KiB")
     started = time.perf_counter()

@@ -1,9 +1,9 @@
 """FFmpeg threading policies the throughput phase compares: each is server environment.
 
-"vidsvc": the thread count vidsvc picks per job from the cores and MAX_CONCURRENT_JOBS;
-"ffmpeg": no -threads at all, FFmpeg's and x264's own choice (x264 takes 1.5x the cores
-for frame threads, per encoder, whatever else runs). `--policy NAME=VAR=VALUE,...` on the
-command line replaces these.
+"vidsvc" (FFMPEG_THREADS=0, the default): x264 threads per job from the cores and the
+renders under way (vidsvc.runner.threads); "ffmpeg" (FFMPEG_THREADS=auto): no -threads at
+all, x264's own choice (1.5 frame threads per core for every encoder, whatever else runs).
+`--policy NAME=VAR=VALUE,...` on the command line replaces these.
 """
 
 from __future__ import annotations
@@ -44,12 +44,8 @@ def parse_policy(text: str) -> Policy:
 
 
 def policies() -> list[Policy]:
-    """vidsvc's per-job choice and FFmpeg's own, as this checkout of vidsvc spells them.
-
-    Until per-job threading lands FFMPEG_THREADS is passed through as -threads (0: none),
-    so FFMPEG_THREADS=1 stands for vidsvc's choice (2 cores / 5 jobs rounds to 1).
-    """
+    """vidsvc's per-job share and FFmpeg's own choice (FFMPEG_THREADS, runner/threads.py)."""
     return [
-        Policy("vidsvc", {"FFMPEG_THREADS": "1"}, "-threads 1 per job"),
-        Policy("ffmpeg", {"FFMPEG_THREADS": "0"}, "no -threads: x264's own choice"),
+        Policy("vidsvc", {"FFMPEG_THREADS": "0"}, "x264 threads shared out per job"),
+        Policy("ffmpeg", {"FFMPEG_THREADS": "auto"}, "no -threads: FFmpeg's own choice"),
     ]

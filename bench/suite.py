@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from bench.bare import CompileFailed, compile_reference
 from bench.estimates import Group
 from bench.load import run_load
 from bench.machine import describe, uptime
-from bench.memory import ensure_tiny, run_memory
+from bench.memory import MemoryResult, ensure_tiny, run_memory
 from bench.policies import Policy, parse_policy, policies
 from bench.raw import font_file, raw_command
 from bench.render import prepare
@@ -162,78 +163,95 @@ async def policy_phase(
     return PolicyRun(policy, load, sampler, outputs, warm)
 
 
-async def run(args: argparse.Namespace, results: Results) -> None:
-    out: Path = args.out
-    spec = url_spec(args.preset, out / "media")
-    raw = results.raw
-    suite = out / "suite"
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        log(f"1/4 renders: {args.runs} round(s) of service, CLI, bare argv, raw")
-        renders = Server(suite / "renders", out / "media", args.concurrency)
+async def renders_phase(
+    session: aiohttp.ClientSession, args: argparse.Namespace, results: Results
+) -> None:
+    spec = url_spec(args.preset, args.out / "media")
+    log(f"1/4 renders: {args.runs} round(s) of service, CLI, bare argv, raw")
+    server = Server(args.out / "suite" / "renders", args.out / "media", args.concurrency)
 
-        async def renders_body(server: Server) -> None:
-            await render_rounds(session, server, spec, results.contenders, args, results.service)
+    async def body(server: Server) -> None:
+        await render_rounds(session, server, spec, results.contenders, args, results.service)
 
-        await with_server(session, renders, renders_body)
-        results.groups.append(
-            Group(
-                "solo reference renders",
-                results.service.jobs,
-                [*results.service.warmups, *results.service.jobs],
-            )
+    await with_server(session, server, body)
+    service = results.service
+    history = [*service.warmups, *service.jobs]
+    results.groups.append(Group("solo reference renders", service.jobs, history))
+
+
+async def moviepy_phase(args: argparse.Namespace, results: Results) -> None:
+    log(f"2/4 MoviePy 2: {args.moviepy_runs} render(s)")
+    for i in range(args.moviepy_runs):
+        wall, cpu = await asyncio.to_thread(timed, results.moviepy, args.out)
+        log(f"  run {i + 1}  {MOVIEPY} {wall:7.2f} s  (cpu {cpu:6.2f} s)")
+
+
+async def sequential_raw(args: argparse.Namespace, results: Results) -> None:
+    log(f"  {args.load_jobs} sequential raw renders")
+    for _ in range(args.load_jobs):
+        wall, cpu = await asyncio.to_thread(time_once, results.raw, args.out)
+        results.sequential.append(wall)
+        results.sequential_cpu.append(cpu)
+        log(f"    raw {wall:7.2f} s  (cpu {cpu:6.2f} s, load {os.getloadavg()[0]:.1f})")
+
+
+async def throughput_phase(
+    session: aiohttp.ClientSession, args: argparse.Namespace, results: Results
+) -> None:
+    """Each policy on a fresh server; the sequential raw renders sit in the middle."""
+    spec = url_spec(args.preset, args.out / "media")
+    chosen: list[Policy] = args.policy or policies()
+    log(f"3/4 throughput and latency, policies: {', '.join(p.name for p in chosen)}")
+    for k, policy in enumerate(chosen):
+        if k == len(chosen) // 2:
+            await sequential_raw(args, results)
+        log(f"  policy {policy.name}: {policy.describe()}")
+        root = args.out / "suite" / f"policy_{policy.name}"
+        server = Server(root, args.out / "media", args.concurrency, policy.env)
+
+        async def body(server: Server, policy: Policy = policy) -> PolicyRun:
+            return await policy_phase(session, server, spec, policy, args)
+
+        done = await with_server(session, server, body)
+        results.policies.append(done)
+        name = f"{args.load_jobs} at once, {policy.name}"
+        results.groups.append(Group(name, done.load.jobs, [done.warm, *done.load.jobs]))
+    if len(chosen) == 1:
+        await sequential_raw(args, results)
+
+
+async def memory_phase(
+    session: aiohttp.ClientSession, args: argparse.Namespace, results: Results
+) -> None:
+    log(f"4/4 memory: {args.memory_jobs} small jobs")
+    clip = ensure_tiny(args.out / "media")
+    server = Server(args.out / "suite" / "memory", args.out / "media", args.concurrency)
+
+    async def body(server: Server) -> MemoryResult:
+        return await run_memory(
+            session,
+            server,
+            clip,
+            jobs=args.memory_jobs,
+            wave=args.concurrency,
+            warmup=args.concurrency,
+            progress=log,
         )
 
+    memory = results.memory = await with_server(session, server, body)
+    history = [*memory.warmups, *memory.jobs]
+    results.groups.append(Group("small 180p jobs (memory phase)", memory.jobs, history))
+
+
+async def run(args: argparse.Namespace, results: Results) -> None:
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await renders_phase(session, args, results)
         if args.moviepy_runs:
-            log(f"2/4 MoviePy 2: {args.moviepy_runs} render(s)")
-            for i in range(args.moviepy_runs):
-                wall, cpu = await asyncio.to_thread(timed, results.moviepy, out)
-                log(f"  run {i + 1}  {MOVIEPY} {wall:7.2f} s  (cpu {cpu:6.2f} s)")
-
-        chosen = args.policy or policies()
-        log(f"3/4 throughput and latency, policies: {', '.join(p.name for p in chosen)}")
-        for k, policy in enumerate(chosen):
-            if k == len(chosen) // 2 or len(chosen) == 1:
-                log(f"  {args.load_jobs} sequential raw renders")
-                for _ in range(args.load_jobs):
-                    wall, cpu = await asyncio.to_thread(time_once, raw, out)
-                    results.sequential.append(wall)
-                    results.sequential_cpu.append(cpu)
-            log(f"  policy {policy.name}: {policy.describe()}")
-            server = Server(
-                suite / f"policy_{policy.name}", out / "media", args.concurrency, policy.env
-            )
-
-            async def policy_body(server: Server, policy: Policy = policy) -> PolicyRun:
-                return await policy_phase(session, server, spec, policy, args)
-
-            done = await with_server(session, server, policy_body)
-            results.policies.append(done)
-            history = [done.warm, *done.load.jobs]
-            results.groups.append(
-                Group(f"{args.load_jobs} at once, {policy.name}", done.load.jobs, history)
-            )
-
+            await moviepy_phase(args, results)
+        await throughput_phase(session, args, results)
         if args.memory_jobs:
-            log(f"4/4 memory: {args.memory_jobs} small jobs")
-            clip = ensure_tiny(out / "media")
-            server = Server(suite / "memory", out / "media", args.concurrency)
-
-            async def memory_body(server: Server) -> None:
-                results.memory = await run_memory(
-                    session,
-                    server,
-                    clip,
-                    jobs=args.memory_jobs,
-                    wave=args.concurrency,
-                    warmup=args.concurrency,
-                    progress=log,
-                )
-
-            await with_server(session, server, memory_body)
-            assert results.memory is not None
-            jobs = results.memory.jobs
-            results.groups.append(Group("small 180p jobs (memory phase)", jobs, jobs))
+            await memory_phase(session, args, results)
 
 
 def contenders(args: argparse.Namespace, spec_path: Path) -> tuple[list[Contender], Contender]:
@@ -253,7 +271,13 @@ def contenders(args: argparse.Namespace, spec_path: Path) -> tuple[list[Contende
     return [cli, bare, raw], moviepy
 
 
+def _stop(signum: int, frame: object) -> None:
+    # SystemExit unwinds through with_server's finally, so no server outlives the suite.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     given = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(given)
     args.out = args.out.resolve()
