@@ -424,6 +424,24 @@ async def test_bit_flipped_media_renders_or_fails_with_a_clean_error(
         assert body["status"] == "completed", body
 
 
+async def test_ffmpeg_errors_reach_the_client_short_and_sanitised(
+    make_app: Callable[..., Awaitable[App]], clips: Path, tmp_path: Path
+) -> None:
+    """B7: FFmpeg fails (the fake prints its workspace path in stderr and exits 1): the job is
+    PROCESSING_FAILED and its error, as the API shows it, is short and names no server path."""
+    app = await make_app(fake="exit:1")
+    status, created = await app.post({"clips": [{"url": good(clips)}]})
+    assert status == 202, created
+    body = await app.finished(created["composition_id"])
+    assert body["status"] == "failed" and body["error"]["code"] == "PROCESSING_FAILED", body
+    text = json.dumps(body["error"])
+    assert "Invalid data found" in text  # the useful part of stderr is kept
+    assert len(text) <= 4096 + 512, len(text)
+    for secret in (str(tmp_path), "/tmp/", "/work/"):
+        assert secret not in text, (secret, text)
+    assert len(app.renders()) == 1 and app.blobs() == []
+
+
 # -- B8: output settings allowlist ------------------------------------------------------------
 
 

@@ -393,7 +393,8 @@ async def test_playlists_and_concat_scripts_reach_nothing(
     """S5: HLS (segments, EXT-X-KEY) and ffconcat payloads disguised as clips are
     INVALID_CLIP_FORMAT at the probe and the listener sees no connection. The neex xbin AVI
     needs an HLS or concat reference inside to reach anything, which the same demuxer and
-    protocol allow-lists refuse."""
+    protocol allow-lists refuse. (RELIABILITY's "harmless container that completes" variant does
+    not arise: no payload here is a container FFmpeg may open.)"""
     port, hits = listener
     for name, path in _payloads(tmp_path, port, gray).items():
         with pytest.raises(InvalidClipFormat) as caught:
@@ -405,7 +406,8 @@ async def test_playlists_and_concat_scripts_reach_nothing(
 
 @pytest.mark.ffmpeg
 async def test_every_input_is_opened_with_the_allow_lists(render_doc: Render, gray: Path) -> None:
-    """S5: every `-i` of the render follows `-protocol_whitelist file -format_whitelist …`."""
+    """S5, B5: every `-i` of the render follows `-protocol_whitelist file -format_whitelist …`
+    and `-max_pixels`."""
     result = await render_doc({"clips": [{"url": gray}, {"url": gray}]})
     argv = list(result.argv)
     starts = [i for i, a in enumerate(argv) if a == "-i"]
@@ -414,6 +416,7 @@ async def test_every_input_is_opened_with_the_allow_lists(render_doc: Render, gr
         window = argv[max(0, i - 8) : i]
         assert window[window.index("-protocol_whitelist") + 1] == "file"
         assert "-format_whitelist" in window and "-safe" not in argv
+        assert "-max_pixels" in window  # B5: decoders are capped too
 
 
 # -- S7: callback_url blocklist (moved from tests/runner/test_callbacks.py) ---------------------
@@ -715,12 +718,14 @@ async def _finished(client: Client, job_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.ffmpeg
+@pytest.mark.parametrize("cache", ["true", "false"])
 async def test_outputs_are_keyed_by_job_and_token_and_stay_in_the_blob_dir(
-    aiohttp_client: MakeClient, tmp_path: Path, gray: Path
+    aiohttp_client: MakeClient, tmp_path: Path, gray: Path, cache: str
 ) -> None:
     """S10: the stored files are exactly outputs/{job_id}/{token}.mp4|.jpg; with `outputs`
-    replaced by a symlink to a directory outside, the job fails and nothing lands there."""
-    settings = _app_settings(tmp_path, gray.parent)
+    replaced by a symlink to a directory outside, the same job again fails and nothing lands
+    there, whether it is rendered afresh or copied from the render cache."""
+    settings = _app_settings(tmp_path, gray.parent, ENABLE_RENDER_CACHE=cache)
     client = await aiohttp_client(create_app(settings))
     doc = {"clips": [{"url": gray.as_uri()}], "output": {"resolution": "180p", "fps": 10}}
     resp = await client.post("/api/v1/compositions", json=doc)
@@ -743,6 +748,10 @@ async def test_outputs_are_keyed_by_job_and_token_and_stay_in_the_blob_dir(
     assert body["status"] == "failed" and body["output_url"] is None, body
     assert body["error"]["code"] in ("STORAGE_ERROR", "PROCESSING_FAILED"), body
     assert list(outside.rglob("*")) == []
+
+
+# S10, not applicable: "downloads use the bucket-scoped credentials only" is configuration (one
+# S3 client with the service's credentials; inputs come from ALLOWED_S3_BUCKETS), not a code path.
 
 
 # -- S11: the internal endpoint ----------------------------------------------------------------
