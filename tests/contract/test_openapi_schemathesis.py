@@ -37,6 +37,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+pytestmark = pytest.mark.ffmpeg  # the server renders with the real FFmpeg
 WEBSOCKET = "/ws/compositions/{id}"
 MAX_EXAMPLES = 30
 

@@ -152,6 +152,7 @@ async def refused_at_post(app: App, cases: list[tuple[Any, str, str]]) -> None:
 
 
 @pytest.mark.parametrize("raw", [b"{", b"\xff\xfe", b"", b"[1, 2]", b'"clips"', b"null"])
+@pytest.mark.ffmpeg
 async def test_malformed_json_is_400_naming_the_body(
     make_app: Callable[..., Awaitable[App]], raw: bytes
 ) -> None:
@@ -161,6 +162,7 @@ async def test_malformed_json_is_400_naming_the_body(
     await refused_at_post(app, [(raw, "VALIDATION_ERROR", "body")])
 
 
+@pytest.mark.ffmpeg
 async def test_malformed_documents_are_400_naming_the_field(
     make_app: Callable[..., Awaitable[App]], clips: Path
 ) -> None:
@@ -188,6 +190,7 @@ async def test_malformed_documents_are_400_naming_the_field(
 # -- B2: timeline semantics ---------------------------------------------------------------------
 
 
+@pytest.mark.ffmpeg
 async def test_static_timeline_errors_are_refused_at_post(
     make_app: Callable[..., Awaitable[App]], clips: Path
 ) -> None:
@@ -263,6 +266,7 @@ async def test_static_timeline_errors_are_refused_at_post(
     )
 
 
+@pytest.mark.ffmpeg
 async def test_problems_only_a_probe_shows_fail_the_job_before_any_render(
     make_app: Callable[..., Awaitable[App]], clips: Path, probe_media: dict[str, Path]
 ) -> None:
@@ -316,6 +320,7 @@ BAD_URLS = [
 ]
 
 
+@pytest.mark.ffmpeg
 async def test_refused_urls_name_their_field_at_post(
     make_app: Callable[..., Awaitable[App]], clips: Path
 ) -> None:
@@ -336,6 +341,7 @@ async def test_refused_urls_name_their_field_at_post(
 # -- B6(c), B6(d): a hung FFmpeg, a download that never ends ----------------------------------
 
 
+@pytest.mark.ffmpeg
 async def test_a_hung_ffmpeg_is_killed_at_job_timeout(
     make_app: Callable[..., Awaitable[App]], clips: Path, tmp_path: Path
 ) -> None:
@@ -377,6 +383,7 @@ async def dribbler() -> AsyncIterator[int]:
     await runner.cleanup()
 
 
+@pytest.mark.ffmpeg
 async def test_a_download_that_never_finishes_fails_the_job(
     make_app: Callable[..., Awaitable[App]], dribbler: int
 ) -> None:
@@ -424,6 +431,7 @@ async def test_bit_flipped_media_renders_or_fails_with_a_clean_error(
         assert body["status"] == "completed", body
 
 
+@pytest.mark.ffmpeg
 async def test_ffmpeg_errors_reach_the_client_short_and_sanitised(
     make_app: Callable[..., Awaitable[App]], clips: Path, tmp_path: Path
 ) -> None:
@@ -445,6 +453,7 @@ async def test_ffmpeg_errors_reach_the_client_short_and_sanitised(
 # -- B8: output settings allowlist ------------------------------------------------------------
 
 
+@pytest.mark.ffmpeg
 async def test_output_settings_off_the_table_are_refused(
     make_app: Callable[..., Awaitable[App]], clips: Path
 ) -> None:
@@ -473,6 +482,7 @@ async def test_output_settings_off_the_table_are_refused(
 # -- B9: overlay text ---------------------------------------------------------------------------
 
 
+@pytest.mark.ffmpeg
 async def test_bad_overlay_text_is_refused_at_post(
     make_app: Callable[..., Awaitable[App]], clips: Path
 ) -> None:
@@ -500,6 +510,7 @@ async def test_bad_overlay_text_is_refused_at_post(
 # -- B10: unknown or malformed identifiers ---------------------------------------------------
 
 
+@pytest.mark.ffmpeg
 async def test_unknown_and_malformed_ids_are_404_against_the_real_store(
     make_app: Callable[..., Awaitable[App]], caplog: pytest.LogCaptureFixture
 ) -> None:
