@@ -47,6 +47,7 @@ from bench.timing import BARE, RAW, RENDER, Contender, RenderFailed, round_order
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 SERVICE = "service"
+LOAD_EVERY = 5.0
 T = TypeVar("T")
 
 
@@ -243,15 +244,26 @@ async def memory_phase(
     results.groups.append(Group("small 180p jobs (memory phase)", memory.jobs, history))
 
 
+async def sample_load(results: Results) -> None:
+    """The 1-min load average every LOAD_EVERY s: how noisy the machine was meanwhile."""
+    while True:
+        results.loads.append(os.getloadavg()[0])
+        await asyncio.sleep(LOAD_EVERY)
+
+
 async def run(args: argparse.Namespace, results: Results) -> None:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        await renders_phase(session, args, results)
-        if args.moviepy_runs:
-            await moviepy_phase(args, results)
-        await throughput_phase(session, args, results)
-        if args.memory_jobs:
-            await memory_phase(session, args, results)
+    sampling = asyncio.create_task(sample_load(results))
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            await renders_phase(session, args, results)
+            if args.moviepy_runs:
+                await moviepy_phase(args, results)
+            await throughput_phase(session, args, results)
+            if args.memory_jobs:
+                await memory_phase(session, args, results)
+    finally:
+        sampling.cancel()
 
 
 def contenders(args: argparse.Namespace, spec_path: Path) -> tuple[list[Contender], Contender]:

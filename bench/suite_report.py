@@ -53,6 +53,7 @@ class Results:
     sequential: list[float] = field(default_factory=list)  #: raw walls, one after another
     sequential_cpu: list[float] = field(default_factory=list)
     memory: MemoryResult | None = None
+    loads: list[float] = field(default_factory=list)  #: 1-min load average, sampled
 
     def named(self, name: str) -> Contender:
         return next(c for c in self.contenders if c.name == name)
@@ -253,6 +254,28 @@ def memory_detail(r: Results) -> list[str]:
     ]
 
 
+def _loads(loads: list[float]) -> str:
+    if not loads:
+        return "load during the run: not sampled"
+    low, mid, high = min(loads), statistics.median(loads), max(loads)
+    return (
+        f"1-min load average during the run ({len(loads)} samples): min {low:.1f}, median "
+        f"{mid:.1f}, max {high:.1f} (the benchmark alone adds about 2-4: FFmpeg's threads)"
+    )
+
+
+def _spread(r: Results) -> str:
+    """The same raw command's walls over the run: the noise every ratio is read against."""
+    walls = [*r.raw.times, *r.sequential]
+    if len(walls) < 2:
+        return "raw FFmpeg ran once: no spread"
+    low, high = min(walls), max(walls)
+    return (
+        f"noise: the raw command took {low:.2f}-{high:.2f} s over {len(walls)} runs "
+        f"(max/min {high / low:.2f}; on a quiet machine runs agree within a few %)"
+    )
+
+
 def header(r: Results) -> list[str]:
     a = r.args
     return [
@@ -261,6 +284,7 @@ def header(r: Results) -> list[str]:
         *r.machine.lines(),
         f"- load before: `{r.load_before}`",
         f"- load after: `{r.load_after}`",
+        f"- {_loads(r.loads)}; {_spread(r)}",
         f"- reference: 5 clips, {total_seconds():g} s, 720p{FPS} CRF {CRF} preset {a.preset}; "
         f"service in embedded mode, MAX_CONCURRENT_JOBS={a.concurrency}, render cache and "
         "rate limit off",
