@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from vidsvc import spec
@@ -49,3 +51,29 @@ def test_the_compiled_encoding_follows_the_policy(monkeypatch: pytest.MonkeyPatc
     assert compiled() == 2  # a third render among MAX_CONCURRENT_JOBS=5
     assert compiled(FFMPEG_THREADS="3") == 3  # explicit wins
     assert compiled(FFMPEG_THREADS="auto") == 0  # no -threads option: FFmpeg decides
+
+
+async def test_renders_count_from_their_start_not_their_ffmpeg(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five jobs claimed together compile together, before any FFmpeg runs: each must still
+    see the other four, or all five would take the whole machine."""
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    settings = Settings.from_env({})
+    gate, encoded, seen = asyncio.Event(), asyncio.Event(), []
+
+    @threads.counted
+    async def job() -> None:
+        await gate.wait()  # staging and probing: no FFmpeg yet
+        seen.append(threads.threads_for_job(settings))
+        await encoded.wait()
+
+    tasks = [asyncio.create_task(job()) for _ in range(5)]
+    await asyncio.sleep(0)
+    gate.set()
+    while len(seen) < 5:
+        await asyncio.sleep(0)
+    encoded.set()
+    await asyncio.gather(*tasks)
+    assert seen == [1] * 5
+    assert threads.threads_for_job(settings) == 3  # all done: a new render is alone again

@@ -29,7 +29,7 @@ from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.runner.render import BANDS
-from vidsvc.runner.threads import threads_for_job
+from vidsvc.runner.threads import counted, threads_for_job
 from vidsvc.runner.workspace import workspace
 from vidsvc.schema import parse_clip_task
 from vidsvc.store import Stores
@@ -110,6 +110,7 @@ def _command(
     return clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
 
 
+@counted  # one clip's render, for the threads policy
 async def _run_one(
     task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
 ) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun]:

@@ -27,7 +27,7 @@ from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
-from vidsvc.runner.threads import threads_for_job
+from vidsvc.runner.threads import counted, threads_for_job
 from vidsvc.runner.workspace import workspace, write_files
 
 #: (stage, first percentage, last percentage) — SPEC.md §4.
@@ -179,6 +179,7 @@ async def _compile(
     return graph.compile_command(built, encoding(comp, settings, timeline.duration_ms)), infos
 
 
+@counted  # for the threads policy, from its start: see runner/threads.py
 async def render(
     comp: spec.Composition,
     settings: Settings,

@@ -4,21 +4,45 @@ Left alone, every FFmpeg sizes x264 for the whole machine (about 1.5 threads per
 lookahead), so MAX_CONCURRENT_JOBS renders on a small host run five times the threads there are
 cores, and the context switching and cache thrash cost throughput. Sized for the worst case
 (cores // MAX_CONCURRENT_JOBS) a render running alone would be slowed instead. So the share
-is decided when a render starts, from the renders already running here: alone it gets the
-whole machine, with others it gets its part, and never less than one thread. A render keeps
-its count to the end (FFmpeg cannot be resized), so the policy is a fair share, not a cap.
+is decided when a render's command is compiled, from the renders under way here: alone it
+gets the whole machine, with others it gets its part, and never less than one thread. "Under
+way" counts from the render's start (`counted`), not from its FFmpeg's: jobs claimed together
+compile together, before any of them has an FFmpeg running. A render keeps its count to the
+end (FFmpeg cannot be resized), so the policy is a fair share, not a cap.
 
 Imports the leaves and vidsvc.runner.ffmpeg.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from vidsvc.config import Settings
 from vidsvc.runner.ffmpeg import running_renders
 
 AUTO = -1  #: FFMPEG_THREADS=auto: no -threads option, FFmpeg decides (the "both ways" baseline)
+P = ParamSpec("P")
+T = TypeVar("T")
+_UNDER_WAY = [0]  #: renders (compositions, clips) between their start and their end
+
+
+def counted(
+    render: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Count a render as under way for as long as the wrapped coroutine runs."""
+
+    @functools.wraps(render)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        _UNDER_WAY[0] += 1
+        try:
+            return await render(*args, **kwargs)
+        finally:
+            _UNDER_WAY[0] -= 1
+
+    return wrapper
 
 
 def cores() -> int:
@@ -42,4 +66,6 @@ def threads_for_job(settings: Settings) -> int:
         return 0
     if settings.ffmpeg_threads > 0:
         return settings.ffmpeg_threads
-    return share(cores(), running_renders(), settings.max_concurrent_jobs)
+    # the caller is one of those under way; FFmpeg started outside `counted` still counts
+    others = max(_UNDER_WAY[0] - 1, running_renders())
+    return share(cores(), others, settings.max_concurrent_jobs)
