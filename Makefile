@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install os-deps run test lint typecheck unit bench media clean
+.PHONY: install os-deps run test lint typecheck unit bench soak media clean
 
 install: os-deps $(STAMP)
 
@@ -47,6 +47,11 @@ unit: install
 
 test: install lint typecheck
 	$(BIN)/pytest -q --cov --cov-report=term
+
+# The soak of issue #7 (tests/reliability/test_soak.py, deselected from `make test`): 200 small
+# jobs with random cancels and one SIGKILL and restart; prints its numbers.
+soak: install
+	$(BIN)/pytest -q -s -m soak tests/reliability/test_soak.py
 
 # Every measure of issue #6 into bench/results.md (flags: make bench BENCH_ARGS="--runs 5").
 # MoviePy (the `bench` extra) is installed for the benchmark only.
