@@ -34,7 +34,7 @@ from vidsvc.schema import parse_composition
 LENGTHS = {"v1": 2000, "v2": 1500, "m": 2000, "vo": 1000}
 VIDEOS = ("v1", "v2")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-PURE = settings(max_examples=300, deadline=None, database=None)
+PURE = settings(max_examples=200, deadline=None, database=None)
 
 
 # -- strategies ---------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def as_files(document: dict[str, Any], files: dict[str, Path]) -> dict[str, Any]
 
 @pytest.mark.ffmpeg
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
