@@ -34,8 +34,8 @@ KNOBS = {
     "JOB_TIMEOUT": "60",
     "SHUTDOWN_GRACE": "5",
     "KILL_GRACE": "2",
-    "ENABLE_RENDER_CACHE": "false",
-    "RATE_LIMIT_PER_MINUTE": "0",  # the tests POST in bursts from one address  # identical tiny jobs must each run FFmpeg
+    "ENABLE_RENDER_CACHE": "false",  # identical tiny jobs must each run FFmpeg
+    "RATE_LIMIT_PER_MINUTE": "0",  # the tests POST in bursts from one address
 }
 
 

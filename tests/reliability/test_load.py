@@ -56,7 +56,7 @@ async def test_never_more_than_max_concurrent_ffmpeg(
 ) -> None:
     """L1: 10 POSTs at once with MAX_CONCURRENT_JOBS=2: all accepted; sampled every 50 ms,
     never more than 2 live FFmpeg processes nor 2 jobs processing; all 10 complete."""
-    srv = single("sleep=1", MAX_CONCURRENT_JOBS="2", MAX_QUEUED_JOBS="20")
+    srv = single("sleep=0.4", MAX_CONCURRENT_JOBS="2", MAX_QUEUED_JOBS="20")
     srv.start()
     ids = await asyncio.gather(*(post(http, srv.url, doc(tiny_clip)) for _ in range(10)))
     pidfile = tmp_path / "shim.pids"
@@ -83,7 +83,7 @@ async def test_a_full_backlog_rejects_cleanly(
     """L2: MAX_CONCURRENT_JOBS=1, MAX_QUEUED_JOBS=4: with one job rendering, of 9 more POSTs 4
     are accepted and 5 answer 503 QUEUE_FULL with Retry-After, leaving no row; all 5 accepted
     jobs complete."""
-    srv = single("sleep=3,sleep=0.1", MAX_CONCURRENT_JOBS="1", MAX_QUEUED_JOBS="4")
+    srv = single("sleep=2,sleep=0.1", MAX_CONCURRENT_JOBS="1", MAX_QUEUED_JOBS="4")
     srv.start()
     first = await post(http, srv.url, doc(tiny_clip))
     await until(lambda: live_shims(tmp_path / "shim.pids"), 20, "the first render")
@@ -149,7 +149,7 @@ async def test_jobs_spread_and_a_websocket_on_b_streams_a_job_rendered_on_a(
     """L5 (and L8's cross-instance stream): 6 jobs over two instances with one slot each on one
     Redis backlog: never more than 2 renders at once, each instance runs at least 2 of them,
     each job is claimed once; a WebSocket on B streams a job that A renders."""
-    a, b = pair(SLOW_FFMPEG_PLAN="sleep=1.5")
+    a, b = pair(SLOW_FFMPEG_PLAN="sleep=1")
     a.start()
     first = await post(http, a.url, doc(tiny_clip))  # only A is up: A renders it
     b.start()
@@ -186,7 +186,7 @@ async def test_websocket_clients_resume_across_instances(
     and reconnect 1 s later to the other instance. Every connection starts with a status
     snapshot, then only newer seqs; each client (deduplicating by seq) sees a strictly
     increasing seq and exactly one terminal message, `completed`."""
-    a, b = pair(SLOW_FFMPEG_PLAN="sleep=4", WS_MAX_CONN_PER_IP="100")
+    a, b = pair(SLOW_FFMPEG_PLAN="sleep=3", WS_MAX_CONN_PER_IP="100")
     a.start()
     b.start()
     job_id = await post(http, a.url, doc(tiny_clip))

@@ -190,7 +190,7 @@ async def test_a_postgres_restart_does_not_interrupt_renders(
     job is taken by the peer, both complete on attempt 1, and a new POST afterwards completes."""
     if not pg_server.controllable:
         pytest.skip("restarts PostgreSQL: needs the throwaway server")
-    a, b = pair(SLOW_FFMPEG_PLAN="sleep=5,sleep=5,sleep=0.2", LEASE_SECONDS="10")
+    a, b = pair(SLOW_FFMPEG_PLAN="sleep=4,sleep=4,sleep=0.2", LEASE_SECONDS="10")
     a.start()
     b.start()
     ids = [await post(http, a.url, doc(tiny_clip)) for _ in range(2)]
