@@ -25,9 +25,9 @@ Not here, and why:
   machines or CI. Pinned mapping: ENOSPC in the local blob store is a StorageError (store/disk.py),
   so the job is retried after its lease and fails STORAGE_ERROR on its last attempt, as below;
   the partial temp file is removed by the store's write path.
-- D10: tests/runner/test_callbacks.py (5xx/429 retried with backoff up to CALLBACK_MAX_ATTEMPTS,
-  each attempt recorded, the same X-Vidsvc-Event-Id on every retry, 4xx permanent); callbacks
-  run outside the render pool (vidsvc/runner/callbacks.py), after the job's terminal commit.
+- D10's slow receiver (each attempt cut at CALLBACK_TIMEOUT): test_security.py's S9 receivers;
+  callbacks run outside the render pool (vidsvc/runner/callbacks.py), after the job's
+  terminal commit, so they never gate the job's state nor hold a render slot.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -56,19 +58,26 @@ from tests.reliability.faults import (
     tiny_clip,
     until,
 )
+from tests.support.callback_sink import (
+    Receiver,
+    callback_note,
+    deps_for,
+    quick_backoff,
+    receiver,
+)
 from tests.support.pg_server import PgServer
 from tests.support.redis_server import RedisServer
 from tests.support.server import Server
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import execute
+from vidsvc.runner import callbacks, execute
 from vidsvc.store import Stores
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
 from vidsvc.store.sqlite import BUSY_TIMEOUT_MS
 
-__all__ = ["pair", "single", "tiny_clip"]
+__all__ = ["pair", "quick_backoff", "receiver", "single", "tiny_clip"]  # fixtures
 pytestmark = [pytest.mark.D, pytest.mark.ffmpeg]
 
 
@@ -333,3 +342,44 @@ async def test_storage_down_retries_then_fails(
     assert final is not None and final.state is JobState.FAILED
     assert final.error is not None and final.error.code == "STORAGE_ERROR"
     assert final.attempts == 2
+
+
+async def test_5xx_and_429_are_retried_until_success(receiver: Callable[..., Any]) -> None:
+    """D10: 5xx and 429 are retried with backoff until a 2xx; every attempt is recorded and
+    carries the same X-Vidsvc-Event-Id (one idempotency key, C5)."""
+    rec: Receiver = await receiver([500, 503, 429, 200])
+    deps, job = await deps_for(rec)
+    assert await callbacks.deliver(deps, job, rec.url()) is True
+    hits = rec.hits["/cb"]
+    assert len(hits) == 4
+    assert len({h[callbacks.EVENT_ID_HEADER] for h, _ in hits}) == 1  # one idempotency key
+    note = await callback_note(deps, job)
+    assert [a["status"] for a in note["attempts"]] == [500, 503, 429, 200]
+
+
+async def test_retries_stop_at_max_attempts(receiver: Callable[..., Any]) -> None:
+    """D10: retries stop at CALLBACK_MAX_ATTEMPTS, recorded as not delivered."""
+    rec: Receiver = await receiver([500] * 10)
+    deps, job = await deps_for(rec, callback_max_attempts=3)
+    assert await callbacks.deliver(deps, job, rec.url()) is False
+    assert len(rec.hits["/cb"]) == 3
+    assert (await callback_note(deps, job))["delivered"] is False
+
+
+async def test_4xx_is_permanent(receiver: Callable[..., Any]) -> None:
+    """D10: a 4xx other than 429 ends delivery at once."""
+    rec: Receiver = await receiver([404, 200])
+    deps, job = await deps_for(rec)
+    assert await callbacks.deliver(deps, job, rec.url()) is False
+    assert len(rec.hits["/cb"]) == 1
+
+
+async def test_network_errors_are_retried_and_recorded(receiver: Callable[..., Any]) -> None:
+    """D10: a receiver that is down (connection refused) is retried and each error recorded."""
+    rec: Receiver = await receiver([])
+    deps, job = await deps_for(rec, callback_max_attempts=2)
+    dead = "http://127.0.0.1:1/cb"  # nothing listens on port 1
+    deps = replace(deps, settings=replace(deps.settings, allowed_callback_hosts=("127.0.0.1:1",)))
+    assert await callbacks.deliver(deps, job, dead) is False
+    attempts = (await callback_note(deps, job))["attempts"]
+    assert len(attempts) == 2 and all("error" in a for a in attempts)
