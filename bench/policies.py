@@ -22,7 +22,7 @@ class Policy:
 
     def describe(self) -> str:
         shown = " ".join(f"{k}={v}" for k, v in self.env.items()) or "defaults"
-        return f"{shown}{f' ({self.note})' if self.note else ''}"
+        return f"{shown}{f': {self.note}' if self.note else ''}"
 
 
 def parse_policy(text: str) -> Policy:

@@ -1,9 +1,9 @@
 """Render benchmark: `vidsvc render` against a hand-written single FFmpeg command.
 
-Run as `python -m bench.render` (or `make bench`). Every contender renders the same
-reference composition: five 6.5 s clips of mixed size, rate and audio layout, four
-0.5 s crossfades (30.5 s in all), two text overlays, music and a voiceover, to
-720p30 H.264 CRF 21 `medium`. The hand-written command is what an FFmpeg expert
+Run as `python -m bench.render` (`make bench` runs bench.suite, which includes it).
+Every contender renders the same reference composition: five 6.5 s clips of mixed size,
+rate and audio layout, four 0.5 s crossfades (30.5 s in all), two text overlays, music
+and a voiceover, to 720p30 H.264 CRF 21 `medium`. The hand-written command is what an FFmpeg expert
 would type for this one composition; vidsvc compiles a general JSON composition
 into one command, and the target is that this costs at most 5 % in wall time.
 

@@ -118,7 +118,7 @@ def throughput(r: Results, run: PolicyRun) -> float:
 def _rate(r: Results, run: PolicyRun) -> str:
     achieved = len(run.load.all_latencies) / run.load.wall
     paced = r.args.poll_rate
-    return f"{achieved:.0f}/s{' back to back' if not paced else f' paced at {paced:g}/s'}"
+    return f"paced at {paced:g}/s" if paced else f"back to back, {achieved:.0f}/s"
 
 
 def load_rows(r: Results) -> list[str]:
@@ -207,7 +207,7 @@ def cause_lines(r: Results) -> list[str]:
             f"{cpu.children:.1f} CPU-s in FFmpeg/ffprobe children ({cpu.children / seq_cpu:.3f}× "
             f"the sequential raw CPU), {cpu.own:.1f} CPU-s in the server process, "
             f"{run.load.client_cpu:.1f} CPU-s in the polling client; {run.sampler.summary()}; "
-            f"x264 in the outputs: {outputs_threads(run.outputs)}"
+            f"x264 in the outputs (the warm-up's included): {outputs_threads(run.outputs)}"
         )
     if r.moviepy.times:
         mp_out = r.moviepy.output
