@@ -36,6 +36,8 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)  #: HTTP status -> count
     wall: float = 0.0  #: before the first POST -> the last job seen completed
     server_cpu: Cpu = field(default_factory=lambda: Cpu(0.0, 0.0))  #: over the phase
+    #: the server's event-loop thread over the phase: (s on a CPU, s waiting for one)
+    loop_sched: tuple[float, float] = (0.0, 0.0)
     client_cpu: float = 0.0  #: this process's CPU over the phase (the polling client)
     origin: float = 0.0  #: perf_counter() just before the first POST
     samples: list[tuple[float, float, str]] = field(default_factory=list)  #: (start, s, kind)
@@ -90,7 +92,7 @@ async def run_load(
 
     Raises JobFailed when a job fails or is cancelled (after recording what was seen).
     """
-    cpu_before, client_before = server.cpu(), self_cpu()
+    cpu_before, client_before, sched_before = server.cpu(), self_cpu(), server.loop_sched()
     started = time.perf_counter()
     submitted = await asyncio.gather(*(submit(session, server.base, spec) for _ in range(jobs)))
     result = LoadResult(jobs=list(submitted), origin=started)
@@ -120,6 +122,8 @@ async def run_load(
             failures.append(f"{job.id} {state}: {body.get('error')}")
     result.wall = time.perf_counter() - started
     result.server_cpu = server.cpu() - cpu_before
+    sched = server.loop_sched()
+    result.loop_sched = (sched[0] - sched_before[0], sched[1] - sched_before[1])
     result.client_cpu = self_cpu() - client_before
     if failures:
         raise JobFailed("; ".join(failures))

@@ -69,6 +69,16 @@ def process_cpu(pid: int) -> Cpu:
     return Cpu((utime + stime) / _TICK, (cutime + cstime) / _TICK)
 
 
+def loop_sched(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of `pid`'s main thread.
+
+    The main thread runs the event loop that answers every request, so its run-queue wait
+    is the part of a request's latency that is the scheduler's, not the service's.
+    """
+    on_cpu, waiting, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of `pid` in KiB (resident memory, shared pages included)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -119,6 +129,9 @@ class Server:
 
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
+
+    def loop_sched(self) -> tuple[float, float]:
+        return loop_sched(self.pid)
 
     def start(self) -> None:
         """Start on an empty state directory (no jobs or metrics left from a former run)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.api import Submitted
 from bench.estimates import Group, estimate_lines, overall_mape
-from bench.load import LoadResult, percentiles
+from bench.load import LoadResult, percentiles, slowest
 from bench.machine import Machine
 from bench.memory import NOISE_KIB, NOISE_SHARE, MemoryResult
 from bench.moviepy_ref import CPU_LINE
@@ -179,6 +179,10 @@ def table(r: Results) -> list[str]:
     ]
 
 
+def _slowest(load: LoadResult) -> str:
+    return ", ".join(f"{lat * 1000:.0f} ms at +{at:.1f} s" for at, lat, _ in slowest(load, 3))
+
+
 def moviepy_cpu(mp: Contender, log_dir: Path) -> str:
     """MoviePy's CPU split (its Python process vs its FFmpeg children), from its last log."""
     try:
@@ -208,6 +212,15 @@ def cause_lines(r: Results) -> list[str]:
             f"the sequential raw CPU), {cpu.own:.1f} CPU-s in the server process, "
             f"{run.load.client_cpu:.1f} CPU-s in the polling client; {run.sampler.summary()}; "
             f"x264 in the outputs (the warm-up's included): {outputs_threads(run.outputs)}"
+        )
+    for run in r.policies:
+        on_cpu, waiting = run.load.loop_sched
+        n = len(run.load.all_latencies)
+        lines.append(
+            f"- API latency, `{run.policy.name}`: the server's event-loop thread ran "
+            f"{on_cpu:.2f} s and waited {waiting:.2f} s for a core over the "
+            f"{run.load.wall:.1f} s phase ({n} requests + {len(run.load.jobs)} jobs); "
+            f"slowest: {_slowest(run.load)}"
         )
     if r.moviepy.times:
         mp_out = r.moviepy.output
