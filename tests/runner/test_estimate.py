@@ -27,13 +27,21 @@ def finished(
     state: JobState = JobState.COMPLETED,
     render_s: float | None = None,
     kind: JobKind = JobKind.COMPOSITION,
+    overhead_s: float = 0.0,
+    sharing: float | None = None,
 ) -> Job:
-    metadata = {
+    metadata: dict[str, Any] = {
         # the stage clocks: the queue is not processing
-        "timings": {"queued": 30.0, "downloading": 0.1, "encoding": processing_s - 0.1},
-        "render_seconds": render_s if render_s is not None else processing_s - 0.2,
+        "timings": {
+            "queued": 30.0,
+            "downloading": overhead_s,
+            "encoding": processing_s - overhead_s,
+        },
+        "render_seconds": render_s if render_s is not None else processing_s - overhead_s,
         "output_seconds": output_s,
     }
+    if sharing is not None:
+        metadata["sharing"] = sharing
     job = make_job(kind=kind, state=state, payload=request(output_s, resolution))
     return dataclasses.replace(job, metadata=metadata)
 
@@ -92,10 +100,11 @@ def test_the_queue_ahead_and_the_free_slots() -> None:
     own = 10 / 2.0
     doc = request(10)
     assert est.estimate(doc, ahead=0, running=0, slots=2) == own
-    assert est.estimate(doc, ahead=1, running=0, slots=2) == own  # a slot is still free
+    # a slot is still free, but the job ahead will share the machine with ours
+    assert est.estimate(doc, ahead=1, running=0, slots=2) == 2 * own
     # both slots will be taken: one job must finish; the pool does 2 per 10 s
-    assert est.estimate(doc, ahead=0, running=2, slots=2) == own + 10 / 2
-    assert est.estimate(doc, ahead=3, running=2, slots=2) == own + 4 * 10 / 2
+    assert est.estimate(doc, ahead=0, running=2, slots=2) == 2 * own + 10 / 2
+    assert est.estimate(doc, ahead=3, running=2, slots=2) == 2 * own + 4 * 10 / 2
     series = [est.estimate(doc, ahead=n, running=2, slots=2) for n in range(6)]
     assert series == sorted(series) and len(set(series)) == 6
 
@@ -112,3 +121,26 @@ def test_compare_estimate_with_what_happened() -> None:
     assert compare(10.0, dataclasses.replace(done, state=JobState.FAILED)) is None
     instant = dataclasses.replace(done, finished_at=done.created_at)
     assert compare(1.0, instant)["ratio"] == math.inf  # type: ignore[index]
+
+
+def test_throughput_counts_the_renders_that_shared_the_machine() -> None:
+    """A job that encoded at 0.5x while four renders shared the cores measured 2x of machine
+    throughput: alone, the next job is promised 2x; beside three others, a quarter of it."""
+    est = Estimator()
+    est.observe(finished(output_s=10.0, processing_s=20.0, sharing=4.0))
+    assert est.speed("720p") == pytest.approx(2.0)
+    assert est.estimate(request(10), slots=4) == 5.0
+    assert est.estimate(request(10), running=3, slots=4) == 20.0
+    # past the slots a job waits instead of sharing more
+    assert est.render_seconds(request(10), sharing=4) == pytest.approx(20.0)
+
+
+def test_the_fixed_overhead_is_learned_apart_from_the_encode() -> None:
+    """Probing, compiling and storing cost about the same for a 1 s and a 60 s output: they
+    are added once, not scaled with the length (short jobs were promised too little)."""
+    est = Estimator()
+    est.observe(finished(output_s=10.0, processing_s=6.0, overhead_s=1.0))  # encode 5 s: 2x
+    assert est.speed("720p") == pytest.approx(2.0)
+    assert est.overhead == pytest.approx(1.0)
+    assert est.estimate(request(1)) == 1.5
+    assert est.estimate(request(60)) == 31.0

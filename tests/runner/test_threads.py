@@ -77,3 +77,31 @@ async def test_renders_count_from_their_start_not_their_ffmpeg(
     await asyncio.gather(*tasks)
     assert seen == [1] * 5
     assert threads.threads_for_job(settings) == 3  # all done: a new render is alone again
+
+
+async def test_sharing_is_the_time_average_of_renders_under_way() -> None:
+    """threads.sharing_since: a render alone is exactly 1; one that another render overlapped
+    for part of its span is between 1 and 2 (the estimator reads machine throughput from it)."""
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    @threads.counted
+    async def other() -> None:
+        await asyncio.sleep(0.05)
+        finished.set()
+
+    @threads.counted
+    async def measured(with_other: bool) -> float:
+        start = threads.mark()
+        if with_other:
+            started.set()
+            await finished.wait()  # the other render began and ended inside our span
+        await asyncio.sleep(0.05)
+        return threads.sharing_since(start)
+
+    async def beside() -> None:
+        await started.wait()
+        await other()
+
+    assert await measured(False) == pytest.approx(1.0)
+    shared, _ = await asyncio.gather(measured(True), beside())
+    assert 1.0 < shared < 2.0

@@ -2,13 +2,20 @@
 
 The model, kept simple enough to reason about:
 
-- throughput per output resolution, in output seconds per wall second of processing (staging,
-  probing, encoding and storing: the job's stage timings), smoothed (EWMA) over the jobs this
-  instance finished, so it follows the host's load and the preset in use;
-- before a resolution's first sample: the nearest fitted resolution's speed, scaled by the
-  square root of the pixel ratio (encoding scales with pixels; decoding the inputs and
+- a job's processing time is a fixed overhead (staging, probing, compiling, storing: every
+  stage but encoding) plus its encode, and the encode is the output length divided by the
+  share of the machine's throughput it gets;
+- the machine's throughput per output resolution, in output seconds per wall second of
+  encoding with every render under way counted (a job that encoded at 0.4x while five renders
+  shared the cores measured 2.0x of throughput: `sharing` in its metadata, the time average of
+  renders under way while its FFmpeg ran), smoothed (EWMA) over the jobs this instance
+  finished, so it follows the host's load and the preset in use; the overhead likewise;
+- before a resolution's first sample: the nearest fitted resolution's throughput, scaled by
+  the square root of the pixel ratio (encoding scales with pixels; decoding the inputs and
   start-up do not), else DEFAULT_SPEED scaled the same way from 720p;
 - the output length read from the request (trims or placements), a guess per clip otherwise;
+- the sharing a new job will see: the renders running plus the jobs ahead that will start
+  beside it, up to MAX_CONCURRENT_JOBS (renders submitted later are unknowable at POST);
 - the wait: none while a slot is free; otherwise the pool finishes `slots` jobs per typical job
   time, and the jobs ahead that cannot start at once must drain first.
 
@@ -64,6 +71,12 @@ def _pixels(name: str) -> int:
     return width * height
 
 
+def _encoding_seconds(job: Job) -> float | None:
+    timings = job.metadata.get("timings")
+    encoding = _number(timings.get("encoding")) if isinstance(timings, Mapping) else None
+    return encoding if encoding else _number(job.metadata.get("render_seconds"))
+
+
 def _processing_seconds(job: Job) -> float | None:
     """This attempt's staging-to-stored seconds (its stage timings), else FFmpeg's alone."""
     timings = job.metadata.get("timings")
@@ -98,12 +111,16 @@ def compare(estimate_s: float, job: Job) -> dict[str, float] | None:
 
 class Estimator:
     def __init__(self) -> None:
-        self.speeds: dict[str, float] = {}  #: fitted output s per wall s, by resolution
+        self.speeds: dict[
+            str, float
+        ] = {}  #: fitted throughput (output s per wall s), by resolution
         self.samples: dict[str, int] = {}
+        self.overhead: float = 0.0  #: processing seconds besides the encode (EWMA)
         self.job_seconds: float | None = None  #: typical processing seconds of a job (EWMA)
 
     def speed(self, name: str) -> float:
-        """Output seconds per wall second at resolution `name` (fitted, else derived)."""
+        """Throughput in output seconds per wall second at resolution `name`, the whole
+        machine's (fitted, else derived): one render alone gets all of it."""
         if name in self.speeds:
             return self.speeds[name]
         base, base_speed = DEFAULT_RESOLUTION, DEFAULT_SPEED
@@ -112,19 +129,21 @@ class Estimator:
             base_speed = self.speeds[base]
         return base_speed * math.sqrt(_pixels(base) / _pixels(name))
 
-    def render_seconds(self, payload: Mapping[str, Any]) -> float:
-        """Processing seconds for `payload` once a worker has it."""
-        return output_seconds(payload) / self.speed(resolution(payload))
+    def render_seconds(self, payload: Mapping[str, Any], *, sharing: int = 1) -> float:
+        """Processing seconds for `payload` once a worker has it, beside `sharing - 1` others."""
+        encode = output_seconds(payload) * max(sharing, 1) / self.speed(resolution(payload))
+        return self.overhead + encode
 
     def estimate(
         self, payload: Mapping[str, Any], *, ahead: int = 0, running: int = 0, slots: int = 1
     ) -> float:
         """Seconds from now until `payload` completes, with `ahead` jobs queued before it,
         `running` jobs rendering and `slots` workers (MAX_CONCURRENT_JOBS)."""
-        own = self.render_seconds(payload)
         slots = max(slots, 1)
         free = max(slots - running, 0)
         waiting = max(ahead - free + 1, 0)  # jobs that must finish before a slot is ours
+        sharing = min(running + ahead + 1, slots)  # the renders ours will run beside
+        own = self.render_seconds(payload, sharing=sharing)
         typical = self.job_seconds if self.job_seconds is not None else own
         return round(max(1.0, own + waiting * typical / slots), 1)
 
@@ -135,13 +154,18 @@ class Estimator:
         if not _number(job.metadata.get("render_seconds")):
             return  # a render-cache hit: no render to learn from
         wall, length = _processing_seconds(job), _observed_output_seconds(job)
-        if not wall or not length or wall <= 0 or length <= 0:
+        encode = _encoding_seconds(job)
+        if not wall or not length or not encode or min(wall, length, encode) <= 0:
             return
+        sharing = max(_number(job.metadata.get("sharing")) or 1.0, 1.0)
         name = resolution(job.payload)
-        speed = length / wall
+        speed = length * sharing / encode
         n = self.samples.get(name, 0)
         self.speeds[name] = speed if n == 0 else _ewma(self.speeds[name], speed)
         self.samples[name] = n + 1
+        overhead = max(wall - encode, 0.0)
+        first = self.job_seconds is None
+        self.overhead = overhead if first else _ewma(self.overhead, overhead)
         self.job_seconds = wall if self.job_seconds is None else _ewma(self.job_seconds, wall)
 
 

@@ -92,6 +92,7 @@ async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any
         "ffmpeg_version": await ffmpeg_version(deps.settings),
         "instance": deps.instance_id,
         "attempt": job.attempts,
+        "sharing": round(result.sharing, 2),  # the estimator's input: see runner/estimate.py
         **usage_metadata([result.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
     }
 

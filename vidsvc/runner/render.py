@@ -22,7 +22,7 @@ from pathlib import Path
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
-from vidsvc.runner import inputs
+from vidsvc.runner import inputs, threads
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
@@ -64,6 +64,7 @@ class RenderResult:
     inputs: Mapping[str, MediaInfo]
     ffmpeg: FFmpegRun
     timings: Mapping[str, float]  #: seconds per stage
+    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
 
 
 class Reporter:
@@ -215,7 +216,9 @@ async def render(
                 on_rate(eta_seconds(p, total_ms), p.speed)
             report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
+        started = threads.mark()
         run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
+        sharing = threads.sharing_since(started)
         report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
         _move_out(work, video_out, thumbnail_out)
     return RenderResult(
@@ -226,6 +229,7 @@ async def render(
         inputs=infos,
         ffmpeg=run,
         timings=report.finish(),
+        sharing=sharing,
     )
 
 

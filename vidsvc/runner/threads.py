@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
@@ -27,6 +28,9 @@ AUTO = -1  #: FFMPEG_THREADS=auto: no -threads option, FFmpeg decides (the "both
 P = ParamSpec("P")
 T = TypeVar("T")
 _UNDER_WAY = [0]  #: renders (compositions, clips) between their start and their end
+#: The time integral of _UNDER_WAY (render-seconds) and when it was last brought up to date:
+#: the difference of two marks over their time apart is how many renders shared the machine.
+_AREA = [0.0, time.monotonic()]
 
 
 def counted(
@@ -36,13 +40,31 @@ def counted(
 
     @functools.wraps(render)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        mark()
         _UNDER_WAY[0] += 1
         try:
             return await render(*args, **kwargs)
         finally:
+            mark()
             _UNDER_WAY[0] -= 1
 
     return wrapper
+
+
+def mark() -> tuple[float, float]:
+    """(render-seconds so far, now): bring the integral up to date and return it."""
+    now = time.monotonic()
+    _AREA[0] += _UNDER_WAY[0] * (now - _AREA[1])
+    _AREA[1] = now
+    return _AREA[0], now
+
+
+def sharing_since(start: tuple[float, float]) -> float:
+    """How many renders were under way on average since `start` (a mark() taken by one of
+    them, so never less than 1): the estimator's measure of how the machine was shared."""
+    area, now = mark()
+    elapsed = now - start[1]
+    return max(1.0, (area - start[0]) / elapsed) if elapsed > 0 else 1.0
 
 
 def cores() -> int:
