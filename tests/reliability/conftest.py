@@ -6,6 +6,19 @@ B (bad input), S (security). Fixtures for a real `vidsvc serve` come from tests/
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from tests.support.media import FAST, ffmpeg
 from tests.support.server import http, long_clip, server
 
 __all__ = ["http", "long_clip", "server"]
+
+
+@pytest.fixture(scope="module")
+def gray(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One second of flat grey at 320x180: the security cases' neutral input."""
+    path = tmp_path_factory.mktemp("text") / "gray.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x808080:s=320x180:r=10:d=1", *FAST, str(path))
+    return path
