@@ -138,6 +138,8 @@ class Settings:
     ffmpeg_max_memory_mb: int = _setting("FFMPEG_MAX_MEMORY_MB", _int(0, 1 << 22), 0)
     ffmpeg_max_cpu_seconds: int = _setting("FFMPEG_MAX_CPU_SECONDS", _int(0, 1 << 31), 0)
     max_output_bytes: int = _setting("MAX_OUTPUT_BYTES", _int(1 << 20, 1 << 42), 4 << 30)
+    #: added to each child's niceness, so the API's event loop wins the CPU over the renders
+    ffmpeg_nice: int = _setting("FFMPEG_NICE", _int(0, 19), 10)
     # per-client rate limit on POSTs (token bucket; 0 turns it off)
     rate_limit_per_minute: int = _setting("RATE_LIMIT_PER_MINUTE", _int(0, 1000000), 60)
     rate_limit_burst: int = _setting("RATE_LIMIT_BURST", _int(1, 1000000), 20)

@@ -158,7 +158,8 @@ async def test_s6_spawned_ffmpeg_runs_under_the_configured_rlimits(
     """S6: a spawned FFmpeg (the fake, hanging) shows the configured limits in
     /proc/<pid>/limits: Max address space = FFMPEG_MAX_MEMORY_MB, Max cpu time =
     FFMPEG_MAX_CPU_SECONDS (hard a few seconds above, so SIGXCPU comes first), Max file size
-    = MAX_OUTPUT_BYTES; and the derived defaults when those are 0."""
+    = MAX_OUTPUT_BYTES, niceness raised by FFMPEG_NICE; and the derived defaults when those
+    are 0."""
     pidfile = tmp_path / "pids"
     monkeypatch.setenv("FAKE_FFMPEG_MODE", "hang")
     monkeypatch.setenv("FAKE_FFMPEG_PIDFILE", str(pidfile))
@@ -169,16 +170,22 @@ async def test_s6_spawned_ffmpeg_runs_under_the_configured_rlimits(
         FFMPEG_MAX_MEMORY_MB="700",
         FFMPEG_MAX_CPU_SECONDS="77",
         MAX_OUTPUT_BYTES=str(3 << 20),
+        FFMPEG_NICE="3",
         KILL_GRACE="0.2",
     )
     derived = make_settings(FFMPEG_BIN=str(FAKE_FFMPEG), KILL_GRACE="0.2", JOB_TIMEOUT="60")
     seen = []
+    niceness = []
     for settings in (configured, derived):
         pidfile.unlink(missing_ok=True)
         task = asyncio.create_task(run_ffmpeg(["-i", "x"], settings=settings, cwd=workdir))
         while not pidfile.exists() or not pidfile.read_text().strip():
             await asyncio.sleep(0.05)
-        seen.append(_limits_of(int(pidfile.read_text().split()[0])))
+        pid = int(pidfile.read_text().split()[0])
+        seen.append(_limits_of(pid))
+        niceness.append(
+            int((Path("/proc") / str(pid) / "stat").read_text().split(") ")[1].split()[16])
+        )
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -187,6 +194,8 @@ async def test_s6_spawned_ffmpeg_runs_under_the_configured_rlimits(
     assert mine["Max cpu time"] == ("77", str(77 + children.CPU_HARD_MARGIN_S))
     assert mine["Max file size"] == (str(3 << 20), str(3 << 20))
     assert mine["Max core file size"] == ("0", "0")
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness == [min(ours + 3, 19), min(ours + 10, 19)]  # FFMPEG_NICE, then its default
     mem = (
         children.DEFAULT_MEMORY_BASE_MB + children.DEFAULT_MEMORY_PER_CORE_MB * children.cores()
     ) << 20

@@ -45,11 +45,16 @@ class ChildLimits:
     memory: tuple[int, int]
     cpu: tuple[int, int]
     fsize: tuple[int, int]
+    #: Niceness added (FFMPEG_NICE): on a busy host the renders yield the CPU to the process
+    #: answering the API, which needs a few ms at a time; their throughput is unchanged.
+    nice: int = 0
 
-    def apply(self) -> None:  # in the child, between fork and exec: setrlimit only
+    def apply(self) -> None:  # in the child, between fork and exec: setrlimit and nice only
         resource.setrlimit(resource.RLIMIT_AS, self.memory)
         resource.setrlimit(resource.RLIMIT_CPU, self.cpu)
         resource.setrlimit(resource.RLIMIT_FSIZE, self.fsize)
+        if self.nice:
+            os.nice(self.nice)
 
 
 def cores() -> int:
@@ -89,6 +94,7 @@ def child_limits(settings: Settings) -> ChildLimits:
         memory=_capped(resource.RLIMIT_AS, mem, mem),
         cpu=_capped(resource.RLIMIT_CPU, cpu, cpu + CPU_HARD_MARGIN_S),
         fsize=_capped(resource.RLIMIT_FSIZE, size, size),
+        nice=settings.ffmpeg_nice,
     )
 
 
