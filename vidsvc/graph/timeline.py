@@ -4,7 +4,8 @@ All times are integer milliseconds. `plan()` needs the probed duration of every 
 length is not given; `check()` runs the same rules on what is known before probing (at POST).
 Violations are InvalidTimeline with a message naming the clip and the field.
 
-Pure: imports only the leaves (spec, errors).
+The rules about counts, overlays and audio live in timeline_rules.py.
+Pure: imports only the leaves (spec, errors) and timeline_rules.
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
-from vidsvc.errors import InvalidTimeline
+from vidsvc.graph.timeline_rules import (
+    Issues,
+    Limits,
+    OverlaySlot,
+    check_audio,
+    check_counts,
+    check_texts,
+    place_overlays,
+    secs,
+)
+
+__all__ = ["ClipSlot", "Limits", "OverlaySlot", "Timeline", "check", "plan", "secs"]
 
 #: A trim may end this far past the probed end (containers round durations); tpad fills it.
 TRIM_TOLERANCE_MS = 40
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    max_duration_ms: int = 180_000
-    max_clips: int = 200
-    max_overlays: int = 100
-    max_text_chars: int = 500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,43 +50,15 @@ class ClipSlot:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OverlaySlot:
-    overlay: spec.TextOverlay
-    start_ms: int
-    end_ms: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Timeline:
     clips: tuple[ClipSlot, ...]
     overlays: tuple[OverlaySlot, ...]
     duration_ms: int
 
 
-def secs(ms: int) -> str:
-    """Milliseconds as a human number of seconds: 9000 → '9', 1500 → '1.5'."""
-    return f"{ms / 1000:g}"
-
-
-class _Issues:
-    """Collects every violation; raises one InvalidTimeline naming the first."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, field: str, message: str) -> None:
-        self.items.append({"field": field, "message": f"{field}: {message}"})
-
-    def raise_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            details = {"field": first["field"], "issues": self.items}
-            raise InvalidTimeline(first["message"], details=details)
-
-
 def plan(comp: spec.Composition, durations: Mapping[str, int], limits: Limits) -> Timeline:
     """The full timeline; every clip whose length is not given must have its source probed."""
-    issues = _Issues()
+    issues = Issues()
     slots = _place_clips(comp, durations, issues, strict=True)
     issues.raise_any()
     return _finish(comp, [s for s in slots if s is not None], durations, limits)
@@ -90,14 +66,14 @@ def plan(comp: spec.Composition, durations: Mapping[str, int], limits: Limits) -
 
 def check(comp: spec.Composition, limits: Limits) -> None:
     """The rules that need no probe (at submit); the rest are checked by plan() later."""
-    issues = _Issues()
+    issues = Issues()
     slots = _place_clips(comp, {}, issues, strict=False)
     issues.raise_any()
     if all(s is not None for s in slots):
         _finish(comp, [s for s in slots if s is not None], {}, limits)
     else:
-        _check_counts(comp, limits, issues)
-        _check_texts(comp, limits, issues)
+        check_counts(comp, limits, issues)
+        check_texts(comp, limits, issues)
         issues.raise_any()
 
 
@@ -107,8 +83,8 @@ def _finish(
     durations: Mapping[str, int],
     limits: Limits,
 ) -> Timeline:
-    issues = _Issues()
-    _check_counts(comp, limits, issues)
+    issues = Issues()
+    check_counts(comp, limits, issues)
     total = max((s.end_ms for s in slots), default=0)
     if total > limits.max_duration_ms:
         issues.add(
@@ -122,29 +98,17 @@ def _finish(
             f"the timeline is {secs(total)} s long, shorter than one frame at "
             f"{comp.output.fps} fps",
         )
-    _check_texts(comp, limits, issues)
-    overlays = _place_overlays(comp, total, issues)
-    _check_audio(comp.audio, total, durations, issues)
+    check_texts(comp, limits, issues)
+    overlays = place_overlays(comp, total, issues)
+    check_audio(comp.audio, total, durations, issues)
     issues.raise_any()
     return Timeline(clips=tuple(slots), overlays=overlays, duration_ms=total)
-
-
-def _check_counts(comp: spec.Composition, limits: Limits, issues: _Issues) -> None:
-    if not comp.clips:
-        issues.add("clips", "a composition needs at least one clip")
-    if len(comp.clips) > limits.max_clips:
-        issues.add("clips", f"{len(comp.clips)} clips, over MAX_CLIPS ({limits.max_clips})")
-    if len(comp.overlays) > limits.max_overlays:
-        issues.add(
-            "overlays",
-            f"{len(comp.overlays)} overlays, over MAX_OVERLAYS ({limits.max_overlays})",
-        )
 
 
 def _place_clips(
     comp: spec.Composition,
     durations: Mapping[str, int],
-    issues: _Issues,
+    issues: Issues,
     *,
     strict: bool,
 ) -> list[ClipSlot | None]:
@@ -172,7 +136,7 @@ def _with_fade_out(slot: ClipSlot, fade_ms: int) -> ClipSlot:
 
 
 def _length(
-    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: _Issues
+    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: Issues
 ) -> int | None:
     """The clip's length from the trim pair, else the placement pair, else the source."""
     trim_len = placed_len = None
@@ -217,7 +181,7 @@ def _place_one(
     clip: spec.Clip,
     prev: ClipSlot | None,
     durations: Mapping[str, int],
-    issues: _Issues,
+    issues: Issues,
     *,
     strict: bool,
 ) -> ClipSlot | None:
@@ -293,7 +257,7 @@ def _start(
 
 
 def _check_join(
-    p: str, clip: spec.Clip, start: int, td: int, prev: ClipSlot, issues: _Issues
+    p: str, clip: spec.Clip, start: int, td: int, prev: ClipSlot, issues: Issues
 ) -> bool:
     """Overlaps only as crossfades (of exactly the transition's length); gaps are fine."""
     if spec.is_crossfade(clip.transition):
@@ -315,7 +279,7 @@ def _check_join(
     return True
 
 
-def _check_transition_room(slots: list[ClipSlot | None], issues: _Issues) -> None:
+def _check_transition_room(slots: list[ClipSlot | None], issues: Issues) -> None:
     """A transition may not be longer than either clip, nor meet the next one inside a clip."""
     for i, slot in enumerate(slots):
         if slot is None or slot.transition == "cut":
@@ -340,66 +304,3 @@ def _check_transition_room(slots: list[ClipSlot | None], issues: _Issues) -> Non
                 f"the clip ({secs(slot.dur_ms)} s)",
             )
             return
-
-
-def _check_texts(comp: spec.Composition, limits: Limits, issues: _Issues) -> None:
-    for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{j}].content"
-        text = overlay.text
-        if len(text) > limits.max_text_chars:
-            issues.add(
-                p,
-                f"{len(text)} characters, over MAX_TEXT_CHARS ({limits.max_text_chars})",
-            )
-        elif not text.strip():
-            issues.add(p, "is empty")
-        elif any((ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127 for ch in text):
-            issues.add(p, "contains a control character (only newlines and tabs are allowed)")
-        elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-            issues.add(p, "contains an unpaired surrogate (not valid Unicode text)")
-
-
-def _place_overlays(
-    comp: spec.Composition, total: int, issues: _Issues
-) -> tuple[OverlaySlot, ...]:
-    out: list[OverlaySlot] = []
-    for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{j}]"
-        start = overlay.start_ms
-        end = total if overlay.duration_ms is None else start + overlay.duration_ms
-        if start >= total:
-            issues.add(
-                f"{p}.start_time",
-                f"{secs(start)} is not before the end of the timeline ({secs(total)} s)",
-            )
-        elif end <= start:
-            issues.add(f"{p}.duration", "must be above 0")
-        elif end > total + 1:
-            issues.add(
-                f"{p}.duration",
-                f"the overlay ends at {secs(end)}, past the end of the timeline ({secs(total)} s)",
-            )
-        elif overlay.style.fade_in_ms + overlay.style.fade_out_ms > end - start:
-            issues.add(f"{p}.style.fade_in", "fade_in + fade_out is longer than the overlay")
-        else:
-            out.append(OverlaySlot(overlay=overlay, start_ms=start, end_ms=min(end, total)))
-    return tuple(out)
-
-
-def _check_audio(
-    audio: spec.Audio, total: int, durations: Mapping[str, int], issues: _Issues
-) -> None:
-    if audio.voiceover_url and audio.voiceover_delay_ms >= total > 0:
-        issues.add(
-            "audio.voiceover_delay",
-            f"{secs(audio.voiceover_delay_ms)} is not before the end of the timeline "
-            f"({secs(total)} s)",
-        )
-    music_ms = durations.get(audio.music_url or "")
-    if music_ms is not None and audio.music_start_ms >= music_ms:
-        issues.add(
-            "audio.music_start",
-            f"{secs(audio.music_start_ms)} is past the music's end ({secs(music_ms)} s)",
-        )
-    if audio.music_fade_in_ms + audio.music_fade_out_ms > total > 0:
-        issues.add("audio.music_fade_in", "music fades are longer than the timeline")

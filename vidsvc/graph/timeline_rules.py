@@ -1,0 +1,122 @@
+"""Timeline rules beyond the clips' own placement (SPEC.md §3): counts, overlay text and
+placement, and the audio track, with the collector every rule reports into.
+
+Split from timeline.py, which places the clips and calls these. Pure: imports only the leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vidsvc import spec
+from vidsvc.errors import InvalidTimeline
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_duration_ms: int = 180_000
+    max_clips: int = 200
+    max_overlays: int = 100
+    max_text_chars: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverlaySlot:
+    overlay: spec.TextOverlay
+    start_ms: int
+    end_ms: int
+
+
+def secs(ms: int) -> str:
+    """Milliseconds as a human number of seconds: 9000 → '9', 1500 → '1.5'."""
+    return f"{ms / 1000:g}"
+
+
+class Issues:
+    """Collects every violation; raises one InvalidTimeline naming the first."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append({"field": field, "message": f"{field}: {message}"})
+
+    def raise_any(self) -> None:
+        if self.items:
+            first = self.items[0]
+            details = {"field": first["field"], "issues": self.items}
+            raise InvalidTimeline(first["message"], details=details)
+
+
+def check_counts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
+    if not comp.clips:
+        issues.add("clips", "a composition needs at least one clip")
+    if len(comp.clips) > limits.max_clips:
+        issues.add("clips", f"{len(comp.clips)} clips, over MAX_CLIPS ({limits.max_clips})")
+    if len(comp.overlays) > limits.max_overlays:
+        issues.add(
+            "overlays",
+            f"{len(comp.overlays)} overlays, over MAX_OVERLAYS ({limits.max_overlays})",
+        )
+
+
+def check_texts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
+    for j, overlay in enumerate(comp.overlays):
+        p = f"overlays[{j}].content"
+        text = overlay.text
+        if len(text) > limits.max_text_chars:
+            issues.add(
+                p,
+                f"{len(text)} characters, over MAX_TEXT_CHARS ({limits.max_text_chars})",
+            )
+        elif not text.strip():
+            issues.add(p, "is empty")
+        elif any((ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127 for ch in text):
+            issues.add(p, "contains a control character (only newlines and tabs are allowed)")
+        elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+            issues.add(p, "contains an unpaired surrogate (not valid Unicode text)")
+
+
+def place_overlays(comp: spec.Composition, total: int, issues: Issues) -> tuple[OverlaySlot, ...]:
+    out: list[OverlaySlot] = []
+    for j, overlay in enumerate(comp.overlays):
+        p = f"overlays[{j}]"
+        start = overlay.start_ms
+        end = total if overlay.duration_ms is None else start + overlay.duration_ms
+        if start >= total:
+            issues.add(
+                f"{p}.start_time",
+                f"{secs(start)} is not before the end of the timeline ({secs(total)} s)",
+            )
+        elif end <= start:
+            issues.add(f"{p}.duration", "must be above 0")
+        elif end > total + 1:
+            issues.add(
+                f"{p}.duration",
+                f"the overlay ends at {secs(end)}, past the end of the timeline ({secs(total)} s)",
+            )
+        elif overlay.style.fade_in_ms + overlay.style.fade_out_ms > end - start:
+            issues.add(f"{p}.style.fade_in", "fade_in + fade_out is longer than the overlay")
+        else:
+            out.append(OverlaySlot(overlay=overlay, start_ms=start, end_ms=min(end, total)))
+    return tuple(out)
+
+
+def check_audio(
+    audio: spec.Audio, total: int, durations: Mapping[str, int], issues: Issues
+) -> None:
+    if audio.voiceover_url and audio.voiceover_delay_ms >= total > 0:
+        issues.add(
+            "audio.voiceover_delay",
+            f"{secs(audio.voiceover_delay_ms)} is not before the end of the timeline "
+            f"({secs(total)} s)",
+        )
+    music_ms = durations.get(audio.music_url or "")
+    if music_ms is not None and audio.music_start_ms >= music_ms:
+        issues.add(
+            "audio.music_start",
+            f"{secs(audio.music_start_ms)} is past the music's end ({secs(music_ms)} s)",
+        )
+    if audio.music_fade_in_ms + audio.music_fade_out_ms > total > 0:
+        issues.add("audio.music_fade_in", "music fades are longer than the timeline")
