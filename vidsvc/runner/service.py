@@ -30,10 +30,9 @@ from vidsvc.errors import (
     StorageError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, children, clips, leases, render, workspace
+from vidsvc.runner import callbacks, children, clips, health, leases, render, workspace
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Deps, channel, publish
-from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
 from vidsvc.schema import parse_clip_task, parse_composition
@@ -279,28 +278,7 @@ class Runner:
                 pending.cancel()
 
     async def health(self) -> dict[str, str]:
-        async def check(probe: Any) -> str:
-            try:
-                await asyncio.wait_for(probe, timeout=5)
-            except Exception:
-                return "unhealthy"
-            return "healthy"
-
-        configured = self.stores.configured
-        return {
-            "database": await check(self.stores.jobs.ping()),
-            "redis": await check(self._redis_ready()) if "redis" in configured else "disabled",
-            "s3": await check(self.stores.blobs.ping()) if "s3" in configured else "disabled",
-            "ffmpeg": await check(ffmpeg_version(self.settings)),
-        }
-
-    async def _redis_ready(self) -> None:
-        """Reachable, and not evicting: under memory pressure an evicting Redis drops queued
-        ids (RELIABILITY D2), so such an instance reports not ready until it is fixed."""
-        await self.stores.backlog.size()
-        policy = getattr(self.stores.backlog, "eviction_policy", None)
-        if policy is not None and await policy() not in ("noeviction", "unknown"):
-            raise StorageError("Redis maxmemory-policy is not noeviction")
+        return await health.components(self.settings, self.stores)
 
     # -- the dev API (ENABLE_DEV_API only; http/dev.py) ---------------------------------------
 
@@ -312,19 +290,8 @@ class Runner:
         return job, tuple(path.as_uri() for path in media.files())
 
     async def dev_reset_user(self, user_id: str) -> tuple[int, int]:
-        """Delete a user's queued and finished jobs with their blobs; (deleted, still running).
-        Running jobs stay: their worker owns the row until it finishes."""
-        gone = await self.stores.jobs.delete_user(user_id)
-        for job in gone:
-            with contextlib.suppress(StorageError):  # a stale wake-up only fails its claim
-                await self.stores.backlog.discard(job.id)
-            for key in devmedia.blob_keys(job):
-                await self.stores.blobs.delete(key)
-        running = 0
-        for kind in JobKind:
-            page = await self.stores.jobs.list(kind=kind, state=JobState.PROCESSING, limit=10_000)
-            running += sum(job.user_id == user_id for job in page)
-        return len(gone), running
+        """Delete a user's queued and finished jobs with their blobs; (deleted, still running)."""
+        return await devmedia.reset_user(self.stores, user_id)
 
 
 def _plausible(job_id: str) -> bool:
