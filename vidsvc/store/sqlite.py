@@ -54,11 +54,27 @@ def _metrics_of(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _open_reader(where: str) -> aiosqlite.Connection:
+    import aiosqlite
+
+    reader = await aiosqlite.connect(where, isolation_level=None)
+    reader.row_factory = sqlite3.Row
+    for pragma in ("query_only = ON", f"busy_timeout = {BUSY_TIMEOUT_MS}"):
+        await reader.execute(f"PRAGMA {pragma}")
+    return reader
+
+
 class SqliteJobStore(SqlReads):
     """Open with `await SqliteJobStore.open(path)`: connects, configures and migrates."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn: aiosqlite.Connection | None = conn
+        # Reads on a second connection: WAL lets them run beside a write, so a GET never waits
+        # for another job's progress commit and its fsync (measured: p99 of GETs under five
+        # renders 129-183 ms on one connection, beside 44-60 ms for /health, which reads none).
+        self._reader = reader
         self._q = load_queries("sqlite")
         # One connection: statements of different coroutines must not land inside another's
         # BEGIN IMMEDIATE … COMMIT, so every use of it takes this lock.
@@ -84,12 +100,13 @@ class SqliteJobStore(SqlReads):
                 await conn.execute(f"PRAGMA {pragma}")
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await migrate_sqlite(conn)
+            reader = None if where == ":memory:" else await _open_reader(where)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot open SQLite database {where}: {exc}") from exc
             raise
-        return cls(conn, where)
+        return cls(conn, where, reader)
 
     @asynccontextmanager
     async def _session(self, *, immediate: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -112,6 +129,17 @@ class SqliteJobStore(SqlReads):
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"SQLite: {exc}") from exc
                 raise
+
+    async def _read(self, name: str, params: Mapping[str, Any]) -> list[sqlite3.Row]:
+        reader = self._reader
+        if reader is None:  # an in-memory database has no second connection
+            return await self._rows(name, params)
+        try:
+            return list(await reader.execute_fetchall(self._q[name], params))
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite: {exc}") from exc
+        except ValueError as exc:  # aiosqlite: the reader was closed under us
+            raise StorageError("the job store is closed") from exc
 
     async def _rows(self, name: str, params: Mapping[str, Any], **kw: bool) -> list[sqlite3.Row]:
         async with self._session(**kw) as conn:
@@ -223,6 +251,9 @@ class SqliteJobStore(SqlReads):
         await self._rows("ping", {})
 
     async def aclose(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             async with self._lock:
