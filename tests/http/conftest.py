@@ -96,7 +96,7 @@ class FakeRunner:
             self.jobs[job_id] = dataclasses.replace(job, cancel_requested=True)
         return self.jobs[job_id]
 
-    def estimate_seconds(self, job: Job) -> float:
+    async def estimate_seconds(self, job: Job) -> float:
         return 12.5
 
     async def blob_url(self, key: str) -> str | None:

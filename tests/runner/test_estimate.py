@@ -144,3 +144,25 @@ def test_the_fixed_overhead_is_learned_apart_from_the_encode() -> None:
     assert est.overhead == pytest.approx(1.0)
     assert est.estimate(request(1)) == 1.5
     assert est.estimate(request(60)) == 31.0
+
+
+async def test_the_runner_counts_the_queue_after_the_insert() -> None:
+    """Runner.estimate_seconds counts queued jobs after the job's own insert, so requests
+    submitted together see each other: three queued at once on three slots each get a third
+    of the machine (counted before the insert, a burst was promised solo renders)."""
+    from vidsvc.config import Settings
+    from vidsvc.runner.service import Runner
+    from vidsvc.store import Stores
+    from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
+    from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
+
+    stores = Stores(jobs=MemoryJobStore(), blobs=MemoryBlobStore(),
+                    pubsub=MemoryPubSub(), backlog=MemoryBacklog())  # fmt: skip
+    runner = Runner(Settings(max_concurrent_jobs=3), stores)
+    jobs = [make_job(payload=request(10)) for _ in range(3)]
+    solo = round(10 / DEFAULT_SPEED, 1)
+    await stores.jobs.create(jobs[0])
+    assert await runner.estimate_seconds(jobs[0]) == solo
+    for job in jobs[1:]:
+        await stores.jobs.create(job)
+    assert await runner.estimate_seconds(jobs[2]) == round(3 * 10 / DEFAULT_SPEED, 1)

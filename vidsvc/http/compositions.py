@@ -71,7 +71,7 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
 async def create(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     job = await runner.submit(await read_json(request))
-    body = views.accepted(request, job, runner.estimate_seconds(job))
+    body = views.accepted(request, job, await runner.estimate_seconds(job))
     location = f"{views.COMPOSITIONS}/{job.id}"
     return web.json_response(body, status=202, headers={"Location": location})
 

@@ -62,7 +62,7 @@ class ResetUserResultSchema(Schema):
 async def test_generation(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     job, media = await runner.dev_generate(await read_json(request))
-    body = views.accepted(request, job, runner.estimate_seconds(job))
+    body = views.accepted(request, job, await runner.estimate_seconds(job))
     body["media"] = list(media)
     return web.json_response(body, status=202)
 
