@@ -126,6 +126,11 @@ class Job:
     finished_at: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  #: timings, probes, command…
 
+    @property
+    def token(self) -> str:
+        """The claim's fencing token, which every worker write presents ("" if unclaimed)."""
+        return self.lease.token if self.lease else ""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobEvent:

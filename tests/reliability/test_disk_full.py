@@ -20,7 +20,8 @@ import pytest
 from tests.support.media import make_video
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import execute
+from vidsvc.runner import execute, lifecycle
+from vidsvc.runner.kinds import handlers
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
@@ -76,8 +77,8 @@ async def _run(stores: Stores, settings: Settings, job: Job) -> Job:
     await stores.jobs.create(job)
     claimed = await stores.jobs.claim(job.id, owner="w", lease_s=30)
     assert claimed is not None
-    deps = execute.Deps(settings=settings, stores=stores, instance_id="w")
-    await execute.execute(claimed, deps, execute.Control())
+    deps = lifecycle.Deps(settings=settings, stores=stores, instance_id="w")
+    await execute.execute(claimed, deps, lifecycle.Control(), handlers())
     final = await stores.jobs.get(job.id)
     assert final is not None
     return final
@@ -124,7 +125,7 @@ async def test_d9_output_disk_full_is_a_storage_error_with_no_partial_blob(
     """D9, output side: the local blob store hits ENOSPC storing the video → StorageError,
     retried, then on the job's last attempt the job fails STORAGE_ERROR; no partial blob or
     `.part` temp file stays in the blob directory, and a job that fits is stored after."""
-    monkeypatch.setattr(execute, "RETRIES", 2)  # a full disk stays full; keep the test short
+    monkeypatch.setattr(lifecycle, "RETRIES", 2)  # a full disk stays full; keep the test short
     blobs = tiny_fs("512k")
     settings = make_settings(ENABLE_RENDER_CACHE="false")
     stores = _stores(blobs)

@@ -71,7 +71,8 @@ from tests.support.server import Server
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, execute
+from vidsvc.runner import callbacks, execute, lifecycle
+from vidsvc.runner.kinds import handlers
 from vidsvc.store import Stores
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
@@ -305,8 +306,8 @@ class DownBlobStore(MemoryBlobStore):
 async def run_once(stores: Stores, settings: Settings, job_id: str) -> Job | None:
     job = await stores.jobs.claim(job_id, owner="w", lease_s=30)
     assert job is not None
-    deps = execute.Deps(settings=settings, stores=stores, instance_id="w")
-    return await execute.execute(job, deps, execute.Control())
+    deps = lifecycle.Deps(settings=settings, stores=stores, instance_id="w")
+    return await execute.execute(job, deps, lifecycle.Control(), handlers())
 
 
 async def test_storage_down_retries_then_fails(
@@ -317,7 +318,7 @@ async def test_storage_down_retries_then_fails(
     """D7(b), D8 and D9's job side: storage that stays down through the retries leaves the job
     to its lease (retried later, the attempt counted); the last allowed attempt fails
     STORAGE_ERROR. (Moved from tests/runner/test_execute_storage.py.)"""
-    monkeypatch.setattr(execute, "RETRIES", 1)
+    monkeypatch.setattr(lifecycle, "RETRIES", 1)
     settings = make_settings()
     stores = Stores(
         jobs=MemoryJobStore(),

@@ -23,9 +23,8 @@ from tests.support.callback_sink import (
 )
 from vidsvc.config import Settings
 from vidsvc.errors import ValidationError
-from vidsvc.runner import addresses, callbacks
-from vidsvc.runner.addresses import is_internal_host
-from vidsvc.runner.download import PinnedResolver
+from vidsvc.runner import callbacks, network
+from vidsvc.runner.network import PinnedResolver, is_internal_host
 
 __all__ = ["quick_backoff", "receiver", "render_doc"]  # fixtures from elsewhere
 
@@ -83,7 +82,7 @@ def test_a_listed_internal_host_port_is_allowed_and_only_that_port() -> None:
 
 
 async def test_a_name_resolving_to_loopback_is_refused_unless_listed() -> None:
-    """S7: the check runs on the resolved addresses."""
+    """S7: the check runs on the resolved network."""
     with pytest.raises(ValidationError) as info:
         await callbacks.check_callback_resolves("http://localhost:8123/cb", Settings(), field="f")
     assert info.value.details == {"field": "f"}
@@ -110,7 +109,7 @@ async def test_mixed_answers_with_one_private_address_are_refused(
     async def resolve(host: str, port: int) -> list[Any]:
         return [_answer(host, "93.184.216.34", port), _answer(host, "10.0.0.7", port)]
 
-    monkeypatch.setattr(addresses, "resolve", resolve)
+    monkeypatch.setattr(network, "resolve", resolve)
     with pytest.raises(ValidationError, match="internal address"):
         await callbacks.check_callback_resolves("http://mixed.test/cb", Settings())
 
@@ -167,7 +166,7 @@ async def test_a_rebind_after_the_submit_check_reaches_nothing(
         ip = "93.184.216.34" if calls == 1 else "127.0.0.1"
         return [_answer(host, ip, port)]
 
-    monkeypatch.setattr(addresses, "resolve", resolve)
+    monkeypatch.setattr(network, "resolve", resolve)
     url = f"http://rebind.test:{rec.port}/cb"
     deps, job = await deps_for(rec, allowed_callback_hosts=(), callback_max_attempts=3)
     await callbacks.check_callback_resolves(url, deps.settings)  # passes: public

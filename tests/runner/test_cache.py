@@ -16,8 +16,9 @@ import pytest
 
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import execute
+from vidsvc.runner import execute, lifecycle
 from vidsvc.runner.cache import CACHE_VERSION, canonical_composition
+from vidsvc.runner.kinds import handlers
 from vidsvc.schema import parse_composition
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
@@ -82,8 +83,8 @@ def run(stores: Stores, cache_settings: Settings) -> Run:
         await stores.jobs.create(job)
         claimed = await stores.jobs.claim(job.id, owner="w", lease_s=60)
         assert claimed is not None
-        deps = execute.Deps(settings=settings or cache_settings, stores=stores, instance_id="w")
-        final = await execute.execute(claimed, deps, execute.Control())
+        deps = lifecycle.Deps(settings=settings or cache_settings, stores=stores, instance_id="w")
+        final = await execute.execute(claimed, deps, lifecycle.Control(), handlers())
         assert final is not None and final.state is JobState.COMPLETED, final
         return final
 
@@ -250,8 +251,9 @@ async def test_a_lost_lease_cannot_complete_a_hit(
     assert [j.id for j in reaped] == [job.id]
     current = await stores.jobs.claim(job.id, owner="other", lease_s=60)
     assert current is not None
-    deps = execute.Deps(settings=cache_settings, stores=stores, instance_id="w")
-    assert await execute.execute(stale, deps, execute.Control()) is None  # fenced out
+    deps = lifecycle.Deps(settings=cache_settings, stores=stores, instance_id="w")
+    fenced = await execute.execute(stale, deps, lifecycle.Control(), handlers())
+    assert fenced is None  # fenced out
     row = await stores.jobs.get(job.id)
     assert row is not None and row.state is JobState.PROCESSING and row.lease is not None
     assert row.lease.owner == "other"
@@ -349,8 +351,8 @@ async def test_a_hit_on_the_sqlite_store_and_s3(
             await jobs.create(job)
             claimed = await jobs.claim(job.id, owner="w", lease_s=60)
             assert claimed is not None
-            deps = execute.Deps(settings=settings, stores=stores, instance_id="w")
-            final = await execute.execute(claimed, deps, execute.Control())
+            deps = lifecycle.Deps(settings=settings, stores=stores, instance_id="w")
+            final = await execute.execute(claimed, deps, lifecycle.Control(), handlers())
             assert final is not None and final.state is JobState.COMPLETED
             finals.append(final)
         first, second = finals
@@ -375,7 +377,7 @@ async def test_progress_says_it_was_a_hit(
     events: list[JobEvent] = []
 
     async def listen() -> None:
-        async with stores.pubsub.subscribe(execute.channel(job_id)) as messages:
+        async with stores.pubsub.subscribe(lifecycle.channel(job_id)) as messages:
             async for raw in messages:
                 events.append(JobEvent.from_json(raw))
 

@@ -151,6 +151,7 @@ async def test_the_runner_counts_the_queue_after_the_insert() -> None:
     submitted together see each other: three queued at once on three slots each get a third
     of the machine (counted before the insert, a burst was promised solo renders)."""
     from vidsvc.config import Settings
+    from vidsvc.runner.kinds import handlers
     from vidsvc.runner.service import Runner
     from vidsvc.store import Stores
     from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
@@ -158,7 +159,7 @@ async def test_the_runner_counts_the_queue_after_the_insert() -> None:
 
     stores = Stores(jobs=MemoryJobStore(), blobs=MemoryBlobStore(),
                     pubsub=MemoryPubSub(), backlog=MemoryBacklog())  # fmt: skip
-    runner = Runner(Settings(max_concurrent_jobs=3), stores)
+    runner = Runner(Settings(max_concurrent_jobs=3), stores, handlers())
     jobs = [make_job(payload=request(10)) for _ in range(3)]
     solo = round(10 / DEFAULT_SPEED, 1)
     await stores.jobs.create(jobs[0])

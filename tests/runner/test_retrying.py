@@ -1,4 +1,4 @@
-"""Storage calls ride out a blip and give up on an outage (execute.retrying / terminal)."""
+"""Storage calls ride out a blip and give up on an outage (lifecycle.retrying / terminal)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from vidsvc.errors import StorageError
-from vidsvc.runner import execute
+from vidsvc.runner import lifecycle
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
 
     monkeypatch.setattr(
-        execute.asyncio, "sleep", fake_sleep
+        lifecycle.asyncio, "sleep", fake_sleep
     )  # the module: patched for this test only
     return slept
 
@@ -33,7 +33,7 @@ async def test_a_blip_is_retried_with_backoff(no_waiting: list[float]) -> None:
             raise StorageError("S3 blinked")
         return "stored"
 
-    assert await execute.retrying(flaky) == "stored"
+    assert await lifecycle.retrying(flaky) == "stored"
     assert no_waiting == [0.5, 1.0]
 
 
@@ -42,8 +42,8 @@ async def test_an_outage_gives_up_with_storage_error(no_waiting: list[float]) ->
         raise StorageError("down")
 
     with pytest.raises(StorageError):
-        await execute.retrying(down)
-    assert len(no_waiting) == execute.RETRIES - 1
+        await lifecycle.retrying(down)
+    assert len(no_waiting) == lifecycle.RETRIES - 1
 
 
 async def test_other_errors_are_not_retried(no_waiting: list[float]) -> None:
@@ -51,7 +51,7 @@ async def test_other_errors_are_not_retried(no_waiting: list[float]) -> None:
         raise ValueError("a bug")
 
     with pytest.raises(ValueError):
-        await execute.retrying(broken)
+        await lifecycle.retrying(broken)
     assert no_waiting == []
 
 
@@ -62,7 +62,7 @@ async def test_terminal_writes_survive_the_caller_being_cancelled() -> None:
         await asyncio.sleep(0.05)
         done.set()
 
-    task = asyncio.ensure_future(execute.terminal(write))  # type: ignore[arg-type]
+    task = asyncio.ensure_future(lifecycle.terminal(write))  # type: ignore[arg-type]
     await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from vidsvc.config import Settings
 from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError, VidsvcError
-from vidsvc.runner import addresses, inputs
+from vidsvc.runner import inputs, network
 from vidsvc.runner.inputs import MAX_PARALLEL_DOWNLOADS, stage
 
 BODY = bytes(range(256)) * 400  # 100 KiB
@@ -285,7 +285,7 @@ async def test_names_connect_to_the_checked_address(
     workdir: Path, server: tuple[TestServer, Stats], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     srv, _ = server
-    monkeypatch.setattr(addresses, "resolve", _answers("127.0.0.1"))  # media.test is made up
+    monkeypatch.setattr(network, "resolve", _answers("127.0.0.1"))  # media.test is made up
     url = f"http://media.test:{srv.port}/clip.mp4"
     staged = await stage([url], workdir, Settings(allowed_url_hosts=(f"media.test:{srv.port}",)))
     assert staged[url].read_bytes() == BODY
@@ -297,7 +297,7 @@ async def test_names_connect_to_the_checked_address(
 async def test_names_resolving_inside_are_refused(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, ip: str
 ) -> None:
-    monkeypatch.setattr(addresses, "resolve", _answers(ip))
+    monkeypatch.setattr(network, "resolve", _answers(ip))
     settings = Settings(allowed_url_hosts=("media.test",))
     with pytest.raises(InvalidClipFormat, match="resolves to an internal address"):
         await stage(["https://media.test/a.mp4"], workdir, settings)
@@ -307,7 +307,7 @@ async def test_unresolvable_host(workdir: Path, monkeypatch: pytest.MonkeyPatch)
     async def nxdomain(host: str, port: int) -> list[ResolveResult]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(addresses, "resolve", nxdomain)
+    monkeypatch.setattr(network, "resolve", nxdomain)
     settings = Settings(allowed_url_hosts=("media.test",))
     with pytest.raises(InputUnavailable, match=r"host media\.test cannot be resolved"):
         await stage(["https://media.test/a.mp4"], workdir, settings)

@@ -16,7 +16,7 @@ from aiohttp import web
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobError, JobKind, JobState, new_job_id, utcnow
 from vidsvc.runner import callbacks
-from vidsvc.runner.execute import Deps
+from vidsvc.runner.lifecycle import Deps
 from vidsvc.store import Stores
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore

@@ -29,6 +29,8 @@ from vidsvc.http.metrics import setup_metrics
 from vidsvc.http.ratelimit import document_rate_limit, setup_rate_limit
 from vidsvc.http.routes import setup_routes
 from vidsvc.http.signing import Signer, load_key
+from vidsvc.runner import devmedia
+from vidsvc.runner.kinds import handlers
 from vidsvc.runner.service import Runner
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ async def signer_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def runner_context(app: web.Application) -> AsyncIterator[None]:
-    async with Runner.open(app[SETTINGS_KEY]) as runner:
+    settings = devmedia.allowing_media(app[SETTINGS_KEY])
+    async with Runner.open(settings, handlers()) as runner:
         app[RUNNER_KEY] = runner
         log.info("serving", extra={"instance": runner.instance_id})
         yield

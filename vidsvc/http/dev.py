@@ -2,7 +2,7 @@
 
 Without the flag the routes do not exist at all (404 NOT_FOUND like any unknown path), so a
 production instance cannot be made to synthesize media or delete a user's work by accident.
-Thin: parse → runner → view; imports runner and the leaves.
+Thin: parse → dev media → runner → view.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from vidsvc.http.compositions import read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ErrorEnvelopeSchema
+from vidsvc.runner import devmedia
 
 TEST_GENERATION = "/dev/test-generation"
 RESET_USER = "/dev/reset-user"
@@ -61,9 +62,11 @@ class ResetUserResultSchema(Schema):
 )
 async def test_generation(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
-    job, media = await runner.dev_generate(await read_json(request))
+    req = devmedia.parse_request(await read_json(request))
+    media = await devmedia.generate(runner.settings, req)
+    job = await runner.submit(devmedia.composition(media, req))
     body = views.accepted(request, job, await runner.estimate_seconds(job))
-    body["media"] = list(media)
+    body["media"] = [path.as_uri() for path in media.files()]
     return web.json_response(body, status=202)
 
 
@@ -80,7 +83,8 @@ async def reset_user(request: web.Request) -> web.Response:
         raise ValidationError(
             "user_id: must be a string of 1 to 128 characters", details={"field": "user_id"}
         )
-    deleted, running = await request.app[RUNNER_KEY].dev_reset_user(user_id)
+    # a user's queued and finished jobs with their blobs; running ones are left alone
+    deleted, running = await devmedia.reset_user(request.app[RUNNER_KEY].stores, user_id)
     result = {"user_id": user_id, "deleted": deleted, "skipped_running": running}
     return web.json_response(result)
 

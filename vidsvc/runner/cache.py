@@ -47,7 +47,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,9 +56,11 @@ from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
+from vidsvc.runner.children import cores
 from vidsvc.runner.ffmpeg import ffmpeg_version
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.render import OnStage, Prepared
+from vidsvc.runner.threads import AUTO
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
@@ -110,13 +111,6 @@ def canonical_composition(comp: spec.Composition, names: Mapping[str, str]) -> d
     return doc
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # what x264 counts on Linux
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 async def render_key(comp: spec.Composition, prepared: Prepared, settings: Settings) -> str:
     """The cache key of a prepared render (see the module docstring for what goes in)."""
     argv = list(prepared.command.argv)
@@ -137,7 +131,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
         "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
         "fonts": dict(zip(fonts, font_digests, strict=True)),
-        "cpus": _cpus() if settings.ffmpeg_threads < 0 else None,
+        "cpus": cores() if settings.ffmpeg_threads == AUTO else None,
         "composition": canonical_composition(comp, names),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)

@@ -29,13 +29,11 @@ import aiohttp
 from vidsvc.config import Settings
 from vidsvc.errors import ValidationError
 from vidsvc.jobs import Job, utcnow
-from vidsvc.runner import addresses
-from vidsvc.runner.download import PinnedResolver
+from vidsvc.runner import network
+from vidsvc.runner.lifecycle import Deps
 
 if TYPE_CHECKING:
     from aiohttp.abc import ResolveResult
-
-    from vidsvc.runner.execute import Deps
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +70,24 @@ def _target(url: str, field: str) -> tuple[str, int]:
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
-def _listed(host: str, port: int, settings: Settings) -> bool:
-    # Internal addresses need their exact "host:port" entry: a bare host would open every port.
-    return addresses.host_rule(host, port, settings.allowed_callback_hosts)[1]
-
-
 def check_callback_url(url: str, settings: Settings, *, field: str = "callback_url") -> None:
     """Static check (no I/O). Raises ValidationError naming `field` when refused."""
     host, port = _target(url, field)
-    if addresses.is_internal_host(host) and not _listed(host, port, settings):
-        raise _refuse(field, f"callback_url host {host} is an internal address")
+    try:
+        network.check_host(host, port, settings.allowed_callback_hosts)
+    except network.Refused as exc:
+        raise _refuse(field, f"callback_url host {exc}") from None
 
 
 async def _checked_answers(url: str, settings: Settings, field: str) -> list[ResolveResult]:
     check_callback_url(url, settings, field=field)
     host, port = _target(url, field)
     try:
-        answers = await addresses.resolve(host, port)
+        return await network.resolve_checked(host, port, settings.allowed_callback_hosts)
     except OSError:
         raise _refuse(field, f"callback_url host {host} cannot be resolved") from None
-    if addresses.any_internal(answers) and not _listed(host, port, settings):
-        raise _refuse(field, f"callback_url host {host} resolves to an internal address")
-    return answers
+    except network.Refused as exc:
+        raise _refuse(field, f"callback_url host {exc}") from None
 
 
 async def check_callback_resolves(
@@ -133,7 +127,7 @@ def _headers(settings: Settings, body: bytes, event_id: str) -> dict[str, str]:
 async def _post(url: str, settings: Settings, body: bytes, event_id: str) -> int:
     """One POST to the checked, pinned addresses; the HTTP status (no redirect followed)."""
     answers = await _checked_answers(url, settings, "callback_url")
-    connector = aiohttp.TCPConnector(resolver=PinnedResolver(answers), use_dns_cache=False)
+    connector = aiohttp.TCPConnector(resolver=network.PinnedResolver(answers), use_dns_cache=False)
     timeout = aiohttp.ClientTimeout(total=settings.callback_timeout)
     async with (
         aiohttp.ClientSession(connector=connector, timeout=timeout) as session,

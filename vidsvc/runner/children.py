@@ -18,6 +18,7 @@ import math
 import os
 import resource
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class ChildLimits:
 
 
 def cores() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count): what x264
+    sizes itself by, and what the limits and the threads policy divide."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
@@ -137,11 +140,11 @@ def mark_as(owner: str) -> None:
     _MARK = f"{owner}:{os.getpid()}"
 
 
-def child_env() -> dict[str, str] | None:
-    """The environment for a child: ours plus the mark; None (inherit) when unmarked."""
-    if _MARK is None:
-        return None
-    return {**os.environ, MARK_ENV: _MARK}
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """The environment for a child: ours, the mark and `extra`; None (inherit ours) when
+    there is nothing to add."""
+    added = {**({MARK_ENV: _MARK} if _MARK is not None else {}), **(extra or {})}
+    return {**os.environ, **added} if added else None
 
 
 def _mark_of(pid: int) -> str | None:

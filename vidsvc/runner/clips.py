@@ -11,19 +11,18 @@ Imports the leaves, vidsvc.store, vidsvc.graph and vidsvc.runner; never vidsvc.h
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
-from vidsvc.errors import InvalidClipFormat, ProcessingFailed, ProcessingNotFound, ValidationError
+from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.graph import clip_ops
 from vidsvc.jobs import Job, JobKind, JobState, utcnow
 from vidsvc.runner import callbacks, inputs
-from vidsvc.runner.execute import Deps, _info, retrying, terminal
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.runner.lifecycle import Deps, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
@@ -32,52 +31,9 @@ from vidsvc.runner.render import BANDS
 from vidsvc.runner.threads import counted, threads_for_job
 from vidsvc.runner.workspace import workspace
 from vidsvc.schema import parse_clip_task
-from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
-_PROCESSING_ID = re.compile(spec.PROCESSING_ID_PATTERN)
 CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
-
-
-async def check(task: spec.ClipTask, settings: Settings) -> None:
-    """Each clip URL's policy; the callback URL's, statically and by what its host resolves
-    to (delivery checks that again at send time: DNS may change in between)."""
-    for i, url in enumerate(task.clips):
-        inputs.check_url(url, settings, field=f"clips[{i}]")
-    if task.callback_url:
-        callbacks.check_callback_url(task.callback_url, settings, field="callback_url")
-        await callbacks.check_callback_resolves(task.callback_url, settings, field="callback_url")
-
-
-def new_job(task: spec.ClipTask, document: dict[str, Any], settings: Settings) -> Job:
-    now = utcnow()
-    return Job(
-        id=task.processing_id,
-        kind=JobKind.CLIPS,
-        state=JobState.QUEUED,
-        payload=document,
-        created_at=now,
-        updated_at=now,
-        user_id=task.user_id,
-        max_attempts=settings.max_attempts,
-    )
-
-
-async def existing(stores: Stores, processing_id: str) -> Job | None:
-    """The clips job with this id, if any. An id taken by a composition cannot be reused."""
-    job = await stores.jobs.get(processing_id)
-    if job is not None and job.kind is not JobKind.CLIPS:
-        raise ValidationError(
-            "processing_id: already used by another job", details={"field": "processing_id"}
-        )
-    return job
-
-
-async def get(stores: Stores, processing_id: str) -> Job:
-    job = await existing(stores, processing_id) if _PROCESSING_ID.match(processing_id) else None
-    if job is None:
-        raise ProcessingNotFound(f"processing job {processing_id[:80]!r} does not exist")
-    return job
 
 
 class _ClipProgress:
@@ -138,7 +94,7 @@ async def _run_one(
     for name, path in files.items():
         if not path.is_file() or path.stat().st_size == 0:
             raise ProcessingFailed(f"{field}: ffmpeg finished without writing {name}")
-    return files, _info(info), ["ffmpeg", *command.argv], run
+    return files, info.summary(), ["ffmpeg", *command.argv], run
 
 
 async def _store(
@@ -157,9 +113,9 @@ def _put(deps: Deps, key: str, path: Path, kind: str) -> Callable[[], Awaitable[
     return lambda: deps.stores.blobs.put_file(key, path, content_type=kind)
 
 
-async def run_clips(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     """Process every clip of a claimed clips job, then finish it COMPLETED (fenced)."""
-    token = job.lease.token if job.lease else ""
+    token = job.token
     task = parse_clip_task(job.payload)
     report = _ClipProgress(writer, len(task.clips))
     results: list[dict[str, Any]] = []
@@ -190,9 +146,40 @@ async def run_clips(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     return done
 
 
-async def notify(deps: Deps, final: Job) -> None:
-    """Hand a finished clips job to callback delivery (callbacks.notify, which
-    schedules the POST outside the render pool and returns at once; no callback_url: no-op)."""
-    if final.kind is not JobKind.CLIPS or not final.state.terminal:
-        return
-    await callbacks.notify(deps, final)
+class Clips:
+    """The Handler of JobKind.CLIPS: the job's id is the client's processing_id."""
+
+    async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
+        """Each clip URL's policy; the callback URL's, statically and by what its host
+        resolves to (delivery checks that again at send time: DNS may change in between)."""
+        task = parse_clip_task(document)
+        for i, url in enumerate(task.clips):
+            inputs.check_url(url, settings, field=f"clips[{i}]")
+        if task.callback_url:
+            callbacks.check_callback_url(task.callback_url, settings, field="callback_url")
+            await callbacks.check_callback_resolves(
+                task.callback_url, settings, field="callback_url"
+            )
+        now = utcnow()
+        return Job(
+            id=task.processing_id,
+            kind=JobKind.CLIPS,
+            state=JobState.QUEUED,
+            payload=dict(document),
+            created_at=now,
+            updated_at=now,
+            user_id=task.user_id,
+            max_attempts=settings.max_attempts,
+        )
+
+    async def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+        return await _run(job, deps, writer)
+
+    async def finished(self, job: Job, deps: Deps) -> None:
+        """Hand the result to callback delivery, which schedules the POST outside the render
+        pool and returns at once (no callback_url: nothing to do)."""
+        await callbacks.notify(deps, job)
+
+    async def close(self, timeout: float) -> None:
+        """Deliveries under way get `timeout` seconds; undelivered ones stay recorded."""
+        await callbacks.drain_callbacks(timeout)

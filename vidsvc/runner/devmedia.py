@@ -12,6 +12,7 @@ Imports the leaves, the stores and vidsvc.runner; never vidsvc.http.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import uuid
 from collections.abc import Mapping
@@ -57,6 +58,14 @@ class DevMedia:
 def media_root(settings: Settings) -> Path:
     """DATA_DIR/dev-media, absolute (the input policy compares real paths)."""
     return Path(os.path.realpath(Path(settings.data_dir) / "dev-media"))
+
+
+def allowing_media(settings: Settings) -> Settings:
+    """With the dev API on, its synthetic media (submitted as file:// URLs) are allowed inputs."""
+    if not settings.enable_dev_api:
+        return settings
+    local = (*settings.allowed_local_dirs, media_root(settings))
+    return dataclasses.replace(settings, allowed_local_dirs=local)
 
 
 def _bad(field: str, message: str) -> ValidationError:

@@ -92,9 +92,7 @@ async def _spawn(
     limits: ChildLimits | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
-    env = child_env()
-    if extra_env:
-        env = {**(env if env is not None else os.environ), **extra_env}
+    env = child_env(extra_env)
     # PDEATHSIG fires when the forking *thread* exits: children are forked from the loop thread.
     return await asyncio.create_subprocess_exec(
         *argv,

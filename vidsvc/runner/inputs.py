@@ -5,8 +5,7 @@ FFmpeg only ever reads files that the service staged itself, under names it chos
 http(s) hosts are resolved once, every address is checked, and the connection goes to
 those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
 
-Imports the leaves and vidsvc.runner.addresses (download.py and vidsvc.store.s3 lazily);
-never vidsvc.http.
+Imports the leaves and sources.py (network.py, download.py and vidsvc.store.s3 lazily).
 """
 
 from __future__ import annotations
@@ -16,14 +15,13 @@ import os
 import re
 import stat
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from vidsvc.config import Settings
-from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError
-from vidsvc.runner import addresses
+from vidsvc.errors import StorageError
+from vidsvc.runner.sources import ByteProgress, Source, refuse, unavailable
 
 MEDIA_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
@@ -35,74 +33,58 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-ByteProgress = Callable[[int, int | None], None]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Source:
-    url: str
-    scheme: str
-    field: str
-    path: Path | None = None  #: file: the real path
-    host: str = ""  #: http(s)
-    port: int = 0
-
-
-def _refuse(field: str, reason: str) -> InvalidClipFormat:
-    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
-
-
-def _unavailable(field: str, reason: str) -> InputUnavailable:
-    return InputUnavailable(f"{field}: {reason}", details={"field": field})
-
-
-def _check_http(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+def _check_http(parts: SplitResult, src: Source, settings: Settings) -> Source:
     if "@" in parts.netloc:
-        raise _refuse(src.field, "URLs must not carry credentials")
+        raise refuse(src.field, "URLs must not carry credentials")
     try:
         port = parts.port or _DEFAULT_PORTS[src.scheme]
     except ValueError:
-        raise _refuse(src.field, "the URL's port is invalid") from None
+        raise refuse(src.field, "the URL's port is invalid") from None
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise _refuse(src.field, "the URL has no host")
-    listed, exact = addresses.host_rule(host, port, settings.allowed_url_hosts)
-    if not listed:
-        raise _refuse(src.field, f"host {host[:100]} is not in ALLOWED_URL_HOSTS")
-    if not exact and addresses.is_internal_host(host):
-        raise _refuse(src.field, f"{host[:100]} is an internal address; list it with its port")
-    return _Source(url=src.url, scheme=src.scheme, field=src.field, host=host, port=port)
+        raise refuse(src.field, "the URL has no host")
+    # aiohttp (which network imports) costs ~170 ms: only http(s) inputs pay for it
+    from vidsvc.runner import network
+
+    if not network.host_rule(host, port, settings.allowed_url_hosts)[0]:
+        raise refuse(src.field, f"host {host[:100]} is not in ALLOWED_URL_HOSTS")
+    try:
+        network.check_host(host, port, settings.allowed_url_hosts)
+    except network.Refused as exc:
+        raise refuse(src.field, f"{exc}; list it with its port") from None
+    return Source(url=src.url, scheme=src.scheme, field=src.field, host=host, port=port)
 
 
 def _allowed_dir(real: Path, settings: Settings) -> bool:
     return any(real.is_relative_to(os.path.realpath(d)) for d in settings.allowed_local_dirs)
 
 
-def _check_file(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+def _check_file(parts: SplitResult, src: Source, settings: Settings) -> Source:
     if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
-        raise _refuse(src.field, "file URLs are file:///absolute/path, nothing more")
+        raise refuse(src.field, "file URLs are file:///absolute/path, nothing more")
     path = unquote(parts.path)
     if _CONTROL.search(path) or "\\" in path or ".." in path.split("/"):
-        raise _refuse(src.field, "the file path has control characters, '\\' or '..'")
+        raise refuse(src.field, "the file path has control characters, '\\' or '..'")
     real = Path(os.path.realpath(path))  # symlinks count where they lead
     if not _allowed_dir(real, settings):
-        raise _refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
-    return _Source(url=src.url, scheme="file", field=src.field, path=real)
+        raise refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+    return Source(url=src.url, scheme="file", field=src.field, path=real)
 
 
-def _check_s3(parts: SplitResult, src: _Source, settings: Settings) -> _Source:
+def _check_s3(parts: SplitResult, src: Source, settings: Settings) -> Source:
     bucket = parts.netloc
     if not _BUCKET.match(bucket):
-        raise _refuse(src.field, "s3 URLs are s3://bucket/key with a valid bucket name")
+        raise refuse(src.field, "s3 URLs are s3://bucket/key with a valid bucket name")
     if bucket not in settings.allowed_s3_buckets:
-        raise _refuse(src.field, f"bucket {bucket} is not in ALLOWED_S3_BUCKETS")
+        raise refuse(src.field, f"bucket {bucket} is not in ALLOWED_S3_BUCKETS")
     key = src.url[len(f"s3://{bucket}/") :]  # raw: "?" and "#" are legal in keys
     for form in (key, unquote(key)):  # encoded dots and slashes are refused too
         segments = form.split("/")
         if not form or "" in segments or "." in segments or ".." in segments:
-            raise _refuse(src.field, "the s3 key is empty or has empty, '.' or '..' segments")
+            raise refuse(src.field, "the s3 key is empty or has empty, '.' or '..' segments")
         if _CONTROL.search(form) or "\\" in form or len(form.encode()) > 1024:
-            raise _refuse(src.field, "the s3 key has control characters or '\\', or is too long")
+            raise refuse(src.field, "the s3 key has control characters or '\\', or is too long")
     return src
 
 
@@ -123,20 +105,20 @@ def _form_problem(url: str) -> str | None:
     return None
 
 
-def _checked(url: str, settings: Settings, field: str) -> _Source:
+def _checked(url: str, settings: Settings, field: str) -> Source:
     if problem := _form_problem(url):
-        raise _refuse(field, problem)
+        raise refuse(field, problem)
     try:
         parts = urlsplit(url)
     except ValueError:
-        raise _refuse(field, "the URL cannot be parsed") from None
+        raise refuse(field, "the URL cannot be parsed") from None
     scheme = parts.scheme.lower()
     if scheme not in _CHECKS:
         shown = f"scheme {scheme[:16]!r}" if scheme else "a URL without a scheme"
-        raise _refuse(field, f"{shown} is not accepted (use s3://, http(s):// or file://)")
+        raise refuse(field, f"{shown} is not accepted (use s3://, http(s):// or file://)")
     if url[len(scheme) : len(scheme) + 3] != "://":
-        raise _refuse(field, f"{scheme} URLs start with {scheme}://")
-    return _CHECKS[scheme](parts, _Source(url=url, scheme=scheme, field=field), settings)
+        raise refuse(field, f"{scheme} URLs start with {scheme}://")
+    return _CHECKS[scheme](parts, Source(url=url, scheme=scheme, field=field), settings)
 
 
 def check_url(url: str, settings: Settings, *, field: str) -> None:
@@ -163,28 +145,24 @@ class _Meter:
         return report
 
 
-async def _stage_file(
-    src: _Source, target: Path, settings: Settings, report: ByteProgress
-) -> None:
+async def _stage_file(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
     assert src.path is not None
     real = Path(os.path.realpath(src.path))  # again: the link may have moved since the check
     if not _allowed_dir(real, settings):
-        raise _refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+        raise refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
     try:
         info = real.stat()
     except OSError as exc:
-        raise _unavailable(src.field, f"the file cannot be read ({exc.strerror})") from None
+        raise unavailable(src.field, f"the file cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(info.st_mode):
-        raise _refuse(src.field, "not a regular file")
+        raise refuse(src.field, "not a regular file")
     if info.st_size > settings.max_input_bytes:
-        raise _refuse(src.field, f"too large (over {settings.max_input_bytes} bytes)")
+        raise refuse(src.field, f"too large (over {settings.max_input_bytes} bytes)")
     target.symlink_to(real)
     report(info.st_size, info.st_size)
 
 
-async def _stage_http(
-    src: _Source, target: Path, settings: Settings, report: ByteProgress
-) -> None:
+async def _stage_http(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
     # aiohttp costs ~80 ms to import: only renders with http(s) inputs pay for it.
     from vidsvc.runner import download
 
@@ -196,7 +174,7 @@ def _s3_configured(settings: Settings) -> bool:
     return bool(settings.aws_s3_bucket or settings.aws_endpoint_url or settings.aws_access_key_id)
 
 
-async def _stage_s3(src: _Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
     """GetObject, streamed to target with the size cap; the key is taken literally (no %-decoding).
     A missing or forbidden object is INPUT_UNAVAILABLE; S3 itself failing is STORAGE_ERROR."""
     if not _s3_configured(settings):
@@ -212,16 +190,16 @@ async def _stage_s3(src: _Source, target: Path, settings: Settings, report: Byte
         async with asyncio.timeout(timeout):
             await s3.fetch_object(settings, bucket, key, target, max_bytes=limit, on_bytes=report)
     except TimeoutError:
-        raise _unavailable(src.field, f"download timed out after {timeout:g} s") from None
+        raise unavailable(src.field, f"download timed out after {timeout:g} s") from None
     except KeyError:
-        raise _unavailable(src.field, f"no object {key[:200]!r} in bucket {bucket}") from None
+        raise unavailable(src.field, f"no object {key[:200]!r} in bucket {bucket}") from None
     except PermissionError:
-        raise _unavailable(src.field, f"access denied by bucket {bucket}") from None
+        raise unavailable(src.field, f"access denied by bucket {bucket}") from None
     except s3.ObjectTooLarge:
-        raise _refuse(src.field, f"too large (over {limit} bytes)") from None
+        raise refuse(src.field, f"too large (over {limit} bytes)") from None
 
 
-Stager = Callable[[_Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]
+Stager = Callable[[Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]
 _STAGERS: dict[str, Stager] = {
     "file": _stage_file,
     "http": _stage_http,
@@ -270,7 +248,7 @@ async def stage(
     targets = {url: workdir / f"in{i}{_extension(url)}" for i, url in enumerate(distinct)}
     meter, gate = _Meter(len(distinct), on_bytes), asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
 
-    async def one(index: int, src: _Source) -> None:
+    async def one(index: int, src: Source) -> None:
         async with gate:
             await _STAGERS[src.scheme](src, targets[src.url], settings, meter.part(index))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vidsvc.errors import VidsvcError
 from vidsvc.jobs import JobState, utcnow
-from vidsvc.runner.execute import Deps, publish
+from vidsvc.runner.lifecycle import Deps, publish
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)

@@ -129,8 +129,10 @@ class RunnerMetrics:
 
     async def collect(self, stores: Stores) -> None:
         """Refresh the gauges that mirror the store (one COUNT per state and kind)."""
+        queued = 0
         for state in JobState:
             for kind in JobKind:
                 count = await stores.jobs.count(state, kind=kind)
                 self.jobs.labels(state=state.value, kind=kind.value).set(count)
-        self.queue_depth.set(await stores.jobs.count(JobState.QUEUED))
+                queued += count if state is JobState.QUEUED else 0
+        self.queue_depth.set(queued)

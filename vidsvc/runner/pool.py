@@ -5,10 +5,9 @@ when the backlog is quiet, the oldest queued row (so a lost wake-up delays a job
 POLL_SECONDS, never strands it). The row is the lock; the backlog only wakes us.
 
 Stopping: no new claims; running jobs get SHUTDOWN_GRACE to finish; the rest are cancelled with
-reason "shutdown" (FFmpeg's process group is killed and the job is handed back to the queue).
+reason SHUTDOWN (FFmpeg's process group is killed and the job is handed back to the queue).
 `hurry()` (a second SIGTERM) cuts the grace short: the cancelling starts at once.
 
-Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from dataclasses import dataclass
 
 from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobId
-from vidsvc.runner.execute import Control, Deps, execute
+from vidsvc.runner.execute import Handlers, execute
+from vidsvc.runner.lifecycle import Control, Deps, StopReason
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -35,8 +35,11 @@ class Running:
 
 
 class WorkerPool:
-    def __init__(self, deps: Deps, on_done: Callable[[Job], None] | None = None) -> None:
+    def __init__(
+        self, deps: Deps, handlers: Handlers, on_done: Callable[[Job], None] | None = None
+    ) -> None:
         self.deps = deps
+        self.handlers = handlers
         self.on_done = on_done
         self.settings = deps.settings
         self.running: dict[JobId, Running] = {}
@@ -87,7 +90,9 @@ class WorkerPool:
 
     def _launch(self, job: Job) -> None:
         control = Control()
-        task = asyncio.create_task(execute(job, self.deps, control), name=f"job:{job.id}")
+        task = asyncio.create_task(
+            execute(job, self.deps, control, self.handlers), name=f"job:{job.id}"
+        )
         beat = asyncio.create_task(self._heartbeat(job, control, task), name=f"beat:{job.id}")
         self.running[job.id] = Running(task=task, control=control, heartbeat=beat)
 
@@ -104,7 +109,7 @@ class WorkerPool:
 
     async def _heartbeat(self, job: Job, control: Control, task: asyncio.Task[Job | None]) -> None:
         """Renew the lease; stop the job if it was cancelled elsewhere or its lease was lost."""
-        token = job.lease.token if job.lease else ""
+        token = job.token
         jobs = self.deps.stores.jobs
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
@@ -114,13 +119,13 @@ class WorkerPool:
             except VidsvcError:  # a blip: keep rendering and try again next beat
                 continue
             if row is not None and row.cancel_requested:
-                self.stop_job(job.id, "cancel")
+                self.stop_job(job.id, StopReason.CANCEL)
                 return
             if not renewed:
-                self.stop_job(job.id, "lost")
+                self.stop_job(job.id, StopReason.LOST)
                 return
 
-    def stop_job(self, job_id: JobId, reason: str) -> bool:
+    def stop_job(self, job_id: JobId, reason: StopReason) -> bool:
         """Cancel a job running here; `reason` decides what its last write is."""
         running = self.running.get(job_id)
         if running is None:
@@ -152,7 +157,7 @@ class WorkerPool:
             finished.cancel()
             hurried.cancel()
         for job_id in list(self.running):
-            self.stop_job(job_id, "shutdown")
+            self.stop_job(job_id, StopReason.SHUTDOWN)
         leftovers = [r.task for r in self.running.values()]
         if leftovers:
             await asyncio.gather(*leftovers, return_exceptions=True)

@@ -38,6 +38,20 @@ class MediaInfo:
     video_codec: str | None
     audio_codec: str | None
 
+    def summary(self) -> dict[str, Any]:
+        """What job metadata shows of a probed file (inputs and outputs alike)."""
+        return {
+            "duration": self.duration_ms / 1000,
+            "format": self.format_name,
+            "video": self.video_codec,
+            "audio": self.audio_codec,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "rotation": self.rotation,
+            "streams": self.nb_streams,
+        }
+
 
 def _refuse(field: str, reason: str) -> InvalidClipFormat:
     return InvalidClipFormat(f"{field}: {reason}", details={"field": field})

@@ -24,7 +24,7 @@ MIN_INTERVAL = 0.5
 class ProgressWriter:
     def __init__(self, stores: Stores, job: Job, channel: str) -> None:
         self.stores, self.job, self.channel = stores, job, channel
-        self.token = job.lease.token if job.lease else ""
+        self.token = job.token
         self._latest: Progress | None = None
         self._stage = job.progress.stage
         self._wake = asyncio.Event()

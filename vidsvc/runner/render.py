@@ -22,12 +22,12 @@ from pathlib import Path
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
-from vidsvc.runner import inputs, threads
+from vidsvc.runner import inputs
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
-from vidsvc.runner.threads import counted, threads_for_job
+from vidsvc.runner.threads import counted, mark, sharing_since, threads_for_job
 from vidsvc.runner.workspace import workspace, write_files
 
 #: (stage, first percentage, last percentage) — SPEC.md §4.
@@ -216,9 +216,9 @@ async def render(
                 on_rate(eta_seconds(p, total_ms), p.speed)
             report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
-        started = threads.mark()
+        started = mark()
         run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
-        sharing = threads.sharing_since(started)
+        sharing = sharing_since(started)
         report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
         _move_out(work, video_out, thumbnail_out)
     return RenderResult(

@@ -5,7 +5,8 @@ left (its jobs go back to the queue, its scratch directories are removed), rebui
 backlog from the database, and starts the pool and the lease reaper; leaving it drains the
 pool and closes everything in reverse order.
 
-Imports the leaves, vidsvc.store, vidsvc.graph (through render) and vidsvc.runner.
+What differs by kind of work (how a request becomes a job, how a job runs) comes from the
+handlers the composition root hands in; the façade only stores, wakes, reads and cancels.
 """
 
 from __future__ import annotations
@@ -15,31 +16,35 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import vidsvc.runner.devmedia as devmedia
+from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import (
     CompositionNotFound,
+    ProcessingNotFound,
     QueueFull,
     ServiceUnavailable,
     StorageError,
+    ValidationError,
 )
-from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, children, clips, health, leases, render, workspace
+from vidsvc.jobs import Job, JobEvent, JobKind, JobState
+from vidsvc.runner import children, health, leases, workspace
 from vidsvc.runner.estimate import Estimator
-from vidsvc.runner.execute import Deps, channel, publish
+from vidsvc.runner.execute import Handlers
+from vidsvc.runner.lifecycle import Deps, StopReason, channel, publish
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
-from vidsvc.schema import parse_clip_task, parse_composition
 from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
+_PROCESSING_ID = re.compile(spec.PROCESSING_ID_PATTERN)
 WATCH_POLL_S = 2.0
 
 
@@ -58,31 +63,28 @@ def _job_settings(settings: Settings) -> Settings:
     instance finds what its previous life left behind, and two instances sharing a TMP_DIR
     (set distinct INSTANCE_IDs) never sweep each other's live work.
     """
-    owner = _owner(settings)
-    local = settings.allowed_local_dirs
-    if settings.enable_dev_api:  # the dev API's synthetic media are submitted as file:// URLs
-        local = (*local, devmedia.media_root(settings))
-    tmp_dir = Path(settings.tmp_dir) / "jobs" / owner
-    return dataclasses.replace(settings, tmp_dir=tmp_dir, allowed_local_dirs=local)
+    tmp_dir = Path(settings.tmp_dir) / "jobs" / _owner(settings)
+    return dataclasses.replace(settings, tmp_dir=tmp_dir)
 
 
 class Runner:
-    def __init__(self, settings: Settings, stores: Stores) -> None:
+    def __init__(self, settings: Settings, stores: Stores, handlers: Handlers) -> None:
         self.settings = _job_settings(settings)
         self.stores = stores
+        self.handlers = handlers
         self.instance_id = _instance_id(settings)
         self.deps = Deps(settings=self.settings, stores=stores, instance_id=self.instance_id)
         self.estimator = Estimator()
         self.metrics = RunnerMetrics()
-        self.pool = WorkerPool(self.deps, on_done=self._finished)
+        self.pool = WorkerPool(self.deps, handlers, on_done=self._finished)
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Runner]:
+    async def open(cls, settings: Settings, handlers: Handlers) -> AsyncIterator[Runner]:
         async with open_stores(settings) as stores:
-            runner = cls(settings, stores)
+            runner = cls(settings, stores, handlers)
             await runner._sweep(settings)
             await leases.recover(runner.deps)
             runner.pool.start()
@@ -114,9 +116,9 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         await self.pool.stop(self.settings.shutdown_grace)
-        # finished jobs' callbacks get a last moment (none when hurried); undelivered ones
-        # stay recorded as such
-        await callbacks.drain_callbacks(0 if self.pool.hurried else self.settings.kill_grace)
+        # what handlers still have under way (callbacks) gets a last moment, none when hurried
+        for handler in self.handlers.values():
+            await handler.close(0 if self.pool.hurried else self.settings.kill_grace)
 
     def begin_drain(self) -> None:
         self.draining = True
@@ -131,20 +133,8 @@ class Runner:
     async def submit(self, document: Mapping[str, Any]) -> Job:
         """Validate, commit, wake a worker. The row is durable before this returns."""
         self._accepting()
-        comp = parse_composition(document)
-        render.check(comp, self.settings)
+        job = await self.handlers[JobKind.COMPOSITION].admit(document, self.settings)
         await self._room()
-        now = utcnow()
-        job = Job(
-            id=new_job_id(),
-            kind=JobKind.COMPOSITION,
-            state=JobState.QUEUED,
-            payload=dict(document),
-            created_at=now,
-            updated_at=now,
-            user_id=comp.user_id,
-            max_attempts=self.settings.max_attempts,
-        )
         job = await self.stores.jobs.create(job)  # committed: from here the job cannot be lost
         await self._wake(job)
         return job
@@ -172,20 +162,32 @@ class Runner:
     async def submit_clips(self, document: Mapping[str, Any]) -> tuple[Job, bool]:
         """A clips job under the client's processing_id; (job, True) only when newly created."""
         self._accepting()
-        task = parse_clip_task(document)
-        await clips.check(task, self.settings)
-        if found := await clips.existing(self.stores, task.processing_id):
+        job = await self.handlers[JobKind.CLIPS].admit(document, self.settings)
+        if found := await self._existing(job.id, JobKind.CLIPS):
             return found, False  # the client's retry: the same job, never a second one
         await self._room()
         try:
-            job = await self.stores.jobs.create(clips.new_job(task, dict(document), self.settings))
+            job = await self.stores.jobs.create(job)
         except ValueError:  # a concurrent POST with the same id won the insert
-            return await clips.get(self.stores, task.processing_id), False
+            return await self.get_clips(job.id), False
         await self._wake(job)
         return job, True
 
+    async def _existing(self, job_id: str, kind: JobKind) -> Job | None:
+        """The job with this client-chosen id, if any; an id another kind took is refused."""
+        job = await self.stores.jobs.get(job_id)
+        if job is not None and job.kind is not kind:
+            raise ValidationError(
+                "processing_id: already used by another job", details={"field": "processing_id"}
+            )
+        return job
+
     async def get_clips(self, processing_id: str) -> Job:
-        return await clips.get(self.stores, processing_id)
+        plausible = _PROCESSING_ID.match(processing_id)
+        job = await self._existing(processing_id, JobKind.CLIPS) if plausible else None
+        if job is None:
+            raise ProcessingNotFound(f"processing job {processing_id[:80]!r} does not exist")
+        return job
 
     async def get(self, job_id: str) -> Job:
         job = await self.stores.jobs.get(job_id) if _plausible(job_id) else None
@@ -214,7 +216,9 @@ class Runner:
                 await self.stores.backlog.discard(job_id)
             await publish(self.deps, job)
         elif job.cancel_requested:
-            self.pool.stop_job(job_id, "cancel")  # here: at once; elsewhere: its heartbeat
+            self.pool.stop_job(
+                job_id, StopReason.CANCEL
+            )  # here: at once; elsewhere: its heartbeat
         return job
 
     async def estimate_seconds(self, job: Job) -> float:
@@ -283,19 +287,6 @@ class Runner:
 
     async def health(self) -> dict[str, str]:
         return await health.components(self.settings, self.stores)
-
-    # -- the dev API (ENABLE_DEV_API only; http/dev.py) ---------------------------------------
-
-    async def dev_generate(self, body: Mapping[str, Any]) -> tuple[Job, tuple[str, ...]]:
-        """Synthesize test media and submit a composition of it; (job, media file URLs)."""
-        req = devmedia.parse_request(body)
-        media = await devmedia.generate(self.settings, req)
-        job = await self.submit(devmedia.composition(media, req))
-        return job, tuple(path.as_uri() for path in media.files())
-
-    async def dev_reset_user(self, user_id: str) -> tuple[int, int]:
-        """Delete a user's queued and finished jobs with their blobs; (deleted, still running)."""
-        return await devmedia.reset_user(self.stores, user_id)
 
 
 def _plausible(job_id: str) -> bool:

@@ -16,12 +16,12 @@ Imports the leaves and vidsvc.runner.ffmpeg.
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from vidsvc.config import Settings
+from vidsvc.runner.children import cores
 from vidsvc.runner.ffmpeg import running_renders
 
 AUTO = -1  #: FFMPEG_THREADS=auto: no -threads option, FFmpeg decides (the "both ways" baseline)
@@ -65,14 +65,6 @@ def sharing_since(start: tuple[float, float]) -> float:
     area, now = mark()
     elapsed = now - start[1]
     return max(1.0, (area - start[0]) / elapsed) if elapsed > 0 else 1.0
-
-
-def cores() -> int:
-    """CPUs this process may run on (a container's cpuset, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
 
 
 def share(cores: int, running: int, max_concurrent: int) -> int:

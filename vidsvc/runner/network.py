@@ -1,10 +1,12 @@
 """Which network addresses count as internal, and DNS answers pinned for aiohttp.
 
-Shared by input downloads (and, later, callback delivery): resolve a host once, check
-every answer, then connect only to those answers (PinnedResolver), so a DNS rebind
-between the check and the connect cannot reach an internal address (RELIABILITY A2.7).
+One rule for every outbound connection (input downloads, callback delivery): an internal
+address (loopback, private, link-local, metadata) is reached only when its exact "host:port"
+is listed. Hosts are resolved once, every answer is checked, and the connection goes only to
+those answers (PinnedResolver), so a DNS rebind between the check and the connect cannot
+reach an internal address (RELIABILITY A2.7). Callers turn `Refused` into their own error.
 
-Imports nothing from vidsvc.
+Imports aiohttp (callers that may never connect import this module lazily).
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ import ipaddress
 import re
 import socket
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from aiohttp.abc import ResolveResult
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Names that always mean this machine or a cloud metadata service.
@@ -98,3 +98,37 @@ async def resolve(host: str, port: int) -> list[ResolveResult]:
 
 def any_internal(answers: list[ResolveResult]) -> bool:
     return any(is_internal(ipaddress.ip_address(a["host"].partition("%")[0])) for a in answers)
+
+
+class Refused(Exception):
+    """The host or one of its addresses is internal and not listed as its exact host:port."""
+
+
+def check_host(host: str, port: int, listed: Sequence[str]) -> None:
+    """Static (no DNS): refuse an internal name or literal address not listed exactly."""
+    if is_internal_host(host) and not host_rule(host, port, listed)[1]:
+        raise Refused(f"{host[:100]} is an internal address")
+
+
+async def resolve_checked(host: str, port: int, listed: Sequence[str]) -> list[ResolveResult]:
+    """Resolve once and refuse if ANY answer is internal (unless host:port is listed exactly);
+    OSError when the name does not resolve. Connect only to these answers (PinnedResolver)."""
+    answers = await resolve(host, port)
+    if any_internal(answers) and not host_rule(host, port, listed)[1]:
+        raise Refused(f"{host[:100]} resolves to an internal address")
+    return answers
+
+
+class PinnedResolver(AbstractResolver):
+    """Answers aiohttp with addresses that were already checked: connect where we looked."""
+
+    def __init__(self, answers: list[ResolveResult]) -> None:
+        self.answers = answers
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return self.answers
+
+    async def close(self) -> None:
+        return None

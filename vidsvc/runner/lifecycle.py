@@ -1,0 +1,102 @@
+"""The toolkit every kind of work uses: what a handler is given, and how it writes safely.
+
+A `Handler` does one kind of work (a composition, a clips job); the lifecycle (execute.py)
+claims, runs it, and owns every terminal write and what follows. Writes a handler makes
+carry the claim's lease token (`job.token`), so a worker that lost its lease can neither
+overwrite the result nor flip the state (RELIABILITY.md INV-3); `retrying` rides out a storage
+blip, and `terminal` does that shielded from cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from vidsvc.config import Settings
+from vidsvc.errors import StorageError
+from vidsvc.jobs import Job, JobEvent
+from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.store import Stores
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRIES = 5
+
+
+class StopReason(enum.Enum):
+    """Why a running job was cancelled: what its last write is."""
+
+    CANCEL = "cancel"  #: the client cancelled: the job ends cancelled
+    SHUTDOWN = "shutdown"  #: the instance is stopping: the job goes back to the queue
+    LOST = "lost"  #: its lease went to another worker: write nothing
+
+
+@dataclass(slots=True)
+class Control:
+    """What the pool tells a running job; `reason` is read when the job is cancelled."""
+
+    reason: StopReason = StopReason.SHUTDOWN
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deps:
+    settings: Settings
+    stores: Stores
+    instance_id: str
+
+
+class Handler(Protocol):
+    """One kind of work. `admit` turns a request into a queued job (raising a 4xx error);
+    `run` does the claimed job and returns its fenced terminal row (None when fenced out);
+    `finished` follows any terminal state (a callback to deliver, say); `close` gives what it
+    still has under way `timeout` seconds when the service stops."""
+
+    def admit(self, document: Mapping[str, Any], settings: Settings) -> Awaitable[Job]: ...
+
+    def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Awaitable[Job | None]: ...
+
+    def finished(self, job: Job, deps: Deps) -> Awaitable[None]: ...
+
+    def close(self, timeout: float) -> Awaitable[None]: ...
+
+
+def channel(job_id: str) -> str:
+    """The pub/sub channel carrying one job's events."""
+    return f"vidsvc:job:{job_id}"
+
+
+async def publish(deps: Deps, job: Job | None) -> None:
+    """Best effort: the row is the truth, and watchers re-read it when pub/sub goes quiet."""
+    if job is None:
+        return
+    try:
+        await deps.stores.pubsub.publish(channel(job.id), JobEvent.of(job).to_json())
+    except StorageError:
+        log.warning("could not publish an event", extra={"composition_id": job.id})
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, tries: int | None = None) -> T:
+    """Retry a storage call through a short outage (S3 or the database blinking), then give up.
+
+    Backoff 0.5, 1, 2, 4 s: about 8 s in all, well inside a lease, so a blip costs a delay
+    and a longer outage fails the job with STORAGE_ERROR instead of losing it.
+    """
+    tries = tries or RETRIES
+    for attempt in range(tries):
+        try:
+            return await call()
+        except StorageError:
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+async def terminal(call: Callable[[], Awaitable[Job | None]]) -> Job | None:
+    """A terminal write: retried through a blip and shielded from cancellation. If the store
+    stays down the row keeps its lease, which expires, and the reaper hands the job on."""
+    return await asyncio.shield(retrying(call))

@@ -1,0 +1,37 @@
+"""What both sides of input staging share: a checked source and the two ways it is refused.
+
+The policy (inputs.py) makes a `Source` from a URL it accepted; each stager (file, http(s) in
+download.py, s3) reads one. A URL the policy refuses, or a file that is not media, is
+INVALID_CLIP_FORMAT; one that cannot be fetched is INPUT_UNAVAILABLE; both name the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidsvc.errors import InputUnavailable, InvalidClipFormat
+
+#: on_bytes(done, total or None): bytes staged so far.
+ByteProgress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """A URL the input policy accepted, with what its stager needs."""
+
+    url: str
+    scheme: str
+    field: str  #: how errors name it, e.g. "clips[1].url"
+    path: Path | None = None  #: file: the real path
+    host: str = ""  #: http(s)
+    port: int = 0
+
+
+def refuse(field: str, reason: str) -> InvalidClipFormat:
+    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
+
+
+def unavailable(field: str, reason: str) -> InputUnavailable:
+    return InputUnavailable(f"{field}: {reason}", details={"field": field})
