@@ -17,9 +17,9 @@ from pathlib import Path
 
 from vidsvc.__main__ import cli_settings, load_composition
 from vidsvc.errors import ConfigError, VidsvcError
-from vidsvc.runner import render as vidsvc_render
-from vidsvc.runner.inputs import stage
-from vidsvc.runner.workspace import write_files
+from vidsvc.inputs.staging import stage
+from vidsvc.media.workspace import write_files
+from vidsvc.work.compositions import render as vidsvc_render
 
 #: What the compiled argv writes, relative to its working directory.
 VIDEO_OUT, THUMB_OUT = "out.mp4", "thumb.jpg"
@@ -60,7 +60,7 @@ def compile_reference(spec: Path, work: Path, preset: str) -> Compiled:
 
 
 async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
-    """What vidsvc.runner.render.render does before it spawns FFmpeg, minus the spawn.
+    """What vidsvc.work.compositions.render.render does before it spawns FFmpeg, minus the spawn.
 
     X264_PRESET only matters when the spec sets no output.preset; ref.json always
     sets one (from --preset), so both routes agree with the other contenders.

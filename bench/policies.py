@@ -1,7 +1,7 @@
 """FFmpeg threading policies the throughput phase compares: each is server environment.
 
 "vidsvc" (FFMPEG_THREADS=0, the default): x264 threads per job from the cores and the
-renders under way (vidsvc.runner.threads); "ffmpeg" (FFMPEG_THREADS=auto): no -threads at
+renders under way (vidsvc.media.threads); "ffmpeg" (FFMPEG_THREADS=auto): no -threads at
 all, x264's own choice (1.5 frame threads per core for every encoder, whatever else runs).
 `--policy NAME=VAR=VALUE,...` on the command line replaces these.
 """
@@ -44,7 +44,7 @@ def parse_policy(text: str) -> Policy:
 
 
 def policies() -> list[Policy]:
-    """vidsvc's per-job share and FFmpeg's own choice (FFMPEG_THREADS, runner/threads.py)."""
+    """vidsvc's per-job share and FFmpeg's own choice (FFMPEG_THREADS, media/threads.py)."""
     return [
         Policy("vidsvc", {"FFMPEG_THREADS": "0"}, "x264 threads shared out per job"),
         Policy("ffmpeg", {"FFMPEG_THREADS": "auto"}, "no -threads: FFmpeg's own choice"),

@@ -17,6 +17,11 @@ pytest_plugins = [
     "tests.support.pg_server",
     "tests.support.redis_server",
     "tests.support.s3_server",
+    # Fixtures more than one directory uses: the HTTP app over a FakeRunner, FFmpeg processes
+    # and probe media, rendering a document.
+    "tests.support.http_app",
+    "tests.support.processes",
+    "tests.support.render_doc",
 ]
 
 HAVE_FFMPEG = bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 from vidsvc import __version__, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError, ValidationError, VidsvcError
-from vidsvc.runner.render import render
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.render import render
 
 BAR_WIDTH = 30
 

@@ -110,7 +110,7 @@ class Settings:
     default_crf: int = _setting("DEFAULT_CRF", _int(0, 51), 21)
     x264_preset: str = _setting("X264_PRESET", _choice(*X264_PRESETS), "medium")
     # 0: vidsvc picks x264's threads per job from the cores and the renders running (see
-    # runner/threads.py); N: exactly N; "auto" (-1): no -threads at all, FFmpeg's own choice.
+    # media/threads.py); N: exactly N; "auto" (-1): no -threads at all, FFmpeg's own choice.
     ffmpeg_threads: int = _setting(
         "FFMPEG_THREADS", lambda raw: -1 if raw.strip() == "auto" else _int(0, 64)(raw), 0
     )

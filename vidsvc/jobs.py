@@ -48,6 +48,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: stage -> (first percentage, last percentage) of a running job's progress: SPEC.md §4.
+BANDS = {
+    "downloading": (0.0, 20.0),
+    "validating": (20.0, 25.0),
+    "encoding": (25.0, 90.0),
+    "uploading": (90.0, 99.0),
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Progress:
     stage: str = "queued"  #: queued, downloading, validating, encoding, uploading, completed…

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.http.conftest import DOC, Client, FakeRunner, assert_envelope, submit
+from tests.support.http_app import DOC, Client, FakeRunner, assert_envelope, submit
 from vidsvc.http.schemas import (
     CompositionAcceptedSchema,
     CompositionMetadataSchema,

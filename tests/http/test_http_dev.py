@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import Client, assert_envelope
+from tests.support.http_app import Client, assert_envelope
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.runner import devmedia
+from vidsvc.work import devmedia
 
 MakeClient = Callable[..., Awaitable[Client]]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from tests.http.conftest import Client, FakeRunner, assert_envelope, submit
+from tests.support.http_app import Client, FakeRunner, assert_envelope, submit
 from vidsvc.http.keys import SIGNER_KEY
 from vidsvc.http.signing import KEY_FILE, Signer, load_key
 

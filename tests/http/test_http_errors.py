@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import DOC, Client, FakeRunner, assert_envelope
+from tests.support.http_app import DOC, Client, FakeRunner, assert_envelope
 from vidsvc.errors import InvalidClipFormat, InvalidTimeline, QueueFull, StorageError
 
 POST = "/api/v1/compositions"

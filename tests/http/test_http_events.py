@@ -6,28 +6,11 @@ import asyncio
 import base64
 import os
 from pathlib import Path
-from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import WSMsgType
 
-from tests.http.conftest import Client, FakeRunner, submit
+from tests.support.http_app import Client, FakeRunner, receive_all, submit, wait_subscribed
 from vidsvc.jobs import JobError, JobState
-
-
-async def receive_all(ws: ClientWebSocketResponse, timeout: float = 5) -> list[dict[str, Any]]:
-    """Every message until the server closes."""
-    messages = []
-    async with asyncio.timeout(timeout):
-        async for msg in ws:
-            assert msg.type == WSMsgType.TEXT, msg
-            messages.append(msg.json())
-    return messages
-
-
-async def wait_subscribed(fake: FakeRunner, job_id: str, count: int = 1) -> None:
-    async with asyncio.timeout(5):
-        while fake.subscribers(job_id) < count:
-            await asyncio.sleep(0.005)
 
 
 async def test_status_then_progress_then_completed_then_close(

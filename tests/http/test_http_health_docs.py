@@ -8,7 +8,7 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
-from tests.http.conftest import Client, FakeRunner
+from tests.support.http_app import Client, FakeRunner
 from vidsvc import __version__
 from vidsvc.http.schemas import HealthDetailedSchema
 

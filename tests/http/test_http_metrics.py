@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.http.conftest import Client
+from tests.support.http_app import Client
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.docs import OPENAPI_PATH

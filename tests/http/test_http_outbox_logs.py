@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Any
 
-from tests.http.conftest import Client
+from tests.support.http_app import Client
 from vidsvc.http.logs import JsonFormatter, configure_logging, request_id_var
 from vidsvc.http.outbox import Outbox
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from openapi_spec_validator import validate
 
-from tests.http.conftest import DOC, Client, FakeRunner, assert_envelope
+from tests.support.http_app import DOC, Client, FakeRunner, assert_envelope
 from vidsvc.http.ratelimit import TokenBuckets
 
 POST = "/api/v1/compositions"

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import Client, assert_envelope
-from tests.http.test_http_events import receive_all
+from tests.support.http_app import Client, assert_envelope, receive_all
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.schemas import CompositionStatusSchema

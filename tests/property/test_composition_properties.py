@@ -2,10 +2,10 @@
 
 Any document, near-valid or not, is either refused with a vidsvc 4xx error naming a field
 (by `parse_composition`, the static `graph.check` or `graph.plan` against the inputs' lengths,
-as vidsvc/runner/render.py plans) or compiles (vidsvc.graph) to an argv whose `-t` is the planned
-length; the timeline arithmetic holds for every plan. A small sample is rendered by the real
-FFmpeg from tiny lavfi inputs: it exits 0 and the output video lasts the planned length within
-a frame.
+as vidsvc/work/compositions/render.py plans) or compiles (vidsvc.graph) to an argv whose
+`-t` is the planned length; the timeline arithmetic holds for every plan. A small sample is
+rendered by the real FFmpeg from tiny lavfi inputs: it exits 0 and the output video lasts the
+planned length within a frame.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import VidsvcError
 from vidsvc.graph.timeline import TRIM_TOLERANCE_MS, Timeline
-from vidsvc.runner.probe import probe as probe_media
-from vidsvc.runner.render import render
+from vidsvc.media.probe import probe as probe_media
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.render import render
 
 #: The inputs' lengths as the planner sees them (the real files are made to these lengths).
 LENGTHS = {"v1": 2000, "v2": 1500, "m": 2000, "vo": 1000}
@@ -142,7 +142,7 @@ def composition(draw: st.DrawFn, bad: bool = True) -> dict[str, Any]:
 def compile_doc(
     document: dict[str, Any], lengths: dict[str, int] = LENGTHS
 ) -> tuple[Timeline, graph.Command]:
-    """parse → check → plan → build → compile, as vidsvc/runner/render.py does after probing."""
+    """parse → check → plan → build → compile, as compositions/render.py does after a probe."""
     comp = parse_composition(document)
     limits = graph.Limits()
     graph.check(comp, limits)

@@ -23,12 +23,10 @@ import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
-from tests.runner.conftest import is_alive, probe_media, runner_settings
 from tests.support.media import make_video
+from tests.support.processes import is_alive
 from vidsvc.config import Settings
 from vidsvc.http import create_app
-
-__all__ = ["probe_media", "runner_settings"]  # fixtures from tests/runner/conftest.py
 
 pytestmark = pytest.mark.B
 Client = TestClient[web.Request, web.Application]

@@ -10,12 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.runner.conftest import probe_media, runner_settings
 from vidsvc.errors import InvalidTimeline, ValidationError
 from vidsvc.graph.timeline import Limits, plan
 from vidsvc.schema import parse_composition
-
-__all__ = ["probe_media", "runner_settings"]  # fixtures from tests/runner/conftest.py
 
 pytestmark = pytest.mark.B
 Client = TestClient[web.Request, web.Application]

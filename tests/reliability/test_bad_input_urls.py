@@ -12,13 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.runner.conftest import probe_media, runner_settings
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat
-from vidsvc.runner.inputs import check_url
-from vidsvc.runner.probe import probe
+from vidsvc.inputs.policy import check_url
+from vidsvc.media.probe import probe
 
-__all__ = ["probe_media", "runner_settings"]  # fixtures from tests/runner/conftest.py
 PROBE_FIELD = "clips[1].url"
 
 pytestmark = pytest.mark.B

@@ -21,11 +21,11 @@ from tests.support.media import make_video
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
 from vidsvc.runner import execute, lifecycle
-from vidsvc.runner.kinds import handlers
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryJobStore
+from vidsvc.work.kinds import handlers
 
 pytestmark = [pytest.mark.D, pytest.mark.ffmpeg]
 

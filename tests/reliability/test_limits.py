@@ -2,8 +2,8 @@
 
 Where a limit is already proven closer to its code, this file does not repeat it:
 - B5/B6 input limits on a probed file (pixels, duration, streams) are
-  tests/runner/test_probe.py::test_limits (each setting just below the clip's); the input
-  size cap per source is tests/runner/test_staging.py::test_a_large_local_file_is_refused and
+  tests/media/test_probe.py::test_limits (each setting just below the clip's); the input
+  size cap per source is tests/inputs/test_staging.py::test_a_large_local_file_is_refused and
   ::test_oversize_downloads_are_refused (http, with and without Content-Length) and
   tests/store/test_s3.py::test_an_s3_input_over_the_cap_is_refused. Here one end-to-end case
   shows such a refusal ends the job `failed` with INVALID_CLIP_FORMAT from the probe stage,
@@ -30,8 +30,8 @@ import pytest
 from tests.support.server import Server, composition, wait_for
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.runner import children
-from vidsvc.runner.ffmpeg import run_ffmpeg
+from vidsvc.media import children
+from vidsvc.media.ffmpeg import run_ffmpeg
 
 FAKE_FFMPEG = Path(__file__).resolve().parent.parent / "fakes" / "fake_ffmpeg.py"
 COMPOSITIONS = "/api/v1/compositions"

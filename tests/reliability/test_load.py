@@ -24,8 +24,6 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from tests.http.conftest import FakeRunner, app_client, fake, http_settings, submit
-from tests.http.test_http_events import receive_all, wait_subscribed
 from tests.reliability.faults import (
     Pair,
     doc,
@@ -39,9 +37,10 @@ from tests.reliability.faults import (
     tiny_clip,
     until,
 )
+from tests.support.http_app import FakeRunner, receive_all, submit, wait_subscribed
 from tests.support.server import Server
 
-__all__ = ["app_client", "fake", "http_settings", "pair", "single", "tiny_clip"]
+__all__ = ["pair", "single", "tiny_clip"]
 pytestmark = pytest.mark.L
 
 

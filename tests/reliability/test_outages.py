@@ -26,7 +26,7 @@ Not here, and why:
   so the job is retried after its lease and fails STORAGE_ERROR on its last attempt, as below;
   the partial temp file is removed by the store's write path.
 - D10's slow receiver (each attempt cut at CALLBACK_TIMEOUT): test_security.py's S9 receivers;
-  callbacks run outside the render pool (vidsvc/runner/callbacks.py), after the job's
+  callbacks run outside the render pool (vidsvc/work/clips/callbacks.py), after the job's
   terminal commit, so they never gate the job's state nor hold a render slot.
 """
 
@@ -71,12 +71,13 @@ from tests.support.server import Server
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks, execute, lifecycle
-from vidsvc.runner.kinds import handlers
+from vidsvc.runner import execute, lifecycle
 from vidsvc.store import Stores
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
 from vidsvc.store.sqlite import BUSY_TIMEOUT_MS
+from vidsvc.work.clips import callbacks
+from vidsvc.work.kinds import handlers
 
 __all__ = ["pair", "quick_backoff", "receiver", "single", "tiny_clip"]  # fixtures
 pytestmark = [pytest.mark.D, pytest.mark.ffmpeg]

@@ -23,20 +23,20 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from tests.render.conftest import Render, render_doc
 from tests.support.callback_sink import (
     quick_backoff,
     receiver,
 )
 from tests.support.media import FAST, Frame, ffmpeg, frame_at
+from tests.support.render_doc import Render
 from vidsvc import graph
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, InvalidTimeline, ValidationError
 from vidsvc.graph.escape import escape_graph, escape_option, filter_args
-from vidsvc.runner.render import render
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.render import render
 
-__all__ = ["quick_backoff", "receiver", "render_doc"]  # fixtures from elsewhere
+__all__ = ["quick_backoff", "receiver"]  # fixtures from elsewhere
 
 pytestmark = pytest.mark.S
 Client = TestClient[web.Request, web.Application]

@@ -13,7 +13,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.render.conftest import render_doc
 from tests.support.callback_sink import (
     Receiver,
     callback_note,
@@ -23,10 +22,11 @@ from tests.support.callback_sink import (
 )
 from vidsvc.config import Settings
 from vidsvc.errors import ValidationError
-from vidsvc.runner import callbacks, network
-from vidsvc.runner.network import PinnedResolver, is_internal_host
+from vidsvc.inputs import network
+from vidsvc.inputs.network import PinnedResolver, is_internal_host
+from vidsvc.work.clips import callbacks
 
-__all__ = ["quick_backoff", "receiver", "render_doc"]  # fixtures from elsewhere
+__all__ = ["quick_backoff", "receiver"]  # fixtures from elsewhere
 
 pytestmark = pytest.mark.S
 Client = TestClient[web.Request, web.Application]

@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.render.conftest import render_doc
 from tests.support.callback_sink import (
     quick_backoff,
     receiver,
@@ -21,7 +20,7 @@ from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.store.disk import LocalBlobStore
 
-__all__ = ["quick_backoff", "receiver", "render_doc"]  # fixtures from elsewhere
+__all__ = ["quick_backoff", "receiver"]  # fixtures from elsewhere
 
 pytestmark = pytest.mark.S
 Client = TestClient[web.Request, web.Application]

@@ -27,7 +27,7 @@ import pytest
 
 from tests.support.server import Server, composition, wait_for
 from vidsvc.jobs import new_job_id
-from vidsvc.runner.children import MARK_ENV
+from vidsvc.media.children import MARK_ENV
 
 FAKE_FFMPEG = Path(__file__).resolve().parent.parent / "fakes" / "fake_ffmpeg.py"
 COMPOSITIONS = "/api/v1/compositions"

@@ -12,8 +12,8 @@ from tests.support.media import probe, stream
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.graph import clip_ops
-from vidsvc.runner.ffmpeg import run_ffmpeg
-from vidsvc.runner.probe import probe as probe_input
+from vidsvc.media.ffmpeg import run_ffmpeg
+from vidsvc.media.probe import probe as probe_input
 
 pytestmark = pytest.mark.ffmpeg
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.render.conftest import Render
+from tests.support.render_doc import Render
 
 
 async def test_rate_comes_from_ffmpeg_speed_and_ends_at_zero(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.render.conftest import Render
 from tests.support.media import frame_at, peak, probe, rms_db, stream
+from tests.support.render_doc import Render
 
 pytestmark = pytest.mark.ffmpeg
 

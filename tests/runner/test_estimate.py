@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.runner.estimate import DEFAULT_SPEED, Estimator, compare, output_seconds
 
@@ -151,11 +151,11 @@ async def test_the_runner_counts_the_queue_after_the_insert() -> None:
     submitted together see each other: three queued at once on three slots each get a third
     of the machine (counted before the insert, a burst was promised solo renders)."""
     from vidsvc.config import Settings
-    from vidsvc.runner.kinds import handlers
     from vidsvc.runner.service import Runner
     from vidsvc.store import Stores
     from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
     from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
+    from vidsvc.work.kinds import handlers
 
     stores = Stores(jobs=MemoryJobStore(), blobs=MemoryBlobStore(),
                     pubsub=MemoryPubSub(), backlog=MemoryBacklog())  # fmt: skip

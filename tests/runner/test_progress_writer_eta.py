@@ -3,7 +3,7 @@ while encoding."""
 
 from __future__ import annotations
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from vidsvc.jobs import JobEvent, Progress
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.store import Stores

@@ -8,34 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id
 from vidsvc.store.base import Backlog, BlobStore, JobStore, PubSub
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.memory import MemoryBacklog, MemoryBlobStore, MemoryJobStore, MemoryPubSub
 from vidsvc.store.sqlite import SqliteJobStore
-
-T0 = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-def make_job(n: int = 0, **changes: Any) -> Job:
-    """A queued composition created n seconds after T0 (distinct, ordered creation times)."""
-    at = T0 + timedelta(seconds=n)
-    values: dict[str, Any] = {
-        "id": new_job_id(),
-        "kind": JobKind.COMPOSITION,
-        "state": JobState.QUEUED,
-        "payload": {"clips": [{"url": "s3://b/a.mp4"}], "output": {"fps": 30}},
-        "created_at": at,
-        "updated_at": at,
-    }
-    values.update(changes)
-    return Job(**values)
 
 
 @dataclass

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.store.conftest import T0, JobBackend, make_job
+from tests.store.conftest import JobBackend
+from tests.support.jobs import T0, make_job
 from vidsvc.jobs import Job, JobError, JobKind, JobState, Lease, Progress, utcnow
 from vidsvc.store import rules
 from vidsvc.store.base import JobStore

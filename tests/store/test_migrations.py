@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from vidsvc.errors import StorageError
 from vidsvc.store import migrate
 from vidsvc.store.migrate import Migration, load_migrations, migrate_sqlite
@@ -148,7 +148,7 @@ async def test_created_job_survives_close_and_reopen(tmp_path: Path) -> None:
 CHILD = textwrap.dedent(
     """
     import asyncio, sys, time
-    from tests.store.conftest import make_job
+    from tests.support.jobs import make_job
     from vidsvc.store.sqlite import SqliteJobStore
 
     async def main():

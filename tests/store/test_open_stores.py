@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError, StorageError
 from vidsvc.store import Stores, open_stores, sqlite_path

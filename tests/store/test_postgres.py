@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from tests.support.pg_server import PgServer, free_port
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobState, Progress

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from tests.support.s3_server import FaultProxy, S3Bucket
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError, InputUnavailable, InvalidClipFormat, StorageError
-from vidsvc.runner.inputs import stage
+from vidsvc.inputs.staging import stage
 from vidsvc.store import s3_client
 from vidsvc.store.s3 import MULTIPART_THRESHOLD, PART_SIZE, S3BlobStore, S3Limits
 

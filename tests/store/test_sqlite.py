@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import make_job
+from tests.support.jobs import make_job
 from vidsvc.errors import StorageError
 from vidsvc.jobs import JobState, utcnow
 from vidsvc.store.sqlite import SqliteJobStore, from_text, to_text

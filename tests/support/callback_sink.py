@@ -15,11 +15,11 @@ from aiohttp import web
 
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobError, JobKind, JobState, new_job_id, utcnow
-from vidsvc.runner import callbacks
 from vidsvc.runner.lifecycle import Deps
 from vidsvc.store import Stores
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryBlobStore, MemoryJobStore
+from vidsvc.work.clips import callbacks
 
 SECRET = "s3cret"
 

@@ -1,4 +1,4 @@
-"""The HTTP API: REST, WebSockets and docs over one Runner. Imports runner and the leaves."""
+"""The HTTP API: REST, WebSockets and docs over one Runner."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ Cleanup contexts, entered in order and left in reverse: the URL signer, then the
 (stores → migrations → pool; drained and closed on the way out). On shutdown, before aiohttp
 waits for handlers: the runner stops accepting work (503) and every WebSocket gets 1001.
 Tests inject `create_app(settings, runner=fake_or_real)` and skip Runner.open.
-Imports runner and the leaves.
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ from vidsvc.http.metrics import setup_metrics
 from vidsvc.http.ratelimit import document_rate_limit, setup_rate_limit
 from vidsvc.http.routes import setup_routes
 from vidsvc.http.signing import Signer, load_key
-from vidsvc.runner import devmedia
-from vidsvc.runner.kinds import handlers
 from vidsvc.runner.service import Runner
+from vidsvc.work import devmedia
+from vidsvc.work.kinds import handlers
 
 log = logging.getLogger(__name__)
 #: Beyond SHUTDOWN_GRACE + KILL_GRACE: aiohttp must not cut the pool's drain short.

@@ -3,7 +3,6 @@
 Runs inside the error middleware (so a refusal is the usual envelope) and before any handler,
 so a refused request's body is never read and no job is created. An empty INTERNAL_API_TOKEN
 leaves the internal API open, which suits development only: set it in production.
-Imports only the leaves.
 """
 
 from __future__ import annotations

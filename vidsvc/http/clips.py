@@ -2,8 +2,7 @@
 
 Thin like compositions.py: parse → runner → body. Result links point at this app
 (`…/files/{index}/{name}`), which 302s to the blob, so a status body stays valid after a
-presigned URL would have expired. Bearer auth is auth.py's middleware. Imports runner and
-the leaves.
+presigned URL would have expired. Bearer auth is auth.py's middleware.
 """
 
 from __future__ import annotations

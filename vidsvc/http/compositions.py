@@ -1,7 +1,4 @@
-"""/api/v1/compositions: create, read, list, cancel, metadata. Thin: parse → runner → view.
-
-Imports runner and the leaves; the meaning of a composition is the runner's business.
-"""
+"""/api/v1/compositions: create, read, list, cancel, metadata. Thin: parse → runner → view."""
 
 from __future__ import annotations
 

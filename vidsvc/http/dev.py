@@ -16,7 +16,7 @@ from vidsvc.http.compositions import read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ErrorEnvelopeSchema
-from vidsvc.runner import devmedia
+from vidsvc.work import devmedia
 
 TEST_GENERATION = "/dev/test-generation"
 RESET_USER = "/dev/reset-user"

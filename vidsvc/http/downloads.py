@@ -2,7 +2,6 @@
 
 With S3 the redirect goes to a presigned URL; on local disk to `/files/{key}` signed by
 signing.Signer, which this module serves with FileResponse (Range requests included).
-Imports runner and the leaves.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 Every error, from every route, leaves as the SPEC.md §2 envelope: VidsvcError with its own
 status; aiohttp's HTTPException (unknown route, 405, 413 from client_max_size) with the code of
 _HTTP_CODES; anything else as a 500 INTERNAL_ERROR whose stack trace is logged, never sent.
-Imports only the leaves.
 """
 
 from __future__ import annotations

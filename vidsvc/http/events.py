@@ -4,7 +4,7 @@ Per connection (RELIABILITY.md A3): `Runner.watch` subscribes before it reads th
 nothing falls between the two; a pump task turns events into messages in a bounded Outbox
 without ever waiting on the client; a sender task is the only writer, so a client that never
 reads blocks only its own sender; the handler itself runs the receive loop, which is what keeps
-aiohttp's heartbeat working and notices a client's close. Imports runner and the leaves.
+aiohttp's heartbeat working and notices a client's close.
 """
 
 from __future__ import annotations

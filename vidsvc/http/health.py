@@ -1,7 +1,4 @@
-"""/health (liveness) and /health/detailed (each backend, 503 when a configured one is down).
-
-Imports runner and the leaves.
-"""
+"""/health (liveness) and /health/detailed (each backend, 503 when a configured one is down)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""The typed application keys (aiohttp `web.AppKey`), in one place so every module agrees.
-
-Imports only the leaves and the Runner type; holds no behaviour.
-"""
+"""The typed application keys (aiohttp `web.AppKey`), in one place so every module agrees."""
 
 from __future__ import annotations
 

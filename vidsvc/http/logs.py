@@ -2,7 +2,7 @@
 
 The ids live in contextvars that the request middleware sets, so any logger called while a
 request is handled (the runner's included) carries them without passing them around; a record's
-own `extra={"composition_id": …}` wins over the context. Imports only the standard library.
+own `extra={"composition_id": …}` wins over the context.
 """
 
 from __future__ import annotations

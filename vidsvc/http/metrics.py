@@ -7,8 +7,6 @@ outermost, so it sees the status the client got, the error envelope's included. 
 counts once (status 101) when it closes; its lifetime is no request latency. The runner's registry
 (vidsvc/runner/metrics.py) is rendered after this one, its store gauges refreshed first.
 ENABLE_METRICS=false: no route (404) and no middleware.
-
-Imports runner and the leaves.
 """
 
 from __future__ import annotations

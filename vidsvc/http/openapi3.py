@@ -5,7 +5,7 @@ components/schemas, the body parameter a requestBody, each response schema a con
 `x-nullable` becomes `nullable` (beside an allOf where it qualifies a $ref), and a plain
 parameter's type moves into its `schema`. Only the
 constructs vidsvc's own document uses are handled; openapi-spec-validator checks the result in
-the tests. Imports nothing from vidsvc.
+the tests.
 """
 
 from __future__ import annotations

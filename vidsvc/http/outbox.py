@@ -3,7 +3,7 @@
 The publisher side never waits: when the queue is full the oldest *progress* message is dropped
 (progress only moves forward, so the newest one says everything the dropped one did), and
 a terminal message is never dropped. A client that stops reading therefore costs at most
-`maxsize` messages and stalls no one but itself. Imports nothing from vidsvc.
+`maxsize` messages and stalls no one but itself.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ first X-Forwarded-For hop when TRUST_FORWARDED_FOR (only behind a proxy that set
 
 Memory stays bounded: a bucket that has refilled is the same as no bucket, so idle buckets
 are pruned, and past MAX_BUCKETS the least recently seen client is forgotten.
-Imports only the leaves.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""The whole route table, on one screen. Registered only from the app factory.
-
-Imports the handler modules.
-"""
+"""The whole route table, on one screen. Registered only from the app factory."""
 
 from __future__ import annotations
 

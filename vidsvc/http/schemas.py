@@ -2,7 +2,7 @@
 
 Request bodies reuse vidsvc.schema (the composition). The query schemas also parse: the
 document and the parser cannot drift apart. Response bodies are built by views.py; the tests
-load every body through these schemas, so they cannot drift either. Imports only the leaves.
+load every body through these schemas, so they cannot drift either.
 """
 
 from __future__ import annotations

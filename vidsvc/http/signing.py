@@ -2,7 +2,7 @@
 
 `/files/{key}?expires=<unix s>&signature=<hex>`, where the signature is HMAC-SHA256 over the key
 and the expiry. The key is SIGNING_KEY, or else a random one generated once and kept in
-DATA_DIR/signing.key (mode 0600) so that links survive a restart. Imports only the leaves.
+DATA_DIR/signing.key (mode 0600) so that links survive a restart.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Behind a proxy that terminates TLS the app sees plain http on some inner host, so links honour
 `X-Forwarded-Proto` and `X-Forwarded-Host` (first value of each), then `Host`. Values that do
-not look like a scheme or a host are ignored rather than echoed. Imports only the leaves.
+not look like a scheme or a host are ignored rather than echoed.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Jobs as the JSON bodies of SPEC.md §2 and §4: one function per body, no I/O.
 
 Times are ISO-8601 UTC with a `Z`. Links point at this app (`…/download`), never at a blob
-store, so a body stays valid after a presigned URL expires. Imports only the leaves.
+store, so a body stays valid after a presigned URL expires.
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
-"""The impure shell: staging, probing, running FFmpeg. Imports graph, store and the leaves."""
+"""The job lifecycle that knows no kind of work: the Runner façade, the pool, execute, leases,
+progress writes, and telemetry (metrics, the estimator, health)."""
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ The model, kept simple enough to reason about:
   time, and the jobs ahead that cannot start at once must drain first.
 
 `compare(estimate, job)` is what the benchmark reports the model's error with.
-Imports the leaves only.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Readiness of each component the service depends on, for /health/detailed.
-
-Imports the leaves, the stores and vidsvc.runner.ffmpeg.
-"""
+"""Readiness of each component the service depends on, for /health/detailed."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ from collections.abc import Awaitable
 
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
-from vidsvc.runner.ffmpeg import ffmpeg_version
+from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.store import Stores
 
 TIMEOUT_S = 5.0  #: a component slower than this to answer is as good as down

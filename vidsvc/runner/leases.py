@@ -2,7 +2,6 @@
 
 The database row is the truth. What a dead worker held comes back through its expired lease
 (any instance's reaper); what Redis lost comes back from the queued rows (the reconciler).
-Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
 """What the runner measures: per-job usage rows (job_metrics) and its Prometheus metrics.
 
 A job's FFmpeg runs (one per composition, one per clip of a clips job) become one job_metrics
-row: wall and CPU seconds and peak memory of the FFmpeg children themselves (runner/ffreport.py),
+row: wall and CPU seconds and peak memory of the FFmpeg children themselves (media/ffreport.py),
 and FFmpeg's own figures from its last -progress block. The same numbers feed the render
 histograms here and the estimator. The Prometheus objects live in a registry of their own per
 Runner (tests build many), which GET /metrics (vidsvc/http/metrics.py) renders beside the
 HTTP layer's; gauges that mirror the store are refreshed by `collect` at scrape time.
-
-Imports the leaves, vidsvc.store and vidsvc.runner; never vidsvc.http.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from vidsvc.errors import VidsvcError
 from vidsvc.jobs import Job, JobKind, JobState
-from vidsvc.runner.ffmpeg import FFmpegRun, running_renders
+from vidsvc.media.ffmpeg import FFmpegRun, running_renders
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)

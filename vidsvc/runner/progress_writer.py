@@ -3,8 +3,6 @@
 Render progress arrives as synchronous callbacks (many per second). One writer task stores the
 newest value at most every MIN_INTERVAL seconds (a stage change goes out at once), fenced by the
 lease token, and publishes each accepted write, so WebSocket clients see what the row says.
-
-Imports the leaves and vidsvc.store; never vidsvc.http.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ from vidsvc.errors import (
     ValidationError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState
-from vidsvc.runner import children, health, leases, workspace
+from vidsvc.media import children, workspace
+from vidsvc.runner import health, leases
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Handlers
 from vidsvc.runner.lifecycle import Deps, StopReason, channel, publish

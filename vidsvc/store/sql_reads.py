@@ -1,7 +1,7 @@
 """SqlReads: the read-only JobStore methods, written once over named queries.
 
 SQLite and PostgreSQL run the same query names with the same parameters; only how a query is
-executed (`_rows`) and how a row becomes a Job (`_one`, `_job`) differ. Imports only the leaves.
+executed (`_rows`) and how a row becomes a Job (`_one`, `_job`) differ.
 """
 
 from __future__ import annotations

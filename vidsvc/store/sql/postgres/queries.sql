@@ -113,7 +113,7 @@ WHERE id = :id AND status = 'processing' AND lease_token = :token
 RETURNING *;
 
 -- name: find_cached
--- The render cache (vidsvc/runner/cache.py): the newest completed job rendered from an identical
+-- The render cache (vidsvc/work/compositions/cache.py): the newest completed job rendered from an identical
 -- composition. Whether its blobs still exist is the caller's to find out.
 SELECT * FROM compositions
 WHERE cache_key = :cache_key::text AND status = 'completed'

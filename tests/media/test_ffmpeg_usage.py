@@ -1,0 +1,131 @@
+"""Per-child usage: the CPU time and peak memory of THE FFmpeg child (its -benchmark report),
+FFmpeg's last -progress figures, the running-renders count, and job_metrics rows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+
+from tests.support.jobs import make_job
+from tests.support.processes import FAKE_FFMPEG
+from vidsvc.config import Settings
+from vidsvc.jobs import JobKind
+from vidsvc.media import ffreport
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg, running_renders
+from vidsvc.media.progress import Progress
+from vidsvc.runner.metrics import record_job_metrics, usage_metadata
+from vidsvc.store import Stores
+from vidsvc.store.memory import MemoryJobStore
+
+HEAD = ("-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning")
+HEAD += ("-progress", "pipe:1")
+
+
+def test_parse_takes_the_last_bench_lines() -> None:
+    text = (
+        "ffmpeg started on …\nbench: utime=9.000s stime=9.000s rtime=9.000s\n"
+        "bench: utime=1.250s stime=0.250s rtime=2.000s\nbench: maxrss=76104kB\n"
+        "[libx264 @ 0x1] kb/s:62.09\n"
+    )
+    usage = ffreport.parse(text)
+    assert usage == ffreport.Usage(cpu_s=1.5, wall_s=2.0, memory_peak_mb=round(76104 / 1024, 1))
+    assert ffreport.parse("Log level: 32\nno bench here\n") is None
+
+
+@pytest.mark.ffmpeg
+async def test_a_real_render_reports_its_own_cpu_memory_and_figures(
+    runner_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    seen: list[Progress] = []
+    source = ("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2")
+    encode = ("-c:v", "libx264", "-preset", "ultrafast", "out.mp4")
+    run = await run_ffmpeg(
+        (*HEAD, *source, *encode),
+        settings=runner_settings(),
+        cwd=tmp_path,
+        on_progress=seen.append,
+    )
+    assert run.cpu_s is not None and run.cpu_s > 0
+    assert run.memory_peak_mb is not None and 5 < run.memory_peak_mb < 2048
+    assert run.last == seen[-1] and run.last.done and run.last.frame == 50
+    assert run.last.total_size == (tmp_path / "out.mp4").stat().st_size
+    assert not (tmp_path / ffreport.REPORT_FILE).exists()  # read, then removed
+    assert "bench" not in run.stderr_tail  # stderr stays the warnings-only error source
+    assert running_renders() == 0
+
+
+@pytest.mark.ffmpeg
+async def test_concurrent_children_are_not_blurred(
+    runner_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A realtime-paced idle child spans a CPU-heavy one: a process-wide RUSAGE_CHILDREN delta
+    would charge the heavy child's CPU to the idle one, which finishes last."""
+    settings = runner_settings()
+    (tmp_path / "idle").mkdir()
+    (tmp_path / "busy").mkdir()
+    idle = ("-re", "-f", "lavfi", "-i", "color=s=16x16:r=5:d=3", "-f", "null", "-")
+    busy = ("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4")
+    busy += ("-c:v", "libx264", "-preset", "veryfast", "out.mp4")
+    counts: list[int] = []
+
+    async def heavy_later() -> FFmpegRun:
+        await asyncio.sleep(0.3)
+        counts.append(running_renders())  # the idle one is running
+        return await run_ffmpeg((*HEAD, *busy), settings=settings, cwd=tmp_path / "busy")
+
+    slow, heavy = await asyncio.gather(
+        run_ffmpeg((*HEAD, *idle), settings=settings, cwd=tmp_path / "idle"), heavy_later()
+    )
+    assert counts == [1] and running_renders() == 0
+    assert slow.cpu_s is not None and heavy.cpu_s is not None
+    assert slow.elapsed_s > heavy.elapsed_s * 0.5 or slow.elapsed_s > 2.5  # it did span
+    assert slow.cpu_s < heavy.cpu_s / 3, (slow.cpu_s, heavy.cpu_s)
+
+
+async def test_a_fake_ffmpeg_has_no_usage_rather_than_a_guess(
+    runner_settings: Callable[..., Settings],
+    fake_ffmpeg: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    fake_ffmpeg("sleep:0.2")
+    args = ("-nostdin", "-progress", "pipe:1", "-nostats", "-y", "out.mp4")
+    run = await run_ffmpeg(
+        args, settings=runner_settings(ffmpeg_bin=str(FAKE_FFMPEG)), cwd=tmp_path
+    )
+    assert (run.cpu_s, run.memory_peak_mb) == (None, None)
+    assert usage_metadata([run])["cpu_seconds"] is None
+
+
+def _run(cpu: float | None, rss: float | None, out_ms: int, wall: float) -> FFmpegRun:
+    last = Progress(out_time_ms=out_ms, speed=1.0, frame=out_ms // 40, done=True)
+    return FFmpegRun(
+        returncode=0, elapsed_s=wall, stderr_tail="", cpu_s=cpu, memory_peak_mb=rss, last=last
+    )
+
+
+async def test_one_metrics_row_per_job_summing_its_runs() -> None:
+    store = MemoryJobStore()
+    job = await store.create(make_job(kind=JobKind.CLIPS))
+    runs = [_run(1.0, 80.0, 2000, 1.5), _run(2.5, 120.0, 3000, 2.0)]
+    assert usage_metadata(runs) == {
+        "render_seconds": 3.5,
+        "cpu_seconds": 3.5,
+        "memory_peak_mb": 120.0,
+        "output_seconds": 5.0,
+    }
+    assert (
+        usage_metadata([_run(1.0, None, 1000, 1.0), _run(None, None, 1000, 1.0)])["cpu_seconds"]
+        is None
+    )  # a partial sum would pass for the whole
+    stores = cast(Stores, SimpleNamespace(jobs=store))
+    await record_job_metrics(stores, job, runs, timings={"encoding": 3.4})
+    (row,) = await store.metrics(job.id)
+    assert (row["job_type"], row["duration_seconds"], row["cpu_time"]) == ("clips", 3.5, 3.5)
+    assert row["memory_peak_mb"] == 120.0
+    assert [r["frames"] for r in row["ffmpeg_stats"]["runs"]] == [50, 75]
+    assert row["ffmpeg_stats"]["timings"] == {"encoding": 3.4}

@@ -1,0 +1,85 @@
+"""probe() on real media made with lavfi, and on non-media in disguise (B4, B5, B6, B7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from vidsvc.config import Settings
+from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.media.probe import probe
+
+pytestmark = pytest.mark.ffmpeg
+FIELD = "clips[1].url"
+
+
+async def test_audio_and_video(
+    probe_media: dict[str, Path], runner_settings: Callable[..., Settings]
+) -> None:
+    info = await probe(probe_media["av.mp4"], runner_settings(), field=FIELD)
+    assert (info.has_video, info.has_audio) == (True, True)
+    assert (info.width, info.height, info.fps, info.rotation) == (160, 120, 25.0, 0)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert info.nb_streams == 2 and "mp4" in info.format_name
+    assert 950 <= info.duration_ms <= 1100
+
+
+async def test_video_without_audio(
+    probe_media: dict[str, Path], runner_settings: Callable[..., Settings]
+) -> None:
+    info = await probe(probe_media["video.mp4"], runner_settings(), field=FIELD)
+    assert (info.has_video, info.has_audio, info.audio_codec) == (True, False, None)
+    assert info.duration_ms == 1000
+
+
+@pytest.mark.parametrize(("name", "codec"), [("audio.mp3", "mp3"), ("audio.wav", "pcm_s16le")])
+async def test_audio_only(
+    probe_media: dict[str, Path], runner_settings: Callable[..., Settings], name: str, codec: str
+) -> None:
+    info = await probe(probe_media[name], runner_settings(), field=FIELD)
+    assert (info.has_video, info.has_audio, info.audio_codec) == (False, True, codec)
+    assert (info.width, info.height, info.fps) == (None, None, None)
+    assert 950 <= info.duration_ms <= 1100
+
+
+async def test_rotation_is_reported(
+    probe_media: dict[str, Path], runner_settings: Callable[..., Settings]
+) -> None:
+    info = await probe(probe_media["rotated.mp4"], runner_settings(), field=FIELD)
+    assert info.rotation == 90
+    assert (info.width, info.height) == (160, 120)  # as stored
+
+
+@pytest.mark.parametrize(
+    ("name", "limits", "words"),
+    [
+        ("av.mp4", {"max_input_pixels": 160 * 120 - 1}, "160x120 is more than 19199 pixels"),
+        ("av.mp4", {"max_input_seconds": 0.5}, "lasts longer than the 0.5 s allowed"),
+        ("av.mp4", {"max_input_streams": 1}, "has 2 streams (at most 1)"),
+        ("subtitles.mkv", {}, "has no video or audio stream"),
+    ],
+)
+async def test_limits(
+    probe_media: dict[str, Path],
+    runner_settings: Callable[..., Settings],
+    name: str,
+    limits: dict[str, float],
+    words: str,
+) -> None:
+    with pytest.raises(InvalidClipFormat) as caught:
+        await probe(probe_media[name], runner_settings(**limits), field=FIELD)
+    assert caught.value.message == f"{FIELD}: {words}"
+    assert caught.value.details == {"field": FIELD}
+    # With validation off only hard failures refuse: the limits no longer apply.
+    relaxed = runner_settings(run_ffprobe_validation=False, **limits)
+    assert (await probe(probe_media[name], relaxed, field=FIELD)).duration_ms > 0
+
+
+async def test_missing_ffprobe(
+    probe_media: dict[str, Path], runner_settings: Callable[..., Settings]
+) -> None:
+    settings = runner_settings(ffprobe_bin="/nonexistent/ffprobe")
+    with pytest.raises(ProcessingFailed, match="ffprobe could not be started"):
+        await probe(probe_media["av.mp4"], settings, field=FIELD)

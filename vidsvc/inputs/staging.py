@@ -1,0 +1,160 @@
+"""Staging: each accepted input URL becomes a local file, by its scheme's stager.
+
+FFmpeg only ever reads files that the service staged itself, under names it chose
+(`in0.mp4`, `in1.mp3`, ...), so no user text reaches its argv (RELIABILITY.md B3, S4, S10).
+http(s) hosts are resolved once, every address is checked, and the connection goes to
+those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
+
+download.py and vidsvc.store.s3 are imported lazily: only inputs of their scheme pay for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from vidsvc.config import Settings
+from vidsvc.errors import StorageError
+from vidsvc.inputs.policy import allowed_dir, checked
+from vidsvc.inputs.source import ByteProgress, Source, refuse, unavailable
+
+MEDIA_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
+    " .mp3 .wav .flac .aac".split()
+)
+MAX_PARALLEL_DOWNLOADS = 4
+
+
+class _Meter:
+    """Adds up bytes over every input for one on_bytes(done, total) callback."""
+
+    def __init__(self, count: int, on_bytes: ByteProgress | None) -> None:
+        self.done = [0] * count
+        self.total: list[int | None] = [None] * count
+        self.on_bytes = on_bytes
+
+    def part(self, index: int) -> ByteProgress:
+        def report(done: int, total: int | None) -> None:
+            self.done[index], self.total[index] = done, total
+            if self.on_bytes is not None:
+                totals = [t for t in self.total if t is not None]
+                known = len(totals) == len(self.total)
+                self.on_bytes(sum(self.done), sum(totals) if known else None)
+
+        return report
+
+
+async def _stage_file(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+    assert src.path is not None
+    real = Path(os.path.realpath(src.path))  # again: the link may have moved since the check
+    if not allowed_dir(real, settings):
+        raise refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+    try:
+        info = real.stat()
+    except OSError as exc:
+        raise unavailable(src.field, f"the file cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(src.field, "not a regular file")
+    if info.st_size > settings.max_input_bytes:
+        raise refuse(src.field, f"too large (over {settings.max_input_bytes} bytes)")
+    target.symlink_to(real)
+    report(info.st_size, info.st_size)
+
+
+async def _stage_http(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+    # aiohttp costs ~80 ms to import: only renders with http(s) inputs pay for it.
+    from vidsvc.inputs import download
+
+    await download.fetch(src, target, settings, report)
+
+
+def _s3_configured(settings: Settings) -> bool:
+    """Whether S3 is set up at all; otherwise botocore would go looking for credentials."""
+    return bool(settings.aws_s3_bucket or settings.aws_endpoint_url or settings.aws_access_key_id)
+
+
+async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+    """GetObject, streamed to target with the size cap; the key is taken literally (no %-decoding).
+    A missing or forbidden object is INPUT_UNAVAILABLE; S3 itself failing is STORAGE_ERROR."""
+    if not _s3_configured(settings):
+        raise StorageError(
+            "s3 inputs need S3 configured (AWS_S3_BUCKET, AWS_ENDPOINT_URL or AWS_ACCESS_KEY_ID)"
+        )
+    from vidsvc.store import s3  # aiobotocore costs ~150 ms to import: only s3 inputs pay it
+
+    bucket = urlsplit(src.url).netloc
+    key = src.url[len(f"s3://{bucket}/") :]  # as _check_s3 read it
+    limit, timeout = settings.max_input_bytes, settings.download_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            await s3.fetch_object(settings, bucket, key, target, max_bytes=limit, on_bytes=report)
+    except TimeoutError:
+        raise unavailable(src.field, f"download timed out after {timeout:g} s") from None
+    except KeyError:
+        raise unavailable(src.field, f"no object {key[:200]!r} in bucket {bucket}") from None
+    except PermissionError:
+        raise unavailable(src.field, f"access denied by bucket {bucket}") from None
+    except s3.ObjectTooLarge:
+        raise refuse(src.field, f"too large (over {limit} bytes)") from None
+
+
+Stager = Callable[[Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]
+_STAGERS: dict[str, Stager] = {
+    "file": _stage_file,
+    "http": _stage_http,
+    "https": _stage_http,
+    "s3": _stage_s3,
+}
+
+
+def _extension(url: str) -> str:
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower()
+    return suffix if suffix in MEDIA_EXTENSIONS else ".bin"
+
+
+async def _first_error(coros: Sequence[Coroutine[Any, Any, None]]) -> None:
+    """Run all; on the first failure cancel the rest and raise it (no ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def stage(
+    urls: Sequence[str],
+    workdir: Path,
+    settings: Settings,
+    *,
+    on_bytes: ByteProgress | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Make each distinct URL a local file `workdir/in<N><ext>`; returns url -> path.
+
+    `fields` names each URL in errors (e.g. "clips[1].url"); by default "inputs[N]".
+    """
+    distinct = list(dict.fromkeys(urls))
+    sources = [
+        checked(url, settings, (fields or {}).get(url, f"inputs[{i}]"))
+        for i, url in enumerate(distinct)
+    ]  # every URL is checked before anything is fetched
+    targets = {url: workdir / f"in{i}{_extension(url)}" for i, url in enumerate(distinct)}
+    meter, gate = _Meter(len(distinct), on_bytes), asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+
+    async def one(index: int, src: Source) -> None:
+        async with gate:
+            await _STAGERS[src.scheme](src, targets[src.url], settings, meter.part(index))
+
+    await _first_error([one(i, src) for i, src in enumerate(sources)])
+    return targets

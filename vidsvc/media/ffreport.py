@@ -1,0 +1,65 @@
+"""What one FFmpeg child cost: its CPU time and peak memory, as FFmpeg itself measured them.
+
+`getrusage(RUSAGE_CHILDREN)` in the parent sums every child reaped so far, so concurrent
+renders blur it, and the exact route (wait4 on the pid) would race asyncio's child watcher,
+which reaps the child itself. FFmpeg's global `-benchmark` option instead prints its own
+getrusage at exit (`bench: utime=…s stime=…s rtime=…s`, `bench: maxrss=…kB`), but at the info
+log level, which the renders' `-loglevel warning` hides. FFREPORT writes a second log, at a
+level of its own, into a file: an info-level report in the child's working directory carries
+the bench lines without touching stderr (which stays the short, warnings-only error source).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: In the render's private workspace; `FFREPORT` wants `:` and `\` escaped, this has neither.
+REPORT_FILE = ".ffmpeg-report.log"
+#: The bench lines are among the last FFmpeg writes; x264's summary follows them.
+_TAIL_BYTES = 64 * 1024
+_TIMES = re.compile(r"bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s")
+_MAXRSS = re.compile(r"bench: maxrss=(\d+)kB")
+#: FFREPORT's level is an av_log level number: 32 is AV_LOG_INFO.
+REPORT_ENV = {"FFREPORT": f"file={REPORT_FILE}:level=32"}
+#: The global option that makes FFmpeg print the bench lines (before any input).
+BENCHMARK_ARGS = ("-benchmark",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    cpu_s: float  #: user + system CPU seconds of the FFmpeg process (all its threads)
+    wall_s: float  #: FFmpeg's own wall clock (rtime)
+    memory_peak_mb: float | None  #: its peak resident set size (maxrss), MiB
+
+
+def parse(text: str) -> Usage | None:
+    """The last bench lines of a report; None if FFmpeg did not get as far as printing them."""
+    times = _TIMES.findall(text)
+    if not times:
+        return None
+    utime, stime, rtime = (float(v) for v in times[-1])
+    rss = _MAXRSS.findall(text)
+    return Usage(
+        cpu_s=round(utime + stime, 3),
+        wall_s=float(rtime),
+        memory_peak_mb=round(int(rss[-1]) / 1024, 1) if rss else None,
+    )
+
+
+def collect(cwd: Path) -> Usage | None:
+    """Read and remove the report FFmpeg left in `cwd` (None when there is none)."""
+    path = cwd / REPORT_FILE
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(size - _TAIL_BYTES, 0))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:  # a fake FFmpeg, or one that died before opening it
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return parse(text)

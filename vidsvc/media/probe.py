@@ -1,0 +1,183 @@
+"""Probe a staged input with ffprobe and refuse what the render must never see.
+
+ffprobe runs with `-protocol_whitelist file` and a demuxer whitelist (spec.INPUT_FORMATS),
+so playlists, concat scripts, images and DASH manifests in disguise are refused here,
+before any render. Limits (pixels, duration, streams) are RELIABILITY.md B5/B6.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidsvc.config import Settings
+from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.media.children import child_limits
+from vidsvc.media.ffmpeg import run_capture
+from vidsvc.spec import INPUT_FORMATS
+
+_PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaInfo:
+    duration_ms: int
+    has_video: bool  #: a real video stream (cover art in audio files does not count)
+    has_audio: bool
+    width: int | None  #: as stored, before rotation
+    height: int | None
+    fps: float | None  #: average frame rate; None when unknown
+    rotation: int  #: counter-clockwise display rotation (0/90/180/270); autorotate applies it
+    format_name: str
+    nb_streams: int
+    video_codec: str | None
+    audio_codec: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """What job metadata shows of a probed file (inputs and outputs alike)."""
+        return {
+            "duration": self.duration_ms / 1000,
+            "format": self.format_name,
+            "video": self.video_codec,
+            "audio": self.audio_codec,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "rotation": self.rotation,
+            "streams": self.nb_streams,
+        }
+
+
+def _refuse(field: str, reason: str) -> InvalidClipFormat:
+    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
+
+
+def _argv(path: Path, settings: Settings) -> list[str]:
+    return [
+        settings.ffprobe_bin,
+        *("-v", "error", "-protocol_whitelist", "file"),
+        *("-format_whitelist", ",".join(INPUT_FORMATS)),
+        *("-print_format", "json", "-show_format", "-show_streams"),
+        # "file:" keeps a name with ":" or a leading "-" from meaning anything else.
+        *("-i", f"file:{path.resolve()}"),
+    ]
+
+
+def _reason(stderr: bytes, path: Path) -> str:
+    """ffprobe's complaint without paths or addresses, e.g. `moov atom not found`."""
+    reasons: list[str] = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        for form in (f"file:{path.resolve()}", str(path.resolve()), str(path)):
+            line = line.replace(form, "")
+        prefix = _PREFIX.match(line)
+        line = _PREFIX.sub("", line).lstrip(": ").strip()
+        if line.startswith("Format not on whitelist") and prefix:
+            line = f"format {prefix.group(1)} is not accepted"
+        if line and line not in reasons:
+            reasons.append(line)
+    if len(reasons) > 1 and reasons[-1] == "Invalid argument":
+        reasons.pop()  # what follows a refusal by the whitelist says nothing more
+    return "; ".join(reasons[-2:])[:200] or "ffprobe failed"
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list") or ():
+        if "rotation" in side:
+            return round(float(side["rotation"])) % 360
+    tag = (stream.get("tags") or {}).get("rotate")
+    # The legacy tag is clockwise; the display matrix (above) counter-clockwise.
+    return -round(float(tag)) % 360 if tag else 0
+
+
+def _fps(stream: dict[str, Any]) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        num, _, den = str(stream.get(key, "0/0")).partition("/")
+        try:
+            value = float(num) / float(den or 1)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if value > 0:
+            return value
+    return None
+
+
+def _duration_ms(data: dict[str, Any]) -> int:
+    candidates = [data.get("format", {}).get("duration")]
+    candidates += [s.get("duration") for s in data.get("streams", ())]
+    best = 0.0
+    for raw in candidates:
+        try:
+            best = max(best, float(raw))
+        except (TypeError, ValueError):  # missing or "N/A"
+            continue
+    return round(best * 1000) if best == best and best != float("inf") else 0
+
+
+def _media_info(data: dict[str, Any]) -> MediaInfo:
+    streams = data.get("streams") or []
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    video = videos[0] if videos else {}
+    fmt = data.get("format") or {}
+    return MediaInfo(
+        duration_ms=_duration_ms(data),
+        has_video=bool(videos),
+        has_audio=bool(audios),
+        width=int(video["width"]) if video.get("width") else None,
+        height=int(video["height"]) if video.get("height") else None,
+        fps=_fps(video) if video else None,
+        rotation=_rotation(video) if video else 0,
+        format_name=str(fmt.get("format_name", "")),
+        nb_streams=int(fmt.get("nb_streams", len(streams))),
+        video_codec=video.get("codec_name"),
+        audio_codec=audios[0].get("codec_name") if audios else None,
+    )
+
+
+def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
+    if not (info.has_video or info.has_audio):
+        raise _refuse(field, "has no video or audio stream")
+    if info.width and info.height and info.width * info.height > settings.max_input_pixels:
+        raise _refuse(
+            field,
+            f"{info.width}x{info.height} is more than {settings.max_input_pixels} pixels",
+        )
+    if info.duration_ms > settings.max_input_seconds * 1000:
+        raise _refuse(field, f"lasts longer than the {settings.max_input_seconds:g} s allowed")
+    if info.nb_streams > settings.max_input_streams:
+        raise _refuse(
+            field,
+            f"has {info.nb_streams} streams (at most {settings.max_input_streams})",
+        )
+
+
+async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
+    """Describe a local media file; InvalidClipFormat (naming `field`) if it is refused."""
+    try:
+        captured = await run_capture(
+            _argv(path, settings), timeout=settings.probe_timeout, limits=child_limits(settings)
+        )
+    except TimeoutError:
+        raise _refuse(field, f"could not be probed within {settings.probe_timeout:g} s") from None
+    except OSError as exc:
+        raise ProcessingFailed(f"ffprobe could not be started: {exc.strerror}") from None
+    if captured.returncode != 0:
+        reason = _reason(captured.stderr, path)
+        raise _refuse(field, f"not a decodable video or audio file ({reason})")
+    try:
+        info = _media_info(json.loads(captured.stdout))
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
+    if info.duration_ms <= 0:
+        raise _refuse(field, "has no duration")
+    if settings.run_ffprobe_validation:
+        _check_limits(info, settings, field)
+    return info

@@ -1,0 +1,183 @@
+"""Internal clip processing: submit (validate, idempotent by processing_id) and run a clips job.
+
+Per clip: workspace → stage → probe → build (graph.clip_ops) → ONE FFmpeg run → store each output
+under `processed/{processing_id}/{token}/{index}/{name}.{ext}`. Progress uses the composition
+bands within each clip's share of 0–99 %. Execution is reached from execute.execute, which owns
+the terminal writes, so a clips job fails, retries and is fenced exactly like a composition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from vidsvc import graph, spec
+from vidsvc.config import Settings
+from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.graph import clip_ops
+from vidsvc.inputs import policy, staging
+from vidsvc.jobs import BANDS, Job, JobKind, JobState, utcnow
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.probe import MediaInfo, probe
+from vidsvc.media.progress import Progress, eta_seconds
+from vidsvc.media.threads import counted, threads_for_job
+from vidsvc.media.workspace import workspace
+from vidsvc.runner.lifecycle import Deps, retrying, terminal
+from vidsvc.runner.metrics import record_job_metrics, usage_metadata
+from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.schema import parse_clip_task
+from vidsvc.work.clips import callbacks
+
+log = logging.getLogger(__name__)
+CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
+
+
+class _ClipProgress:
+    """Clip i of n owns [i/n, (i+1)/n) of 0–99 %; inside it the composition bands apply."""
+
+    def __init__(self, writer: ProgressWriter, count: int) -> None:
+        self.writer, self.count, self.index = writer, count, 0
+
+    def __call__(self, stage: str, fraction: float, message: str) -> None:
+        low, high = BANDS[stage]
+        within = (low + (high - low) * min(max(fraction, 0.0), 1.0)) / 100
+        share = 99.0 / self.count
+        note = f"clip {self.index + 1}/{self.count}: {message}"
+        self.writer.update(stage, round(share * (self.index + within), 1), note)
+
+
+def _command(
+    task: spec.ClipTask, name: str, info: MediaInfo, settings: Settings
+) -> clip_ops.ClipCommand:
+    source = graph.Source(
+        name=name, duration_ms=info.duration_ms, has_video=True, has_audio=info.has_audio
+    )
+    enc = graph.Encoding(
+        duration_ms=info.duration_ms,
+        crf=settings.default_crf,
+        preset=settings.x264_preset,
+        threads=threads_for_job(settings),
+        max_pixels=settings.max_input_pixels,
+    )
+    return clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
+
+
+@counted  # one clip's render, for the threads policy
+async def _run_one(
+    task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
+) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun]:
+    url, field, settings = task.clips[index], f"clips[{index}]", deps.settings
+
+    def on_bytes(done: int, total: int | None) -> None:
+        report("downloading", done / total if total else 0.0, "fetching")
+
+    report("downloading", 0.0, "fetching")
+    staged = await staging.stage([url], work, settings, on_bytes=on_bytes, fields={url: field})
+    report("validating", 0.0, "probing")
+    info = await probe(staged[url], settings, field=field)
+    if not info.has_video:
+        raise InvalidClipFormat(f"{field}: has no video stream", details={"field": field})
+    command = _command(task, staged[url].name, info, settings)
+    total = max(command.expected_duration_ms, 1)
+
+    def on_progress(p: Progress) -> None:
+        report.writer.rate(eta_seconds(p, total), p.speed)  # this clip's encode only
+        report("encoding", p.out_time_ms / total, "encoding")
+
+    report("encoding", 0.0, "encoding")
+    run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
+    files = {name: work / file for name, file in command.files.items()}
+    for name, path in files.items():
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ProcessingFailed(f"{field}: ffmpeg finished without writing {name}")
+    return files, info.summary(), ["ffmpeg", *command.argv], run
+
+
+async def _store(
+    deps: Deps, job_id: str, token: str, index: int, files: dict[str, Path]
+) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for name, path in files.items():
+        ext = path.suffix.lstrip(".")
+        # the claim's token in the key: a zombie attempt can never overwrite the winner's files
+        keys[name] = f"processed/{job_id}/{token}/{index}/{name}.{ext}"
+        await retrying(_put(deps, keys[name], path, CONTENT_TYPES[ext]))
+    return keys
+
+
+def _put(deps: Deps, key: str, path: Path, kind: str) -> Callable[[], Awaitable[None]]:
+    return lambda: deps.stores.blobs.put_file(key, path, content_type=kind)
+
+
+async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+    """Process every clip of a claimed clips job, then finish it COMPLETED (fenced)."""
+    token = job.token
+    task = parse_clip_task(job.payload)
+    report = _ClipProgress(writer, len(task.clips))
+    results: list[dict[str, Any]] = []
+    commands: list[list[str]] = []
+    runs: list[FFmpegRun] = []
+    for index, url in enumerate(task.clips):
+        report.index = index
+        async with workspace(deps.settings, f"{job.id}-{index}") as work:
+            files, summary, argv, run = await _run_one(task, index, work, deps, report)
+            report("uploading", 0.0, "storing the outputs")
+            keys = await _store(deps, job.id, token, index, files)
+        results.append({"clip": url, "outputs": keys, "probe": summary})
+        commands.append(argv)
+        runs.append(run)
+    await writer.close()
+    metadata = {
+        "results": results,
+        "commands": commands,
+        "operations": list(task.operations),
+        "instance": deps.instance_id,
+        "attempt": job.attempts,
+        **usage_metadata(runs),
+    }
+    done = await terminal(
+        lambda: deps.stores.jobs.finish(job.id, token, JobState.COMPLETED, metadata=metadata)
+    )
+    await record_job_metrics(deps.stores, job, runs)
+    return done
+
+
+class Clips:
+    """The Handler of JobKind.CLIPS: the job's id is the client's processing_id."""
+
+    async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
+        """Each clip URL's policy; the callback URL's, statically and by what its host
+        resolves to (delivery checks that again at send time: DNS may change in between)."""
+        task = parse_clip_task(document)
+        for i, url in enumerate(task.clips):
+            policy.check_url(url, settings, field=f"clips[{i}]")
+        if task.callback_url:
+            callbacks.check_callback_url(task.callback_url, settings, field="callback_url")
+            await callbacks.check_callback_resolves(
+                task.callback_url, settings, field="callback_url"
+            )
+        now = utcnow()
+        return Job(
+            id=task.processing_id,
+            kind=JobKind.CLIPS,
+            state=JobState.QUEUED,
+            payload=dict(document),
+            created_at=now,
+            updated_at=now,
+            user_id=task.user_id,
+            max_attempts=settings.max_attempts,
+        )
+
+    async def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+        return await _run(job, deps, writer)
+
+    async def finished(self, job: Job, deps: Deps) -> None:
+        """Hand the result to callback delivery, which schedules the POST outside the render
+        pool and returns at once (no callback_url: nothing to do)."""
+        await callbacks.notify(deps, job)
+
+    async def close(self, timeout: float) -> None:
+        """Deliveries under way get `timeout` seconds; undelivered ones stay recorded."""
+        await callbacks.drain_callbacks(timeout)
