@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vidsvc.__main__ import cli_settings, load_composition
 from vidsvc.errors import ConfigError, VidsvcError
-from vidsvc.inputs.staging import stage
+from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
 from vidsvc.work.compositions import render as vidsvc_render
 
@@ -60,19 +60,19 @@ def compile_reference(spec: Path, work: Path, preset: str) -> Compiled:
 
 
 async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
-    """What vidsvc.work.compositions.render.render does before it spawns FFmpeg, minus the spawn.
+    """What vidsvc renders do before they spawn FFmpeg (render.prepare), minus the spawn.
 
     X264_PRESET only matters when the spec sets no output.preset; ref.json always
     sets one (from --preset), so both routes agree with the other contenders.
     """
     comp = load_composition(spec)
     settings = cli_settings({**os.environ, "X264_PRESET": preset})
-    fields = vidsvc_render.url_fields(comp)
-    staged = await stage(list(fields), work, settings, fields=fields)
-    command, _ = await vidsvc_render._compile(comp, settings, staged, vidsvc_render.Reporter(None))
+    report = vidsvc_render.Reporter(None)
+    prepared = await vidsvc_render.prepare(comp, settings, work, report, load=Load())
+    command = prepared.command
     write_files(work, command.files)
     argv = [settings.ffmpeg_bin, *command.argv]
-    return Compiled(argv=argv, work=work, inputs=len(staged))
+    return Compiled(argv=argv, work=work, inputs=len(prepared.staged))
 
 
 def _option(argv: list[str], name: str) -> str | None:

@@ -193,7 +193,7 @@ class CompositionSchema(Schema):
     color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
     user_id = fields.String(allow_none=True, validate=validate.Length(1, 128))
     #: false: render afresh instead of reusing an identical earlier render (the render cache,
-    #: vidsvc/work/compositions/cache.py, reads it from the stored request; it changes no output).
+    #: vidsvc/work/compositions/cache.py; it changes no output).
     cache = fields.Boolean(truthy={True}, falsy={False})
 
     @post_load
@@ -205,6 +205,7 @@ class CompositionSchema(Schema):
             output=d.get("output", spec.Output()),
             color_preset=d.get("color_preset", "none"),
             user_id=d.get("user_id"),
+            cache=d.get("cache", True),
         )
 
 

@@ -129,6 +129,7 @@ class Composition:
     output: Output = field(default_factory=Output)
     color_preset: str = "none"
     user_id: str | None = None
+    cache: bool = True  #: false: render afresh rather than reuse an identical render
 
     def sources(self) -> tuple[str, ...]:
         """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""

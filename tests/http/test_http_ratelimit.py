@@ -1,4 +1,4 @@
-"""The per-client POST rate limit (issue #7): token buckets in front of every POST.
+"""The per-client POST rate limit: token buckets in front of every POST.
 
 Through the real app (with the FakeRunner) for what a client sees; TokenBuckets alone, with
 a fake clock, for refill, pruning and the memory bound.

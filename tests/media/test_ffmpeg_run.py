@@ -18,14 +18,9 @@ import pytest
 from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.media.ffmpeg import (
-    ERROR_TAIL_BYTES,
-    STDERR_TAIL_BYTES,
-    ffmpeg_version,
-    run_capture,
-    run_ffmpeg,
-)
-from vidsvc.media.progress import Progress
+from vidsvc.media.ffmpeg import ERROR_TAIL_BYTES, ffmpeg_version, run_ffmpeg
+from vidsvc.media.process import STDERR_TAIL_BYTES, run_capture
+from vidsvc.media.progress import FFmpegProgress
 
 ARGV = ("-nostdin", "-progress", "pipe:1", "-nostats", "-y", "out.mp4")
 SelectMode = Callable[[str], Path]
@@ -52,7 +47,7 @@ async def test_success_reports_progress(
     fake_ffmpeg: SelectMode, settings: Settings, workdir: Path
 ) -> None:
     fake_ffmpeg("sleep:0.5")
-    seen: list[Progress] = []
+    seen: list[FFmpegProgress] = []
     run = await run_ffmpeg(ARGV, settings=settings, cwd=workdir, on_progress=seen.append)
     assert run.returncode == 0 and run.elapsed_s > 0.4
     assert (workdir / "out.mp4").exists()
@@ -130,7 +125,7 @@ async def test_a_failing_progress_callback_stops_ffmpeg(
 ) -> None:
     pidfile = fake_ffmpeg("sleep:30")
 
-    def explode(progress: Progress) -> None:
+    def explode(progress: FFmpegProgress) -> None:
         raise RuntimeError("callback failed")
 
     with pytest.raises(RuntimeError, match="callback failed"):
@@ -233,7 +228,7 @@ async def test_real_ffmpeg_progress_and_failure(
 ) -> None:
     settings = runner_settings()
     head = ("-hide_banner", "-nostdin", "-progress", "pipe:1", "-nostats")
-    seen: list[Progress] = []
+    seen: list[FFmpegProgress] = []
     source = ("-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2")
     run = await run_ffmpeg(
         (*head, *source, "-f", "null", "-"),

@@ -16,8 +16,9 @@ from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.jobs import JobKind
 from vidsvc.media import ffreport
-from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg, running_renders
-from vidsvc.media.progress import Progress
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.load import Load
+from vidsvc.media.progress import FFmpegProgress
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.store import Stores
 from vidsvc.store.memory import MemoryJobStore
@@ -41,7 +42,8 @@ def test_parse_takes_the_last_bench_lines() -> None:
 async def test_a_real_render_reports_its_own_cpu_memory_and_figures(
     runner_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    seen: list[Progress] = []
+    seen: list[FFmpegProgress] = []
+    load = Load()
     source = ("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2")
     encode = ("-c:v", "libx264", "-preset", "ultrafast", "out.mp4")
     run = await run_ffmpeg(
@@ -49,6 +51,7 @@ async def test_a_real_render_reports_its_own_cpu_memory_and_figures(
         settings=runner_settings(),
         cwd=tmp_path,
         on_progress=seen.append,
+        load=load,
     )
     assert run.cpu_s is not None and run.cpu_s > 0
     assert run.memory_peak_mb is not None and 5 < run.memory_peak_mb < 2048
@@ -56,7 +59,7 @@ async def test_a_real_render_reports_its_own_cpu_memory_and_figures(
     assert run.last.total_size == (tmp_path / "out.mp4").stat().st_size
     assert not (tmp_path / ffreport.REPORT_FILE).exists()  # read, then removed
     assert "bench" not in run.stderr_tail  # stderr stays the warnings-only error source
-    assert running_renders() == 0
+    assert load.encoding == 0
 
 
 @pytest.mark.ffmpeg
@@ -72,16 +75,19 @@ async def test_concurrent_children_are_not_blurred(
     busy = ("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4")
     busy += ("-c:v", "libx264", "-preset", "veryfast", "out.mp4")
     counts: list[int] = []
+    load = Load()
 
     async def heavy_later() -> FFmpegRun:
         await asyncio.sleep(0.3)
-        counts.append(running_renders())  # the idle one is running
-        return await run_ffmpeg((*HEAD, *busy), settings=settings, cwd=tmp_path / "busy")
+        counts.append(load.encoding)  # the idle one is running
+        busy_dir = tmp_path / "busy"
+        return await run_ffmpeg((*HEAD, *busy), settings=settings, cwd=busy_dir, load=load)
 
     slow, heavy = await asyncio.gather(
-        run_ffmpeg((*HEAD, *idle), settings=settings, cwd=tmp_path / "idle"), heavy_later()
+        run_ffmpeg((*HEAD, *idle), settings=settings, cwd=tmp_path / "idle", load=load),
+        heavy_later(),
     )
-    assert counts == [1] and running_renders() == 0
+    assert counts == [1] and load.encoding == 0
     assert slow.cpu_s is not None and heavy.cpu_s is not None
     assert slow.elapsed_s > heavy.elapsed_s * 0.5 or slow.elapsed_s > 2.5  # it did span
     assert slow.cpu_s < heavy.cpu_s / 3, (slow.cpu_s, heavy.cpu_s)
@@ -102,7 +108,7 @@ async def test_a_fake_ffmpeg_has_no_usage_rather_than_a_guess(
 
 
 def _run(cpu: float | None, rss: float | None, out_ms: int, wall: float) -> FFmpegRun:
-    last = Progress(out_time_ms=out_ms, speed=1.0, frame=out_ms // 40, done=True)
+    last = FFmpegProgress(out_time_ms=out_ms, speed=1.0, frame=out_ms // 40, done=True)
     return FFmpegRun(
         returncode=0, elapsed_s=wall, stderr_tail="", cpu_s=cpu, memory_peak_mb=rss, last=last
     )

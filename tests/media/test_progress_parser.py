@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidsvc.media.progress import Progress, ProgressParser, eta_seconds
+from vidsvc.media.progress import FFmpegProgress, ProgressParser, eta_seconds
 
 BLOCK = """frame=75
 fps=25.00
@@ -21,13 +21,13 @@ progress=continue
 """
 
 
-def feed_all(parser: ProgressParser, text: str) -> list[Progress]:
+def feed_all(parser: ProgressParser, text: str) -> list[FFmpegProgress]:
     return [p for line in text.splitlines() if (p := parser.feed(line)) is not None]
 
 
 def test_a_block_becomes_one_progress() -> None:
     assert feed_all(ProgressParser(), BLOCK) == [
-        Progress(
+        FFmpegProgress(
             out_time_ms=3000,
             speed=1.51,
             frame=75,
@@ -91,7 +91,7 @@ def test_na_frame_and_garbage_lines() -> None:
     parser = ProgressParser()
     for line in ("", "garbage without equals", "frame=N/A", "out_time_us=10000"):
         assert parser.feed(line) is None
-    assert parser.feed("progress=continue\r\n") == Progress(
+    assert parser.feed("progress=continue\r\n") == FFmpegProgress(
         out_time_ms=10, speed=None, frame=None, done=False
     )
 
@@ -101,7 +101,7 @@ def test_time_never_goes_backwards_and_blocks_do_not_leak() -> None:
     first = feed_all(parser, "frame=9\nout_time_us=5000000\nprogress=continue\n")
     second = feed_all(parser, "out_time_us=4000000\nprogress=continue\n")
     assert first[0].out_time_ms == 5000
-    assert second == [Progress(out_time_ms=5000, speed=None, frame=None, done=False)]
+    assert second == [FFmpegProgress(out_time_ms=5000, speed=None, frame=None, done=False)]
 
 
 def test_stats_are_the_last_block_figures() -> None:
@@ -125,5 +125,5 @@ def test_stats_are_the_last_block_figures() -> None:
 def test_eta_from_speed_and_output_time_left(
     out_ms: int, speed: float | None, total_ms: int, eta: float | None
 ) -> None:
-    progress = Progress(out_time_ms=out_ms, speed=speed, frame=None, done=False)
+    progress = FFmpegProgress(out_time_ms=out_ms, speed=speed, frame=None, done=False)
     assert eta_seconds(progress, total_ms) == eta

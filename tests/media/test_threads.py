@@ -10,6 +10,7 @@ from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError
 from vidsvc.media import threads
+from vidsvc.media.load import Load
 from vidsvc.work.compositions import render
 
 
@@ -41,14 +42,17 @@ def test_setting_parses_auto_counts_and_the_default() -> None:
 def test_the_compiled_encoding_follows_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     comp = spec.Composition(clips=(spec.Clip(url="s3://b/a.mp4"),))
     monkeypatch.setattr(threads, "cores", lambda: 4)
-    running = [0]
-    monkeypatch.setattr(threads, "running_renders", lambda: running[0])
+    load = Load()
+    load.under_way = 1  # the render being compiled
 
     def compiled(**env: str) -> int:
-        return render.encoding(comp, Settings.from_env(env), 1000).threads
+        settings = Settings.from_env(env)
+        return render.encoding(
+            comp, settings, 1000, threads.threads_for_job(settings, load)
+        ).threads
 
     assert compiled() == 6  # alone on 4 cores
-    running[0] = 2
+    load.under_way = 3
     assert compiled() == 2  # a third render among MAX_CONCURRENT_JOBS=5
     assert compiled(FFMPEG_THREADS="3") == 3  # explicit wins
     assert compiled(FFMPEG_THREADS="auto") == 0  # no -threads option: FFmpeg decides
@@ -62,12 +66,13 @@ async def test_renders_count_from_their_start_not_their_ffmpeg(
     monkeypatch.setattr(threads, "cores", lambda: 2)
     settings = Settings.from_env({})
     gate, encoded, seen = asyncio.Event(), asyncio.Event(), []
+    load = Load()
 
-    @threads.counted
     async def job() -> None:
-        await gate.wait()  # staging and probing: no FFmpeg yet
-        seen.append(threads.threads_for_job(settings))
-        await encoded.wait()
+        with load.render():  # as the pool counts a job from its claim
+            await gate.wait()  # staging and probing: no FFmpeg yet
+            seen.append(threads.threads_for_job(settings, load))
+            await encoded.wait()
 
     tasks = [asyncio.create_task(job()) for _ in range(5)]
     await asyncio.sleep(0)
@@ -77,27 +82,29 @@ async def test_renders_count_from_their_start_not_their_ffmpeg(
     encoded.set()
     await asyncio.gather(*tasks)
     assert seen == [1] * 5
-    assert threads.threads_for_job(settings) == 3  # all done: a new render is alone again
+    with load.render():
+        assert threads.threads_for_job(settings, load) == 3  # all done: a new render is alone
 
 
 async def test_sharing_is_the_time_average_of_renders_under_way() -> None:
-    """threads.sharing_since: a render alone is exactly 1; one that another render overlapped
+    """Load.sharing_since: a render alone is exactly 1; one that another render overlapped
     for part of its span is between 1 and 2 (the estimator reads machine throughput from it)."""
     started, finished = asyncio.Event(), asyncio.Event()
+    load = Load()
 
-    @threads.counted
     async def other() -> None:
-        await asyncio.sleep(0.05)
-        finished.set()
+        with load.render():
+            await asyncio.sleep(0.05)
+            finished.set()
 
-    @threads.counted
     async def measured(with_other: bool) -> float:
-        start = threads.mark()
-        if with_other:
-            started.set()
-            await finished.wait()  # the other render began and ended inside our span
-        await asyncio.sleep(0.05)
-        return threads.sharing_since(start)
+        with load.render():
+            start = load.mark()
+            if with_other:
+                started.set()
+                await finished.wait()  # the other render began and ended inside our span
+            await asyncio.sleep(0.05)
+            return load.sharing_since(start)
 
     async def beside() -> None:
         await started.wait()

@@ -149,8 +149,7 @@ async def refused_at_post(app: App, cases: list[tuple[Any, str, str]]) -> None:
 async def test_malformed_json_is_400_naming_the_body(
     make_app: Callable[..., Awaitable[App]], raw: bytes
 ) -> None:
-    """B1: invalid JSON or not an object (moved from tests/http/test_http_errors.py, where it ran
-    against a fake runner)."""
+    """B1: invalid JSON or not an object."""
     app = await make_app(fake="sleep:0.1")
     await refused_at_post(app, [(raw, "VALIDATION_ERROR", "body")])
 

@@ -19,7 +19,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 # -- the real app (real Runner, SQLite, disk) --------------------------------------------------
-# -- B1, B2, B8, S3 at the parser (moved from tests/unit/test_schema.py) ----------------------
+# -- B1, B2, B8, S3 at the parser ----------------------
 
 
 def shape_refused(document: Any) -> ValidationError:
@@ -92,13 +92,13 @@ def shape_refused(document: Any) -> ValidationError:
 def test_refusals_name_the_field(document: Any, field: str) -> None:
     """B1 (types, unknown keys, missing clips), B2 (negative, NaN, Infinity), B8 (output
     allowlist), S3 (font, colour, position, transition, size injections): VALIDATION_ERROR
-    naming the field (moved from tests/unit/test_schema.py)."""
+    naming the field."""
     error = shape_refused(document)
     assert error.details["field"] == field, error.details
     assert error.message.startswith(f"{field}: ")
 
 
-# -- B2, B9 in the timeline rules (moved from tests/unit/test_timeline.py) --------------------
+# -- B2, B9 in the timeline rules --------------------
 
 TIMELINE_DURATIONS = {"a": 8000, "b": 5000, "c": 3000, "m": 20000, "v": 4000}
 

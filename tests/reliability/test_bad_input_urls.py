@@ -24,7 +24,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 # -- the real app (real Runner, SQLite, disk) --------------------------------------------------
-# -- B3, S4, S10: the URL policy (moved from tests/runner/test_input_policy.py) --------------
+# -- B3, S4, S10: the URL policy --------------
 
 POLICY_FIELD = "clips[3].url"
 ALLOWED = "{allowed}"  # replaced by the allowed directory of each test
@@ -214,7 +214,7 @@ async def test_non_media_is_refused(
     probe_media: dict[str, Path], runner_settings: Callable[..., Settings], name: str, reason: str
 ) -> None:
     """B4, B7: non-media in disguise and a truncated MP4 are INVALID_CLIP_FORMAT at the
-    probe, with no path in the message (moved from tests/runner/test_probe.py)."""
+    probe, with no path in the message."""
     with pytest.raises(InvalidClipFormat) as caught:
         await probe(probe_media[name], runner_settings(), field=PROBE_FIELD)
     err = caught.value

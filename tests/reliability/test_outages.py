@@ -318,7 +318,7 @@ async def test_storage_down_retries_then_fails(
 ) -> None:
     """D7(b), D8 and D9's job side: storage that stays down through the retries leaves the job
     to its lease (retried later, the attempt counted); the last allowed attempt fails
-    STORAGE_ERROR. (Moved from tests/runner/test_execute_storage.py.)"""
+    STORAGE_ERROR."""
     monkeypatch.setattr(lifecycle, "RETRIES", 1)
     settings = make_settings()
     stores = Stores(

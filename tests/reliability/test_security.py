@@ -203,7 +203,7 @@ async def test_ffmpeg_never_opens_the_canary(
     assert str(canary) not in " ".join(result.argv)
 
 
-# -- S1/S2: the text is drawn literally (moved from tests/render/test_text_literal.py) --------
+# -- S1/S2: the text is drawn literally --------
 
 
 def reference(tmp_path: Path, text: str) -> Frame:

@@ -33,7 +33,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 # -- S1: drawtext escaping and quote breakout ---------------------------------------------------
-# -- S7: callback_url blocklist (moved from tests/runner/test_callbacks.py) ---------------------
+# -- S7: callback_url blocklist ---------------------
 
 S7_URLS = [
     "http://127.0.0.1/cb",
@@ -144,7 +144,7 @@ async def test_mixed_answers_with_one_private_address_are_refused(
     ],
 )
 def test_internal_hosts(host: str, internal: bool) -> None:
-    """S7: every literal form of an internal address (moved from test_input_policy.py)."""
+    """S7: every literal form of an internal address."""
     assert is_internal_host(host) is internal
 
 
@@ -187,7 +187,7 @@ async def test_the_connection_goes_only_to_the_checked_address() -> None:
 async def test_an_unlisted_internal_target_is_refused_at_send_time(
     receiver: Callable[..., Any],
 ) -> None:
-    """S8: the check runs again at send time (moved from tests/runner/test_callbacks.py)."""
+    """S8: the check runs again at send time."""
     rec: Receiver = await receiver([200])
     deps, job = await deps_for(rec, allowed_callback_hosts=())
     assert await callbacks.deliver(deps, job, rec.url()) is False
@@ -200,8 +200,7 @@ async def test_an_unlisted_internal_target_is_refused_at_send_time(
 
 
 async def test_a_redirect_is_not_followed(receiver: Callable[..., Any]) -> None:
-    """S9: a 302 ends the delivery as failed and its target is never requested (moved from
-    tests/runner/test_callbacks.py)."""
+    """S9: a 302 ends the delivery as failed and its target is never requested."""
     rec: Receiver = await receiver([302, 302])
     deps, job = await deps_for(rec)
     assert await callbacks.deliver(deps, job, rec.url()) is False

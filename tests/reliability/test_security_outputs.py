@@ -39,8 +39,7 @@ def source(tmp_path: Path) -> Path:
 
 
 async def test_disk_refuses_a_planted_directory_symlink(tmp_path: Path, source: Path) -> None:
-    """S10: a symlink planted in the blob directory cannot redirect a write (moved from
-    tests/store/test_blobstore_contract.py)."""
+    """S10: a symlink planted in the blob directory cannot redirect a write."""
     store = LocalBlobStore(tmp_path / "blobs")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -140,7 +139,7 @@ INTERNAL = "/internal/v1/process-clips"
 async def test_bearer_token_is_required_when_set(
     aiohttp_client: MakeClient, tmp_path: Path, gray: Path
 ) -> None:
-    """S11 (moved from tests/http/test_http_internal_clips.py): no or a wrong token is 401
+    """S11: no or a wrong token is 401
     before the body is read, no job is created; the right token is 202."""
     app = create_app(_app_settings(tmp_path, gray.parent, INTERNAL_API_TOKEN=TOKEN))
     client = await aiohttp_client(app)

@@ -1,4 +1,4 @@
-"""The soak (issue #7; `make soak`, deselected from `make test`): 200 small jobs with random
+"""The soak (`make soak`, deselected from `make test`): 200 small jobs with random
 cancels and one SIGKILL and restart midway, on a real `vidsvc serve` (SQLite, local disk) whose
 FFmpeg is the shim (a random 0.1–0.6 s of progress, then the real FFmpeg on a one-second clip).
 

@@ -10,13 +10,19 @@ from typing import Any
 import pytest
 
 from tests.support.jobs import make_job
+from vidsvc import spec
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.runner.estimate import DEFAULT_SPEED, Estimator, compare, output_seconds
+from vidsvc.schema import parse_composition
 
 
-def request(seconds: float = 10.0, resolution: str = "720p") -> dict[str, Any]:
+def payload(seconds: float = 10.0, resolution: str = "720p") -> dict[str, Any]:
     clips = [{"url": "s3://b/a.mp4", "trim_start": 1, "trim_end": 1 + seconds}]
     return {"clips": clips, "output": {"resolution": resolution}}
+
+
+def request(seconds: float = 10.0, resolution: str = "720p") -> spec.Composition:
+    return parse_composition(payload(seconds, resolution))
 
 
 def finished(
@@ -42,13 +48,17 @@ def finished(
     }
     if sharing is not None:
         metadata["sharing"] = sharing
-    job = make_job(kind=kind, state=state, payload=request(output_s, resolution))
+    job = make_job(kind=kind, state=state, payload=payload(output_s, resolution))
     return dataclasses.replace(job, metadata=metadata)
 
 
 def test_output_seconds_from_trims_placements_or_a_guess() -> None:
-    doc = {"clips": [{"trim_start": 2, "trim_end": 5}, {"start_time": 1, "end_time": 5}, {}]}
-    assert output_seconds(doc) == 3 + 4 + 5
+    clips = (
+        spec.Clip(url="s3://b/a.mp4", trim_start_ms=2000, trim_end_ms=5000),
+        spec.Clip(url="s3://b/a.mp4", start_ms=1000, end_ms=5000),
+        spec.Clip(url="s3://b/a.mp4"),
+    )
+    assert output_seconds(spec.Composition(clips=clips)) == 3 + 4 + 5
 
 
 def test_default_before_the_first_sample() -> None:
@@ -160,7 +170,7 @@ async def test_the_runner_counts_the_queue_after_the_insert() -> None:
     stores = Stores(jobs=MemoryJobStore(), blobs=MemoryBlobStore(),
                     pubsub=MemoryPubSub(), backlog=MemoryBacklog())  # fmt: skip
     runner = Runner(Settings(max_concurrent_jobs=3), stores, handlers())
-    jobs = [make_job(payload=request(10)) for _ in range(3)]
+    jobs = [make_job(payload=payload(10)) for _ in range(3)]
     solo = round(10 / DEFAULT_SPEED, 1)
     await stores.jobs.create(jobs[0])
     assert await runner.estimate_seconds(jobs[0]) == solo

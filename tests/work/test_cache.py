@@ -437,9 +437,9 @@ async def test_the_per_job_thread_share_is_not_in_the_key(
     """FFMPEG_THREADS=0: the share depends on the renders running, not on the request."""
     from vidsvc.work.compositions import render
 
-    monkeypatch.setattr(render, "threads_for_job", lambda settings: 1)  # alongside others
+    monkeypatch.setattr(render, "threads_for_job", lambda settings, load: 1)  # alongside others
     first = await run(doc(clip))
-    monkeypatch.setattr(render, "threads_for_job", lambda settings: 3)  # alone on 2 cores
+    monkeypatch.setattr(render, "threads_for_job", lambda settings, load: 3)  # alone on 2 cores
     second = await run(doc(clip))
     assert "-threads" in first.metadata["command"]
     assert renders.count == 1 and second.metadata["cache"]["source_composition_id"] == first.id

@@ -25,7 +25,7 @@ __all__ = ["quick_backoff", "receiver"]  # fixtures
 async def test_delivery_is_signed_and_recorded(receiver: Callable[..., Any]) -> None:
     rec: Receiver = await receiver([200])
     deps, job = await deps_for(rec)
-    await callbacks.notify(deps, job)
+    await callbacks.notify(deps, job, rec.url())
     await callbacks.drain_callbacks(10)
     [(headers, body)] = rec.hits["/cb"]
     t, _, mac = headers[callbacks.SIGNATURE_HEADER].partition(",v1=")
@@ -46,7 +46,7 @@ async def test_drain_cancels_what_is_left(receiver: Callable[..., Any]) -> None:
     rec: Receiver = await receiver([500] * 100)
     deps, job = await deps_for(rec, callback_max_attempts=20)
     callbacks.BACKOFF_BASE = 5.0  # restored by monkeypatch after the test
-    await callbacks.notify(deps, job)
+    await callbacks.notify(deps, job, rec.url())
     await asyncio.sleep(0.3)
     await callbacks.drain_callbacks(0.1)
     assert callbacks.pending() == 0

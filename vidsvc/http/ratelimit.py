@@ -1,4 +1,4 @@
-"""A per-client rate limit on POSTs: a token bucket per client address (issue #7).
+"""A per-client rate limit on POSTs: a token bucket per client address.
 
 Every POST (compositions, internal clip processing, the dev API) takes one token from its
 client's bucket, which holds RATE_LIMIT_BURST tokens and refills at RATE_LIMIT_PER_MINUTE;

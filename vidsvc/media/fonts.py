@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from vidsvc.config import Settings
-from vidsvc.media.ffmpeg import run_capture
+from vidsvc.media.process import run_capture
 
 DEFAULT_FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FC_MATCH_TIMEOUT = 5.0

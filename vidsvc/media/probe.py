@@ -16,7 +16,7 @@ from typing import Any
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.media.children import child_limits
-from vidsvc.media.ffmpeg import run_capture
+from vidsvc.media.process import run_capture
 from vidsvc.spec import INPUT_FORMATS
 
 _PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")

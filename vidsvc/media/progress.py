@@ -1,4 +1,4 @@
-"""Parse FFmpeg's `-progress pipe:1` output into Progress values, one line at a time.
+"""Parse FFmpeg's `-progress pipe:1` output into FFmpegProgress values, one line at a time.
 
 FFmpeg writes blocks of `key=value` lines, each closed by `progress=continue` or
 `progress=end`. The parser is pure (no I/O, no asyncio) so it can be table-tested.
@@ -13,7 +13,7 @@ _CLOCK = re.compile(r"^(-?)(\d+):(\d{1,2}):(\d{1,2})(?:\.(\d{1,6}))?$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Progress:
+class FFmpegProgress:
     """One `-progress` block: how far the output is, in milliseconds of output time."""
 
     out_time_ms: int
@@ -40,7 +40,7 @@ class Progress:
         }
 
 
-def eta_seconds(progress: Progress, total_ms: int) -> float | None:
+def eta_seconds(progress: FFmpegProgress, total_ms: int) -> float | None:
     """Wall seconds until the output reaches `total_ms`, at FFmpeg's current speed.
 
     None while the speed is unknown or zero (the first blocks say N/A): no ETA beats a wild one.
@@ -83,13 +83,13 @@ def _speed(raw: str | None, unit: str = "x") -> float | None:
 
 
 class ProgressParser:
-    """Feed lines with `feed`; a Progress comes back each time a block is complete."""
+    """Feed lines with `feed`; a FFmpegProgress comes back each time a block is complete."""
 
     def __init__(self) -> None:
         self._block: dict[str, str] = {}
         self._last_ms = 0
 
-    def feed(self, line: str) -> Progress | None:
+    def feed(self, line: str) -> FFmpegProgress | None:
         key, sep, value = line.strip().partition("=")
         if not sep:
             return None  # blank or stray lines are not part of the protocol
@@ -100,7 +100,7 @@ class ProgressParser:
         block, self._block = self._block, {}
         return self._finish(block, done=value == "end")
 
-    def _finish(self, block: dict[str, str], *, done: bool) -> Progress:
+    def _finish(self, block: dict[str, str], *, done: bool) -> FFmpegProgress:
         # out_time_ms is microseconds too (a long-standing FFmpeg misnomer).
         micros = _int(block.get("out_time_us"))
         if micros is None:
@@ -110,7 +110,7 @@ class ProgressParser:
         if micros is not None and micros >= 0:
             # Progress never goes backwards, even if a block reports an earlier time.
             self._last_ms = max(self._last_ms, micros // 1000)
-        return Progress(
+        return FFmpegProgress(
             out_time_ms=self._last_ms,
             speed=_speed(block.get("speed")),
             frame=_int(block.get("frame")),

@@ -13,7 +13,7 @@ The model, kept simple enough to reason about:
 - before a resolution's first sample: the nearest fitted resolution's throughput, scaled by
   the square root of the pixel ratio (encoding scales with pixels; decoding the inputs and
   start-up do not), else DEFAULT_SPEED scaled the same way from 720p;
-- the output length read from the request (trims or placements), a guess per clip otherwise;
+- the output length the composition implies (trims or placements), a guess per clip otherwise;
 - the sharing a new job will see: the renders running plus the jobs ahead that will start
   beside it, up to MAX_CONCURRENT_JOBS (renders submitted later are unknowable at POST);
 - the wait: none while a slot is free; otherwise the pool finishes `slots` jobs per typical job
@@ -28,7 +28,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from vidsvc import spec
 from vidsvc.jobs import Job, JobKind, JobState
+from vidsvc.schema import parse_composition
 from vidsvc.spec import RESOLUTIONS
 
 DEFAULT_SPEED = 1.5  #: output s per wall s at 720p/medium on 2 cores (bench: ~3x; halved)
@@ -43,26 +45,18 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _clip_seconds(clip: Mapping[str, Any]) -> float:
+def _clip_seconds(clip: spec.Clip) -> float:
     """The trim's length, else the placement's, else a guess (only a probe would tell)."""
-    pairs = ((_number(clip.get("trim_start")) or 0.0, _number(clip.get("trim_end"))),
-             (_number(clip.get("start_time")), _number(clip.get("end_time"))))  # fmt: skip
+    pairs = ((clip.trim_start_ms or 0, clip.trim_end_ms), (clip.start_ms, clip.end_ms))
     for start, end in pairs:
         if start is not None and end is not None and end > start:
-            return end - start
+            return (end - start) / 1000
     return GUESS_CLIP_SECONDS
 
 
-def output_seconds(payload: Mapping[str, Any]) -> float:
-    """The output length a composition request implies, as far as the request tells."""
-    clips = payload.get("clips") or []
-    return sum(_clip_seconds(c) for c in clips if isinstance(c, Mapping))
-
-
-def resolution(payload: Mapping[str, Any]) -> str:
-    output = payload.get("output")
-    name = output.get("resolution") if isinstance(output, Mapping) else None
-    return name if isinstance(name, str) and name in RESOLUTIONS else DEFAULT_RESOLUTION
+def output_seconds(comp: spec.Composition) -> float:
+    """The output length a composition implies, as far as the request tells."""
+    return sum(_clip_seconds(c) for c in comp.clips)
 
 
 def _pixels(name: str) -> int:
@@ -128,26 +122,27 @@ class Estimator:
             base_speed = self.speeds[base]
         return base_speed * math.sqrt(_pixels(base) / _pixels(name))
 
-    def render_seconds(self, payload: Mapping[str, Any], *, sharing: int = 1) -> float:
-        """Processing seconds for `payload` once a worker has it, beside `sharing - 1` others."""
-        encode = output_seconds(payload) * max(sharing, 1) / self.speed(resolution(payload))
+    def render_seconds(self, comp: spec.Composition, *, sharing: int = 1) -> float:
+        """Processing seconds for `comp` once a worker has it, beside `sharing - 1` others."""
+        encode = output_seconds(comp) * max(sharing, 1) / self.speed(comp.output.resolution)
         return self.overhead + encode
 
     def estimate(
-        self, payload: Mapping[str, Any], *, ahead: int = 0, running: int = 0, slots: int = 1
+        self, comp: spec.Composition, *, ahead: int = 0, running: int = 0, slots: int = 1
     ) -> float:
-        """Seconds from now until `payload` completes, with `ahead` jobs queued before it,
+        """Seconds from now until `comp` completes, with `ahead` jobs queued before it,
         `running` jobs rendering and `slots` workers (MAX_CONCURRENT_JOBS)."""
         slots = max(slots, 1)
         free = max(slots - running, 0)
         waiting = max(ahead - free + 1, 0)  # jobs that must finish before a slot is ours
         sharing = min(running + ahead + 1, slots)  # the renders ours will run beside
-        own = self.render_seconds(payload, sharing=sharing)
+        own = self.render_seconds(comp, sharing=sharing)
         typical = self.job_seconds if self.job_seconds is not None else own
         return round(max(1.0, own + waiting * typical / slots), 1)
 
     def observe(self, job: Job) -> None:
-        """A job this instance finished: completed compositions that rendered are samples."""
+        """A job this instance finished: completed compositions that rendered are samples
+        (at the resolution their request asked for)."""
         if job.state is not JobState.COMPLETED or job.kind is not JobKind.COMPOSITION:
             return
         if not _number(job.metadata.get("render_seconds")):
@@ -157,7 +152,7 @@ class Estimator:
         if not wall or not length or not encode or min(wall, length, encode) <= 0:
             return
         sharing = max(_number(job.metadata.get("sharing")) or 1.0, 1.0)
-        name = resolution(job.payload)
+        name = parse_composition(job.payload).output.resolution
         speed = length * sharing / encode
         n = self.samples.get(name, 0)
         self.speeds[name] = speed if n == 0 else _ewma(self.speeds[name], speed)

@@ -3,8 +3,9 @@
 The lifecycle knows no kind of work: it looks the job's kind up in the handlers it was given
 (the composition root builds them), runs that handler, and owns what every kind shares: a
 failure becomes FAILED with the error's code, a storage outage is left for the lease to lapse,
-a cancel ends it CANCELLED or hands it back (as the pool's `Control` says), and the final row
-is published and handed to the handler's `finished`.
+a cancel ends it CANCELLED or hands it back (as the pool's `Control` says), and what follows
+a job happens in one place (`_after`): the final row is published, then handed to the
+handler's `finished` and to every hook in `deps.after_job`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,19 @@ async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
     return None  # the lease was lost: the new holder owns the job now
 
 
+async def _after(final: Job | None, handler: Handler, deps: Deps) -> None:
+    """What follows every job that this worker ended (None: fenced out, nothing to do)."""
+    await publish(deps, final)
+    if final is None:
+        return
+    await handler.finished(final, deps)
+    for hook in deps.after_job:
+        try:
+            await hook(final)
+        except Exception:  # an observer's bug must not turn a finished job into a crash
+            log.exception("after-job hook failed", extra={"composition_id": final.id})
+
+
 async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) -> Job | None:
     """Run a claimed job to a terminal state (or hand it back); returns the final row."""
     started = time.monotonic()
@@ -80,9 +94,7 @@ async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) ->
         log.exception("job crashed", extra={"composition_id": job.id})
         await writer.close()
         final = await _fail(job, deps, ProcessingFailed(f"internal error ({type(exc).__name__})"))
-    await publish(deps, final)
-    if final is not None:
-        await handler.finished(final, deps)
+    await _after(final, handler, deps)
     state = final.state.value if final else "lost"
     elapsed = round((time.monotonic() - started) * 1000)
     log.info(

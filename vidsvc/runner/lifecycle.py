@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobEvent
+from vidsvc.media.load import Load
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.store import Stores
 
@@ -42,11 +43,17 @@ class Control:
     reason: StopReason = StopReason.SHUTDOWN
 
 
+#: Called with a job's final row once it reached a terminal state (or was handed back).
+AfterJob = Callable[[Job], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deps:
     settings: Settings
     stores: Stores
     instance_id: str
+    load: Load = field(default_factory=Load)  #: renders under way here (the pool counts them)
+    after_job: Sequence[AfterJob] = ()  #: what follows every job (the estimator, metrics)
 
 
 class Handler(Protocol):

@@ -18,7 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from vidsvc.errors import VidsvcError
 from vidsvc.jobs import Job, JobKind, JobState
-from vidsvc.media.ffmpeg import FFmpegRun, running_renders
+from vidsvc.media.ffmpeg import FFmpegRun
+from vidsvc.media.load import Load
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ async def record_job_metrics(
 class RunnerMetrics:
     """The runner's Prometheus metrics, in their own registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: Load) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.jobs = Gauge(
@@ -89,7 +90,7 @@ class RunnerMetrics:
         self.ffmpeg = Gauge(
             "vidsvc_ffmpeg_processes", "FFmpeg renders running in this process", registry=r
         )
-        self.ffmpeg.set_function(running_renders)
+        self.ffmpeg.set_function(lambda: load.encoding)
         self.finished = Counter(
             "vidsvc_jobs_finished",
             "Jobs this instance ran to a terminal state",
@@ -112,7 +113,7 @@ class RunnerMetrics:
         )
 
     def observe(self, job: Job) -> None:
-        """A job this instance finished (the pool's on_done)."""
+        """A job this instance finished (an after-job hook)."""
         kind = job.kind.value
         self.finished.labels(kind=kind, state=job.state.value).inc()
         if job.state is not JobState.COMPLETED:

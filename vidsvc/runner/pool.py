@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from vidsvc.errors import StorageError, VidsvcError
@@ -35,12 +34,10 @@ class Running:
 
 
 class WorkerPool:
-    def __init__(
-        self, deps: Deps, handlers: Handlers, on_done: Callable[[Job], None] | None = None
-    ) -> None:
+    def __init__(self, deps: Deps, handlers: Handlers) -> None:
         self.deps = deps
         self.handlers = handlers
-        self.on_done = on_done
+        self.load = deps.load  #: every job here counts in it from its claim to its end
         self.settings = deps.settings
         self.running: dict[JobId, Running] = {}
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_jobs)
@@ -90,9 +87,7 @@ class WorkerPool:
 
     def _launch(self, job: Job) -> None:
         control = Control()
-        task = asyncio.create_task(
-            execute(job, self.deps, control, self.handlers), name=f"job:{job.id}"
-        )
+        task = asyncio.create_task(self._run(job, control), name=f"job:{job.id}")
         beat = asyncio.create_task(self._heartbeat(job, control, task), name=f"beat:{job.id}")
         self.running[job.id] = Running(task=task, control=control, heartbeat=beat)
 
@@ -100,12 +95,12 @@ class WorkerPool:
             beat.cancel()
             self.running.pop(job.id, None)
             self._slots.release()
-            if self.on_done and not finished.cancelled() and finished.exception() is None:
-                final = finished.result()
-                if final is not None:
-                    self.on_done(final)
 
         task.add_done_callback(done)
+
+    async def _run(self, job: Job, control: Control) -> Job | None:
+        with self.load.render():
+            return await execute(job, self.deps, control, self.handlers)
 
     async def _heartbeat(self, job: Job, control: Control, task: asyncio.Task[Job | None]) -> None:
         """Renew the lease; stop the job if it was cancelled elsewhere or its lease was lost."""

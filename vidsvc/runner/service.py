@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -35,18 +36,19 @@ from vidsvc.errors import (
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState
 from vidsvc.media import children, workspace
-from vidsvc.runner import health, leases
+from vidsvc.media.load import Load
+from vidsvc.runner import health, leases, watch
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Handlers
 from vidsvc.runner.lifecycle import Deps, StopReason, channel, publish
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
+from vidsvc.schema import parse_composition
 from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 _PROCESSING_ID = re.compile(spec.PROCESSING_ID_PATTERN)
-WATCH_POLL_S = 2.0
 
 
 def _instance_id(settings: Settings) -> str:
@@ -74,10 +76,17 @@ class Runner:
         self.stores = stores
         self.handlers = handlers
         self.instance_id = _instance_id(settings)
-        self.deps = Deps(settings=self.settings, stores=stores, instance_id=self.instance_id)
         self.estimator = Estimator()
-        self.metrics = RunnerMetrics()
-        self.pool = WorkerPool(self.deps, handlers, on_done=self._finished)
+        load = Load()
+        self.metrics = RunnerMetrics(load)
+        self.deps = Deps(
+            settings=self.settings,
+            stores=stores,
+            instance_id=self.instance_id,
+            load=load,
+            after_job=(self._finished,),
+        )
+        self.pool = WorkerPool(self.deps, handlers)
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
 
@@ -223,21 +232,21 @@ class Runner:
         return job
 
     async def estimate_seconds(self, job: Job) -> float:
-        """Called right after submit. The queue is counted after the insert, so requests
-        submitted together see each other (counted before, a burst of five POSTs each saw an
-        empty queue and were all promised a solo render: 18 s against 76 s in `make bench`)."""
+        """Called right after submit: the queue is counted after the job's own insert, so
+        requests submitted together see each other."""
         try:
             others = max(await self.stores.jobs.count(JobState.QUEUED) - 1, 0)
         except StorageError:  # the row is committed; an estimate is not worth a 503
             others = 0
         return self.estimator.estimate(
-            job.payload,
+            parse_composition(job.payload),
             ahead=others,
             running=len(self.pool.running),
             slots=self.settings.max_concurrent_jobs,
         )
 
-    def _finished(self, job: Job) -> None:
+    async def _finished(self, job: Job) -> None:
+        """After each job this instance ran: what it teaches the estimator and the metrics."""
         self.estimator.observe(job)
         self.metrics.observe(job)
 
@@ -254,37 +263,8 @@ class Runner:
         async with self.stores.pubsub.subscribe(channel(job_id)) as messages:
             snapshot = await self.get(job_id)
 
-            yield snapshot, self._newer(job_id, snapshot.progress_seq, messages)
-
-    async def _newer(
-        self, job_id: str, seen: int, messages: AsyncIterator[bytes]
-    ) -> AsyncIterator[JobEvent]:
-        """Events after `seen`, in order. When pub/sub goes quiet for WATCH_POLL_S (Redis
-        restarting, an event lost) the row is read instead, so a watcher never hangs on a job
-        that moved on; the seq filter drops what arrives twice."""
-        pending: asyncio.Future[bytes] | None = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(messages))
-                done, _ = await asyncio.wait({pending}, timeout=WATCH_POLL_S)
-                if done:
-                    finished, pending = pending, None
-                    try:
-                        event = JobEvent.from_json(finished.result())
-                    except StopAsyncIteration:  # the pub/sub closed: we are shutting down
-                        return
-                else:
-                    try:
-                        event = JobEvent.of(await self.get(job_id))
-                    except StorageError:  # the database blinked too: try again next round
-                        continue
-                if event.seq > seen:
-                    seen = event.seq
-                    yield event
-        finally:
-            if pending is not None:
-                pending.cancel()
+            reread = functools.partial(self.get, job_id)
+            yield snapshot, watch.newer(snapshot.progress_seq, messages, reread)
 
     async def health(self) -> dict[str, str]:
         return await health.components(self.settings, self.stores)

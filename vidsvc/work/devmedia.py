@@ -21,7 +21,7 @@ from typing import Any
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, StorageError, ValidationError
 from vidsvc.jobs import Job, JobKind, JobState
-from vidsvc.media.ffmpeg import run_capture
+from vidsvc.media.process import run_capture
 from vidsvc.store import Stores
 
 DEV_RESOLUTIONS = {"180p": (320, 180), "360p": (640, 360), "720p": (1280, 720)}

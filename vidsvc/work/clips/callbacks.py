@@ -200,11 +200,8 @@ async def _deliver_logged(deps: Deps, job: Job, url: str) -> None:
         log.warning("callback not delivered", extra={"composition_id": job.id})
 
 
-async def notify(deps: Deps, job: Job) -> None:
-    """Schedule the delivery of job's result to its callback_url (if any) and return at once."""
-    url = job.payload.get("callback_url")
-    if not isinstance(url, str) or not url:
-        return
+async def notify(deps: Deps, job: Job, url: str) -> None:
+    """Schedule the delivery of job's result to `url` and return at once."""
     task = asyncio.get_running_loop().create_task(_deliver_logged(deps, job, url))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)

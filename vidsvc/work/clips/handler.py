@@ -1,14 +1,16 @@
 """Internal clip processing: submit (validate, idempotent by processing_id) and run a clips job.
 
 Per clip: workspace → stage → probe → build (graph.clip_ops) → ONE FFmpeg run → store each output
-under `processed/{processing_id}/{token}/{index}/{name}.{ext}`. Progress uses the composition
+under `processed/{processing_id}/{token}/{index}/{name}.{ext}`. FFmpegProgress uses the composition
 bands within each clip's share of 0–99 %. Execution is reached from execute.execute, which owns
 the terminal writes, so a clips job fails, retries and is fenced exactly like a composition.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ from vidsvc.inputs import policy, staging
 from vidsvc.jobs import BANDS, Job, JobKind, JobState, utcnow
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo, probe
-from vidsvc.media.progress import Progress, eta_seconds
-from vidsvc.media.threads import counted, threads_for_job
+from vidsvc.media.progress import FFmpegProgress, eta_seconds
+from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
@@ -49,7 +51,7 @@ class _ClipProgress:
 
 
 def _command(
-    task: spec.ClipTask, name: str, info: MediaInfo, settings: Settings
+    task: spec.ClipTask, name: str, info: MediaInfo, settings: Settings, threads: int
 ) -> clip_ops.ClipCommand:
     source = graph.Source(
         name=name, duration_ms=info.duration_ms, has_video=True, has_audio=info.has_audio
@@ -58,13 +60,12 @@ def _command(
         duration_ms=info.duration_ms,
         crf=settings.default_crf,
         preset=settings.x264_preset,
-        threads=threads_for_job(settings),
+        threads=threads,
         max_pixels=settings.max_input_pixels,
     )
     return clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
 
 
-@counted  # one clip's render, for the threads policy
 async def _run_one(
     task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
 ) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun]:
@@ -79,15 +80,18 @@ async def _run_one(
     info = await probe(staged[url], settings, field=field)
     if not info.has_video:
         raise InvalidClipFormat(f"{field}: has no video stream", details={"field": field})
-    command = _command(task, staged[url].name, info, settings)
+    threads = threads_for_job(settings, deps.load)
+    command = _command(task, staged[url].name, info, settings, threads)
     total = max(command.expected_duration_ms, 1)
 
-    def on_progress(p: Progress) -> None:
+    def on_progress(p: FFmpegProgress) -> None:
         report.writer.rate(eta_seconds(p, total), p.speed)  # this clip's encode only
         report("encoding", p.out_time_ms / total, "encoding")
 
     report("encoding", 0.0, "encoding")
-    run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
+    run = await run_ffmpeg(
+        command.argv, settings=settings, cwd=work, on_progress=on_progress, load=deps.load
+    )
     files = {name: work / file for name, file in command.files.items()}
     for name, path in files.items():
         if not path.is_file() or path.stat().st_size == 0:
@@ -119,15 +123,19 @@ async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
     results: list[dict[str, Any]] = []
     commands: list[list[str]] = []
     runs: list[FFmpegRun] = []
-    for index, url in enumerate(task.clips):
-        report.index = index
-        async with workspace(deps.settings, f"{job.id}-{index}") as work:
+    async with workspace(deps.settings, job.id) as root:  # the job's one scratch directory
+        for index, url in enumerate(task.clips):
+            report.index = index
+            work = root / str(index)
+            work.mkdir()
             files, summary, argv, run = await _run_one(task, index, work, deps, report)
             report("uploading", 0.0, "storing the outputs")
             keys = await _store(deps, job.id, token, index, files)
-        results.append({"clip": url, "outputs": keys, "probe": summary})
-        commands.append(argv)
-        runs.append(run)
+            # stored: a long job needs the scratch space of one clip at a time
+            await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+            results.append({"clip": url, "outputs": keys, "probe": summary})
+            commands.append(argv)
+            runs.append(run)
     await writer.close()
     metadata = {
         "results": results,
@@ -176,7 +184,9 @@ class Clips:
     async def finished(self, job: Job, deps: Deps) -> None:
         """Hand the result to callback delivery, which schedules the POST outside the render
         pool and returns at once (no callback_url: nothing to do)."""
-        await callbacks.notify(deps, job)
+        task = parse_clip_task(job.payload)
+        if task.callback_url:
+            await callbacks.notify(deps, job, task.callback_url)
 
     async def close(self, timeout: float) -> None:
         """Deliveries under way get `timeout` seconds; undelivered ones stay recorded."""

@@ -1,9 +1,9 @@
-"""The render cache (issue #6): an identical composition completes from an earlier output.
+"""The render cache: an identical composition completes from an earlier output.
 
 "Identical" means the same output bytes would come out (but for the per-job thread share
 below), so the key is the SHA-256 of a canonical JSON document of everything that decides them,
-computed by render()'s `before_run` hook, after the inputs are staged and probed and the
-command is compiled, before FFmpeg runs:
+computed by `lookup` after the inputs are staged and probed and the command is compiled,
+before FFmpeg runs:
 
 - CACHE_VERSION, bumped when the graph compiler changes what a composition means;
 - the first line of `ffmpeg -version` (another FFmpeg encodes other bytes);
@@ -45,8 +45,8 @@ import dataclasses
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +59,13 @@ from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.fonts import resolve_font
 from vidsvc.media.threads import AUTO
 from vidsvc.store import Stores
-from vidsvc.work.compositions.render import OnStage, Prepared
+from vidsvc.work.compositions.render import Prepared
 
 log = logging.getLogger(__name__)
 
 #: Bump when the graph compiler changes the output of a composition without changing its argv.
 CACHE_VERSION = 1
 _CHUNK = 1 << 20
-
-
-def requested(payload: Mapping[str, Any]) -> bool:
-    """The request's own say (`"cache": false` opts out); the schema let only booleans in."""
-    return bool(payload.get("cache", True))
 
 
 def _sha256_file(path: Path, missing_ok: bool) -> str:
@@ -101,6 +96,7 @@ def canonical_composition(comp: spec.Composition, names: Mapping[str, str]) -> d
     """The composition as plain data without user_id, URLs replaced by staged file names."""
     doc = dataclasses.asdict(comp)
     doc.pop("user_id", None)
+    doc.pop("cache", None)  # an opted-out render is as good an entry as any
     for clip in doc["clips"]:
         clip["url"] = names[clip["url"]]
     for field in ("music_url", "voiceover_url"):
@@ -136,96 +132,67 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
     return _sha256_text(text)
 
 
-class Hit(Exception):  # a control-flow signal, not an error
-    """Raised by Lookup.before_run to end the render: the output is already in the blob store."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
+    """The output of an earlier job (`source`), already copied to this job's keys."""
 
-    def __init__(
-        self,
-        *,
-        source: Job,
-        key: str,
-        video_key: str,
-        thumbnail_key: str,
-        prepared: Prepared,
-        timings: Mapping[str, float],
-    ) -> None:
-        super().__init__(f"render cache hit: {source.id}")
-        self.source, self.key, self.prepared, self.timings = source, key, prepared, timings
-        self.video_key, self.thumbnail_key = video_key, thumbnail_key
+    source: Job
+    key: str
 
     @property
     def summary(self) -> dict[str, Any]:
         return {"hit": True, "source_composition_id": self.source.id, "key": self.key}
 
 
-class Lookup:
-    """One job's use of the cache: `before_run` computes the key and raises Hit on a hit;
-    after a miss, `key` and `summary` are what finish() records."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Miss:
+    """Render afresh; finish() records `key` (None when the cache is off)."""
 
-    def __init__(
-        self,
-        job: Job,
-        comp: spec.Composition,
-        settings: Settings,
-        stores: Stores,
-        *,
-        keys: tuple[str, str],
-        on_stage: OnStage,
-    ) -> None:
-        """`keys`: this job's fenced video and thumbnail keys, where a hit copies the blobs."""
-        self.job, self.comp, self.settings, self.stores = job, comp, settings, stores
-        (self.video_key, self.thumbnail_key), self.on_stage = keys, on_stage
-        self.key: str | None = None
-        self._started = time.monotonic()
+    key: str | None
+    bypass: str | None = None  #: "disabled" (ENABLE_RENDER_CACHE), "request" ("cache": false)
 
     @property
     def summary(self) -> dict[str, Any]:
-        """The metadata's "cache" entry of a render (a miss, or no lookup at all)."""
-        if not self.settings.enable_render_cache:
-            return {"hit": False, "key": None, "bypass": "disabled"}
-        if not requested(self.job.payload):
-            return {"hit": False, "key": self.key, "bypass": "request"}
-        return {"hit": False, "key": self.key}
+        """The metadata's "cache" entry of a render."""
+        return {"hit": False, "key": self.key} | ({"bypass": self.bypass} if self.bypass else {})
 
-    async def before_run(self, prepared: Prepared) -> None:
-        if not self.settings.enable_render_cache:
-            return
-        prepared_at = time.monotonic()
-        self.key = await render_key(self.comp, prepared, self.settings)
-        if not requested(self.job.payload):
-            return
-        source = await self._copy_from_newest(self.key)
-        if source is None:
-            return
-        # Only now: a miss goes on to encode, and progress never goes back from "uploading".
-        self.on_stage("uploading", 99.0, f"render cache hit: reused the output of {source.id}")
-        timings = {
-            "preparing": round(prepared_at - self._started, 3),
-            "cache": round(time.monotonic() - prepared_at, 3),
-        }
-        raise Hit(
-            source=source,
-            key=self.key,
-            video_key=self.video_key,
-            thumbnail_key=self.thumbnail_key,
-            prepared=prepared,
-            timings=timings,
-        )
 
-    async def _copy_from_newest(self, key: str) -> Job | None:
-        """The earlier job whose blobs now sit at this job's keys; None for a miss."""
-        extra = {"composition_id": self.job.id}
-        try:
-            source = await self.stores.jobs.find_cached(key)
-            if source is None or not source.output_key or not source.thumbnail_key:
-                return None
-            await self.stores.blobs.copy(source.output_key, self.video_key)
-            await self.stores.blobs.copy(source.thumbnail_key, self.thumbnail_key)
-        except KeyError:  # deleted since it completed (dev reset-user, expiry): render again
-            log.info("render cache entry gone; rendering", extra=extra)
+async def lookup(
+    job: Job,
+    comp: spec.Composition,
+    prepared: Prepared,
+    settings: Settings,
+    stores: Stores,
+    *,
+    keys: tuple[str, str],
+) -> Hit | Miss:
+    """The cache's answer for a prepared render. On a hit the earlier video and thumbnail are
+    copied to `keys` (this job's fenced video and thumbnail keys)."""
+    if not settings.enable_render_cache:
+        return Miss(key=None, bypass="disabled")
+    key = await render_key(comp, prepared, settings)
+    if not comp.cache:
+        return Miss(key=key, bypass="request")
+    source = await _copy_from_newest(job, key, stores, keys)
+    return Miss(key=key) if source is None else Hit(source=source, key=key)
+
+
+async def _copy_from_newest(
+    job: Job, key: str, stores: Stores, keys: tuple[str, str]
+) -> Job | None:
+    """The earlier job whose blobs now sit at this job's keys; None for a miss."""
+    extra = {"composition_id": job.id}
+    try:
+        source = await stores.jobs.find_cached(key)
+        if source is None or not source.output_key or not source.thumbnail_key:
             return None
-        except StorageError as exc:
-            log.warning("render cache lookup failed; rendering (%s)", exc, extra=extra)
-            return None
-        log.info("render cache hit", extra=extra | {"source": source.id})
-        return source
+        await stores.blobs.copy(source.output_key, keys[0])
+        await stores.blobs.copy(source.thumbnail_key, keys[1])
+    except KeyError:  # deleted since it completed (dev reset-user, expiry): render again
+        log.info("render cache entry gone; rendering", extra=extra)
+        return None
+    except StorageError as exc:
+        log.warning("render cache lookup failed; rendering (%s)", exc, extra=extra)
+        return None
+    log.info("render cache hit", extra=extra | {"source": source.id})
+    return source

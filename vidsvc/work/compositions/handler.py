@@ -1,7 +1,9 @@
 """The composition handler: admit a posted composition; run one to a stored output.
 
-    parse → cache lookup | render (stage, probe, one FFmpeg pass) → store output + thumbnail
-    → finish COMPLETED (fenced)
+    parse → prepare (stage, probe, compile) → cache lookup: a hit completes from the earlier
+    output; a miss encodes (one FFmpeg pass) → store output + thumbnail → finish (fenced)
+
+All of it in one scratch directory per job.
 
 Outputs are stored under keys fenced by the attempt's lease token, and recorded in the row
 before anything is stored, so a later attempt knows what to clean up (RELIABILITY C3, C5).
@@ -10,6 +12,7 @@ before anything is stored, so a later attempt knows what to clean up (RELIABILIT
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +27,7 @@ from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import cache
-from vidsvc.work.compositions.render import RenderResult, check, render
+from vidsvc.work.compositions.render import Prepared, Reporter, check, encode, prepare
 
 log = logging.getLogger(__name__)
 
@@ -45,47 +48,43 @@ async def _common(deps: Deps, job: Job, timings: Mapping[str, float]) -> dict[st
     }
 
 
-async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any]:
-    output = await probe(result.video, deps.settings, field="output")
-    return {
-        **await _common(deps, job, result.timings),
-        "inputs": {url: info.summary() for url, info in result.inputs.items()},
-        "output": output.summary(),
-        "command": ["ffmpeg", *result.argv],
-        "sharing": round(result.sharing, 2),  # the estimator's input: see runner/estimate.py
-        **usage_metadata([result.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
-    }
-
-
 async def _render_and_store(
     job: Job, deps: Deps, writer: ProgressWriter, keys: tuple[str, str]
 ) -> Job | None:
     comp = parse_composition(job.payload)
     video_key, thumb_key = keys
-    lookup = cache.Lookup(
-        job, comp, deps.settings, deps.stores, keys=(video_key, thumb_key), on_stage=writer.update
-    )
-    async with workspace(deps.settings, f"{job.id}-out") as out:
-        try:
-            result = await render(
-                comp,
-                deps.settings,
-                video_out=out / "video.mp4",
-                thumbnail_out=out / "thumb.jpg",
-                name=job.id,
-                on_stage=writer.update,
-                on_rate=writer.rate,
-                before_run=lookup.before_run,
-            )
-        except cache.Hit as hit:
-            return await _served(job, deps, writer, hit)
+    report = Reporter(writer.update)
+    started = time.monotonic()
+    async with workspace(deps.settings, job.id) as work:  # the job's one scratch directory
+        prepared = await prepare(comp, deps.settings, work, report, load=deps.load)
+        prepared_at = time.monotonic()
+        found = await cache.lookup(job, comp, prepared, deps.settings, deps.stores, keys=keys)
+        if isinstance(found, cache.Hit):
+            timings = {
+                "preparing": round(prepared_at - started, 3),
+                "cache": round(time.monotonic() - prepared_at, 3),
+            }
+            return await _served(job, deps, writer, found, prepared, timings, keys)
+        encoded = await encode(
+            prepared, deps.settings, work, report, load=deps.load, on_rate=writer.rate
+        )
         blobs = deps.stores.blobs
-        await retrying(lambda: blobs.put_file(video_key, result.video, content_type="video/mp4"))
+        await retrying(lambda: blobs.put_file(video_key, encoded.video, content_type="video/mp4"))
         writer.update("uploading", 95.0, "stored the video")
         await retrying(
-            lambda: blobs.put_file(thumb_key, result.thumbnail, content_type="image/jpeg")
+            lambda: blobs.put_file(thumb_key, encoded.thumbnail, content_type="image/jpeg")
         )
-        metadata = await _metadata(deps, job, result)
+        output = await probe(encoded.video, deps.settings, field="output")
+    timings = report.finish()
+    metadata = {
+        **await _common(deps, job, timings),
+        "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
+        "output": output.summary(),
+        "command": ["ffmpeg", *prepared.command.argv],
+        "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
+        **usage_metadata([encoded.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
+        "cache": found.summary,
+    }
     await writer.close()
     done = await terminal(
         lambda: deps.stores.jobs.finish(
@@ -94,21 +93,32 @@ async def _render_and_store(
             JobState.COMPLETED,
             output_key=video_key,
             thumbnail_key=thumb_key,
-            metadata=metadata | {"cache": lookup.summary},
-            cache_key=lookup.key,
+            metadata=metadata,
+            cache_key=found.key,
         )
     )
-    await record_job_metrics(deps.stores, job, [result.ffmpeg], timings=result.timings)
+    await record_job_metrics(deps.stores, job, [encoded.ffmpeg], timings=timings)
     return done
 
 
-async def _served(job: Job, deps: Deps, writer: ProgressWriter, hit: cache.Hit) -> Job | None:
+async def _served(
+    job: Job,
+    deps: Deps,
+    writer: ProgressWriter,
+    hit: cache.Hit,
+    prepared: Prepared,
+    timings: Mapping[str, float],
+    keys: tuple[str, str],
+) -> Job | None:
     """A render cache hit: the earlier output, already copied to this job's keys, completes it
     (fenced like any completion). What describes the output comes from the earlier job."""
+    # Only now: a miss goes on to encode, and progress never goes back from "uploading".
+    writer.update("uploading", 99.0, f"render cache hit: reused the output of {hit.source.id}")
     await writer.close()
+    video_key, thumb_key = keys
     metadata = {
-        **await _common(deps, job, hit.timings),
-        "inputs": {url: info.summary() for url, info in hit.prepared.inputs.items()},
+        **await _common(deps, job, timings),
+        "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
         "output": hit.source.metadata.get("output"),
         "command": hit.source.metadata.get("command"),  # what made these bytes
         "render_seconds": 0.0,
@@ -120,8 +130,8 @@ async def _served(job: Job, deps: Deps, writer: ProgressWriter, hit: cache.Hit) 
             job.id,
             job.token,
             JobState.COMPLETED,
-            output_key=hit.video_key,
-            thumbnail_key=hit.thumbnail_key,
+            output_key=video_key,
+            thumbnail_key=thumb_key,
             metadata=metadata,
             cache_key=hit.key,
         )

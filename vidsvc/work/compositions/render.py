@@ -1,11 +1,11 @@
-"""render(): one composition, start to finish, in a private workspace.
+"""One composition's render, in two phases inside one workspace:
 
-    check (no I/O) → stage inputs → probe → plan timeline → resolve fonts → build → compile
-    → [before_run: the render cache may end it here] → write side files → run FFmpeg
-    → move the MP4 and thumbnail out
+    prepare: check (no I/O) → stage inputs → probe → plan timeline → resolve fonts → build
+             → compile (nothing encoded yet: the render cache decides here)
+    encode:  write side files → run FFmpeg → `out.mp4` and `thumb.jpg` in the workspace
 
-Progress is reported in SPEC.md §4's bands and never goes backwards. The CLI calls this
-directly; the service's pool (a later issue) calls it per claimed job.
+FFmpegProgress is reported in SPEC.md §4's bands and never goes backwards. The composition handler
+runs the phases with the cache between them; `render()` runs both for the CLI and the tests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +24,10 @@ from vidsvc.inputs import policy, staging
 from vidsvc.jobs import BANDS
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fonts import resolve_font
+from vidsvc.media.load import Load
 from vidsvc.media.probe import MediaInfo, probe
-from vidsvc.media.progress import Progress, eta_seconds
-from vidsvc.media.threads import counted, mark, sharing_since, threads_for_job
+from vidsvc.media.progress import FFmpegProgress, eta_seconds
+from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
 
 OnStage = Callable[[str, float, str], None]
@@ -35,16 +36,22 @@ OnRate = Callable[[float | None, float | None], None]  #: (eta_seconds, speed) w
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prepared:
-    """What render() knows just before FFmpeg runs; handed to its `before_run` hook."""
+    """What is known once the command is compiled, before anything is encoded."""
 
     command: graph.Command
     staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
     inputs: Mapping[str, MediaInfo]
 
 
-#: Awaited once the command is compiled, before FFmpeg runs (the render cache). It may end the
-#: render there by raising; the workspace is cleaned up as for any error.
-BeforeRun = Callable[[Prepared], Awaitable[None]]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encoded:
+    """FFmpeg's run: the video and thumbnail it wrote (in the workspace)."""
+
+    video: Path
+    thumbnail: Path
+    duration_ms: int
+    ffmpeg: FFmpegRun
+    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,18 +144,24 @@ def _require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> 
             )
 
 
-def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> graph.Encoding:
+def encoding(
+    comp: spec.Composition, settings: Settings, duration_ms: int, threads: int
+) -> graph.Encoding:
     return graph.Encoding(
         duration_ms=duration_ms,
         crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
         preset=comp.output.preset or settings.x264_preset,
-        threads=threads_for_job(settings),
+        threads=threads,
         max_pixels=settings.max_input_pixels,
     )
 
 
 async def _compile(
-    comp: spec.Composition, settings: Settings, staged: Mapping[str, Path], report: Reporter
+    comp: spec.Composition,
+    settings: Settings,
+    staged: Mapping[str, Path],
+    report: Reporter,
+    threads: int,
 ) -> tuple[graph.Command, dict[str, MediaInfo]]:
     names = sorted({o.style.font for o in comp.overlays})
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
@@ -169,10 +182,66 @@ async def _compile(
         for url, info in infos.items()
     }
     built = graph.build(timeline, comp, sources, fonts)
-    return graph.compile_command(built, encoding(comp, settings, timeline.duration_ms)), infos
+    command = graph.compile_command(built, encoding(comp, settings, timeline.duration_ms, threads))
+    return command, infos
 
 
-@counted  # for the threads policy, from its start: see media/threads.py
+async def prepare(
+    comp: spec.Composition, settings: Settings, work: Path, report: Reporter, *, load: Load
+) -> Prepared:
+    """Stage, probe and compile `comp` in `work`; nothing is encoded yet."""
+    check(comp, settings)
+    report("downloading", 0.0, "fetching inputs")
+
+    def on_bytes(done: int, total: int | None) -> None:
+        report("downloading", done / total if total else 0.0, "fetching inputs")
+
+    fields = url_fields(comp)
+    staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
+    report("validating", 0.0, "probing inputs")
+    threads = threads_for_job(settings, load)
+    command, infos = await _compile(comp, settings, staged, report, threads)
+    return Prepared(command=command, staged=staged, inputs=infos)
+
+
+async def encode(
+    prepared: Prepared,
+    settings: Settings,
+    work: Path,
+    report: Reporter,
+    *,
+    load: Load,
+    on_rate: OnRate | None = None,
+) -> Encoded:
+    """Run the prepared command in `work`: `work/out.mp4` and `work/thumb.jpg`."""
+    command = prepared.command
+    write_files(work, command.files)
+    total_ms = command.expected_duration_ms
+    report("encoding", 0.0, "encoding")
+
+    def on_progress(p: FFmpegProgress) -> None:
+        if on_rate is not None:  # first: the report below carries it
+            on_rate(eta_seconds(p, total_ms), p.speed)
+        report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
+
+    started = load.mark()
+    run = await run_ffmpeg(
+        command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+    )
+    sharing = load.sharing_since(started)
+    video = work / "out.mp4"
+    if not video.is_file() or video.stat().st_size == 0:
+        raise ProcessingFailed("ffmpeg finished without writing the output")
+    report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
+    return Encoded(
+        video=video,
+        thumbnail=work / "thumb.jpg",
+        duration_ms=total_ms,
+        ffmpeg=run,
+        sharing=sharing,
+    )
+
+
 async def render(
     comp: spec.Composition,
     settings: Settings,
@@ -182,61 +251,29 @@ async def render(
     name: str = "render",
     on_stage: OnStage | None = None,
     on_rate: OnRate | None = None,
-    before_run: BeforeRun | None = None,
 ) -> RenderResult:
-    """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run."""
-    report = Reporter(on_stage)
-    check(comp, settings)
+    """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run,
+    as the only render of this process (the CLI, tests)."""
+    report, load = Reporter(on_stage), Load()
     async with workspace(settings, name) as work:
-        report("downloading", 0.0, "fetching inputs")
-
-        def on_bytes(done: int, total: int | None) -> None:
-            report("downloading", done / total if total else 0.0, "fetching inputs")
-
-        fields = url_fields(comp)
-        staged = await staging.stage(
-            list(fields), work, settings, on_bytes=on_bytes, fields=fields
-        )
-        report("validating", 0.0, "probing inputs")
-        command, infos = await _compile(comp, settings, staged, report)
-        if before_run is not None:
-            await before_run(Prepared(command=command, staged=staged, inputs=infos))
-        write_files(work, command.files)
-        total_ms = command.expected_duration_ms
-        report("encoding", 0.0, "encoding")
-
-        def on_progress(p: Progress) -> None:
-            if on_rate is not None:  # first: the report below carries it
-                on_rate(eta_seconds(p, total_ms), p.speed)
-            report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
-
-        started = mark()
-        run = await run_ffmpeg(command.argv, settings=settings, cwd=work, on_progress=on_progress)
-        sharing = sharing_since(started)
-        report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
-        _move_out(work, video_out, thumbnail_out)
+        with load.render():
+            prepared = await prepare(comp, settings, work, report, load=load)
+            encoded = await encode(prepared, settings, work, report, load=load, on_rate=on_rate)
+        for produced, target in ((encoded.video, video_out), (encoded.thumbnail, thumbnail_out)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(produced, target)
     return RenderResult(
         video=video_out,
         thumbnail=thumbnail_out,
-        duration_ms=total_ms,
-        argv=command.argv,
-        inputs=infos,
-        ffmpeg=run,
+        duration_ms=encoded.duration_ms,
+        argv=prepared.command.argv,
+        inputs=prepared.inputs,
+        ffmpeg=encoded.ffmpeg,
         timings=report.finish(),
-        sharing=sharing,
+        sharing=encoded.sharing,
     )
 
 
-def _encoding_message(p: Progress, total_ms: int) -> str:
+def _encoding_message(p: FFmpegProgress, total_ms: int) -> str:
     speed = f" at {p.speed:.2f}x" if p.speed else ""
     return f"encoded {p.out_time_ms / 1000:.1f} of {total_ms / 1000:.1f} s{speed}"
-
-
-def _move_out(work: Path, video_out: Path, thumbnail_out: Path) -> None:
-    produced = work / "out.mp4"
-    if not produced.is_file() or produced.stat().st_size == 0:
-        raise ProcessingFailed("ffmpeg finished without writing the output")
-    video_out.parent.mkdir(parents=True, exist_ok=True)
-    thumbnail_out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(produced, video_out)
-    shutil.move(work / "thumb.jpg", thumbnail_out)
