@@ -27,6 +27,7 @@ class Encoding:
     crf: int = 21
     preset: str = "medium"
     threads: int = 0  #: 0: let x264 decide
+    encoder: str = "libx264"  #: or "h264_nvenc" (ENABLE_GPU_ENCODING)
     audio_bitrate: str = "192k"
     max_pixels: int = 3840 * 2160
     video_out: str = "out.mp4"
@@ -61,6 +62,17 @@ def input_args(graph: Graph, enc: Encoding) -> list[str]:
     return argv
 
 
+def video_codec(enc: Encoding) -> list[str]:
+    """The encoder's options. NVENC: constant-quality VBR at `-cq` = the CRF (the same 0-51
+    quantizer scale; not matched by measurement, as no GPU was at hand), preset p5 (slower,
+    better), no x264 thread count."""
+    if enc.encoder == "h264_nvenc":
+        return ["-c:v", "h264_nvenc", "-preset", "p5", "-tune", "hq", "-rc", "vbr",
+                "-cq", str(enc.crf), "-b:v", "0"]  # fmt: skip
+    threads = ["-threads", str(enc.threads)] if enc.threads else []
+    return ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads]
+
+
 def compile_command(graph: Graph, enc: Encoding) -> Command:
     """One invocation: every input, the whole graph, the MP4 and its thumbnail."""
     video, audio, thumb = graph.outputs
@@ -71,14 +83,13 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
         graph_args = ["-filter_complex_script", GRAPH_FILE]
     else:
         graph_args = ["-filter_complex", text]
-    threads = ["-threads", str(enc.threads)] if enc.threads else []
     argv = [
         "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
         "-progress", "pipe:1",
         *input_args(graph, enc),
         *graph_args,
         "-map", f"[{video}]", "-map", f"[{audio}]",
-        "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,
+        *video_codec(enc),
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", enc.audio_bitrate,
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
         "-map", f"[{thumb}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",

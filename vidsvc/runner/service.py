@@ -35,7 +35,7 @@ from vidsvc.errors import (
     ValidationError,
 )
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState
-from vidsvc.media import children, workspace
+from vidsvc.media import children, gpu, workspace
 from vidsvc.media.load import Load
 from vidsvc.runner import health, leases, watch
 from vidsvc.runner.estimate import Estimator
@@ -93,6 +93,7 @@ class Runner:
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings, handlers: Handlers) -> AsyncIterator[Runner]:
+        await gpu.check(settings)  # ENABLE_GPU_ENCODING: NVENC works here, or no start
         async with open_stores(settings) as stores:
             runner = cls(settings, stores, handlers)
             await runner._sweep(settings)

@@ -80,7 +80,7 @@ async def _render_and_store(
         **await _common(deps, job, timings),
         "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
         "output": output.summary(),
-        "command": ["ffmpeg", *prepared.command.argv],
+        "command": ["ffmpeg", *encoded.argv],
         "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
         **usage_metadata([encoded.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
         "cache": found.summary,

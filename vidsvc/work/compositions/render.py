@@ -11,6 +11,8 @@ runs the phases with the cache between them; `render()` runs both for the CLI an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +24,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.inputs import policy, staging
 from vidsvc.jobs import BANDS
+from vidsvc.media import gpu
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fonts import resolve_font
 from vidsvc.media.load import Load
@@ -30,6 +33,7 @@ from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
 
+log = logging.getLogger(__name__)
 OnStage = Callable[[str, float, str], None]
 OnRate = Callable[[float | None, float | None], None]  #: (eta_seconds, speed) while encoding
 
@@ -41,6 +45,13 @@ class Prepared:
     command: graph.Command
     staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
     inputs: Mapping[str, MediaInfo]
+    built: graph.Graph  #: what the command was compiled from (to compile it for the CPU)
+    encoding: graph.Encoding
+
+    def on_cpu(self) -> graph.Command:
+        """The same render encoded with libx264 (when NVENC gave up)."""
+        cpu = dataclasses.replace(self.encoding, encoder=gpu.X264)
+        return graph.compile_command(self.built, cpu)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +61,7 @@ class Encoded:
     video: Path
     thumbnail: Path
     duration_ms: int
+    argv: tuple[str, ...]  #: the command that made them, without the binary
     ffmpeg: FFmpegRun
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
 
@@ -152,6 +164,7 @@ def encoding(
         crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
         preset=comp.output.preset or settings.x264_preset,
         threads=threads,
+        encoder=gpu.encoder(settings),
         max_pixels=settings.max_input_pixels,
     )
 
@@ -162,7 +175,7 @@ async def _compile(
     staged: Mapping[str, Path],
     report: Reporter,
     threads: int,
-) -> tuple[graph.Command, dict[str, MediaInfo]]:
+) -> Prepared:
     names = sorted({o.style.font for o in comp.overlays})
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
         _probe_all(staged, url_fields(comp), settings),
@@ -182,8 +195,9 @@ async def _compile(
         for url, info in infos.items()
     }
     built = graph.build(timeline, comp, sources, fonts)
-    command = graph.compile_command(built, encoding(comp, settings, timeline.duration_ms, threads))
-    return command, infos
+    enc = encoding(comp, settings, timeline.duration_ms, threads)
+    command = graph.compile_command(built, enc)
+    return Prepared(command=command, staged=staged, inputs=infos, built=built, encoding=enc)
 
 
 async def prepare(
@@ -200,8 +214,7 @@ async def prepare(
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
     report("validating", 0.0, "probing inputs")
     threads = threads_for_job(settings, load)
-    command, infos = await _compile(comp, settings, staged, report, threads)
-    return Prepared(command=command, staged=staged, inputs=infos)
+    return await _compile(comp, settings, staged, report, threads)
 
 
 async def encode(
@@ -225,9 +238,18 @@ async def encode(
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
     started = load.mark()
-    run = await run_ffmpeg(
-        command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
-    )
+    try:
+        run = await run_ffmpeg(
+            command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+        )
+    except ProcessingFailed as exc:
+        if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
+            raise
+        log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
+        command = prepared.on_cpu()
+        run = await run_ffmpeg(
+            command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+        )
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:
@@ -237,6 +259,7 @@ async def encode(
         video=video,
         thumbnail=work / "thumb.jpg",
         duration_ms=total_ms,
+        argv=command.argv,
         ffmpeg=run,
         sharing=sharing,
     )
@@ -266,7 +289,7 @@ async def render(
         video=video_out,
         thumbnail=thumbnail_out,
         duration_ms=encoded.duration_ms,
-        argv=prepared.command.argv,
+        argv=encoded.argv,
         inputs=prepared.inputs,
         ffmpeg=encoded.ffmpeg,
         timings=report.finish(),
