@@ -69,7 +69,8 @@ async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
     settings = cli_settings({**os.environ, "X264_PRESET": preset})
     fields = vidsvc_render.url_fields(comp)
     staged = await stage(list(fields), work, settings, fields=fields)
-    command, _ = await vidsvc_render._compile(comp, settings, staged, vidsvc_render.Reporter(None))
+    report = vidsvc_render.Reporter(None)
+    command, _, _ = await vidsvc_render._compile(comp, settings, staged, report, work)
     write_files(work, command.files)
     argv = [settings.ffmpeg_bin, *command.argv]
     return Compiled(argv=argv, work=work, inputs=len(staged))

@@ -153,6 +153,46 @@ class OverlaySchema(Schema):
         )
 
 
+class DuckingSchema(Schema):
+    amount_db = fields.Float(allow_nan=False, validate=validate.Range(1, 30))
+    attack = fields.Float(allow_nan=False, validate=validate.Range(0.001, 2))
+    release = fields.Float(allow_nan=False, validate=validate.Range(0.01, 5))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Ducking:
+        timed = {f"{k}_ms": round(d.pop(k) * 1000) for k in ("attack", "release") if k in d}
+        return spec.Ducking(**d, **timed)
+
+
+class BeatSyncSchema(Schema):
+    every = fields.Integer(strict=True, validate=validate.Range(1, 16))
+    max_shift = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.BeatSync:
+        shift = d.pop("max_shift", None)
+        return spec.BeatSync(**d, max_shift_ms=_ms(shift))
+
+
+class SwitchOrNested(fields.Field[Any]):
+    """`true` (the defaults), `false`/null (off) or an object of options (a nested schema)."""
+
+    def __init__(self, nested: type[Schema], default: Any, **kw: Any) -> None:
+        name = nested.__name__.removesuffix("Schema")
+        one_of = [{"type": "boolean"}, {"$ref": f"#/components/schemas/{name}"}]
+        super().__init__(allow_none=True, metadata={"oneOf": one_of}, **kw)
+        self.nested, self.default = nested, default
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        if value is True:
+            return self.default
+        if value is False:
+            return None
+        if isinstance(value, Mapping):
+            return self.nested().load(value)
+        raise MarshmallowError("Must be true, false or an object of options.")
+
+
 class AudioSchema(Schema):
     music_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
     voiceover_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
@@ -163,10 +203,18 @@ class AudioSchema(Schema):
     music_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     music_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     voiceover_delay = _seconds()
+    voiceover_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    voiceover_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    ducking = SwitchOrNested(DuckingSchema, spec.Ducking())
+    loudness_lufs = fields.Float(
+        allow_nan=False, allow_none=True, validate=validate.Range(-30, -5)
+    )
+    beat_sync = SwitchOrNested(BeatSyncSchema, spec.BeatSync())
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Audio:
-        timed = ("music_start", "music_fade_in", "music_fade_out", "voiceover_delay")
+        timed: tuple[str, ...] = ("music_start", "music_fade_in", "music_fade_out")
+        timed += ("voiceover_delay", "voiceover_fade_in", "voiceover_fade_out")
         ms = {f"{k}_ms": round(d.pop(k) * 1000) for k in timed if k in d}
         return spec.Audio(**d, **ms)
 

@@ -13,16 +13,18 @@ Imports graph and the leaves; never vidsvc.http.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
-from vidsvc.runner import inputs, threads
+from vidsvc.runner import inputs, sound, threads
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
@@ -65,6 +67,8 @@ class RenderResult:
     ffmpeg: FFmpegRun
     timings: Mapping[str, float]  #: seconds per stage
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    #: what runner/sound.py measured or moved (loudness, beat sync), for the job's metadata
+    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Reporter:
@@ -156,8 +160,12 @@ def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> gr
 
 
 async def _compile(
-    comp: spec.Composition, settings: Settings, staged: Mapping[str, Path], report: Reporter
-) -> tuple[graph.Command, dict[str, MediaInfo]]:
+    comp: spec.Composition,
+    settings: Settings,
+    staged: Mapping[str, Path],
+    report: Reporter,
+    work: Path,
+) -> tuple[graph.Command, dict[str, MediaInfo], Mapping[str, Any]]:
     names = sorted({o.style.font for o in comp.overlays})
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
         _probe_all(staged, url_fields(comp), settings),
@@ -176,8 +184,10 @@ async def _compile(
         )
         for url, info in infos.items()
     }
-    built = graph.build(timeline, comp, sources, fonts)
-    return graph.compile_command(built, encoding(comp, settings, timeline.duration_ms)), infos
+    enc = encoding(comp, settings, timeline.duration_ms)
+    ready = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)  # issue 13
+    enc = encoding(comp, settings, ready.timeline.duration_ms)
+    return graph.compile_command(ready.graph, enc), infos, ready.notes
 
 
 @counted  # for the threads policy, from its start: see runner/threads.py
@@ -204,7 +214,7 @@ async def render(
         fields = url_fields(comp)
         staged = await inputs.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
         report("validating", 0.0, "probing inputs")
-        command, infos = await _compile(comp, settings, staged, report)
+        command, infos, notes = await _compile(comp, settings, staged, report, work)
         if before_run is not None:
             await before_run(Prepared(command=command, staged=staged, inputs=infos))
         write_files(work, command.files)
@@ -230,6 +240,7 @@ async def render(
         ffmpeg=run,
         timings=report.finish(),
         sharing=sharing,
+        notes=notes,
     )
 
 

@@ -1,0 +1,97 @@
+"""Finished sound (issue 13), measured on rendered audio: voiceover fades, ducking, loudness.
+
+The music is a tone and the voiceover another, so each can be measured inside the mix by
+band-passing around its own frequency.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.render.conftest import Render
+from tests.support.media import band_rms_db, loudness, make_tone
+
+pytestmark = pytest.mark.ffmpeg
+
+MUSIC_HZ, VOICE_HZ = 220, 1760
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("tones")
+    return {
+        "music": make_tone(d / "music.wav", freq=MUSIC_HZ, seconds=6.0, volume=2.0),
+        "voice": make_tone(d / "voice.wav", freq=VOICE_HZ, seconds=1.5, volume=2.0),
+        "quiet_voice": make_tone(d / "qvoice.wav", freq=VOICE_HZ, seconds=1.5, volume=0.1),
+        "loud": make_tone(d / "loud.wav", freq=500, seconds=4.0, volume=8.0),
+        "quiet": make_tone(d / "quiet.wav", freq=500, seconds=4.0, volume=0.05),
+    }
+
+
+def _bed(media: dict[str, Path]) -> list[dict[str, Any]]:
+    return [{"url": media["b"], "trim_end": 3}, {"url": media["b"], "trim_end": 2}]  # 5 s, no audio
+
+
+async def test_voiceover_fades_in_and_out(
+    render_doc: Render, media: dict[str, Path], tones: dict[str, Path]
+) -> None:
+    audio = {"voiceover_url": tones["voice"], "voiceover_delay": 1}
+    plain = await render_doc({"clips": _bed(media), "audio": audio})
+    faded = await render_doc(
+        {
+            "clips": _bed(media),
+            "audio": {**audio, "voiceover_fade_in": 0.6, "voiceover_fade_out": 0.6},
+        }
+    )
+    for at in (1.05, 2.3):  # just inside the fade in (voice at 1..2.5 s), and the fade out
+        assert band_rms_db(faded.video, at, 0.1, VOICE_HZ) < band_rms_db(
+            plain.video, at, 0.1, VOICE_HZ
+        ) - 6
+    middle = band_rms_db(faded.video, 1.65, 0.2, VOICE_HZ)
+    assert abs(middle - band_rms_db(plain.video, 1.65, 0.2, VOICE_HZ)) < 1
+
+
+@pytest.mark.parametrize("voice", ["voice", "quiet_voice"])
+async def test_ducking_lowers_the_music_under_the_voice(
+    render_doc: Render, media: dict[str, Path], tones: dict[str, Path], voice: str
+) -> None:
+    audio = {"music_url": tones["music"], "voiceover_url": tones[voice], "voiceover_delay": 2}
+    plain = await render_doc({"clips": _bed(media), "audio": audio})
+    ducked = await render_doc({"clips": _bed(media), "audio": {**audio, "ducking": True}})
+
+    def music(result: Any, start: float, duration: float) -> float:
+        return band_rms_db(result.video, start, duration, MUSIC_HZ)
+
+    before = music(ducked, 0.3, 1.5) - music(plain, 0.3, 1.5)
+    during = music(ducked, 2.3, 1.0) - music(plain, 2.3, 1.0)  # voice: 2..3.5 s
+    after = music(ducked, 4.5, 0.4) - music(plain, 4.5, 0.4)  # released (400 ms)
+    assert abs(before) <= 1.5
+    assert during <= -6
+    assert -13 < during  # about the 10 dB asked for, not silence
+    assert abs(after) <= 1.5
+    stronger = await render_doc(
+        {"clips": _bed(media), "audio": {**audio, "ducking": {"amount_db": 20}}}
+    )
+    assert music(stronger, 2.3, 1.0) - music(plain, 2.3, 1.0) < during - 6
+
+
+@pytest.mark.parametrize("target", [-23, -16, -14])
+@pytest.mark.parametrize("source", ["loud", "quiet"])
+async def test_loudness_target(
+    render_doc: Render, media: dict[str, Path], tones: dict[str, Path], source: str, target: int
+) -> None:
+    result = await render_doc(
+        {
+            "clips": [{"url": media["a"], "trim_end": 3, "volume": 0.2}],
+            "audio": {"music_url": tones[source], "loudness_lufs": target},
+        }
+    )
+    integrated, true_peak = loudness(result.video)
+    assert abs(integrated - target) <= 1, (integrated, result.notes)
+    assert true_peak <= -1, (true_peak, result.notes)
+    measured = result.notes["loudness"]
+    assert measured["target_lufs"] == target
+    assert abs(measured["gain_db"]) > 1  # neither input was at the target already
