@@ -342,3 +342,19 @@ def parse_clip_task(document: Any) -> spec.ClipTask:
     """Build a ClipTask from decoded JSON, or raise ValidationError naming every bad field."""
     result: spec.ClipTask = _load(ClipTaskSchema(), document)
     return result
+
+
+class BeatRequestSchema(Schema):
+    """POST /internal/v1/beat-detection (ENABLE_BEAT_DETECTION): one input, by URL."""
+
+    url = fields.String(
+        required=True,
+        validate=validate.Length(1, 4096),
+        metadata={"description": "an audio or video input, under the input URL rules"},
+    )
+
+
+def parse_beat_request(document: Any) -> str:
+    """The URL of a beat-detection request, or ValidationError naming the field."""
+    loaded: dict[str, str] = _load(BeatRequestSchema(), document)
+    return loaded["url"]

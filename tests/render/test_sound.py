@@ -32,7 +32,8 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _bed(media: dict[str, Path]) -> list[dict[str, Any]]:
-    return [{"url": media["b"], "trim_end": 3}, {"url": media["b"], "trim_end": 2}]  # 5 s, no audio
+    # 5 s of picture without sound of its own
+    return [{"url": media["b"], "trim_end": 3}, {"url": media["b"], "trim_end": 2}]
 
 
 async def test_voiceover_fades_in_and_out(

@@ -156,7 +156,7 @@ def peak(path: Path) -> float:
 
 
 def band_rms_db(path: Path, start: float, duration: float, freq: float) -> float:
-    """RMS level in dBFS of [start, start + duration) band-passed around `freq` (one tone of a mix)."""
+    """RMS level in dBFS of [start, start + duration) band-passed around `freq` (one tone)."""
     samples = _pcm(
         path,
         f"atrim=start={start}:duration={duration}",
