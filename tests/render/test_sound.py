@@ -48,9 +48,10 @@ async def test_voiceover_fades_in_and_out(
         }
     )
     for at in (1.05, 2.3):  # just inside the fade in (voice at 1..2.5 s), and the fade out
-        assert band_rms_db(faded.video, at, 0.1, VOICE_HZ) < band_rms_db(
-            plain.video, at, 0.1, VOICE_HZ
-        ) - 6
+        assert (
+            band_rms_db(faded.video, at, 0.1, VOICE_HZ)
+            < band_rms_db(plain.video, at, 0.1, VOICE_HZ) - 6
+        )
     middle = band_rms_db(faded.video, 1.65, 0.2, VOICE_HZ)
     assert abs(middle - band_rms_db(plain.video, 1.65, 0.2, VOICE_HZ)) < 1
 
