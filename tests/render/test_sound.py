@@ -6,13 +6,17 @@ band-passing around its own frequency.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.render.conftest import Render
-from tests.support.media import band_rms_db, loudness, make_tone
+from tests.support.media import band_rms_db, ffmpeg, loudness, make_tone
+from vidsvc.runner.render import render
+from vidsvc.schema import parse_composition
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -97,3 +101,49 @@ async def test_loudness_target(
     measured = result.notes["loudness"]
     assert measured["target_lufs"] == target
     assert abs(measured["gain_db"]) > 1  # neither input was at the target already
+
+
+def scene_cuts(path: Path) -> list[float]:
+    """Times of the frames FFmpeg's scene score marks as cuts (select='gt(scene,0.3)')."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-an"]
+    args += ["-vf", "select='gt(scene,0.3)',showinfo", "-f", "null", "-"]
+    err = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stderr
+    return [float(t) for t in re.findall(r"pts_time:([\d.]+)", err)]
+
+
+async def test_beat_sync_puts_every_scene_cut_on_a_beat(
+    make_settings: Any, tmp_path: Path, media: dict[str, Path]
+) -> None:
+    music = tmp_path / "clicks.wav"  # 120 BPM, beats at 0.23 + k/2 s
+    click = "aevalsrc='if(lt(mod(t+0.27,0.5),0.008),sin(2*PI*1000*t),0)':d=6:s=44100"
+    ffmpeg("-f", "lavfi", "-i", click, str(music))
+    document = {
+        "clips": [
+            {"url": media["red"].as_uri(), "trim_end": 1.1},
+            {"url": media["blue"].as_uri(), "trim_end": 1.0},
+            {"url": media["red"].as_uri(), "trim_end": 1.2},
+            {"url": media["blue"].as_uri(), "trim_end": 0.7},
+        ],
+        "audio": {"music_url": music.as_uri(), "beat_sync": True},
+        "output": {"resolution": "180p", "fps": 25},
+    }
+    settings = make_settings(ENABLE_BEAT_DETECTION="true")
+    out = tmp_path / "synced.mp4"
+    result = await render(
+        parse_composition(document), settings, video_out=out, thumbnail_out=tmp_path / "t.jpg"
+    )
+    sync = result.notes["beat_sync"]
+    beats = [0.23 + k / 2 for k in range(12)]
+    cuts = scene_cuts(out)
+    assert len(cuts) == 3, cuts  # planned at 1.1, 2.1 and 3.3 s: none of them on a beat
+    for cut in cuts:
+        assert min(abs(cut - b) for b in beats) <= 1 / 25 + 0.001, (cuts, sync)
+    assert [c["planned"] for c in sync["cuts"]] == [1.1, 2.1, 3.3]
+    assert all(c["snapped"] is not None for c in sync["cuts"])
+    assert abs(sync["bpm"] - 120) <= 2
+    plain = tmp_path / "plain.mp4"
+    del document["audio"]["beat_sync"]  # type: ignore[attr-defined]
+    await render(
+        parse_composition(document), settings, video_out=plain, thumbnail_out=tmp_path / "p.jpg"
+    )
+    assert [round(c, 1) for c in scene_cuts(plain)] == [1.1, 2.1, 3.3]  # the test can fail

@@ -122,6 +122,7 @@ def url_fields(comp: spec.Composition) -> dict[str, str]:
 def check(comp: spec.Composition, settings: Settings) -> None:
     """Everything knowable without I/O: the timeline rules and the URL policy."""
     graph.check(comp, limits(settings))
+    sound.check(comp, settings)  # issue 13: beat_sync needs ENABLE_BEAT_DETECTION
     for url, field in url_fields(comp).items():
         inputs.check_url(url, settings, field=field)
 

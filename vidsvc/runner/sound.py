@@ -12,6 +12,8 @@ render.py calls `prepare()` in place of graph.build; what was measured or moved 
 
 from __future__ import annotations
 
+import itertools
+import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +22,9 @@ from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
-from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import loudness
+from vidsvc.errors import ProcessingFailed, ValidationError
+from vidsvc.graph import beatsync, loudness
+from vidsvc.runner import beats
 from vidsvc.runner.ffmpeg import run_ffmpeg
 
 
@@ -30,6 +33,34 @@ class Prepared:
     timeline: graph.Timeline
     graph: graph.Graph
     notes: Mapping[str, Any] = field(default_factory=dict)  #: for the job's metadata
+
+
+def check(comp: spec.Composition, settings: Settings) -> None:
+    """What the finishing fields need of the settings (at submit, with the other rules)."""
+    if comp.audio.beat_sync is None:
+        return
+    if not settings.enable_beat_detection:
+        raise ValidationError(
+            "audio.beat_sync: needs ENABLE_BEAT_DETECTION=true on this server",
+            details={"field": "audio.beat_sync", "setting": "ENABLE_BEAT_DETECTION"},
+        )
+    if not comp.audio.music_url:
+        raise ValidationError(
+            "audio.beat_sync: needs audio.music_url (the beats are the music's)",
+            details={"field": "audio.beat_sync"},
+        )
+
+
+def music_beats_ms(found: beats.Detected, audio: spec.Audio, total_ms: int) -> list[int]:
+    """The music's beats on the output clock: from music_start on, and past the analysed end
+    (or the music's, when it loops) continued at the median beat, a steady grid."""
+    times = [round(b * 1000) - audio.music_start_ms for b in found.beats]
+    times = [t for t in times if t >= 0]
+    if len(times) >= 2:
+        step = round(statistics.median(b - a for a, b in itertools.pairwise(times)))
+        while step > 0 and times[-1] <= total_ms:
+            times.append(times[-1] + step)
+    return times
 
 
 async def measure(
@@ -56,6 +87,14 @@ async def prepare(
 ) -> Prepared:
     """The graph for the main pass, with the measured facts the composition asks for."""
     notes: dict[str, Any] = {}
+    sync = comp.audio.beat_sync
+    if sync is not None and comp.audio.music_url:
+        music = sources[comp.audio.music_url]
+        found = await beats.detect_file(work / music.name, settings, field="audio.music_url")
+        grid = music_beats_ms(found, comp.audio, timeline.duration_ms)
+        durations = {url: s.duration_ms for url, s in sources.items()}
+        timeline, moved = beatsync.snap(timeline, grid, durations, sync)
+        notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
     built = graph.build(timeline, comp, sources, fonts)
     target = comp.audio.loudness_lufs
     if target is not None:
