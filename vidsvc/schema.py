@@ -154,9 +154,21 @@ class OverlaySchema(Schema):
 
 
 class DuckingSchema(Schema):
-    amount_db = fields.Float(allow_nan=False, validate=validate.Range(1, 30))
-    attack = fields.Float(allow_nan=False, validate=validate.Range(0.001, 2))
-    release = fields.Float(allow_nan=False, validate=validate.Range(0.01, 5))
+    amount_db = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(1, 30),
+        metadata={"description": "how far the music goes down under the voiceover (10)"},
+    )
+    attack = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0.001, 2),
+        metadata={"description": "seconds to go down once the voice starts (0.02)"},
+    )
+    release = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0.01, 5),
+        metadata={"description": "seconds to come back after the voice stops (0.4)"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Ducking:
@@ -165,8 +177,16 @@ class DuckingSchema(Schema):
 
 
 class BeatSyncSchema(Schema):
-    every = fields.Integer(strict=True, validate=validate.Range(1, 16))
-    max_shift = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+    every = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 16),
+        metadata={"description": "snap to every Nth beat (1; 2 if the tracker reads double)"},
+    )
+    max_shift = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0, 10),
+        metadata={"description": "seconds a cut may move (default: half a beat)"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.BeatSync:
@@ -174,12 +194,27 @@ class BeatSyncSchema(Schema):
         return spec.BeatSync(**d, max_shift_ms=_ms(shift))
 
 
+def _inline(nested: type[Schema]) -> dict[str, Any]:
+    """An OpenAPI object for a schema of numbers (the options of SwitchOrNested)."""
+    properties: dict[str, Any] = {}
+    for name, field in nested().fields.items():
+        prop: dict[str, Any] = {
+            "type": "integer" if isinstance(field, fields.Integer) else "number"
+        }
+        for rule in field.validators:
+            if isinstance(rule, validate.Range):
+                prop |= {"minimum": rule.min, "maximum": rule.max}
+        if field.metadata.get("description"):
+            prop["description"] = field.metadata["description"]
+        properties[name] = prop
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
 class SwitchOrNested(fields.Field[Any]):
     """`true` (the defaults), `false`/null (off) or an object of options (a nested schema)."""
 
     def __init__(self, nested: type[Schema], default: Any, **kw: Any) -> None:
-        name = nested.__name__.removesuffix("Schema")
-        one_of = [{"type": "boolean"}, {"$ref": f"#/components/schemas/{name}"}]
+        one_of = [{"type": "boolean"}, _inline(nested)]
         super().__init__(allow_none=True, metadata={"oneOf": one_of}, **kw)
         self.nested, self.default = nested, default
 
