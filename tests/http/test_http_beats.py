@@ -42,6 +42,9 @@ def sounds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ffmpeg("-f", "lavfi", "-i", click, str(d / "click120.wav"))
     ffmpeg("-f", "lavfi", "-i", DRUMS, "-c:a", "libmp3lame", str(d / "drums100.mp3"))
     ffmpeg("-f", "lavfi", "-i", "anullsrc=d=3", str(d / "silent.wav"))
+    ffmpeg("-f", "lavfi", "-i", "anoisesrc=d=8:c=white:a=0.3", str(d / "noise.wav"))
+    long_clicks = "aevalsrc='if(lt(mod(t,0.5),0.01),0.8,0)':d=660:s=8000"
+    ffmpeg("-f", "lavfi", "-i", long_clicks, "-c:a", "libmp3lame", str(d / "long.mp3"))
     ffmpeg(
         "-f", "lavfi", "-i", "color=c=red:s=64x64:d=2", "-pix_fmt", "yuv420p", str(d / "mute.mp4")
     )
@@ -140,3 +143,23 @@ async def test_the_url_rules_apply(beat_client: Callable[..., Awaitable[Client]]
     body = await response.json()
     assert_envelope(body, "VALIDATION_ERROR")
     assert body["error"]["details"]["field"] == "url"
+
+
+async def test_noise_is_an_answer_without_beats(
+    beat_client: Callable[..., Awaitable[Client]], sounds: dict[str, Path]
+) -> None:
+    status, body = await post(await beat_client(), sounds["noise"])
+    assert status == 200, body
+    assert body["bpm"] is None
+    assert body["beats"] == []
+
+
+async def test_long_inputs_are_analysed_up_to_the_cap(
+    beat_client: Callable[..., Awaitable[Client]], sounds: dict[str, Path]
+) -> None:
+    status, body = await post(await beat_client(), sounds["long"])
+    assert status == 200, body
+    assert body["duration"] > 650
+    assert body["analyzed_seconds"] == beats.MAX_SECONDS == 600
+    assert 599 <= body["beats"][-1] <= 600
+    assert abs(body["bpm"] - 120) <= 2

@@ -26,6 +26,10 @@ PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0  #: where the tempo prior is centred, and 
 LATENCY_FRAMES = 1
 TIGHTNESS = 100.0  #: how strongly the beats keep to the period (librosa's default)
 SILENT_RMS = 10 ** (-60 / 20)  #: below -60 dBFS RMS the file has nothing to track
+#: The onset autocorrelation at the beat period, over its value at lag 0: 0.95-0.97 on click
+#: tracks and drum loops, 0.07-0.09 on white and pink noise, 0.003 on a steady tone. Below
+#: this there is no beat, which is an answer (bpm null, no beats), not an error.
+MIN_PERIODICITY = 0.2
 
 Samples = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -37,13 +41,14 @@ class NoBeats(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Beats:
-    bpm: float
+    bpm: float | None  #: None: no steady beat (noise, a held tone, speech)
     beats: tuple[float, ...]  #: seconds from the start
+    periodicity: float  #: see MIN_PERIODICITY
 
 
 def onset_strength(y: Samples) -> Floats:
     """Spectral flux of the log-magnitude spectrogram, one value per HOP samples."""
-    pad = np.pad(y.astype(np.float64), N_FFT // 2)
+    pad = np.pad(y, N_FFT // 2)  # float32: 10 minutes stay 53 MB
     frames = 1 + (len(pad) - N_FFT) // HOP
     if frames < 2:
         return np.zeros(1)
@@ -64,8 +69,9 @@ def onset_strength(y: Samples) -> Floats:
     return result
 
 
-def beat_period(onsets: Floats) -> float:
-    """The beat period in onset frames (fractional), from the weighted autocorrelation."""
+def beat_period(onsets: Floats) -> tuple[float, float]:
+    """The beat period in onset frames (fractional), from the weighted autocorrelation, and
+    the periodicity there (the autocorrelation over its lag-0 value)."""
     fps = SAMPLE_RATE / HOP
     lo, hi = int(fps * 60 / MAX_BPM), int(fps * 60 / MIN_BPM) + 1
     # smoothed first: a click's onset is one frame wide, and a period between two frames would
@@ -82,11 +88,13 @@ def beat_period(onsets: Floats) -> float:
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
     score = acf / (len(centred) - lags) * prior
     best = int(np.argmax(score))
+    energy = float(np.dot(centred, centred))
+    periodicity = float(acf[best]) / energy if energy > 0 else 0.0
     if 0 < best < len(score) - 1:  # a parabola through the peak: the lag between frames
         a, b, c = score[best - 1], score[best], score[best + 1]
         shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-        return float(lags[best] + shift)
-    return float(lags[best])
+        return float(lags[best] + shift), periodicity
+    return float(lags[best]), periodicity
 
 
 def _dynamic_beats(onsets: Floats, period: float) -> list[int]:
@@ -125,17 +133,19 @@ def _dynamic_beats(onsets: Floats, period: float) -> list[int]:
 
 def track(y: Samples) -> Beats:
     """Tempo and beat times of mono audio at SAMPLE_RATE; NoBeats if silent or beatless."""
-    if len(y) == 0 or float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) < SILENT_RMS:
+    if len(y) == 0 or float(np.linalg.norm(y)) / np.sqrt(len(y)) < SILENT_RMS:
         raise NoBeats("the audio is silent")
     onsets = onset_strength(y)
     if not np.any(onsets > 0):
-        raise NoBeats("the audio has no onsets (a steady sound has no beat)")
-    period = beat_period(onsets)
+        return Beats(bpm=None, beats=(), periodicity=0.0)
+    period, periodicity = beat_period(onsets)
+    if periodicity < MIN_PERIODICITY:
+        return Beats(bpm=None, beats=(), periodicity=round(periodicity, 3))
     frames = _dynamic_beats(onsets, period)
     # +1 frame: a frame's window (centred on it) meets an onset half a window early; measured
     # on click tracks at 100, 120 and 150 BPM, this puts beats within 6 ms of the clicks
     times = tuple(round((f + LATENCY_FRAMES) * HOP / SAMPLE_RATE, 3) for f in frames)
     if len(times) < 2:
-        raise NoBeats("too few onsets to find beats")
+        return Beats(bpm=None, beats=(), periodicity=round(periodicity, 3))
     bpm = 60.0 / float(np.median(np.diff(times)))
-    return Beats(bpm=round(bpm, 2), beats=times)
+    return Beats(bpm=round(bpm, 2), beats=times, periodicity=round(periodicity, 3))

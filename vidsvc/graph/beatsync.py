@@ -75,7 +75,9 @@ def snap(
         overlap = prev.end_ms - slot.start_ms  # > 0 for crossfades (their length)
         gap = slot.start_ms > prev.end_ms
         why: str | None = None
-        if target is None or abs(target - planned) > limit:
+        if not beats:
+            why = "the music has no steady beat"
+        elif target is None or abs(target - planned) > limit:
             why = f"no beat within {limit / 1000:g} s"
         elif gap:
             if target < prev.end_ms:

@@ -21,7 +21,11 @@ BEAT_DETECTION = "/internal/v1/beat-detection"
 
 
 class BeatsSchema(Schema):
-    bpm = fields.Float(required=True, metadata={"description": "tempo, beats per minute"})
+    bpm = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "tempo, beats per minute; null (and no beats) if none is steady"},
+    )
     beats = fields.List(
         fields.Float(),
         required=True,

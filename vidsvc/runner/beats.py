@@ -35,7 +35,7 @@ PCM_FILE = "beats.f32"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Detected:
-    bpm: float
+    bpm: float | None  #: None: no steady beat found (an answer, not an error)
     beats: tuple[float, ...]  #: seconds
     duration: float  #: the input's probed duration, seconds
     analyzed_seconds: float  #: min(duration, MAX_SECONDS)
