@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidsvc import spec
 from vidsvc.beats.tracker import SAMPLE_RATE, NoBeats, track
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat
@@ -67,7 +68,8 @@ async def _decode(
 ) -> np.ndarray[tuple[int], np.dtype[np.float32]]:
     argv = (
         "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "error",
-        "-protocol_whitelist", "file", "-i", path.name, "-map", "0:a:0", "-t", str(MAX_SECONDS),
+        "-protocol_whitelist", "file", "-format_whitelist", ",".join(spec.INPUT_FORMATS),
+        "-i", path.name, "-map", "0:a:0", "-t", str(MAX_SECONDS),
         "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-c:a", "pcm_f32le", PCM_FILE,
     )  # fmt: skip
     await run_ffmpeg(argv, settings=settings, cwd=work)
