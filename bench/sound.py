@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.render import prepare
+from bench.sound_audio import AudioCost, measure
 from bench.timing import Contender, run_rounds
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -64,6 +65,28 @@ def contenders(out: Path, spec_path: Path) -> list[Contender]:
     return made
 
 
+def audio_table(made: list[Contender], costs: dict[str, list[AudioCost]]) -> list[str]:
+    plain = costs[made[0].name]
+    base_cpu = statistics.median(c.mix_cpu_s for c in plain)
+    lines = [
+        "",
+        "The audio side alone (bench/sound_audio.py: the final mix without the video, and the",
+        "loudness analysis pass), medians:",
+        "",
+        "| variant | analysis pass s | mix alone: wall s | CPU s | CPU vs plain |",
+        "|---|---|---|---|---|",
+    ]
+    for c in made:
+        runs = costs[c.name]
+        cpu = statistics.median(r.mix_cpu_s for r in runs)
+        lines.append(
+            f"| {c.name} | {statistics.median(r.analysis_s for r in runs):.2f} | "
+            f"{statistics.median(r.mix_wall_s for r in runs):.2f} | {cpu:.2f} | "
+            f"{cpu - base_cpu:+.2f} |"
+        )
+    return lines
+
+
 def report(made: list[Contender], args: argparse.Namespace, loads: tuple[str, str]) -> str:
     plain_wall = statistics.median(made[0].times)
     plain_cpu = statistics.median(made[0].cpu)
@@ -94,8 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec_path = prepare(out, args.preset, force_media=False)
     made = contenders(out, spec_path)
     run_rounds(made, args.runs, out)
+    costs: dict[str, list[AudioCost]] = {c.name: [] for c in made}
+    for _ in range(args.runs):
+        for k, c in enumerate(made):
+            costs[c.name].append(measure(out / f"ref_sound{k}.json"))
+            print(f"  audio only  {c.name:<24} {costs[c.name][-1]}")
     after = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = report(made, args, (before, after))
+    text = report(made, args, (before, after)) + "\n".join(audio_table(made, costs)) + "\n"
     args.results.write_text(text)
     print("\n" + text)
     return 0
