@@ -83,3 +83,13 @@ def test_beat_sync_needs_the_flag_and_music(make_settings: Any) -> None:
     no_music = parse_composition({"clips": [{"url": "a"}], "audio": {"beat_sync": {"every": 2}}})
     with pytest.raises(ValidationError, match=r"audio\.music_url"):
         sound.check(no_music, make_settings(ENABLE_BEAT_DETECTION="true"))
+
+
+def test_ducking_needs_music_and_a_voiceover(make_settings: Any) -> None:
+    for audio in ({"music_url": "m"}, {"voiceover_url": "v"}):
+        comp = parse_composition({"clips": [{"url": "a"}], "audio": {**audio, "ducking": True}})
+        with pytest.raises(ValidationError) as refused:
+            sound.check(comp, make_settings())
+        assert refused.value.details["field"] == "audio.ducking"
+    both = {"music_url": "m", "voiceover_url": "v", "ducking": {"amount_db": 6}}
+    sound.check(parse_composition({"clips": [{"url": "a"}], "audio": both}), make_settings())

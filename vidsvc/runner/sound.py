@@ -36,7 +36,15 @@ class Prepared:
 
 
 def check(comp: spec.Composition, settings: Settings) -> None:
-    """What the finishing fields need of the settings (at submit, with the other rules)."""
+    """What the finishing fields need (at submit, with the other rules): no field is accepted
+    that would do nothing."""
+    a = comp.audio
+    if a.ducking is not None and not (a.music_url and a.voiceover_url):
+        raise ValidationError(
+            "audio.ducking: needs audio.music_url and audio.voiceover_url (the music ducks "
+            "under the voiceover)",
+            details={"field": "audio.ducking"},
+        )
     if comp.audio.beat_sync is None:
         return
     if not settings.enable_beat_detection:
