@@ -60,6 +60,24 @@ async def test_voiceover_fades_in_and_out(
     assert abs(middle - band_rms_db(plain.video, 1.65, 0.2, VOICE_HZ)) < 1
 
 
+async def test_clip_audio_follows_a_fade_through_black(
+    render_doc: Render, media: dict[str, Path]
+) -> None:
+    result = await render_doc(
+        {
+            "clips": [
+                {"url": media["a"], "trim_end": 2},
+                {"url": media["a"], "trim_end": 2, "transition_in": "fade",
+                 "transition_duration": 0.8},
+            ]
+        }
+    )  # fmt: skip
+    steady = band_rms_db(result.video, 0.5, 0.5, 440)
+    assert band_rms_db(result.video, 1.9, 0.1, 440) < steady - 10  # the first clip fades out
+    assert band_rms_db(result.video, 2.0, 0.1, 440) < steady - 10  # the second fades in
+    assert abs(band_rms_db(result.video, 3.2, 0.5, 440) - steady) < 1
+
+
 @pytest.mark.parametrize("voice", ["voice", "quiet_voice"])
 async def test_ducking_lowers_the_music_under_the_voice(
     render_doc: Render, media: dict[str, Path], tones: dict[str, Path], voice: str
