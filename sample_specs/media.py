@@ -111,6 +111,21 @@ def voice_asset(name: str, duration: float) -> Asset:
     return Asset(name, duration, audio=graph, codec_args=("-c:a", "pcm_s16le"))
 
 
+#: A 100 BPM drum loop: a kick (a falling sine) on every beat, a noise snare on 2 and 4,
+#: closed hats on the off-beats (the beat tracker's fixture in tests/http/test_http_beats.py).
+_DRUMS = (
+    "0.8*sin(2*PI*(45+120*exp(-mod(t,0.6)*25))*t)*exp(-mod(t,0.6)*9)"
+    "+0.35*(random(0)*2-1)*exp(-mod(t+0.6,1.2)*30)"
+    "+0.12*(random(1)*2-1)*exp(-mod(t+0.3,0.6)*90)"
+)
+
+
+def drums_asset(name: str, duration: float) -> Asset:
+    """Stereo 44.1 kHz MP3 of the drum loop above."""
+    graph = f"aevalsrc='{_DRUMS}|{_DRUMS}':s=44100:d={duration:g}"
+    return Asset(name, duration, audio=graph, codec_args=("-c:a", "libmp3lame", "-b:a", "128k"))
+
+
 SAMPLE_VIDEOS = (
     VideoRecipe("clip_a.mp4", 6, (1280, 720), "testsrc2=s=1280x720:r=30",
                 "sine=f=440:beep_factor=4:sample_rate=48000"),
@@ -141,6 +156,7 @@ def sample_assets() -> list[Asset]:
         music_asset("music.mp3", 20),
         music_asset("loop.mp3", 3),  # shorter than any spec: exercises music_loop
         voice_asset("voiceover.wav", 6),
+        drums_asset("drums.mp3", 20),  # finished_sound.json: beats to cut on
     ]
 
 

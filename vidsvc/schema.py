@@ -153,6 +153,81 @@ class OverlaySchema(Schema):
         )
 
 
+class DuckingSchema(Schema):
+    amount_db = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(1, 30),
+        metadata={"description": "how far the music goes down under the voiceover (10)"},
+    )
+    attack = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0.001, 2),
+        metadata={"description": "seconds to go down once the voice starts (0.02)"},
+    )
+    release = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0.01, 5),
+        metadata={"description": "seconds to come back after the voice stops (0.4)"},
+    )
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Ducking:
+        timed = {f"{k}_ms": round(d.pop(k) * 1000) for k in ("attack", "release") if k in d}
+        return spec.Ducking(**d, **timed)
+
+
+class BeatSyncSchema(Schema):
+    every = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 16),
+        metadata={"description": "snap to every Nth beat (1; 2 if the tracker reads double)"},
+    )
+    max_shift = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0, 10),
+        metadata={"description": "seconds a cut may move (default: half a beat)"},
+    )
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.BeatSync:
+        shift = d.pop("max_shift", None)
+        return spec.BeatSync(**d, max_shift_ms=_ms(shift))
+
+
+def _inline(nested: type[Schema]) -> dict[str, Any]:
+    """An OpenAPI object for a schema of numbers (the options of SwitchOrNested)."""
+    properties: dict[str, Any] = {}
+    for name, field in nested().fields.items():
+        prop: dict[str, Any] = {
+            "type": "integer" if isinstance(field, fields.Integer) else "number"
+        }
+        for rule in field.validators:
+            if isinstance(rule, validate.Range):
+                prop |= {"minimum": rule.min, "maximum": rule.max}
+        if field.metadata.get("description"):
+            prop["description"] = field.metadata["description"]
+        properties[name] = prop
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+class SwitchOrNested(fields.Field[Any]):
+    """`true` (the defaults), `false`/null (off) or an object of options (a nested schema)."""
+
+    def __init__(self, nested: type[Schema], default: Any, **kw: Any) -> None:
+        one_of = [{"type": "boolean"}, _inline(nested)]
+        super().__init__(allow_none=True, metadata={"oneOf": one_of}, **kw)
+        self.nested, self.default = nested, default
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        if value is True:
+            return self.default
+        if value is False:
+            return None
+        if isinstance(value, Mapping):
+            return self.nested().load(value)
+        raise MarshmallowError("Must be true, false or an object of options.")
+
+
 class AudioSchema(Schema):
     music_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
     voiceover_url = fields.String(allow_none=True, validate=validate.Length(1, 4096))
@@ -163,10 +238,18 @@ class AudioSchema(Schema):
     music_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     music_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     voiceover_delay = _seconds()
+    voiceover_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    voiceover_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    ducking = SwitchOrNested(DuckingSchema, spec.Ducking())
+    loudness_lufs = fields.Float(
+        allow_nan=False, allow_none=True, validate=validate.Range(-30, -5)
+    )
+    beat_sync = SwitchOrNested(BeatSyncSchema, spec.BeatSync())
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Audio:
-        timed = ("music_start", "music_fade_in", "music_fade_out", "voiceover_delay")
+        timed: tuple[str, ...] = ("music_start", "music_fade_in", "music_fade_out")
+        timed += ("voiceover_delay", "voiceover_fade_in", "voiceover_fade_out")
         ms = {f"{k}_ms": round(d.pop(k) * 1000) for k in timed if k in d}
         return spec.Audio(**d, **ms)
 
@@ -295,3 +378,19 @@ def parse_clip_task(document: Any) -> spec.ClipTask:
     """Build a ClipTask from decoded JSON, or raise ValidationError naming every bad field."""
     result: spec.ClipTask = _load(ClipTaskSchema(), document)
     return result
+
+
+class BeatRequestSchema(Schema):
+    """POST /internal/v1/beat-detection (ENABLE_BEAT_DETECTION): one input, by URL."""
+
+    url = fields.String(
+        required=True,
+        validate=validate.Length(1, 4096),
+        metadata={"description": "an audio or video input, under the input URL rules"},
+    )
+
+
+def parse_beat_request(document: Any) -> str:
+    """The URL of a beat-detection request, or ValidationError naming the field."""
+    loaded: dict[str, str] = _load(BeatRequestSchema(), document)
+    return loaded["url"]

@@ -95,6 +95,23 @@ class TextOverlay:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Ducking:
+    """The music lowered by about `amount_db` while the voiceover sounds (audio.ducking)."""
+
+    amount_db: float = 10.0
+    attack_ms: int = 20  #: how fast the music goes down once the voice starts
+    release_ms: int = 400  #: how smoothly it comes back after the voice stops
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BeatSync:
+    """Cuts moved onto the music's beats (audio.beat_sync; needs ENABLE_BEAT_DETECTION)."""
+
+    every: int = 1  #: snap to every Nth beat (2 on a tracker reading double tempo)
+    max_shift_ms: int | None = None  #: None: half a beat (of the `every`-th beats)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Audio:
     music_url: str | None = None
     voiceover_url: str | None = None
@@ -105,6 +122,12 @@ class Audio:
     music_fade_in_ms: int = 0
     music_fade_out_ms: int = 0
     voiceover_delay_ms: int = 0  #: where the voiceover starts on the timeline
+    # Finishing (SPEC.md §3.1, issue 13): fades of the voiceover, ducking, loudness, beat sync.
+    voiceover_fade_in_ms: int = 0  #: from the voiceover's own start (after its delay)
+    voiceover_fade_out_ms: int = 0  #: to the voiceover's end, or the timeline's if sooner
+    ducking: Ducking | None = None  #: None: the music is not lowered under the voiceover
+    loudness_lufs: float | None = None  #: None: no loudness target (the mix as it sums)
+    beat_sync: BeatSync | None = None  #: None: cuts stay where the timeline puts them
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

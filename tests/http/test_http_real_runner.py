@@ -137,3 +137,19 @@ async def test_health_detailed_reports_the_real_components(real: Client) -> None
         "s3": "disabled",
         "ffmpeg": "healthy",
     }
+
+
+async def test_beat_sync_without_the_flag_is_refused_naming_the_setting(
+    real: Client, tmp_path: Path
+) -> None:
+    document = doc(tmp_path) | {
+        "audio": {"music_url": (tmp_path / "m.mp3").as_uri(), "beat_sync": True}
+    }
+    resp = await real.post("/api/v1/compositions", json=document)
+    body = await resp.json()
+    assert resp.status == 400
+    assert_envelope(body, "VALIDATION_ERROR")
+    assert body["error"]["details"]["field"] == "audio.beat_sync"
+    assert "ENABLE_BEAT_DETECTION" in body["error"]["message"]
+    listed = await (await real.get("/api/v1/compositions")).json()
+    assert listed["items"] == []  # refused before any row was written

@@ -8,6 +8,7 @@ from __future__ import annotations
 import array
 import json
 import math
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,3 +153,29 @@ def rms_db(path: Path, start: float, duration: float) -> float:
 def peak(path: Path) -> float:
     """Peak absolute sample value of the whole audio track, 0..1."""
     return max(abs(s) for s in _pcm(path)) / 32768
+
+
+def band_rms_db(path: Path, start: float, duration: float, freq: float) -> float:
+    """RMS level in dBFS of [start, start + duration) band-passed around `freq` (one tone)."""
+    samples = _pcm(
+        path,
+        f"atrim=start={start}:duration={duration}",
+        f"bandpass=f={freq}:width_type=q:w=8",
+        f"bandpass=f={freq}:width_type=q:w=8",
+    )
+    assert len(samples) > 0, "no audio in that window"
+    mean_square = sum(s * s for s in samples) / len(samples)
+    return -math.inf if mean_square == 0 else 10 * math.log10(mean_square / 32768**2)
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the whole audio track, by FFmpeg's ebur128."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-vn"]
+    args += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    err = subprocess.run(args, check=True, capture_output=True, timeout=60, text=True).stderr
+    summary = err[err.rindex("Summary:") :]
+    integrated = re.search(r"I:\s*(-?[\d.]+) LUFS", summary)
+    true_peak = re.search(r"Peak:\s*(-?[\d.]+|-inf) dBFS", summary)
+    assert integrated and true_peak, summary
+    peak_db = -math.inf if true_peak.group(1) == "-inf" else float(true_peak.group(1))
+    return float(integrated.group(1)), peak_db

@@ -3,7 +3,8 @@
 Everything is resampled to 48 kHz stereo float before it meets anything else; lengths are
 counted in samples so the bed matches the video to the sample. The mix adds the tracks at their
 own volumes (no amix normalization, which would quietly halve everything) and a limiter keeps
-the sum below -1 dBFS instead of clipping.
+the sum below -1 dBFS instead of clipping. Ducking (graph/ducking.py) lowers the music under the
+voiceover; a loudness target (graph/loudness.py) applies a gain measured on this same mix.
 
 Pure: imports the leaves and vidsvc.graph only.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
+from vidsvc.graph import ducking
+from vidsvc.graph import loudness as loudness_stage
 from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.model import Source
 from vidsvc.graph.timeline import ClipSlot
@@ -88,6 +91,10 @@ def _voiceover(g: GraphBuilder, a: spec.Audio, total_ms: int, source: Source) ->
         _normalized(g, g.input(source.name)),
         ("volume", {"volume": a.voiceover_volume}),
     )
+    # fades on the voice's own clock, before its delay: out ends where it stops being heard
+    heard_ms = min(source.duration_ms, total_ms - a.voiceover_delay_ms)
+    heard = heard_ms * RATE // 1000
+    pad = _fades(g, pad, heard, a.voiceover_fade_in_ms, min(a.voiceover_fade_out_ms, heard_ms))
     if a.voiceover_delay_ms:
         pad = g.chain(pad, ("adelay", {"delays": f"{a.voiceover_delay_ms}", "all": 1}))
     return g.chain(pad, ("apad", {"whole_len": samples}), ("atrim", {"end_sample": samples}))
@@ -99,14 +106,21 @@ def mix(
     a: spec.Audio,
     total_ms: int,
     sources: Mapping[str, Source],
+    loudness: loudness_stage.Measured | None = None,
 ) -> str:
-    """Clip audio + music + voiceover, summed and limited."""
+    """Clip audio + music + voiceover, summed and limited; with `loudness` (a measured fact of
+    this same mix), brought to the composition's loudness target."""
     tracks = [bed]
-    if a.music_url:
-        tracks.append(_music(g, a, total_ms, sources[a.music_url]))
-    if a.voiceover_url:
-        tracks.append(_voiceover(g, a, total_ms, sources[a.voiceover_url]))
+    music = _music(g, a, total_ms, sources[a.music_url]) if a.music_url else None
+    voice = _voiceover(g, a, total_ms, sources[a.voiceover_url]) if a.voiceover_url else None
+    if music and voice and a.ducking:
+        voice, key = g.add_many("asplit", (voice,), "aa", 2)
+        music = ducking.duck(g, music, key, a.ducking)
+    tracks += [t for t in (music, voice) if t]
     pad = bed
     if len(tracks) > 1:
         pad = g.add_audio("amix", tracks, inputs=len(tracks), normalize=0, duration="first")
-    return g.chain(pad, ("alimiter", {"limit": LIMIT, "level": 0, "latency": 1}))
+    pad = g.chain(pad, ("alimiter", {"limit": LIMIT, "level": 0, "latency": 1}))
+    if a.loudness_lufs is not None and loudness is not None:
+        pad = loudness_stage.normalize(g, pad, a.loudness_lufs, loudness)
+    return pad

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vidsvc import spec
 from vidsvc.graph import audio, text
 from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
@@ -51,13 +52,17 @@ def build(
     comp: spec.Composition,
     sources: Mapping[str, Source],
     fonts: Mapping[str, str],
+    loudness: Measured | None = None,
 ) -> Graph:
-    """The whole render as one graph; outputs are (video, audio, thumbnail) pads."""
+    """The whole render as one graph; outputs are (video, audio, thumbnail) pads.
+
+    `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
+    with a loudness target and no measurement yet, the mix is built as it sums."""
     g = GraphBuilder()
     segments = _segments(g, timeline, comp.output, sources)
     video, bed = _join(g, segments, comp.output.fps)
     video = text.draw(g, video, timeline.overlays, comp.output, fonts)
-    mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources)
+    mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vidsvc.http import clips, compositions, docs, downloads, events, health
+from vidsvc.http import beats, clips, compositions, docs, downloads, events, health
 
 COMPOSITION = "/api/v1/compositions/{id}"
 
@@ -21,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(clips.PROCESS_CLIPS, clips.create)
     r.add_get(clips.PROCESSING, clips.get_processing)
     r.add_get(clips.PROCESSING + "/files/{index:\\d+}/{name}", clips.download)
+    r.add_post(beats.BEAT_DETECTION, beats.detect)  # 404 unless ENABLE_BEAT_DETECTION
     r.add_get("/ws/compositions/{id}", events.composition_events)
     r.add_get("/health", health.health)
     r.add_get("/health/detailed", health.health_detailed)

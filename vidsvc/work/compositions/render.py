@@ -1,7 +1,8 @@
 """One composition's render, in two phases inside one workspace:
 
     prepare: check (no I/O) → stage inputs → probe → plan timeline → resolve fonts → build
-             → compile (nothing encoded yet: the render cache decides here)
+             (with what sound.py measures: the loudness pass, beat sync) → compile
+             (nothing encoded yet: the render cache decides here)
     encode:  write side files → run FFmpeg → `out.mp4` and `thumb.jpg` in the workspace
 
 FFmpegProgress is reported in SPEC.md §4's bands and never goes backwards. The composition handler
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
@@ -32,6 +34,7 @@ from vidsvc.media.probe import MediaInfo, probe
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
+from vidsvc.work.compositions import sound
 
 log = logging.getLogger(__name__)
 OnStage = Callable[[str, float, str], None]
@@ -47,6 +50,8 @@ class Prepared:
     inputs: Mapping[str, MediaInfo]
     built: graph.Graph  #: what the command was compiled from (to compile it for the CPU)
     encoding: graph.Encoding
+    #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
+    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def on_cpu(self) -> graph.Command:
         """The same render encoded with libx264 (when NVENC gave up)."""
@@ -76,6 +81,7 @@ class RenderResult:
     ffmpeg: FFmpegRun
     timings: Mapping[str, float]  #: seconds per stage
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
 
 
 class Reporter:
@@ -129,6 +135,7 @@ def url_fields(comp: spec.Composition) -> dict[str, str]:
 def check(comp: spec.Composition, settings: Settings) -> None:
     """Everything knowable without I/O: the timeline rules and the URL policy."""
     graph.check(comp, limits(settings))
+    sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
     for url, field in url_fields(comp).items():
         policy.check_url(url, settings, field=field)
 
@@ -175,6 +182,7 @@ async def _compile(
     staged: Mapping[str, Path],
     report: Reporter,
     threads: int,
+    work: Path,
 ) -> Prepared:
     names = sorted({o.style.font for o in comp.overlays})
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
@@ -194,10 +202,18 @@ async def _compile(
         )
         for url, info in infos.items()
     }
-    built = graph.build(timeline, comp, sources, fonts)
     enc = encoding(comp, settings, timeline.duration_ms, threads)
-    command = graph.compile_command(built, enc)
-    return Prepared(command=command, staged=staged, inputs=infos, built=built, encoding=enc)
+    mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
+    enc = encoding(comp, settings, mixed.timeline.duration_ms, threads)
+    command = graph.compile_command(mixed.graph, enc)
+    return Prepared(
+        command=command,
+        staged=staged,
+        inputs=infos,
+        built=mixed.graph,
+        encoding=enc,
+        notes=mixed.notes,
+    )
 
 
 async def prepare(
@@ -214,7 +230,7 @@ async def prepare(
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
     report("validating", 0.0, "probing inputs")
     threads = threads_for_job(settings, load)
-    return await _compile(comp, settings, staged, report, threads)
+    return await _compile(comp, settings, staged, report, threads, work)
 
 
 async def encode(
@@ -294,6 +310,7 @@ async def render(
         ffmpeg=encoded.ffmpeg,
         timings=report.finish(),
         sharing=encoded.sharing,
+        notes=prepared.notes,
     )
 
 

@@ -1,0 +1,118 @@
+"""The finishing facts a render's sound needs before its one main pass.
+
+- A loudness target: an audio-only analysis pass (graph.loudness.analysis: the render's own
+  graph pruned to what feeds the mix, into ebur128) through the one spawn site; its measured
+  loudness goes back into the graph as a fact and the main pass applies the gain.
+- Beat sync: the music's beats (vidsvc/beats/detect.py, cached per input bytes) snap the planned
+  timeline's cuts (graph.beatsync, pure).
+
+render.py calls `prepare()` in place of graph.build; what was measured or moved comes back as
+`notes` for the job's metadata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vidsvc import graph, spec
+from vidsvc.beats import detect as beats
+from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed, ValidationError
+from vidsvc.graph import beatsync, loudness
+from vidsvc.media.ffmpeg import run_ffmpeg
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mixed:
+    timeline: graph.Timeline
+    graph: graph.Graph
+    notes: Mapping[str, Any] = field(default_factory=dict)  #: for the job's metadata
+
+
+def check(comp: spec.Composition, settings: Settings) -> None:
+    """What the finishing fields need (at submit, with the other rules): no field is accepted
+    that would do nothing."""
+    a = comp.audio
+    if a.ducking is not None and not (a.music_url and a.voiceover_url):
+        raise ValidationError(
+            "audio.ducking: needs audio.music_url and audio.voiceover_url (the music ducks "
+            "under the voiceover)",
+            details={"field": "audio.ducking"},
+        )
+    if comp.audio.beat_sync is None:
+        return
+    if not settings.enable_beat_detection:
+        raise ValidationError(
+            "audio.beat_sync: needs ENABLE_BEAT_DETECTION=true on this server",
+            details={"field": "audio.beat_sync", "setting": "ENABLE_BEAT_DETECTION"},
+        )
+    if not comp.audio.music_url:
+        raise ValidationError(
+            "audio.beat_sync: needs audio.music_url (the beats are the music's)",
+            details={"field": "audio.beat_sync"},
+        )
+
+
+def music_beats_ms(found: beats.Detected, audio: spec.Audio, total_ms: int) -> list[int]:
+    """The music's beats on the output clock: from music_start on, and past the analysed end
+    (or the music's, when it loops) continued at the median beat, a steady grid."""
+    times = [round(b * 1000) - audio.music_start_ms for b in found.beats]
+    times = [t for t in times if t >= 0]
+    if len(times) >= 2:
+        step = round(statistics.median(b - a for a, b in itertools.pairwise(times)))
+        while step > 0 and times[-1] <= total_ms:
+            times.append(times[-1] + step)
+    return times
+
+
+async def measure(
+    built: graph.Graph, enc: graph.Encoding, settings: Settings, work: Path
+) -> tuple[loudness.Measured, float]:
+    """The plain mix's loudness from an audio-only pass; (measured, wall seconds)."""
+    started = time.monotonic()
+    argv = loudness.analysis_argv(loudness.analysis(built), enc)
+    run = await run_ffmpeg(argv, settings=settings, cwd=work)
+    measured = loudness.parse_summary(run.stderr_tail)
+    if measured is None:
+        raise ProcessingFailed("the loudness analysis pass printed no ebur128 summary")
+    return measured, time.monotonic() - started
+
+
+async def prepare(
+    comp: spec.Composition,
+    settings: Settings,
+    work: Path,
+    timeline: graph.Timeline,
+    sources: Mapping[str, graph.Source],
+    fonts: Mapping[str, str],
+    enc: graph.Encoding,
+) -> Mixed:
+    """The graph for the main pass, with the measured facts the composition asks for."""
+    notes: dict[str, Any] = {}
+    sync = comp.audio.beat_sync
+    if sync is not None and comp.audio.music_url:
+        music = sources[comp.audio.music_url]
+        found = await beats.detect_file(work / music.name, settings, field="audio.music_url")
+        grid = music_beats_ms(found, comp.audio, timeline.duration_ms)
+        durations = {url: s.duration_ms for url, s in sources.items()}
+        timeline, moved = beatsync.snap(timeline, grid, durations, sync)
+        notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
+    built = graph.build(timeline, comp, sources, fonts)
+    target = comp.audio.loudness_lufs
+    if target is not None:
+        measured, seconds = await measure(built, enc, settings, work)
+        built = graph.build(timeline, comp, sources, fonts, measured)
+        notes["loudness"] = {
+            "target_lufs": target,
+            "measured_lufs": measured.integrated_lufs,
+            "measured_true_peak_dbtp": measured.true_peak_dbtp,
+            "gain_db": round(loudness.gain_db(target, measured), 2),
+            "analysis_seconds": round(seconds, 3),
+        }
+    return Mixed(timeline=timeline, graph=built, notes=notes)
