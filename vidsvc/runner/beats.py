@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsvc import spec
-from vidsvc.beats.tracker import SAMPLE_RATE, NoBeats, track
+from vidsvc.beats.tracker import SAMPLE_RATE, Beats, NoBeats, track
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat
 from vidsvc.runner import inputs
@@ -31,6 +32,11 @@ from vidsvc.runner.workspace import workspace
 #: Only the first 10 minutes are analysed (10.6 MB of PCM, ~1 s of tracking); beats stop there.
 MAX_SECONDS = 600
 CACHE_ENTRIES = 256
+#: Analyses at once per process (a 600 s input: 50 MB of PCM and 163 MB more at the peak,
+#: tracemalloc); more
+#: wait in their worker thread, never on the event loop.
+MAX_PARALLEL = 2
+_GATE = threading.BoundedSemaphore(MAX_PARALLEL)
 PCM_FILE = "beats.f32"
 
 
@@ -57,6 +63,11 @@ def _digest(path: Path) -> str:
         while chunk := f.read(1 << 20):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def _gated_track(samples: np.ndarray[tuple[int], np.dtype[np.float32]]) -> Beats:
+    with _GATE:
+        return track(samples)
 
 
 def _refuse(field: str, reason: str) -> InvalidClipFormat:
@@ -90,7 +101,7 @@ async def detect_file(path: Path, settings: Settings, *, field: str = "url") -> 
         local.symlink_to(path.resolve())
         samples = await _decode(local, settings, work)
     try:
-        found = await asyncio.to_thread(track, samples)
+        found = await asyncio.to_thread(_gated_track, samples)
     except NoBeats as exc:
         raise _refuse(field, f"no beats to detect: {exc}") from None
     detected = Detected(
