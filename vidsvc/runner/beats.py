@@ -33,8 +33,7 @@ from vidsvc.runner.workspace import workspace
 MAX_SECONDS = 600
 CACHE_ENTRIES = 256
 #: Analyses at once per process (a 600 s input: 50 MB of PCM and 163 MB more at the peak,
-#: tracemalloc); more
-#: wait in their worker thread, never on the event loop.
+#: by tracemalloc); more wait in their worker thread, never on the event loop.
 MAX_PARALLEL = 2
 _GATE = threading.BoundedSemaphore(MAX_PARALLEL)
 PCM_FILE = "beats.f32"
