@@ -129,3 +129,16 @@ def test_huge_graphs_go_to_a_script_file() -> None:
     command = compile_command(build(timeline, comp, srcs, FONTS), Encoding(duration_ms=20000))
     assert "-filter_complex_script" in command.argv
     assert len(command.files["graph.txt"]) > MAX_INLINE_GRAPH
+
+
+def test_the_thumbnail_frame_exists_on_a_one_frame_timeline() -> None:
+    # found by the property test: 0.1 s at 12 fps is one frame, whose "middle" rounded to frame 1
+    comp = parse_composition(
+        {"clips": [{"url": "a", "end_time": 0.1}], "output": {"resolution": "180p", "fps": 12}}
+    )
+    timeline = plan(comp, {"a": 2000}, Limits())
+    graph = build(timeline, comp, sources("a"), {})
+    trims = [
+        dict(f.args) for f in graph.filters if f.name == "trim" and "start_frame" in dict(f.args)
+    ]
+    assert [t["start_frame"] for t in trims] == ["0"]

@@ -65,6 +65,8 @@ def build(
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)
+    # a timeline of one or two frames: the middle may round past the last frame (0.1 s at 12 fps)
+    thumb_frame = min(thumb_frame, frame_at(timeline.duration_ms, comp.output.fps) - 1)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
     if comp.output.size[0] > THUMB_WIDTH:
         thumb = g.add("scale", (thumb,), w=THUMB_WIDTH, h=-2)
