@@ -22,8 +22,8 @@ import numpy as np
 from vidsvc import spec
 from vidsvc.beats.tracker import SAMPLE_RATE, Beats, NoBeats, track
 from vidsvc.config import Settings
-from vidsvc.errors import InvalidClipFormat
 from vidsvc.inputs import staging as inputs
+from vidsvc.inputs.source import refuse
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
@@ -68,10 +68,6 @@ def _gated_track(samples: np.ndarray[tuple[int], np.dtype[np.float32]]) -> Beats
         return track(samples)
 
 
-def _refuse(field: str, reason: str) -> InvalidClipFormat:
-    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
-
-
 async def _decode(
     path: Path, settings: Settings, work: Path
 ) -> np.ndarray[tuple[int], np.dtype[np.float32]]:
@@ -93,7 +89,7 @@ async def detect_file(path: Path, settings: Settings, *, field: str = "url") -> 
         return _CACHE[digest]
     info = await probe(path, settings, field=field)
     if not info.has_audio:
-        raise _refuse(field, "has no audio stream (beats need audio)")
+        raise refuse(field, "has no audio stream (beats need audio)")
     async with workspace(settings, "beats") as work:
         local = work / f"in{path.suffix}"
         local.symlink_to(path.resolve())
@@ -101,7 +97,7 @@ async def detect_file(path: Path, settings: Settings, *, field: str = "url") -> 
     try:
         found = await asyncio.to_thread(_gated_track, samples)
     except NoBeats as exc:
-        raise _refuse(field, f"no beats to detect: {exc}") from None
+        raise refuse(field, f"no beats to detect: {exc}") from None
     detected = Detected(
         bpm=found.bpm,
         beats=found.beats,
