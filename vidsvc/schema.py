@@ -125,6 +125,15 @@ class TextStyleSchema(Schema):
     outline_color = ColorField()
     fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    max_width = fields.Integer(
+        strict=True,
+        validate=validate.Range(16, 7680),
+        metadata={"description": "Wrap width in pixels (default: frame minus safe margins)"},
+    )
+    align = fields.String(
+        validate=validate.OneOf(spec.TEXT_ALIGNS),
+        metadata={"description": "Line alignment (default: follows position.x)"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextStyle:

@@ -34,6 +34,7 @@ RESOLUTIONS = {
 X_POSITIONS = ("center", "left", "right")
 Y_POSITIONS = ("center", "top", "bottom")
 DEFAULT_FONT = "DejaVu Sans"
+TEXT_ALIGNS = ("left", "center", "right")
 #: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
 INPUT_FORMATS = (
     "mov,mp4,m4a,3gp,3g2,mj2",
@@ -82,6 +83,8 @@ class TextStyle:
     outline_color: str = "0x000000FF"
     fade_in_ms: int = 0
     fade_out_ms: int = 0
+    max_width: int | None = None  #: wrap width in pixels; None: the frame minus safe margins
+    align: str | None = None  #: a name from TEXT_ALIGNS; None: follows the x anchor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

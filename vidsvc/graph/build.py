@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from vidsvc import spec
 from vidsvc.graph import audio, text
 from vidsvc.graph.builder import GraphBuilder
-from vidsvc.graph.model import Graph, Source
+from vidsvc.graph.model import FontFace, Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
 RATE = audio.RATE
@@ -50,7 +50,7 @@ def build(
     timeline: Timeline,
     comp: spec.Composition,
     sources: Mapping[str, Source],
-    fonts: Mapping[str, str],
+    fonts: Mapping[str, FontFace],
 ) -> Graph:
     """The whole render as one graph; outputs are (video, audio, thumbnail) pads."""
     g = GraphBuilder()

@@ -24,6 +24,8 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.runner import inputs, threads
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.runner.fontdir import link_files
+from vidsvc.runner.fontfaces import font_face
 from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
@@ -163,7 +165,8 @@ async def _compile(
         _probe_all(staged, url_fields(comp), settings),
         asyncio.gather(*(resolve_font(name, settings) for name in names)),
     )
-    fonts = dict(zip(names, paths, strict=True))
+    faces = await asyncio.gather(*(font_face(path) for path in paths))
+    fonts = dict(zip(names, faces, strict=True))
     _require_streams(comp, infos)
     timeline = graph.plan(comp, {u: m.duration_ms for u, m in infos.items()}, limits(settings))
     report("validating", 0.8, "inputs validated")
@@ -208,6 +211,7 @@ async def render(
         if before_run is not None:
             await before_run(Prepared(command=command, staged=staged, inputs=infos))
         write_files(work, command.files)
+        link_files(work, command.links)
         total_ms = command.expected_duration_ms
         report("encoding", 0.0, "encoding")
 
