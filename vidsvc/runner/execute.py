@@ -94,6 +94,7 @@ async def _metadata(deps: Deps, job: Job, result: RenderResult) -> dict[str, Any
         "attempt": job.attempts,
         "sharing": round(result.sharing, 2),  # the estimator's input: see runner/estimate.py
         **usage_metadata([result.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
+        **({"text": dict(result.text)} if result.text else {}),  # e.g. text.missing_glyphs
     }
 
 

@@ -13,16 +13,19 @@ Imports graph and the leaves; never vidsvc.http.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.runner import inputs, threads
+from vidsvc.runner.coverage import missing_glyphs
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fontdir import link_files
 from vidsvc.runner.fontfaces import font_face
@@ -67,6 +70,7 @@ class RenderResult:
     ffmpeg: FFmpegRun
     timings: Mapping[str, float]  #: seconds per stage
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
 
 
 class Reporter:
@@ -212,6 +216,7 @@ async def render(
             await before_run(Prepared(command=command, staged=staged, inputs=infos))
         write_files(work, command.files)
         link_files(work, command.links)
+        text_facts = await _text_facts(comp)
         total_ms = command.expected_duration_ms
         report("encoding", 0.0, "encoding")
 
@@ -234,7 +239,17 @@ async def render(
         ffmpeg=run,
         timings=report.finish(),
         sharing=sharing,
+        text=text_facts,
     )
+
+
+async def _text_facts(comp: spec.Composition) -> dict[str, Any]:
+    """`missing_glyphs`: characters of the texts that no installed font has (drawn as nothing
+    recognisable, so the client is told instead)."""
+    if not comp.overlays:
+        return {}
+    found = await missing_glyphs(o.text for o in comp.overlays)
+    return {"missing_glyphs": found} if found else {}
 
 
 def _encoding_message(p: Progress, total_ms: int) -> str:
