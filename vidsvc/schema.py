@@ -148,6 +148,10 @@ class OverlaySchema(Schema):
     start_time = _seconds()
     duration = fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
     style = fields.Nested(TextStyleSchema)
+    animation = fields.String(
+        validate=validate.OneOf(spec.ANIMATIONS),
+        metadata={"description": "How the text enters", "example": "pop"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextOverlay:
@@ -159,6 +163,7 @@ class OverlaySchema(Schema):
             start_ms=_ms(d.get("start_time")) or 0,
             duration_ms=_ms(d.get("duration")),
             style=d.get("style", spec.TextStyle()),
+            animation=d.get("animation", "none"),
         )
 
 

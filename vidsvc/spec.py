@@ -35,6 +35,7 @@ X_POSITIONS = ("center", "left", "right")
 Y_POSITIONS = ("center", "top", "bottom")
 DEFAULT_FONT = "DejaVu Sans"
 TEXT_ALIGNS = ("left", "center", "right")
+ANIMATIONS = ("none", "fade", "pop", "slide_up", "typewriter")
 #: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
 INPUT_FORMATS = (
     "mov,mp4,m4a,3gp,3g2,mj2",
@@ -95,6 +96,7 @@ class TextOverlay:
     start_ms: int = 0
     duration_ms: int | None = None  #: None: until the end of the timeline
     style: TextStyle = field(default_factory=TextStyle)
+    animation: str = "none"  #: a name from ANIMATIONS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

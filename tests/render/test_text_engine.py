@@ -170,3 +170,55 @@ async def test_missing_glyphs_are_in_the_result(render_doc: Render, black: Path)
     ]
     plain = await render_doc({"clips": [{"url": black}], "overlays": [{"content": "ok 你好 👋"}]})
     assert "missing_glyphs" not in plain.text
+
+
+# -- animations ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def black2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("text") / "black2.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=320x180:r=20:d=2", *FAST, str(path))
+    return path
+
+
+async def animated(render_doc: Render, clip: Path, animation: str) -> tuple[Frame, Frame]:
+    """Frames early in the animation (0.1 s) and after it (1.5 s)."""
+    result = await render_doc(
+        {
+            "clips": [{"url": clip}],
+            "overlays": [
+                {"content": "Animated text", "animation": animation, "style": {"size": 30}}
+            ],
+            "output": {"resolution": "180p", "fps": 20},
+        }
+    )
+    return frame_at(result.video, 0.1), frame_at(result.video, 1.5)
+
+
+@pytest.mark.ffmpeg
+async def test_pop_grows_into_place(render_doc: Render, black2: Path) -> None:
+    early, late = (ink(f) for f in await animated(render_doc, black2, "pop"))
+    assert 0 < early.width < 0.9 * late.width, (early, late)
+
+
+@pytest.mark.ffmpeg
+async def test_slide_up_rises_into_place(render_doc: Render, black2: Path) -> None:
+    early, late = (ink(f) for f in await animated(render_doc, black2, "slide_up"))
+    assert early.box and late.box and early.box[1] > late.box[1] + 3, (early, late)
+
+
+@pytest.mark.ffmpeg
+async def test_fade_starts_dim(render_doc: Render, black2: Path) -> None:
+    early, late = await animated(render_doc, black2, "fade")
+    box = ink(late).box
+    assert box is not None
+    assert sum(early.mean(box)) < 0.6 * sum(late.mean(box))
+
+
+@pytest.mark.ffmpeg
+async def test_typewriter_types_and_keeps_its_place(render_doc: Render, black2: Path) -> None:
+    early, late = (ink(f) for f in await animated(render_doc, black2, "typewriter"))
+    assert early.box and late.box, (early, late)
+    assert early.width < 0.5 * late.width  # a few letters so far
+    assert abs(early.box[0] - late.box[0]) <= 3  # the text does not move as it grows

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
-from vidsvc.graph import ass, layout
+from vidsvc.graph import animate, ass, layout
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.model import FontFace
 from vidsvc.graph.timeline import OverlaySlot
@@ -59,14 +59,6 @@ def _styles(index: int, st: spec.TextStyle, face: FontFace) -> list[ass.Style]:
     return [box, text]
 
 
-def _tags(slot: OverlaySlot, place: layout.Placement) -> str:
-    st = slot.overlay.style
-    tags = f"\\an{place.an}\\pos({place.x},{place.y})"
-    if st.fade_in_ms or st.fade_out_ms:
-        tags += f"\\fad({st.fade_in_ms},{st.fade_out_ms})"
-    return "{" + tags + "}"
-
-
 def events(
     overlays: tuple[OverlaySlot, ...], out: spec.Output, fonts: Mapping[str, FontFace]
 ) -> tuple[list[ass.Style], list[ass.Event]]:
@@ -78,20 +70,23 @@ def events(
         place = layout.place(slot.overlay, out.size)
         text = slot.overlay.text.replace("\r\n", "\n").replace("\r", "\n")
         lines = layout.break_lines(text, place.width, float(st.size))
-        body = "\\N".join(ass.escape_text(line) for line in lines)
-        tags = _tags(slot, place)
+        anim = slot.overlay.animation
+        tags = animate.tags(anim, place, st.fade_in_ms, st.fade_out_ms, out.size[1])
+        steps = animate.steps(anim, lines, slot.start_ms, slot.end_ms)
         for style in _styles(i, st, fonts[st.font]):
-            evs.append(
-                ass.Event(
-                    layer=2 * i + (style.border_style != 3),
-                    start_ms=slot.start_ms,
-                    end_ms=slot.end_ms,
-                    style=style.name,
-                    text=tags + body,
-                    margin_r=w - place.width,
-                )
-            )
             styles.append(style)
+            box = style.border_style == 3
+            for step in steps[-1:] if box else steps:  # a box is there from the start
+                evs.append(
+                    ass.Event(
+                        layer=2 * i + (not box),
+                        start_ms=slot.start_ms if box else step.start_ms,
+                        end_ms=step.end_ms,
+                        style=style.name,
+                        text=tags + (steps[-1].text if box else step.text),
+                        margin_r=w - place.width,
+                    )
+                )
     return styles, evs
 
 
