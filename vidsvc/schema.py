@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
@@ -199,6 +199,68 @@ class OutputSchema(Schema):
         return spec.Output(**d, thumbnail_ms=_ms(thumb))
 
 
+#: Inline cues or words per composition (a file at captions.url has the same cap).
+MAX_CUES = 5000
+MAX_CUE_CHARS = 1000
+
+
+class CueSchema(Schema):
+    start = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    end = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    text = fields.String(required=True, validate=validate.Length(1, MAX_CUE_CHARS))
+
+    @validates_schema
+    def ordered(self, d: dict[str, Any], **_: Any) -> None:
+        if d["end"] <= d["start"]:
+            raise MarshmallowError("end must be after start", field_name="end")
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Cue:
+        return spec.Cue(
+            start_ms=round(d["start"] * 1000), end_ms=round(d["end"] * 1000), text=d["text"]
+        )
+
+
+class CaptionStyleSchema(TextStyleSchema):
+    """Overlay style plus the spoken word's colour (used by mode `highlight`)."""
+
+    highlight_color = ColorField(metadata={"description": "The spoken word's colour"})
+
+
+class CaptionsSchema(Schema):
+    url = fields.String(
+        validate=validate.Length(1, 4096),
+        metadata={
+            "description": "An SRT or WebVTT file (input URL rules)",
+            "example": "s3://b/voice.srt",
+        },
+    )
+    cues = fields.List(fields.Nested(CueSchema), validate=validate.Length(1, MAX_CUES))
+    words = fields.List(fields.Nested(CueSchema), validate=validate.Length(1, MAX_CUES))
+    mode = fields.String(validate=validate.OneOf(spec.CAPTION_MODES))
+    position = fields.String(validate=validate.OneOf(spec.CAPTION_POSITIONS))
+    offset = fields.Float(allow_nan=False, validate=validate.Range(-MAX_SECONDS, MAX_SECONDS))
+    style = fields.Nested(CaptionStyleSchema)
+
+    @validates_schema
+    def one_source(self, d: dict[str, Any], **_: Any) -> None:
+        given = [k for k in ("url", "cues", "words") if k in d]
+        if len(given) != 1:
+            raise MarshmallowError("give exactly one of url, cues or words", field_name="url")
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Captions:
+        return spec.Captions(
+            url=d.get("url"),
+            cues=tuple(d.get("cues", ())),
+            words=tuple(d.get("words", ())),
+            mode=d.get("mode", "lines"),
+            position=d.get("position", "bottom"),
+            offset_ms=round(d.get("offset", 0.0) * 1000),
+            style=d.get("style", spec.TextStyle()),
+        )
+
+
 class CompositionSchema(Schema):
     clips = fields.List(fields.Nested(ClipSchema), required=True)
     overlays = fields.List(fields.Nested(OverlaySchema))
@@ -209,6 +271,7 @@ class CompositionSchema(Schema):
     #: false: render afresh instead of reusing an identical earlier render (the render cache,
     #: vidsvc/runner/cache.py, reads it from the stored request; it changes no output).
     cache = fields.Boolean(truthy={True}, falsy={False})
+    captions = fields.Nested(CaptionsSchema)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
@@ -219,6 +282,7 @@ class CompositionSchema(Schema):
             output=d.get("output", spec.Output()),
             color_preset=d.get("color_preset", "none"),
             user_id=d.get("user_id"),
+            captions=d.get("captions"),
         )
 
 

@@ -56,7 +56,7 @@ def build(
     g = GraphBuilder()
     segments = _segments(g, timeline, comp.output, sources)
     video, bed = _join(g, segments, comp.output.fps)
-    video = text.draw(g, video, timeline.overlays, comp.output, fonts)
+    video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)

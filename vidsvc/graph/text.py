@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
-from vidsvc.graph import animate, ass, layout
+from vidsvc.graph import animate, ass, captions, layout
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.model import FontFace
 from vidsvc.graph.timeline import OverlaySlot
@@ -94,17 +94,24 @@ def draw(
     g: GraphBuilder,
     video: str,
     overlays: tuple[OverlaySlot, ...],
-    out: spec.Output,
+    comp: spec.Composition,
+    total_ms: int,
     fonts: Mapping[str, FontFace],
 ) -> str:
-    """Draw every overlay, in list order, over the joined video (nothing to draw: no filter)."""
-    if not overlays:
+    """Draw every overlay in list order, then the captions, over the joined video (nothing
+    to draw: no filter)."""
+    cap = comp.captions
+    if not overlays and cap is None:
         return video
+    out = comp.output
     styles, evs = events(overlays, out, fonts)
+    if cap is not None:
+        face = fonts[cap.style.font]
+        evs += captions.events(cap, out.size, total_ms, face, 2 * len(overlays), styles)
     name = g.side_file(ASS_FILE, ass.document(out.size, styles, evs))
     # The resolved files themselves, in a directory of their own: libass loads them first, so
     # the file drawn is the file resolved (and hashed by the render cache), not a namesake.
-    used = sorted({fonts[slot.overlay.style.font].path for slot in overlays})
+    used = sorted({fonts[family].path for family in comp.text_fonts()})
     for i, path in enumerate(used):
         g.link_file(f"{FONTS_DIR}/f{i}{_suffix(path)}", path)
     return g.add("ass", (video,), filename=name, fontsdir=FONTS_DIR, shaping="complex")

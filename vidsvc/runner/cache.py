@@ -124,7 +124,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         at = argv.index("-threads")
         del argv[at : at + 2]
     inputs = list(prepared.staged.values())
-    fonts = sorted({await resolve_font(o.style.font, settings) for o in comp.overlays})
+    fonts = sorted({await resolve_font(name, settings) for name in comp.text_fonts()})
     digests = await sha256_files(inputs)
     # A font that is not there is FFmpeg's to report (fonts.py falls back to a path that may not
     # exist), not the cache's.

@@ -25,6 +25,7 @@ from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.runner import inputs, threads
+from vidsvc.runner.captionfile import with_caption_file
 from vidsvc.runner.coverage import missing_glyphs
 from vidsvc.runner.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.runner.fontdir import link_files
@@ -126,6 +127,8 @@ def check(comp: spec.Composition, settings: Settings) -> None:
     graph.check(comp, limits(settings))
     for url, field in url_fields(comp).items():
         inputs.check_url(url, settings, field=field)
+    if comp.captions is not None and comp.captions.url is not None:
+        inputs.check_url(comp.captions.url, settings, field="captions.url")
 
 
 async def _probe_all(
@@ -164,7 +167,7 @@ def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> gr
 async def _compile(
     comp: spec.Composition, settings: Settings, staged: Mapping[str, Path], report: Reporter
 ) -> tuple[graph.Command, dict[str, MediaInfo]]:
-    names = sorted({o.style.font for o in comp.overlays})
+    names = comp.text_fonts()
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
         _probe_all(staged, url_fields(comp), settings),
         asyncio.gather(*(resolve_font(name, settings) for name in names)),
@@ -210,6 +213,7 @@ async def render(
 
         fields = url_fields(comp)
         staged = await inputs.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
+        comp = await with_caption_file(comp, work, settings)
         report("validating", 0.0, "probing inputs")
         command, infos = await _compile(comp, settings, staged, report)
         if before_run is not None:
@@ -246,9 +250,12 @@ async def render(
 async def _text_facts(comp: spec.Composition) -> dict[str, Any]:
     """`missing_glyphs`: characters of the texts that no installed font has (drawn as nothing
     recognisable, so the client is told instead)."""
-    if not comp.overlays:
+    texts = [o.text for o in comp.overlays]
+    if comp.captions is not None:
+        texts += [c.text for c in (*comp.captions.cues, *comp.captions.words)]
+    if not texts:
         return {}
-    found = await missing_glyphs(o.text for o in comp.overlays)
+    found = await missing_glyphs(texts)
     return {"missing_glyphs": found} if found else {}
 
 
