@@ -18,6 +18,7 @@ from pathlib import Path
 from vidsvc.__main__ import cli_settings, load_composition
 from vidsvc.errors import ConfigError, VidsvcError
 from vidsvc.runner import render as vidsvc_render
+from vidsvc.runner.fontdir import link_files
 from vidsvc.runner.inputs import stage
 from vidsvc.runner.workspace import write_files
 
@@ -71,6 +72,7 @@ async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
     staged = await stage(list(fields), work, settings, fields=fields)
     command, _ = await vidsvc_render._compile(comp, settings, staged, vidsvc_render.Reporter(None))
     write_files(work, command.files)
+    link_files(work, command.links)  # the text engine's font directory
     argv = [settings.ffmpeg_bin, *command.argv]
     return Compiled(argv=argv, work=work, inputs=len(staged))
 

@@ -261,6 +261,29 @@ class CaptionsSchema(Schema):
         )
 
 
+MAX_FONTS = 10
+
+
+class FontSourceSchema(Schema):
+    family = fields.String(
+        required=True,
+        validate=validate.Regexp(FONT_NAME),
+        metadata={"description": "The name style.font uses for it", "example": "Brand Sans"},
+    )
+    url = fields.String(
+        required=True,
+        validate=validate.Length(1, 4096),
+        metadata={
+            "description": "A TTF or OTF file (input URL rules)",
+            "example": "s3://b/Brand.ttf",
+        },
+    )
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.FontSource:
+        return spec.FontSource(family=d["family"], url=d["url"])
+
+
 class CompositionSchema(Schema):
     clips = fields.List(fields.Nested(ClipSchema), required=True)
     overlays = fields.List(fields.Nested(OverlaySchema))
@@ -272,6 +295,7 @@ class CompositionSchema(Schema):
     #: vidsvc/runner/cache.py, reads it from the stored request; it changes no output).
     cache = fields.Boolean(truthy={True}, falsy={False})
     captions = fields.Nested(CaptionsSchema)
+    fonts = fields.List(fields.Nested(FontSourceSchema), validate=validate.Length(0, MAX_FONTS))
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
@@ -283,6 +307,7 @@ class CompositionSchema(Schema):
             color_preset=d.get("color_preset", "none"),
             user_id=d.get("user_id"),
             captions=d.get("captions"),
+            fonts=tuple(d.get("fonts", ())),
         )
 
 

@@ -126,6 +126,14 @@ class Captions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FontSource:
+    """A TTF/OTF file a composition brings, answering for `family` in `style.font`."""
+
+    family: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Audio:
     music_url: str | None = None
     voiceover_url: str | None = None
@@ -161,6 +169,7 @@ class Composition:
     color_preset: str = "none"
     user_id: str | None = None
     captions: Captions | None = None
+    fonts: tuple[FontSource, ...] = ()
 
     def text_fonts(self) -> tuple[str, ...]:
         """Every font family the texts ask for (overlays, then captions), sorted, distinct."""

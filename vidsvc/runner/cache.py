@@ -58,7 +58,6 @@ from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
 from vidsvc.runner.ffmpeg import ffmpeg_version
-from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.render import OnStage, Prepared
 from vidsvc.store import Stores
 
@@ -124,7 +123,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         at = argv.index("-threads")
         del argv[at : at + 2]
     inputs = list(prepared.staged.values())
-    fonts = sorted({await resolve_font(name, settings) for name in comp.text_fonts()})
+    fonts = sorted(set(prepared.command.links.values()))  # every font file libass may load
     digests = await sha256_files(inputs)
     # A font that is not there is FFmpeg's to report (fonts.py falls back to a path that may not
     # exist), not the cache's.

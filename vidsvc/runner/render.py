@@ -34,6 +34,7 @@ from vidsvc.runner.fonts import resolve_font
 from vidsvc.runner.probe import MediaInfo, probe
 from vidsvc.runner.progress import Progress, eta_seconds
 from vidsvc.runner.threads import counted, threads_for_job
+from vidsvc.runner.userfonts import stage_fonts
 from vidsvc.runner.workspace import workspace, write_files
 
 #: (stage, first percentage, last percentage) — SPEC.md §4.
@@ -129,6 +130,8 @@ def check(comp: spec.Composition, settings: Settings) -> None:
         inputs.check_url(url, settings, field=field)
     if comp.captions is not None and comp.captions.url is not None:
         inputs.check_url(comp.captions.url, settings, field="captions.url")
+    for i, font in enumerate(comp.fonts):
+        inputs.check_url(font.url, settings, field=f"fonts[{i}].url")
 
 
 async def _probe_all(
@@ -165,15 +168,20 @@ def encoding(comp: spec.Composition, settings: Settings, duration_ms: int) -> gr
 
 
 async def _compile(
-    comp: spec.Composition, settings: Settings, staged: Mapping[str, Path], report: Reporter
+    comp: spec.Composition,
+    settings: Settings,
+    staged: Mapping[str, Path],
+    report: Reporter,
+    brought: Mapping[str, graph.FontFace] | None = None,
 ) -> tuple[graph.Command, dict[str, MediaInfo]]:
-    names = comp.text_fonts()
+    brought = brought or {}
+    names = [name for name in comp.text_fonts() if name not in brought]
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
         _probe_all(staged, url_fields(comp), settings),
         asyncio.gather(*(resolve_font(name, settings) for name in names)),
     )
     faces = await asyncio.gather(*(font_face(path) for path in paths))
-    fonts = dict(zip(names, faces, strict=True))
+    fonts = dict(zip(names, faces, strict=True)) | dict(brought)
     _require_streams(comp, infos)
     timeline = graph.plan(comp, {u: m.duration_ms for u, m in infos.items()}, limits(settings))
     report("validating", 0.8, "inputs validated")
@@ -214,8 +222,9 @@ async def render(
         fields = url_fields(comp)
         staged = await inputs.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
         comp = await with_caption_file(comp, work, settings)
+        brought = await stage_fonts(comp, work, settings)
         report("validating", 0.0, "probing inputs")
-        command, infos = await _compile(comp, settings, staged, report)
+        command, infos = await _compile(comp, settings, staged, report, brought)
         if before_run is not None:
             await before_run(Prepared(command=command, staged=staged, inputs=infos))
         write_files(work, command.files)
