@@ -160,3 +160,17 @@ def test_portrait_captions_sit_above_the_app_buttons() -> None:
     assert captions.margins("bottom", (720, 1280)) == (2, round(1280 * 0.22))
     assert captions.margins("bottom", (1280, 720)) == (2, round(720 * 0.08))
     assert captions.margins("top", (1280, 720))[0] == 8
+
+
+def test_file_caps() -> None:
+    """N2: a 1 MB cue and more than 5000 cues are refused naming captions.url."""
+    huge = "1\n00:00:00,000 --> 00:00:01,000\n" + "x" * 1_000_000 + "\n"
+    with pytest.raises(InvalidClipFormat, match="over the cap"):
+        captionfile.parse(huge.encode())
+    many = "".join(
+        f"{i}\n00:00:{i // 100 % 60:02d},{i % 100 * 10:03d} --> 00:00:{i // 100 % 60:02d},"
+        f"{i % 100 * 10 + 5:03d}\nw{i}\n\n"
+        for i in range(1, 5002)
+    )
+    with pytest.raises(InvalidClipFormat, match="5001 cues"):
+        captionfile.parse(many.encode())

@@ -28,6 +28,7 @@ from vidsvc.runner import inputs
 FIELD = "captions.url"
 MAX_CAPTION_BYTES = 5 * 1024 * 1024
 MAX_FILE_CUES = 5000  #: as many as inline cues (schema.MAX_CUES)
+MAX_FILE_CUE_CHARS = 1000  #: as long as an inline cue (schema.MAX_CUE_CHARS)
 FORMATS = ("srt", "vtt")
 
 
@@ -79,6 +80,9 @@ def parse(data: bytes) -> tuple[spec.Cue, ...]:
     )
     if not cues:
         raise _refuse("no cue with text and a positive duration")
+    longest = max(len(c.text) for c in cues)
+    if longest > MAX_FILE_CUE_CHARS:
+        raise _refuse(f"a cue of {longest} characters, over the cap of {MAX_FILE_CUE_CHARS}")
     return cues
 
 
