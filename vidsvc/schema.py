@@ -235,11 +235,38 @@ class CaptionsSchema(Schema):
             "example": "s3://b/voice.srt",
         },
     )
-    cues = fields.List(fields.Nested(CueSchema), validate=validate.Length(1, MAX_CUES))
-    words = fields.List(fields.Nested(CueSchema), validate=validate.Length(1, MAX_CUES))
-    mode = fields.String(validate=validate.OneOf(spec.CAPTION_MODES))
-    position = fields.String(validate=validate.OneOf(spec.CAPTION_POSITIONS))
-    offset = fields.Float(allow_nan=False, validate=validate.Range(-MAX_SECONDS, MAX_SECONDS))
+    cues = fields.List(
+        fields.Nested(CueSchema),
+        validate=validate.Length(1, MAX_CUES),
+        metadata={
+            "description": "Caption lines with their times (seconds)",
+            "example": [{"start": 0.0, "end": 2.5, "text": "Hello and welcome"}],
+        },
+    )
+    words = fields.List(
+        fields.Nested(CueSchema),
+        validate=validate.Length(1, MAX_CUES),
+        metadata={
+            "description": "Word timings (e.g. from text-to-speech), grouped into short lines",
+            "example": [
+                {"start": 0.0, "end": 0.4, "text": "Hello"},
+                {"start": 0.4, "end": 0.9, "text": "world"},
+            ],
+        },
+    )
+    mode = fields.String(
+        validate=validate.OneOf(spec.CAPTION_MODES),
+        metadata={"description": "lines (default), highlight or word", "example": "highlight"},
+    )
+    position = fields.String(
+        validate=validate.OneOf(spec.CAPTION_POSITIONS),
+        metadata={"description": "bottom (default), center or top", "example": "bottom"},
+    )
+    offset = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(-MAX_SECONDS, MAX_SECONDS),
+        metadata={"description": "Seconds added to every caption time", "example": 0.0},
+    )
     style = fields.Nested(CaptionStyleSchema)
 
     @validates_schema
