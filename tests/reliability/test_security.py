@@ -29,7 +29,7 @@ from tests.support.callback_sink import (
     receiver,
 )
 from tests.support.media import FAST, Frame, ffmpeg, frame_at
-from tests.support.textpix import ink
+from tests.support.textpix import ink, unescape_ass
 from vidsvc import graph
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, InvalidTimeline, ValidationError
@@ -151,22 +151,6 @@ def test_special_characters_never_reach_the_graph(text: str) -> None:
     tags, body = event.split(",", 9)[9].split("}", 1)
     assert tags == plain_doc.split("Dialogue:")[1].split(",", 9)[9].split("}", 1)[0]
     assert unescape_ass(body) == text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def unescape_ass(body: str) -> str:
-    """What libass draws for an escaped text: the inverse of the four escapes (or an error)."""
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        assert ch not in "{}\n\r", (body, i)  # no override block can open or close
-        if ch == "\\":
-            nxt = body[i + 1]  # a backslash is never last
-            out.append({"\u2060": "\\", "N": "\n", "{": "{", "}": "}"}[nxt])
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
 
 
 def _strace_wrapper(tmp_path: Path) -> tuple[Path, Path | None]:

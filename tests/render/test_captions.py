@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.render.conftest import Render
 from tests.support.media import FAST, Frame, ffmpeg, frame_at
-from tests.support.textpix import ink, need_tesseract, ocr
+from tests.support.textpix import ink, need_tesseract, ocr, unescape_ass
 from vidsvc import spec
 from vidsvc.errors import InvalidClipFormat
 from vidsvc.graph import captions
@@ -174,3 +177,20 @@ def test_file_caps() -> None:
     )
     with pytest.raises(InvalidClipFormat, match="5001 cues"):
         captionfile.parse(many.encode())
+
+
+@hsettings(max_examples=200, deadline=None, database=None)
+@given(
+    st.text(alphabet=st.sampled_from([*"{}\\\\N,:;'\"%[]=\n\t", "a", " ", "é", "\r"]), max_size=30)
+)
+def test_caption_text_is_literal(text: str) -> None:
+    """N1 for captions: a cue's text reaches the document only escaped, as one event."""
+    cap = spec.Captions(cues=(spec.Cue(start_ms=0, end_ms=1000, text=text),))
+    got = captions.timed_texts(cap, (1280, 720), 2000)
+    cleaned = captions.clean(text)
+    if not cleaned:
+        assert got == []
+        return
+    ((start, end, body),) = got
+    assert (start, end) == (0, 1000)
+    assert unescape_ass(body) == cleaned

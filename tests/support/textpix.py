@@ -92,3 +92,19 @@ def ocr(image: Path, lang: str, *, psm: int = 7) -> str:
         env={**os.environ, "OMP_THREAD_LIMIT": "1"},
     )
     return out.stdout.strip()
+
+
+def unescape_ass(body: str) -> str:
+    """What libass draws for an escaped text: the inverse of the four escapes (or an error)."""
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        assert ch not in "{}\n\r", (body, i)  # no override block can open or close
+        if ch == "\\":
+            nxt = body[i + 1]  # a backslash is never last
+            out.append({"\u2060": "\\", "N": "\n", "{": "{", "}": "}"}[nxt])
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
