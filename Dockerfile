@@ -28,6 +28,9 @@ RUN apt-get update \
         "ffmpeg=7:5.1.*" \
         "fonts-dejavu-core=2.37-*" \
         "fontconfig=2.14.*" \
+        "fonts-noto-core=20201225-*" \
+        "fonts-noto-cjk=1:20220127+*" \
+        "fonts-symbola=2.60-*" \
     && rm -rf /var/lib/apt/lists/*
 
 # Installed from the build stage's wheels only (no index), so the runtime stage has exactly the

@@ -11,16 +11,23 @@ install: os-deps $(STAMP)
 
 # FFmpeg (with ffprobe) and the fallback font come from the OS package manager, only when missing;
 # so do redis-server and PostgreSQL's binaries, which the tests start throwaway servers from.
+# Text engine (issue 11): fonts for every script (also in the Dockerfile) and, for the tests
+# only, tesseract with the languages the OCR read-back tests use.
+TEXT_FONT_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola
+TEXT_OS_PACKAGES := $(TEXT_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
+	tesseract-ocr-hin tesseract-ocr-ara
+
 os-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v fc-match >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core fontconfig"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	for pkg in $(TEXT_OS_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing OS packages:$$missing"; \
-	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
 	  else echo "please install:$$missing (no apt-get here)" >&2; exit 1; fi; \
 	fi
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vidsvc.__main__ import cli_settings, load_composition
 from vidsvc.errors import ConfigError, VidsvcError
+from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
 from vidsvc.work.compositions import render as vidsvc_render
@@ -71,6 +72,7 @@ async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
     prepared = await vidsvc_render.prepare(comp, settings, work, report, load=Load())
     command = prepared.command
     write_files(work, command.files)
+    link_files(work, command.links)  # the text engine's font directory
     argv = [settings.ffmpeg_bin, *command.argv]
     return Compiled(argv=argv, work=work, inputs=len(prepared.staged))
 

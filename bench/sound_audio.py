@@ -24,6 +24,7 @@ from vidsvc.media.fonts import resolve_font
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.fontfaces import font_face
 from vidsvc.work.compositions.render import encoding, limits, url_fields
 
 
@@ -45,8 +46,9 @@ async def audio_cost(spec_path: Path) -> AudioCost:
         infos = {
             url: await probe(path, settings, field=fields[url]) for url, path in staged.items()
         }
-        names = sorted({o.style.font for o in comp.overlays})
-        fonts = {name: await resolve_font(name, settings) for name in names}
+        fonts = {
+            name: await font_face(await resolve_font(name, settings)) for name in comp.text_fonts()
+        }
         durations = {u: m.duration_ms for u, m in infos.items()}
         timeline = graph.plan(comp, durations, limits(settings))
         sources = {

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
@@ -125,6 +125,15 @@ class TextStyleSchema(Schema):
     outline_color = ColorField()
     fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    max_width = fields.Integer(
+        strict=True,
+        validate=validate.Range(16, 7680),
+        metadata={"description": "Wrap width in pixels (default: frame minus safe margins)"},
+    )
+    align = fields.String(
+        validate=validate.OneOf(spec.TEXT_ALIGNS),
+        metadata={"description": "Line alignment (default: follows position.x)"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextStyle:
@@ -139,6 +148,10 @@ class OverlaySchema(Schema):
     start_time = _seconds()
     duration = fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
     style = fields.Nested(TextStyleSchema)
+    animation = fields.String(
+        validate=validate.OneOf(spec.ANIMATIONS),
+        metadata={"description": "How the text enters", "example": "pop"},
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextOverlay:
@@ -150,6 +163,7 @@ class OverlaySchema(Schema):
             start_ms=_ms(d.get("start_time")) or 0,
             duration_ms=_ms(d.get("duration")),
             style=d.get("style", spec.TextStyle()),
+            animation=d.get("animation", "none"),
         )
 
 
@@ -268,6 +282,118 @@ class OutputSchema(Schema):
         return spec.Output(**d, thumbnail_ms=_ms(thumb))
 
 
+#: Inline cues or words per composition (a file at captions.url has the same cap).
+MAX_CUES = 5000
+MAX_CUE_CHARS = 1000
+
+
+class CueSchema(Schema):
+    start = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    end = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    text = fields.String(required=True, validate=validate.Length(1, MAX_CUE_CHARS))
+
+    @validates_schema
+    def ordered(self, d: dict[str, Any], **_: Any) -> None:
+        if d["end"] <= d["start"]:
+            raise MarshmallowError("end must be after start", field_name="end")
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Cue:
+        return spec.Cue(
+            start_ms=round(d["start"] * 1000), end_ms=round(d["end"] * 1000), text=d["text"]
+        )
+
+
+class CaptionStyleSchema(TextStyleSchema):
+    """Overlay style plus the spoken word's colour (used by mode `highlight`)."""
+
+    highlight_color = ColorField(metadata={"description": "The spoken word's colour"})
+
+
+class CaptionsSchema(Schema):
+    url = fields.String(
+        validate=validate.Length(1, 4096),
+        metadata={
+            "description": "An SRT or WebVTT file (input URL rules)",
+            "example": "s3://b/voice.srt",
+        },
+    )
+    cues = fields.List(
+        fields.Nested(CueSchema),
+        validate=validate.Length(1, MAX_CUES),
+        metadata={
+            "description": "Caption lines with their times (seconds)",
+            "example": [{"start": 0.0, "end": 2.5, "text": "Hello and welcome"}],
+        },
+    )
+    words = fields.List(
+        fields.Nested(CueSchema),
+        validate=validate.Length(1, MAX_CUES),
+        metadata={
+            "description": "Word timings (e.g. from text-to-speech), grouped into short lines",
+            "example": [
+                {"start": 0.0, "end": 0.4, "text": "Hello"},
+                {"start": 0.4, "end": 0.9, "text": "world"},
+            ],
+        },
+    )
+    mode = fields.String(
+        validate=validate.OneOf(spec.CAPTION_MODES),
+        metadata={"description": "lines (default), highlight or word", "example": "highlight"},
+    )
+    position = fields.String(
+        validate=validate.OneOf(spec.CAPTION_POSITIONS),
+        metadata={"description": "bottom (default), center or top", "example": "bottom"},
+    )
+    offset = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(-MAX_SECONDS, MAX_SECONDS),
+        metadata={"description": "Seconds added to every caption time", "example": 0.0},
+    )
+    style = fields.Nested(CaptionStyleSchema)
+
+    @validates_schema
+    def one_source(self, d: dict[str, Any], **_: Any) -> None:
+        given = [k for k in ("url", "cues", "words") if k in d]
+        if len(given) != 1:
+            raise MarshmallowError("give exactly one of url, cues or words", field_name="url")
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Captions:
+        return spec.Captions(
+            url=d.get("url"),
+            cues=tuple(d.get("cues", ())),
+            words=tuple(d.get("words", ())),
+            mode=d.get("mode", "lines"),
+            position=d.get("position", "bottom"),
+            offset_ms=round(d.get("offset", 0.0) * 1000),
+            style=d.get("style", spec.TextStyle()),
+        )
+
+
+MAX_FONTS = 10
+
+
+class FontSourceSchema(Schema):
+    family = fields.String(
+        required=True,
+        validate=validate.Regexp(FONT_NAME),
+        metadata={"description": "The name style.font uses for it", "example": "Brand Sans"},
+    )
+    url = fields.String(
+        required=True,
+        validate=validate.Length(1, 4096),
+        metadata={
+            "description": "A TTF or OTF file (input URL rules)",
+            "example": "s3://b/Brand.ttf",
+        },
+    )
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.FontSource:
+        return spec.FontSource(family=d["family"], url=d["url"])
+
+
 class CompositionSchema(Schema):
     clips = fields.List(fields.Nested(ClipSchema), required=True)
     overlays = fields.List(fields.Nested(OverlaySchema))
@@ -278,6 +404,8 @@ class CompositionSchema(Schema):
     #: false: render afresh instead of reusing an identical earlier render (the render cache,
     #: vidsvc/work/compositions/cache.py; it changes no output).
     cache = fields.Boolean(truthy={True}, falsy={False})
+    captions = fields.Nested(CaptionsSchema)
+    fonts = fields.List(fields.Nested(FontSourceSchema), validate=validate.Length(0, MAX_FONTS))
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
@@ -289,6 +417,8 @@ class CompositionSchema(Schema):
             color_preset=d.get("color_preset", "none"),
             user_id=d.get("user_id"),
             cache=d.get("cache", True),
+            captions=d.get("captions"),
+            fonts=tuple(d.get("fonts", ())),
         )
 
 

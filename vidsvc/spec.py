@@ -34,6 +34,10 @@ RESOLUTIONS = {
 X_POSITIONS = ("center", "left", "right")
 Y_POSITIONS = ("center", "top", "bottom")
 DEFAULT_FONT = "DejaVu Sans"
+TEXT_ALIGNS = ("left", "center", "right")
+ANIMATIONS = ("none", "fade", "pop", "slide_up", "typewriter")
+CAPTION_MODES = ("lines", "highlight", "word")
+CAPTION_POSITIONS = ("bottom", "center", "top")
 #: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
 INPUT_FORMATS = (
     "mov,mp4,m4a,3gp,3g2,mj2",
@@ -82,6 +86,9 @@ class TextStyle:
     outline_color: str = "0x000000FF"
     fade_in_ms: int = 0
     fade_out_ms: int = 0
+    max_width: int | None = None  #: wrap width in pixels; None: the frame minus safe margins
+    align: str | None = None  #: a name from TEXT_ALIGNS; None: follows the x anchor
+    highlight_color: str = "0xFFD700FF"  #: captions in mode `highlight`: the spoken word
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +99,38 @@ class TextOverlay:
     start_ms: int = 0
     duration_ms: int | None = None  #: None: until the end of the timeline
     style: TextStyle = field(default_factory=TextStyle)
+    animation: str = "none"  #: a name from ANIMATIONS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cue:
+    """One timed text: a caption line, or one spoken word."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Captions:
+    """Exactly one of url, cues or words is given (the schema checks; the runner fills `cues`
+    from the file at `url`)."""
+
+    url: str | None = None
+    cues: tuple[Cue, ...] = ()
+    words: tuple[Cue, ...] = ()
+    mode: str = "lines"  #: a name from CAPTION_MODES
+    position: str = "bottom"  #: a name from CAPTION_POSITIONS
+    offset_ms: int = 0  #: added to every time (may be negative)
+    style: TextStyle = field(default_factory=TextStyle)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FontSource:
+    """A TTF/OTF file a composition brings, answering for `family` in `style.font`."""
+
+    family: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +192,15 @@ class Composition:
     color_preset: str = "none"
     user_id: str | None = None
     cache: bool = True  #: false: render afresh rather than reuse an identical render
+    captions: Captions | None = None
+    fonts: tuple[FontSource, ...] = ()
+
+    def text_fonts(self) -> tuple[str, ...]:
+        """Every font family the texts ask for (overlays, then captions), sorted, distinct."""
+        names = {o.style.font for o in self.overlays}
+        if self.captions is not None:
+            names.add(self.captions.style.font)
+        return tuple(sorted(names))
 
     def sources(self) -> tuple[str, ...]:
         """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""

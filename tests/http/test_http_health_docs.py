@@ -146,3 +146,19 @@ async def test_head_works_but_is_not_documented_twice(client: Client) -> None:
     assert (await client.head("/health")).status == 200
     document = await openapi(client)
     assert not [p for p, ops in document["paths"].items() if "head" in ops]
+
+
+async def test_the_text_fields_are_documented(client: Client) -> None:
+    """Issue 11: captions, fonts, animation, max_width/align appear with descriptions."""
+    schemas = (await openapi(client))["components"]["schemas"]
+    props = schemas["Composition"]["properties"]
+    assert {"captions", "fonts"} <= set(props), sorted(props)
+    overlay = schemas["Overlay"]["properties"]
+    assert overlay["animation"]["enum"] == ["none", "fade", "pop", "slide_up", "typewriter"]
+    assert overlay["animation"]["example"] == "pop"
+    assert {"max_width", "align"} <= set(schemas["TextStyle"]["properties"])
+    captions = schemas["Captions"]["properties"]
+    assert {"url", "cues", "words", "mode", "position", "offset", "style"} <= set(captions)
+    assert captions["url"]["example"] == "s3://b/voice.srt"
+    assert "highlight_color" in schemas["CaptionStyle"]["properties"]
+    assert schemas["FontSource"]["properties"]["family"]["example"] == "Brand Sans"

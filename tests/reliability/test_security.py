@@ -29,6 +29,7 @@ from tests.support.callback_sink import (
 )
 from tests.support.media import FAST, Frame, ffmpeg, frame_at
 from tests.support.render_doc import Render
+from tests.support.textpix import ink, unescape_ass
 from vidsvc import graph
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, InvalidTimeline, ValidationError
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.S
 Client = TestClient[web.Request, web.Application]
 ROOT = Path(__file__).resolve().parents[2]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-STYLE = {"size": 22, "color": "white"}
+STYLE = {"size": 14, "color": "white"}  # small enough that no case wraps at 640 px
 SPECIALS = "':\\,;[]=%{}\n\t\"`"
 
 
@@ -122,7 +123,8 @@ def _compiled(text: str) -> graph.Command:
     sources = {
         "a": graph.Source(name="in_0.mp4", duration_ms=1000, has_video=True, has_audio=True)
     }
-    built = graph.build(timeline, comp, sources, {comp.overlays[0].style.font: FONT})
+    face = graph.FontFace(path=FONT, family="DejaVu Sans", em_ratio=1.164)
+    built = graph.build(timeline, comp, sources, {comp.overlays[0].style.font: face})
     return graph.compile_command(built, graph.Encoding(duration_ms=timeline.duration_ms))
 
 
@@ -133,7 +135,7 @@ def _compiled(text: str) -> graph.Command:
 def test_special_characters_never_reach_the_graph(text: str) -> None:
     """S1 fuzz: any text over `' : \\ , ; [ ] = % { } \\n \\t` and quotes is refused with a
     4xx (empty, control characters) or compiles to exactly the graph of a plain text, the
-    text living only in its side file."""
+    text living only in its side file, as one event whose text reads back exactly."""
     try:
         command = _compiled(text)
     except (InvalidTimeline, ValidationError) as exc:
@@ -141,8 +143,14 @@ def test_special_characters_never_reach_the_graph(text: str) -> None:
         return
     plain = _compiled("x")
     assert command.argv == plain.argv  # the text changes nothing in the command
-    assert [v for k, v in command.files.items() if k != "text0.txt"] == []
-    assert command.files["text0.txt"] == text.replace("\r\n", "\n").replace("\r", "\n")
+    assert list(command.files) == ["text.ass"]
+    doc, plain_doc = command.files["text.ass"], plain.files["text.ass"]
+    # everything but the one event's text is the plain document's
+    assert doc.split("Dialogue:")[0] == plain_doc.split("Dialogue:")[0]
+    (event,) = [line for line in doc.split("\n") if line.startswith("Dialogue:")]
+    tags, body = event.split(",", 9)[9].split("}", 1)
+    assert tags == plain_doc.split("Dialogue:")[1].split(",", 9)[9].split("}", 1)[0]
+    assert unescape_ass(body) == text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _strace_wrapper(tmp_path: Path) -> tuple[Path, Path | None]:
@@ -195,11 +203,12 @@ async def test_ffmpeg_never_opens_the_canary(
         canary.unlink()
     if log is not None:
         opened = log.read_text()
-        assert FONT in opened  # the trace saw the files FFmpeg did open
+        assert "text.ass" in opened and "fonts/f0.ttf" in opened  # the trace sees FFmpeg's opens
         assert str(canary) not in opened
     assert "Cannot read file" not in result.ffmpeg.stderr_tail
     graph_text = result.argv[result.argv.index("-filter_complex") + 1]
-    assert graph_text.count("drawtext=") == 1 and "movie=" not in graph_text
+    assert graph_text.count("ass=filename=text.ass") == 1 and "movie=" not in graph_text
+    assert "drawtext" not in graph_text
     assert str(canary) not in " ".join(result.argv)
 
 
@@ -210,7 +219,7 @@ def reference(tmp_path: Path, text: str) -> Frame:
     """The same text drawn by a plain FFmpeg command (textfile, expansion=none)."""
     (tmp_path / "ref.txt").write_text(text, encoding="utf-8")
     drawtext = (
-        f"drawtext=fontfile={FONT}:textfile={tmp_path}/ref.txt:expansion=none:fontsize=22:"
+        f"drawtext=fontfile={FONT}:textfile={tmp_path}/ref.txt:expansion=none:fontsize=14:"
         "fontcolor=0xFFFFFFFF:x=(w-text_w)/2:y=(h-text_h)/2:fix_bounds=1"
     )
     out = tmp_path / "ref.mp4"
@@ -218,7 +227,7 @@ def reference(tmp_path: Path, text: str) -> Frame:
         "-f",
         "lavfi",
         "-i",
-        "color=c=0x808080:s=320x180:r=10:d=1",
+        "color=c=0x808080:s=640x360:r=10:d=1",
         "-vf",
         drawtext,
         *FAST,
@@ -228,8 +237,12 @@ def reference(tmp_path: Path, text: str) -> Frame:
 
 
 async def drawn(render_doc: Render, gray: Path, text: str) -> tuple[Frame, tuple[str, ...]]:
-    result = await render_doc(
-        {"clips": [{"url": gray}], "overlays": [{"content": text, "style": STYLE}]}
+    result = await render_doc(  # 360p: the longest case fits on one line, as drawtext draws it
+        {
+            "clips": [{"url": gray}],
+            "overlays": [{"content": text, "style": STYLE}],
+            "output": {"resolution": "360p", "fps": 10},
+        }
     )
     return frame_at(result.video, 0.5), result.argv
 
@@ -245,6 +258,13 @@ TEXTS = {
     "breakout_filter": (f"x',drawtext=textfile={CANARY}:y=0,null='", "x"),
     "breakout_label": (f"x'[out];movie={CANARY}[m];[out][m]overlay", "x out"),
     "rtl_emoji": ("שלום 👋", "שלום"),
+    # N1: ASS syntax is drawn, never obeyed (the second text is what obeying would draw)
+    "ass_pos": ("left {\\pos(0,0)} right", "left right"),
+    "ass_size": ("{\\fs999}big", "big"),
+    "ass_drawing": ("{\\p1}m 0 0 l 99 99", "m 0 0 l 99 99"),
+    "ass_reset": ("x{\\r}y{\\c&H0000FF&}z", "xyz"),
+    "ass_newline": ("a\\Nb\\hc\\nd", "a\nb c d"),
+    "ass_brace": ("\\{ lone { brace }", "{ lone brace"),
 }
 
 
@@ -254,17 +274,21 @@ TEXTS = {
 async def test_text_renders_literally(
     render_doc: Render, gray: Path, tmp_path: Path, case: str
 ) -> None:
-    """S1, S2, B9: the frame equals a reference drawn from the same bytes with
-    expansion=none, and clearly differs from a slightly different text (`%{eif:7*6:d}` is
+    """S1, S2, B9, N1: libass draws the same text as drawtext does from the same bytes with
+    expansion=none (the same box of text pixels and the same amount of ink, within the two
+    rasterizers' differences), and clearly not a slightly different text (`%{eif:7*6:d}` is
     not drawn as 42)."""
     text, other = TEXTS[case]
     ours, argv = await drawn(render_doc, gray, text)
-    same = ours.diff(reference(tmp_path, text))
-    different = ours.diff(reference(tmp_path, other))
-    assert same < 1.0, (case, same)
-    assert different > 3 * same + 0.3, (case, same, different)
+    got, same, different = (
+        ink(ours),
+        ink(reference(tmp_path, text)),
+        ink(reference(tmp_path, other)),
+    )
+    assert got.like(same), (case, got, same)
+    assert not got.like(different), (case, got, different)
     graph_text = argv[argv.index("-filter_complex") + 1]
-    assert graph_text.count("drawtext=") == 1 and "movie=" not in graph_text
+    assert graph_text.count("ass=filename=text.ass") == 1 and "movie=" not in graph_text
     assert CANARY not in graph_text
     assert not Path(CANARY).exists()
 
@@ -276,8 +300,8 @@ async def test_newlines_render_as_line_breaks(
 ) -> None:
     """B9 (`\\r\\n`): drawn as one line break."""
     ours, _ = await drawn(render_doc, gray, "top\r\nbottom")
-    assert ours.diff(reference(tmp_path, "top\nbottom")) < 1.0
-    assert ours.diff(reference(tmp_path, "top bottom")) > 1.0
+    assert ink(ours).like(ink(reference(tmp_path, "top\nbottom")))
+    assert not ink(ours).like(ink(reference(tmp_path, "top bottom")))
 
 
 # -- S3: the other filtergraph-bearing fields -------------------------------------------------

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from vidsvc.graph import Encoding, GraphError, Limits, Source, build, compile_command, plan
+from vidsvc.graph import (
+    Encoding,
+    FontFace,
+    GraphError,
+    Limits,
+    Source,
+    build,
+    compile_command,
+    plan,
+)
 from vidsvc.graph.builder import GraphBuilder, fmt
 from vidsvc.graph.compile import MAX_INLINE_GRAPH
 from vidsvc.graph.model import Filter, Graph, Input
 from vidsvc.schema import parse_composition
 
-FONTS = {"DejaVu Sans": "/fonts/DejaVuSans.ttf"}
+FONTS = {
+    "DejaVu Sans": FontFace(path="/fonts/DejaVuSans.ttf", family="DejaVu Sans", em_ratio=1.164)
+}
 
 
 def sources(*urls: str, audio: bool = True) -> dict[str, Source]:
@@ -84,7 +95,10 @@ def test_built_graphs_always_pass_the_check_and_labels_are_deterministic() -> No
     graph = first.argv[first.argv.index("-filter_complex") + 1]
     assert "xfade=transition=dissolve" in graph
     assert "color=c=black" in graph  # the gap from 3 s to 5 s
-    assert first.files == {"text0.txt": "x"}
+    assert list(first.files) == ["text.ass"]  # every text in one document
+    assert first.files["text.ass"].count("Dialogue:") == 1
+    assert "ass=filename=text.ass:fontsdir=fonts:shaping=complex" in graph
+    assert first.links == {"fonts/f0.ttf": "/fonts/DejaVuSans.ttf"}
 
 
 def test_inputs_are_locked_down_and_the_output_is_capped() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from vidsvc.graph import Encoding, Limits, Source, build, compile_command, plan
+from vidsvc.graph import Encoding, FontFace, Limits, Source, build, compile_command, plan
 from vidsvc.schema import parse_composition
 
 SPECS = sorted((Path(__file__).parents[2] / "sample_specs").glob("*.json"))
@@ -35,7 +35,12 @@ def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
         for i, url in enumerate(comp.sources())
     }
     timeline = plan(comp, {u: s.duration_ms for u, s in sources.items()}, Limits())
-    fonts = {o.style.font: f"/fonts/{o.style.font}.ttf" for o in comp.overlays}
+    fonts = {
+        o.style.font: FontFace(
+            path=f"/fonts/{o.style.font}.ttf", family=o.style.font, em_ratio=1.164
+        )
+        for o in comp.overlays
+    }
     encoding = Encoding(duration_ms=timeline.duration_ms)
     command = compile_command(build(timeline, comp, sources, fonts), encoding)
     assert {"argv": list(command.argv), "files": dict(command.files)} == snapshot

@@ -444,3 +444,18 @@ async def test_the_per_job_thread_share_is_not_in_the_key(
     assert "-threads" in first.metadata["command"]
     assert renders.count == 1 and second.metadata["cache"]["source_composition_id"] == first.id
     assert second.metadata["command"] == first.metadata["command"]  # what made the bytes
+
+
+async def test_text_facts_and_captions_reach_the_job_and_the_key(
+    run: Run, renders: Renders, clip: Path
+) -> None:
+    """Issue 11: a character no font has is in metadata.text.missing_glyphs; a caption's text
+    is in the key (through the ASS document), so another caption misses."""
+    cues = [{"start": 0, "end": 0.8, "text": "first \U0010fffd"}]
+    first = await run(doc(clip, captions={"cues": cues}))
+    assert first.metadata["text"]["missing_glyphs"][0]["codepoint"] == "U+10FFFD"
+    other = [{"start": 0, "end": 0.8, "text": "second"}]
+    second = await run(doc(clip, captions={"cues": other}))
+    assert "text" not in second.metadata
+    assert second.metadata["cache"]["key"] != first.metadata["cache"]["key"]
+    assert renders.count == 2

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from vidsvc.graph.build import build
 from vidsvc.graph.compile import Command, Encoding, compile_command
-from vidsvc.graph.model import Graph, GraphError, Source
+from vidsvc.graph.model import FontFace, Graph, GraphError, Source
 from vidsvc.graph.timeline import Limits, Timeline, check, plan
 
 __all__ = [
     "Command",
     "Encoding",
+    "FontFace",
     "Graph",
     "GraphError",
     "Limits",

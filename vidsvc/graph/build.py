@@ -17,7 +17,7 @@ from vidsvc import spec
 from vidsvc.graph import audio, text
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.loudness import Measured
-from vidsvc.graph.model import Graph, Source
+from vidsvc.graph.model import FontFace, Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
 RATE = audio.RATE
@@ -51,7 +51,7 @@ def build(
     timeline: Timeline,
     comp: spec.Composition,
     sources: Mapping[str, Source],
-    fonts: Mapping[str, str],
+    fonts: Mapping[str, FontFace],
     loudness: Measured | None = None,
 ) -> Graph:
     """The whole render as one graph; outputs are (video, audio, thumbnail) pads.
@@ -61,7 +61,7 @@ def build(
     g = GraphBuilder()
     segments = _segments(g, timeline, comp.output, sources)
     video, bed = _join(g, segments, comp.output.fps)
-    video = text.draw(g, video, timeline.overlays, comp.output, fonts)
+    video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)

@@ -23,6 +23,7 @@ class GraphBuilder:
         self._inputs: list[Input] = []
         self._filters: list[Filter] = []
         self._files: dict[str, str] = {}
+        self._links: dict[str, str] = {}
         self._count = {"v": 0, "a": 0}
 
     def input(self, path: str, options: tuple[str, ...] = ()) -> int:
@@ -30,10 +31,17 @@ class GraphBuilder:
         self._inputs.append(Input(path=path, options=options))
         return len(self._inputs) - 1
 
-    def text_file(self, text: str) -> str:
-        """Register a side file holding user text; returns its workspace-relative name."""
-        name = f"text{len(self._files)}.txt"
+    def side_file(self, name: str, text: str) -> str:
+        """Register a side file (written into the workspace before FFmpeg runs); returns its
+        workspace-relative name, which is all the graph string ever holds of it."""
+        if name in self._files:
+            raise ValueError(f"side file {name} registered twice")
         self._files[name] = text
+        return name
+
+    def link_file(self, name: str, target: str) -> str:
+        """Register a workspace-relative link to an existing file (a resolved font)."""
+        self._links[name] = target
         return name
 
     def _label(self, kind: str) -> str:
@@ -80,6 +88,7 @@ class GraphBuilder:
             filters=tuple(self._filters),
             outputs=outputs,
             files=dict(self._files),
+            links=dict(self._links),
         )
         graph.check()
         return graph

@@ -38,6 +38,7 @@ class Encoding:
 class Command:
     argv: tuple[str, ...]  #: without the binary
     files: Mapping[str, str] = field(default_factory=dict)  #: side files to write first
+    links: Mapping[str, str] = field(default_factory=dict)  #: links to make first (fonts)
     expected_duration_ms: int
 
 
@@ -95,4 +96,9 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
         "-map", f"[{thumb}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
         "-update", "1", enc.thumb_out,
     ]  # fmt: skip
-    return Command(argv=tuple(argv), files=files, expected_duration_ms=enc.duration_ms)
+    return Command(
+        argv=tuple(argv),
+        files=files,
+        links=dict(graph.links),
+        expected_duration_ms=enc.duration_ms,
+    )

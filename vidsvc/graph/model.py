@@ -36,6 +36,19 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FontFace:
+    """A resolved font as the text engine needs it (the runner reads these facts from the file)."""
+
+    path: str
+    family: str  #: the family name libass finds the file by (fontconfig or fontsdir)
+    #: libass sizes a font by its full height, (usWinAscent + usWinDescent) / unitsPerEm em, while
+    #: `style.size` is the em size (drawtext's meaning): the ASS size is size * em_ratio.
+    em_ratio: float = 1.0
+    bold: bool = False  #: the file's own weight and slant, asked of libass so it picks this file
+    italic: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Input:
     path: str  #: workspace-relative, service-chosen (`in0.mp4`)
     options: tuple[str, ...] = ()  #: input options placed before `-i` (seek, loop)
@@ -59,7 +72,9 @@ class Graph:
     inputs: tuple[Input, ...]
     filters: tuple[Filter, ...]
     outputs: tuple[str, ...]  #: labels mapped to output streams, in -map order
-    files: Mapping[str, str] = field(default_factory=dict)  #: side files (drawtext text)
+    files: Mapping[str, str] = field(default_factory=dict)  #: side files (the ASS document)
+    #: workspace-relative names to link to existing files (the fonts libass must load)
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise GraphError unless each pad is produced once and consumed once."""

@@ -1,9 +1,15 @@
-"""Text overlays as drawtext filters on the final video.
+"""Every text of a render as one ASS document, drawn by one `ass` filter after the visual layers.
 
-The user's text never enters the graph string: it goes to a side file read with `textfile=`
-and `expansion=none` (RELIABILITY.md C.1/C.2), so no quote, colon, bracket or `%{…}` can add a
-filter or evaluate an expression. Fonts arrive resolved to files; colours, positions and sizes
-were allow-listed by the schema.
+Overlays become events in list order (later ones on top): an optional box (an event of its
+own with invisible text and BorderStyle 3, so a box can carry an outlined, shadowed text, as
+drawtext could) and the text. Each event is pinned with `\\an` and `\\pos` (so libass never
+moves it to avoid another) and its wrap width is set through the event's margins. The user's
+text only ever reaches the document through ass.escape_text(), and the graph string holds
+only the document's service-chosen name.
+
+The style fields keep drawtext's meaning: `size` is the em size (ASS sizes by the font's full
+height, hence FontFace.em_ratio), `shadow` a drop shadow of size/24 pixels, `box` a box padded
+by `box_padding`, `outline` a border in pixels, fades ramp the opacity.
 
 Pure: imports the leaves and vidsvc.graph only.
 """
@@ -13,70 +19,106 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
-from vidsvc.graph.builder import Arg, GraphBuilder, fmt
+from vidsvc.graph import animate, ass, captions, layout
+from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.model import FontFace
 from vidsvc.graph.timeline import OverlaySlot
 
-
-def _position(value: str | int, axis: str, margin: int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    extent, size = ("w", "text_w") if axis == "x" else ("h", "text_h")
-    return {
-        "center": f"({extent}-{size})/2",
-        "left": str(margin),
-        "top": str(margin),
-        "right": f"{extent}-{size}-{margin}",
-        "bottom": f"{extent}-{size}-{margin}",
-    }[value]
+ASS_FILE = "text.ass"
+FONTS_DIR = "fonts"
 
 
-def _alpha(start: float, end: float, fade_in: float, fade_out: float) -> str:
-    """Opacity ramps at either end of the overlay's window."""
-    expr = "1"
-    if fade_out:
-        expr = f"if(gt(t,{fmt(end - fade_out)}),({fmt(end)}-t)/{fmt(fade_out)},{expr})"
-    if fade_in:
-        expr = f"if(lt(t,{fmt(start + fade_in)}),(t-{fmt(start)})/{fmt(fade_in)},{expr})"
-    return expr
+def _styles(index: int, st: spec.TextStyle, face: FontFace) -> list[ass.Style]:
+    size = st.size * face.em_ratio
+    text = ass.Style(
+        name=f"t{index}",
+        font=face.family,
+        size=size,
+        primary=ass.colour(st.color),
+        outline_colour=ass.colour(st.outline_color),
+        back=ass.colour(st.shadow_color),
+        outline=st.outline,
+        shadow=max(1, st.size // 24) if st.shadow else 0,
+        bold=face.bold,
+        italic=face.italic,
+    )
+    if not st.box:
+        return [text]
+    box = ass.Style(
+        name=f"b{index}",
+        font=face.family,
+        size=size,
+        primary="&HFF000000",  # the text itself is the other event's
+        outline_colour=ass.colour(st.box_color),
+        back="&HFF000000",
+        border_style=3,
+        outline=st.box_padding,
+        bold=face.bold,
+        italic=face.italic,
+    )
+    return [box, text]
 
 
-def _options(slot: OverlaySlot, textfile: str, fontfile: str, margin: int) -> dict[str, Arg]:
-    o, st = slot.overlay, slot.overlay.style
-    start, end = slot.start_ms / 1000, slot.end_ms / 1000
-    args: dict[str, Arg] = {
-        "fontfile": fontfile,
-        "textfile": textfile,
-        "expansion": "none",
-        "fontsize": st.size,
-        "fontcolor": st.color,
-        "x": _position(o.x, "x", margin),
-        "y": _position(o.y, "y", margin),
-        "fix_bounds": 1,
-        "enable": f"between(t,{fmt(start)},{fmt(end)})",
-    }
-    if st.fade_in_ms or st.fade_out_ms:
-        args["alpha"] = _alpha(start, end, st.fade_in_ms / 1000, st.fade_out_ms / 1000)
-    if st.shadow:
-        offset = max(1, st.size // 24)
-        args |= {"shadowx": offset, "shadowy": offset, "shadowcolor": st.shadow_color}
-    if st.box:
-        args |= {"box": 1, "boxcolor": st.box_color, "boxborderw": st.box_padding}
-    if st.outline:
-        args |= {"borderw": st.outline, "bordercolor": st.outline_color}
-    return args
+def events(
+    overlays: tuple[OverlaySlot, ...], out: spec.Output, fonts: Mapping[str, FontFace]
+) -> tuple[list[ass.Style], list[ass.Event]]:
+    styles: list[ass.Style] = []
+    evs: list[ass.Event] = []
+    w, _ = out.size
+    for i, slot in enumerate(overlays):
+        st = slot.overlay.style
+        place = layout.place(slot.overlay, out.size)
+        text = slot.overlay.text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = layout.break_lines(text, place.width, float(st.size))
+        anim = slot.overlay.animation
+        tags = animate.tags(anim, place, st.fade_in_ms, st.fade_out_ms, out.size[1])
+        steps = animate.steps(anim, lines, slot.start_ms, slot.end_ms)
+        for style in _styles(i, st, fonts[st.font]):
+            styles.append(style)
+            box = style.border_style == 3
+            for step in steps[-1:] if box else steps:  # a box is there from the start
+                evs.append(
+                    ass.Event(
+                        layer=2 * i + (not box),
+                        start_ms=slot.start_ms if box else step.start_ms,
+                        end_ms=step.end_ms,
+                        style=style.name,
+                        text=tags + (steps[-1].text if box else step.text),
+                        margin_r=w - place.width,
+                    )
+                )
+    return styles, evs
 
 
 def draw(
     g: GraphBuilder,
     video: str,
     overlays: tuple[OverlaySlot, ...],
-    out: spec.Output,
-    fonts: Mapping[str, str],
+    comp: spec.Composition,
+    total_ms: int,
+    fonts: Mapping[str, FontFace],
 ) -> str:
-    """Draw every overlay, in order, over the joined video."""
-    margin = round(out.size[1] * 0.05)
-    for slot in overlays:
-        textfile = g.text_file(slot.overlay.text.replace("\r\n", "\n").replace("\r", "\n"))
-        fontfile = fonts[slot.overlay.style.font]
-        video = g.add("drawtext", (video,), **_options(slot, textfile, fontfile, margin))
-    return video
+    """Draw every overlay in list order, then the captions, over the joined video (nothing
+    to draw: no filter)."""
+    cap = comp.captions
+    if not overlays and cap is None:
+        return video
+    out = comp.output
+    styles, evs = events(overlays, out, fonts)
+    if cap is not None:
+        face = fonts[cap.style.font]
+        evs += captions.events(cap, out.size, total_ms, face, 2 * len(overlays), styles)
+    name = g.side_file(ASS_FILE, ass.document(out.size, styles, evs))
+    # The resolved files themselves, in a directory of their own: libass loads them first, so
+    # the file drawn is the file resolved (and hashed by the render cache), not a namesake.
+    used = sorted({fonts[family].path for family in comp.text_fonts()})
+    for i, path in enumerate(used):
+        g.link_file(f"{FONTS_DIR}/f{i}{_suffix(path)}", path)
+    return g.add("ass", (video,), filename=name, fontsdir=FONTS_DIR, shaping="complex")
+
+
+def _suffix(path: str) -> str:
+    """The font file's extension (libass' directory scan reads any name; kept for humans)."""
+    dot = path.rfind(".")
+    ext = path[dot:].lower() if dot > path.rfind("/") else ""
+    return ext if ext in (".ttf", ".otf", ".ttc", ".otc") else ".font"

@@ -56,7 +56,6 @@ from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
 from vidsvc.media.children import cores
 from vidsvc.media.ffmpeg import ffmpeg_version
-from vidsvc.media.fonts import resolve_font
 from vidsvc.media.threads import AUTO
 from vidsvc.store import Stores
 from vidsvc.work.compositions.render import Prepared
@@ -112,7 +111,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         at = argv.index("-threads")
         del argv[at : at + 2]
     inputs = list(prepared.staged.values())
-    fonts = sorted({await resolve_font(o.style.font, settings) for o in comp.overlays})
+    fonts = sorted(set(prepared.command.links.values()))  # every font file libass may load
     digests = await sha256_files(inputs)
     # A font that is not there is FFmpeg's to report (fonts.py falls back to a path that may not
     # exist), not the cache's.

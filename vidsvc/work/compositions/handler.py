@@ -84,6 +84,7 @@ async def _render_and_store(
         "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
         **usage_metadata([encoded.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
         **({"sound": dict(prepared.notes)} if prepared.notes else {}),  # loudness, beat sync
+        **({"text": dict(prepared.text)} if prepared.text else {}),  # e.g. text.missing_glyphs
         "cache": found.summary,
     }
     await writer.close()

@@ -27,7 +27,9 @@ from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.inputs import policy, staging
 from vidsvc.jobs import BANDS
 from vidsvc.media import gpu
+from vidsvc.media.coverage import missing_glyphs
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
 from vidsvc.media.load import Load
 from vidsvc.media.probe import MediaInfo, probe
@@ -35,6 +37,9 @@ from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
 from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.captionfile import with_caption_file
+from vidsvc.work.compositions.fontfaces import font_face
+from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
 OnStage = Callable[[str, float, str], None]
@@ -52,6 +57,7 @@ class Prepared:
     encoding: graph.Encoding
     #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
 
     def on_cpu(self) -> graph.Command:
         """The same render encoded with libx264 (when NVENC gave up)."""
@@ -82,6 +88,7 @@ class RenderResult:
     timings: Mapping[str, float]  #: seconds per stage
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
+    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
 
 
 class Reporter:
@@ -138,6 +145,10 @@ def check(comp: spec.Composition, settings: Settings) -> None:
     sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
     for url, field in url_fields(comp).items():
         policy.check_url(url, settings, field=field)
+    if comp.captions is not None and comp.captions.url is not None:
+        policy.check_url(comp.captions.url, settings, field="captions.url")
+    for i, font in enumerate(comp.fonts):
+        policy.check_url(font.url, settings, field=f"fonts[{i}].url")
 
 
 async def _probe_all(
@@ -183,13 +194,15 @@ async def _compile(
     report: Reporter,
     threads: int,
     work: Path,
+    brought: Mapping[str, graph.FontFace],
 ) -> Prepared:
-    names = sorted({o.style.font for o in comp.overlays})
+    names = [name for name in comp.text_fonts() if name not in brought]
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
         _probe_all(staged, url_fields(comp), settings),
         asyncio.gather(*(resolve_font(name, settings) for name in names)),
     )
-    fonts = dict(zip(names, paths, strict=True))
+    faces = await asyncio.gather(*(font_face(path) for path in paths))
+    fonts = dict(zip(names, faces, strict=True)) | dict(brought)
     _require_streams(comp, infos)
     timeline = graph.plan(comp, {u: m.duration_ms for u, m in infos.items()}, limits(settings))
     report("validating", 0.8, "inputs validated")
@@ -213,6 +226,7 @@ async def _compile(
         built=mixed.graph,
         encoding=enc,
         notes=mixed.notes,
+        text=await _text_facts(comp),
     )
 
 
@@ -229,8 +243,10 @@ async def prepare(
     fields = url_fields(comp)
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
     report("validating", 0.0, "probing inputs")
+    comp = await with_caption_file(comp, work, settings)  # captions.url: its cues, parsed
+    brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
     threads = threads_for_job(settings, load)
-    return await _compile(comp, settings, staged, report, threads, work)
+    return await _compile(comp, settings, staged, report, threads, work, brought)
 
 
 async def encode(
@@ -245,6 +261,7 @@ async def encode(
     """Run the prepared command in `work`: `work/out.mp4` and `work/thumb.jpg`."""
     command = prepared.command
     write_files(work, command.files)
+    link_files(work, command.links)  # the text engine's font directory
     total_ms = command.expected_duration_ms
     report("encoding", 0.0, "encoding")
 
@@ -311,7 +328,20 @@ async def render(
         timings=report.finish(),
         sharing=encoded.sharing,
         notes=prepared.notes,
+        text=prepared.text,
     )
+
+
+async def _text_facts(comp: spec.Composition) -> dict[str, Any]:
+    """`missing_glyphs`: characters of the texts that no installed font has (drawn as nothing
+    recognisable, so the client is told instead)."""
+    texts = [o.text for o in comp.overlays]
+    if comp.captions is not None:
+        texts += [c.text for c in (*comp.captions.cues, *comp.captions.words)]
+    if not texts:
+        return {}
+    found = await missing_glyphs(texts)
+    return {"missing_glyphs": found} if found else {}
 
 
 def _encoding_message(p: FFmpegProgress, total_ms: int) -> str:

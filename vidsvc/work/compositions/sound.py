@@ -90,7 +90,7 @@ async def prepare(
     work: Path,
     timeline: graph.Timeline,
     sources: Mapping[str, graph.Source],
-    fonts: Mapping[str, str],
+    fonts: Mapping[str, graph.FontFace],
     enc: graph.Encoding,
 ) -> Mixed:
     """The graph for the main pass, with the measured facts the composition asks for."""

@@ -1,0 +1,91 @@
+"""Which characters no installed font can draw: reported in the job's metadata, never a box.
+
+libass falls back per character through fontconfig, so a character is drawable when any font
+fontconfig knows has it. One `fc-list` call gives every font's character set (about 0.5 MB
+of hex ranges, 20 ms); it is merged into sorted ranges once per process and searched with
+bisect. Whitespace, controls, format characters (ZWJ, ZWNJ, joiners) and variation selectors
+draw nothing by themselves and are not checked.
+
+Imports the leaves and vidsvc.media.ffmpeg (the one place that runs processes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+from collections.abc import Iterable
+
+from vidsvc.media.process import run_capture
+
+FC_LIST_TIMEOUT = 10.0
+#: At most this many missing characters are listed per job (the count is always whole).
+MAX_LISTED = 50
+_ranges: tuple[list[int], list[int]] | None = None
+
+
+def parse_charsets(text: str) -> tuple[list[int], list[int]]:
+    """fc-list's `%{charset}` lines (`20-7e a0 …`, hex) merged into sorted, disjoint ranges."""
+    spans: list[tuple[int, int]] = []
+    for token in text.split():
+        first, _, last = token.partition("-")
+        try:
+            spans.append((int(first, 16), int(last or first, 16)))
+        except ValueError:
+            continue
+    spans.sort()
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in spans:
+        if ends and lo <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], hi)
+        else:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
+
+
+async def _system_ranges() -> tuple[list[int], list[int]] | None:
+    global _ranges
+    if _ranges is None:
+        try:
+            got = await run_capture(
+                ["fc-list", "--format", "%{charset}\\n"], timeout=FC_LIST_TIMEOUT
+            )
+        except (OSError, TimeoutError):
+            return None
+        if got.returncode != 0:
+            return None
+        _ranges = parse_charsets(got.stdout.decode("ascii", "replace"))
+    return _ranges
+
+
+def _checked(ch: str) -> bool:
+    code = ord(ch)
+    if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+        return False
+    return not (0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF)
+
+
+def missing(texts: Iterable[str], ranges: tuple[list[int], list[int]]) -> list[str]:
+    """The distinct characters of `texts` outside `ranges`, in first-seen order."""
+    starts, ends = ranges
+    out: dict[str, None] = {}
+    for text in texts:
+        for ch in text:
+            if ch in out or not _checked(ch):
+                continue
+            i = bisect.bisect_right(starts, ord(ch)) - 1
+            if i < 0 or ord(ch) > ends[i]:
+                out[ch] = None
+    return list(out)
+
+
+async def missing_glyphs(texts: Iterable[str]) -> list[dict[str, str]] | None:
+    """Metadata for the characters no installed font has (None: coverage is unknown)."""
+    ranges = await _system_ranges()
+    if ranges is None:
+        return None
+    return [
+        {"char": ch, "codepoint": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "")}
+        for ch in missing(texts, ranges)[:MAX_LISTED]
+    ]
