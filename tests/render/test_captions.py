@@ -194,3 +194,13 @@ def test_caption_text_is_literal(text: str) -> None:
     ((start, end, body),) = got
     assert (start, end) == (0, 1000)
     assert unescape_ass(body) == cleaned
+
+
+def test_unpaired_surrogates_are_refused_naming_the_cue() -> None:
+    from vidsvc.errors import ValidationError
+    from vidsvc.schema import parse_composition
+
+    bad = {"cues": [{"start": 0, "end": 1, "text": "a\ud800b"}]}
+    with pytest.raises(ValidationError) as info:
+        parse_composition({"clips": [{"url": "a"}], "captions": bad})
+    assert info.value.details["field"] == "captions.cues[0].text"
