@@ -204,3 +204,20 @@ def test_unpaired_surrogates_are_refused_naming_the_cue() -> None:
     with pytest.raises(ValidationError) as info:
         parse_composition({"clips": [{"url": "a"}], "captions": bad})
     assert info.value.details["field"] == "captions.cues[0].text"
+
+
+def test_caption_and_font_urls_are_checked_before_any_work() -> None:
+    """The URL policy applies at submission (runner.render.check, called on POST)."""
+    from vidsvc.config import Settings
+    from vidsvc.runner.render import check
+    from vidsvc.schema import parse_composition
+
+    settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": "/srv/media"})
+    for extra, field in (
+        ({"captions": {"url": "file:///etc/passwd.srt"}}, "captions.url"),
+        ({"fonts": [{"family": "B", "url": "ftp://x/b.ttf"}]}, "fonts[0].url"),
+    ):
+        comp = parse_composition({"clips": [{"url": "file:///srv/media/a.mp4"}], **extra})
+        with pytest.raises(InvalidClipFormat) as info:
+            check(comp, settings)
+        assert info.value.details["field"] == field
