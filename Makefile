@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install os-deps run test lint typecheck unit bench soak media clean
+.PHONY: install os-deps run test lint typecheck unit bench bench-text soak media clean
 
 install: os-deps $(STAMP)
 
@@ -65,6 +65,10 @@ soak: install
 bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # issue 13: ducking and loudness costs
+
+# The text engine's cost (issue 11): vidsvc vs one hand-written ass command vs drawtext.
+bench-text: install
+	$(BIN)/python -m bench.text $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'

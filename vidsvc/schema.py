@@ -296,6 +296,10 @@ class CueSchema(Schema):
     def ordered(self, d: dict[str, Any], **_: Any) -> None:
         if d["end"] <= d["start"]:
             raise MarshmallowError("end must be after start", field_name="end")
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in d["text"]):
+            raise MarshmallowError(
+                "contains an unpaired surrogate (not valid Unicode text)", field_name="text"
+            )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Cue:

@@ -194,3 +194,30 @@ def test_caption_text_is_literal(text: str) -> None:
     ((start, end, body),) = got
     assert (start, end) == (0, 1000)
     assert unescape_ass(body) == cleaned
+
+
+def test_unpaired_surrogates_are_refused_naming_the_cue() -> None:
+    from vidsvc.errors import ValidationError
+    from vidsvc.schema import parse_composition
+
+    bad = {"cues": [{"start": 0, "end": 1, "text": "a\ud800b"}]}
+    with pytest.raises(ValidationError) as info:
+        parse_composition({"clips": [{"url": "a"}], "captions": bad})
+    assert info.value.details["field"] == "captions.cues[0].text"
+
+
+def test_caption_and_font_urls_are_checked_before_any_work() -> None:
+    """The URL policy applies at submission (work.compositions.render.check, called on POST)."""
+    from vidsvc.config import Settings
+    from vidsvc.schema import parse_composition
+    from vidsvc.work.compositions.render import check
+
+    settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": "/srv/media"})
+    for extra, field in (
+        ({"captions": {"url": "file:///etc/passwd.srt"}}, "captions.url"),
+        ({"fonts": [{"family": "B", "url": "ftp://x/b.ttf"}]}, "fonts[0].url"),
+    ):
+        comp = parse_composition({"clips": [{"url": "file:///srv/media/a.mp4"}], **extra})
+        with pytest.raises(InvalidClipFormat) as info:
+            check(comp, settings)
+        assert info.value.details["field"] == field

@@ -96,3 +96,23 @@ def test_a_font_over_the_cap_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(userfonts, "MAX_FONT_BYTES", 1000)
     with pytest.raises(InvalidClipFormat, match="over the cap"):
         userfonts.check_font(DEJAVU / "DejaVuSans.ttf", "fonts[0].url")
+
+
+@pytest.mark.ffmpeg
+async def test_a_family_colliding_with_a_system_font_draws_the_brought_file(
+    render_doc: Render, clip: Path, tmp_path: Path
+) -> None:
+    """N3: a brought font whose internal family is "DejaVu Sans" (a system family) is still
+    the file drawn for its job, and the system font stays the other jobs' default."""
+    path = tmp_path / "collide.ttf"
+    font = TTFont(str(DEJAVU / "DejaVuSerif.ttf"))
+    for record in font["name"].names:
+        if record.nameID in (1, 16):
+            record.string = "DejaVu Sans"
+    font.save(str(path))
+    ours = await drawn(render_doc, clip, [{"family": "Brand", "url": path.as_uri()}])
+    system = await drawn(render_doc, clip, [])
+    serif = await drawn(
+        render_doc, clip, [{"family": "Brand", "url": (DEJAVU / "DejaVuSerif.ttf").as_uri()}]
+    )
+    assert ours.like(serif, ink=0.03) and not system.like(serif, ink=0.03), (ours, serif, system)

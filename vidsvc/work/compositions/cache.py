@@ -8,11 +8,13 @@ before FFmpeg runs:
 - CACHE_VERSION, bumped when the graph compiler changes what a composition means;
 - the first line of `ffmpeg -version` (another FFmpeg encodes other bytes);
 - the compiled command: argv (encoder, preset, CRF, sizes, filters…) and the SHA-256 of each
-  side file (filter script, overlay texts). Inputs appear in it under their staged names
-  (in0.mp4…), never under their URLs, so a presigned URL that changes per request still hits;
+  side file (filter script, the ASS document of every text). Inputs appear in it under their
+  staged names (in0.mp4…), never under their URLs, so a presigned URL that changes per
+  request still hits;
 - the SHA-256 of each staged input's bytes, in timeline order: hashed after staging, so one
   changed byte misses;
-- the SHA-256 of each font file the overlays use (a font upgrade changes the glyphs);
+- the SHA-256 of each font file linked into the job's font directory (the text engine's
+  resolved and brought fonts: a font upgrade changes the glyphs);
 - x264's thread count where configuration fixes it. Measured: x264's bytes depend on it (1, 2
   and automatic threads give three different files from one input; one count always gives
   the same file). FFMPEG_THREADS=N puts `-threads N` in the argv; "auto" leaves it to x264,
