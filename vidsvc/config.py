@@ -62,8 +62,15 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _paths(raw: str) -> tuple[Path, ...]:
-    return tuple(Path(p).expanduser().resolve() for p in _csv(raw))
+def _dirs(raw: str) -> tuple[Path, ...]:
+    """Existing directories, separated by ',' or ':' (as in PATH): a colon list used to allow
+    nothing at all, and a missing directory would refuse every file under it until a restart."""
+    parts = [part.strip() for part in raw.replace(":", ",").split(",") if part.strip()]
+    dirs = tuple(Path(p).expanduser().resolve() for p in parts)
+    for given, path in zip(parts, dirs, strict=True):
+        if not path.is_dir():
+            raise ValueError(f"{given} is not an existing directory")
+    return dirs
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -124,7 +131,7 @@ class Settings:
     # inputs
     allowed_s3_buckets: tuple[str, ...] = _setting("ALLOWED_S3_BUCKETS", _csv, ())
     allowed_url_hosts: tuple[str, ...] = _setting("ALLOWED_URL_HOSTS", _csv, ())
-    allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _paths, ())
+    allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _dirs, ())
     # limits (RELIABILITY.md §0.3)
     max_duration_seconds: float = _setting("MAX_DURATION_SECONDS", _float(1, 86400), 180.0)
     max_clips: int = _setting("MAX_CLIPS", _int(1, 10000), 200)
