@@ -31,3 +31,4 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/docs", docs.swagger_ui)
     r.add_get("/redoc", docs.redoc)
     r.add_static(docs.SWAGGER_STATIC, docs.SWAGGER_FILES)
+    r.add_static(docs.REDOC_STATIC, docs.REDOC_FILES)
