@@ -10,17 +10,19 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 install: os-deps $(STAMP)
 
 # FFmpeg (with ffprobe) and the fallback font come from the OS package manager, only when missing;
-# so do redis-server and PostgreSQL's binaries, which the tests start throwaway servers from.
+# so do redis-server and PostgreSQL's binaries, which the tests start throwaway servers from,
+# and Chromium with its driver, which the console's browser tests drive (not in the image).
 os-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v fc-match >/dev/null 2>&1 && [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core fontconfig"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing OS packages:$$missing"; \
-	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	    $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
 	  else echo "please install:$$missing (no apt-get here)" >&2; exit 1; fi; \
 	fi
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vidsvc.http import clips, compositions, docs, downloads, events, health
+from vidsvc.http import clips, compositions, docs, downloads, events, health, request_doc
 
 COMPOSITION = "/api/v1/compositions/{id}"
 
@@ -20,6 +20,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete(COMPOSITION, compositions.cancel)
     r.add_get(COMPOSITION + "/download", downloads.download)
     r.add_get(COMPOSITION + "/metadata", compositions.metadata)
+    r.add_get(request_doc.PATH, request_doc.composition_request)
     r.add_get(downloads.FILES + "/{key:.+}", downloads.blob_file)
     r.add_post(clips.PROCESS_CLIPS, clips.create)
     r.add_get(clips.PROCESSING, clips.get_processing)
