@@ -7,6 +7,7 @@ tries to download a browser or a driver.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -65,10 +66,17 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Clips in <dir>/media and, in <dir>, a sample spec naming one by relative path."""
     d = tmp_path_factory.mktemp("browser-media")
+    (d / "media").mkdir()
+    sample = {
+        "clips": [{"url": "media/short.mp4"}],
+        "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast"},
+    }
+    (d / "tiny_sample.json").write_text(json.dumps(sample))
     return {
-        "short": make_video(d / "short.mp4", size="320x180", seconds=2.0),
-        "long": make_video(d / "long.mp4", size="640x360", rate=30, seconds=6.0),
+        "short": make_video(d / "media" / "short.mp4", size="320x180", seconds=2.0),
+        "long": make_video(d / "media" / "long.mp4", size="640x360", rate=30, seconds=6.0),
     }
 
 
@@ -76,7 +84,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def live(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> Iterator[Server]:
     srv = Server(
         tmp_path_factory.mktemp("browser-server"),
-        {"ALLOWED_LOCAL_DIRS": str(media["short"].parent), "MAX_CONCURRENT_JOBS": "1"},
+        {
+            "ALLOWED_LOCAL_DIRS": str(media["short"].parent),
+            "CONSOLE_SAMPLES_DIR": str(media["short"].parent.parent),
+            "MAX_CONCURRENT_JOBS": "1",
+        },
     )
     srv.start()
     yield srv

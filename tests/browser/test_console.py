@@ -167,10 +167,28 @@ def test_cancel_works(driver: Any, live: Server, api: Client, media: dict[str, P
     assert ended.value.code == "CANCELLED"
 
 
-def test_playground_and_screenshot(driver: Any, live: Server, tmp_path: Path) -> None:
-    """The list as a user sees it after the tests above; saved for the README on request."""
+def test_the_playground_renders_a_sample(
+    driver: Any, live: Server, media: dict[str, Path]
+) -> None:
     driver.get(live.url + "/#/play")
-    until(driver, lambda d: d.find_element(By.ID, "spec-editor").get_attribute("value"))
+    editor = until(driver, lambda d: d.find_element(By.ID, "spec-editor"))
+    until(driver, lambda d: "short.mp4" in editor.get_attribute("value"))
+    assert (media["short"]).as_uri() in editor.get_attribute("value")  # rewritten to file://
+    assert driver.find_element(By.ID, "sample-select").get_attribute("value") == "tiny_sample"
+    driver.find_element(By.ID, "submit").click()
+    player = until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#play-player video"), 60)
+    until(driver, lambda d: d.execute_script("return arguments[0].readyState", player[0]) >= 2)
+    assert driver.find_element(By.ID, "play-progress").get_attribute("value") == "100"
+    # a body the server refuses shows its error code, not a crash
+    editor.clear()
+    editor.send_keys('{"clips": "none"}')
+    driver.find_element(By.ID, "submit").click()
+    error = until(driver, lambda d: d.find_element(By.ID, "play-error"))
+    assert error.text.startswith("VALIDATION_ERROR: ")
+
+
+def test_screenshot(driver: Any, live: Server, tmp_path: Path) -> None:
+    """The list as a user sees it after the tests above; saved for the README on request."""
     driver.get(live.url + "/#/")
     until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "img.thumb")) >= 3)
     until(
