@@ -202,3 +202,15 @@ def test_screenshot(driver: Any, live: Server, tmp_path: Path) -> None:
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_redoc_renders_without_the_network(driver: Any, live: Server) -> None:
+    """The browser reaches nothing but this server (no route out in the test machine either
+    way): ReDoc must come from the app and draw the document's operations."""
+    driver.get(live.url + "/redoc")
+    until(driver, lambda d: "Validate and enqueue a composition" in d.page_source)
+    scripts = driver.execute_script(
+        "return Array.from(document.scripts).map(s => s.src).filter(Boolean)"
+    )
+    assert scripts and all(s.startswith(live.url + "/") for s in scripts), scripts
+    assert driver.find_elements(By.CSS_SELECTOR, "h1"), "ReDoc drew no title"
