@@ -29,12 +29,10 @@ HOSTILE = (
 )
 
 
-def tiny(clip: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "clips": [{"url": clip.as_uri()}],
-        "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast"},
-        **extra,
-    }
+def tiny(clip: Path, output: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """clip alone, at 180p unless output says otherwise."""
+    out = {"resolution": "180p", "fps": 10, "preset": "ultrafast"} | (output or {})
+    return {"clips": [{"url": clip.as_uri()}], "output": out, **extra}
 
 
 def until(driver: Any, check: Callable[[Any], Any], timeout: float = 30) -> Any:
@@ -125,46 +123,45 @@ def test_hostile_strings_are_shown_literally(
     api.wait(job, timeout=60)
 
 
-def test_progress_moves_during_a_render(
+def test_cancel_works_and_progress_moves_during_a_render(
     driver: Any, live: Server, api: Client, media: dict[str, Path]
 ) -> None:
+    """MAX_CONCURRENT_JOBS=1: `first` renders (slowly) while `second` waits, so both rows are
+    on screen before anything of `second` happens. Cancel `first` from its row; then watch
+    `second`'s bar move through its render."""
+    first = api.submit(
+        tiny(media["long"], output={"resolution": "720p", "fps": 30, "preset": "slow"})
+    )
+    second = api.submit(
+        tiny(media["long"], output={"resolution": "720p", "fps": 30, "preset": "medium"})
+    )
+    a, b = first.composition_id, second.composition_id
     driver.get(live.url + "/#/")
-    until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#compositions tbody tr"))
-    spec = tiny(media["long"])
-    spec["output"] = {"resolution": "720p", "fps": 30, "preset": "medium"}
-    job = api.submit(spec).composition_id
+    until(driver, lambda d: text_of(d, b, ".status") == "QUEUED")
+    until(driver, lambda d: in_row(d, a, "button.cancel")).click()
+    until(driver, lambda d: text_of(d, a, ".status") == "CANCELLED", timeout=60)
+    assert not in_row(driver, a, "button.cancel")
+    with pytest.raises(CompositionFailed) as ended:
+        api.wait(a, timeout=30)
+    assert ended.value.code == "CANCELLED"
+
     seen: list[float] = []
+    status = ""
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and status not in ("COMPLETED", "FAILED", "CANCELLED"):
         try:
-            r = row(driver, job)
-            value = r and float(r.find_element(By.TAG_NAME, "progress").get_attribute("value"))
-            status = r and r.find_element(By.CSS_SELECTOR, ".status").text
+            bar = in_row(driver, b, "progress")
+            value = float(bar.get_attribute("value")) if bar else None
+            status = text_of(driver, b, ".status")
         except StaleElementReferenceException:
             continue
-        if value is not None and value is not False and (not seen or value != seen[-1]):
+        if value is not None and (not seen or value != seen[-1]):
             seen.append(value)
-        if status in ("COMPLETED", "FAILED", "CANCELLED"):
-            break
         time.sleep(0.05)
     assert status == "COMPLETED", (status, seen)
     middle = [v for v in seen if 0 < v < 100]
     assert len(middle) >= 2, seen  # the bar moved through the render, not just 0 then 100
-    assert seen == sorted(seen), seen
-    assert seen[-1] == 100
-
-
-def test_cancel_works(driver: Any, live: Server, api: Client, media: dict[str, Path]) -> None:
-    spec = tiny(media["long"])
-    spec["output"] = {"resolution": "720p", "fps": 30, "preset": "slow"}
-    job = api.submit(spec).composition_id
-    driver.get(live.url + "/#/")
-    button = until(driver, lambda d: in_row(d, job, "button.cancel"))
-    button.click()
-    until(driver, lambda d: text_of(d, job, ".status") == "CANCELLED", timeout=60)
-    with pytest.raises(CompositionFailed) as ended:
-        api.wait(job, timeout=30)
-    assert ended.value.code == "CANCELLED"
+    assert seen == sorted(seen) and seen[-1] == 100, seen
 
 
 def test_the_playground_renders_a_sample(
