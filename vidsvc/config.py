@@ -73,6 +73,12 @@ def _dirs(raw: str) -> tuple[Path, ...]:
     return dirs
 
 
+def _dir_or_empty(raw: str) -> str:
+    if raw and not Path(raw).expanduser().is_dir():
+        raise ValueError(f"{raw} is not an existing directory")
+    return str(Path(raw).expanduser().resolve()) if raw else ""
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in options:
@@ -182,7 +188,7 @@ class Settings:
     # The web console at / (issue 14): off -> 404. Its playground offers the sample specs in
     # CONSOLE_SAMPLES_DIR (empty: the repository's sample_specs/ when it is there).
     enable_console: bool = _setting("ENABLE_CONSOLE", _bool, True)
-    console_samples_dir: str = _setting("CONSOLE_SAMPLES_DIR", _str, "")
+    console_samples_dir: str = _setting("CONSOLE_SAMPLES_DIR", _dir_or_empty, "")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

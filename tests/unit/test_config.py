@@ -37,3 +37,12 @@ def test_a_file_is_not_a_directory(tmp_path: Path) -> None:
 
 def test_empty_means_no_local_files() -> None:
     assert Settings.from_env({"ALLOWED_LOCAL_DIRS": ""}).allowed_local_dirs == ()
+
+
+def test_console_samples_dir_must_exist_when_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"CONSOLE_SAMPLES_DIR": ""}).console_samples_dir == ""
+    assert Settings.from_env({"CONSOLE_SAMPLES_DIR": str(tmp_path)}).console_samples_dir == str(
+        tmp_path.resolve()
+    )
+    with pytest.raises(ConfigError, match="CONSOLE_SAMPLES_DIR"):
+        Settings.from_env({"CONSOLE_SAMPLES_DIR": str(tmp_path / "nope")})
