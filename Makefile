@@ -10,8 +10,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 install: os-deps $(STAMP)
 
 # FFmpeg (with ffprobe) and the fallback font come from the OS package manager, only when missing;
-# so do redis-server and PostgreSQL's binaries, which the tests start throwaway servers from.
-# Text engine (issue 11): fonts for every script (also in the Dockerfile) and, for the tests
+# so do redis-server and PostgreSQL's binaries, which the tests start throwaway servers from,
+# and Chromium with its driver, which the console's browser tests drive (not in the image).
+# Text engine: fonts for every script (also in the Dockerfile) and, for the tests
 # only, tesseract with the languages the OCR read-back tests use.
 TEXT_FONT_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola
 TEXT_OS_PACKAGES := $(TEXT_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
@@ -24,6 +25,7 @@ os-deps:
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	for pkg in $(TEXT_OS_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing OS packages:$$missing"; \

@@ -1,8 +1,10 @@
 """The service benchmark's client: the reference as API JSON, submit, wait, read metadata.
 
-Waiting is what a frontend does: open the `websocket_url` of the 202 body and read until
-the `completed` (or `error`) message. The server sends the current state on connect, so a
-job that finished before the socket opened is still reported.
+POST and metadata go through vidsvc.client. Waiting is what a frontend does: open the
+`websocket_url` of the 202 body and read until the `completed` (or `error`) message (by
+hand, not client.wait(), whose closing GET would add a round trip to the measured `notify`).
+The server sends the current state on connect, so a job that finished before the socket
+opened is still reported.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, cast
 import aiohttp
 
 from bench.reference import reference_spec
+from vidsvc.client import AsyncClient, VidsvcClientError
 
 COMPOSITIONS = "/api/v1/compositions"
 JOB_TIMEOUT = 600.0
@@ -63,20 +66,20 @@ class Submitted:
 
 
 async def submit(session: aiohttp.ClientSession, base: str, spec: dict[str, object]) -> Submitted:
-    """POST the composition; raises JobFailed unless the answer is 202 with an id."""
+    """POST the composition (vidsvc.client on the caller's session); JobFailed if refused."""
     posted_at, started = time.time(), time.perf_counter()
-    async with session.post(f"{base}{COMPOSITIONS}", json=spec) as resp:
-        body = await resp.json(content_type=None)
-        post_seconds = time.perf_counter() - started
-        if resp.status != 202 or "composition_id" not in body:
-            raise JobFailed(f"POST {COMPOSITIONS}: {resp.status} {body}")
+    try:
+        accepted = await AsyncClient(base, session=session).submit(spec)
+    except VidsvcClientError as exc:
+        raise JobFailed(f"POST {COMPOSITIONS}: {exc.status} {exc}") from None
+    post_seconds = time.perf_counter() - started
     return Submitted(
-        id=body["composition_id"],
-        websocket_url=body["websocket_url"],
+        id=accepted.composition_id,
+        websocket_url=accepted.websocket_url,
         posted_at=posted_at,
         started=started,
         post_seconds=post_seconds,
-        estimate=body.get("estimated_duration"),
+        estimate=accepted.estimated_duration,
     )
 
 
@@ -100,10 +103,10 @@ async def wait_ws(session: aiohttp.ClientSession, job: Submitted) -> None:
 
 
 async def fetch_metadata(session: aiohttp.ClientSession, base: str, job: Submitted) -> None:
-    async with session.get(f"{base}{COMPOSITIONS}/{job.id}/metadata") as resp:
-        if resp.status != 200:
-            raise JobFailed(f"GET {job.id}/metadata: {resp.status} {await resp.text()}")
-        job.meta = await resp.json()
+    try:
+        job.meta = await AsyncClient(base, session=session).metadata(job.id)
+    except VidsvcClientError as exc:
+        raise JobFailed(f"GET {job.id}/metadata: {exc.status} {exc}") from None
 
 
 def stamp(value: object) -> float:

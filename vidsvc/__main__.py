@@ -1,4 +1,5 @@
-"""The command line: `vidsvc serve` and `vidsvc render SPEC.json OUT.mp4` (no server).
+"""The command line: `vidsvc serve`, `vidsvc render SPEC.json OUT.mp4` (no server) and
+`vidsvc submit SPEC.json OUT.mp4 --server URL` (through a server, with vidsvc.client).
 
 The composition root. Exit codes: 0 rendered, or served and stopped cleanly; 1 the composition
 or a render failed (the JSON error envelope is on stderr); 2 bad usage or a bad setting.
@@ -34,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
     one.add_argument("out", type=Path, help="output MP4; the thumbnail goes beside it (.jpg)")
     one.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub = commands.add_parser("submit", help="render one composition on a server, download it")
+    sub.add_argument("spec", type=Path, help="composition JSON (absolute paths or URLs only)")
+    sub.add_argument("out", type=Path, help="where the finished MP4 is written")
+    sub.add_argument("--server", default="http://127.0.0.1:8000", help="the vidsvc base URL")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -147,8 +153,25 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    # Imported here: the client needs none of the server's modules (nor they it).
+    from vidsvc.client.cli import report, submit_file
+
+    bar = Bar(sys.stderr, sys.stderr.isatty() and not args.quiet)
+    try:
+        out = asyncio.run(submit_file(args.spec, args.out.resolve(), args.server, bar))
+    except Exception as exc:  # report() re-raises what it does not know
+        bar.close()
+        return report(exc)
+    bar.close()
+    print(out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "submit":
+        return _submit(args)
     try:
         # The server takes the environment as it is; the CLI may read local files anywhere.
         if args.command in ("serve", "migrate"):

@@ -62,8 +62,21 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _paths(raw: str) -> tuple[Path, ...]:
-    return tuple(Path(p).expanduser().resolve() for p in _csv(raw))
+def _dirs(raw: str) -> tuple[Path, ...]:
+    """Existing directories, separated by ',' or ':' (as in PATH): a colon list used to allow
+    nothing at all, and a missing directory would refuse every file under it until a restart."""
+    parts = [part.strip() for part in raw.replace(":", ",").split(",") if part.strip()]
+    dirs = tuple(Path(p).expanduser().resolve() for p in parts)
+    for given, path in zip(parts, dirs, strict=True):
+        if not path.is_dir():
+            raise ValueError(f"{given} is not an existing directory")
+    return dirs
+
+
+def _dir_or_empty(raw: str) -> str:
+    if raw and not Path(raw).expanduser().is_dir():
+        raise ValueError(f"{raw} is not an existing directory")
+    return str(Path(raw).expanduser().resolve()) if raw else ""
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -124,7 +137,7 @@ class Settings:
     # inputs
     allowed_s3_buckets: tuple[str, ...] = _setting("ALLOWED_S3_BUCKETS", _csv, ())
     allowed_url_hosts: tuple[str, ...] = _setting("ALLOWED_URL_HOSTS", _csv, ())
-    allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _paths, ())
+    allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _dirs, ())
     # limits (RELIABILITY.md §0.3)
     max_duration_seconds: float = _setting("MAX_DURATION_SECONDS", _float(1, 86400), 180.0)
     max_clips: int = _setting("MAX_CLIPS", _int(1, 10000), 200)
@@ -172,6 +185,10 @@ class Settings:
     enable_beat_detection: bool = _setting("ENABLE_BEAT_DETECTION", _bool, False)
     enable_gpu_encoding: bool = _setting("ENABLE_GPU_ENCODING", _bool, False)
     enable_4k_output: bool = _setting("ENABLE_4K_OUTPUT", _bool, False)
+    # The web console at / (issue 14): off -> 404. Its playground offers the sample specs in
+    # CONSOLE_SAMPLES_DIR (empty: the repository's sample_specs/ when it is there).
+    enable_console: bool = _setting("ENABLE_CONSOLE", _bool, True)
+    console_samples_dir: str = _setting("CONSOLE_SAMPLES_DIR", _dir_or_empty, "")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

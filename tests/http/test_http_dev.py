@@ -13,6 +13,7 @@ from tests.support.http_app import Client, assert_envelope
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
+from vidsvc.media.probe import probe
 from vidsvc.work import devmedia
 
 MakeClient = Callable[..., Awaitable[Client]]
@@ -98,3 +99,34 @@ async def test_generation_completes_and_reset_user_deletes_it(
     assert (await client.get(f"/api/v1/compositions/{mine['composition_id']}")).status == 404
     assert not any([await runner.stores.blobs.exists(k) for k in keys])
     assert (await client.get(f"/api/v1/compositions/{created['composition_id']}")).status == 200
+
+
+@pytest.mark.ffmpeg
+async def test_the_most_clips_with_the_defaults_render(
+    aiohttp_client: MakeClient, tmp_path: Path
+) -> None:
+    """Every source in the rotation (testsrc2, smptebars, mandelbrot, …) generates and the
+    composition of MAX_CLIPS of them completes; only size and length are made small."""
+    app = create_app(settings(tmp_path, ENABLE_DEV_API="true", X264_PRESET="ultrafast"))
+    client = await aiohttp_client(app)
+    body = {"clips": devmedia.MAX_CLIPS, "duration": 1, "resolution": "180p"}
+    resp = await client.post("/dev/test-generation", json=body)
+    created = await resp.json()
+    assert resp.status == 202, created
+    assert len(created["media"]) == devmedia.MAX_CLIPS
+    done = await status_of(client, created["composition_id"], "completed")
+    assert done["status"] == "completed", done
+
+
+@pytest.mark.ffmpeg
+async def test_every_source_generates_with_the_default_size_and_length(tmp_path: Path) -> None:
+    """MAX_CLIPS clips at the defaults (360p, 3 s): each one decodes at that size and length."""
+    conf = settings(tmp_path, ENABLE_DEV_API="true")
+    req = devmedia.parse_request({"clips": devmedia.MAX_CLIPS})
+    media = await devmedia.generate(conf, req)
+    assert len(media.clips) == devmedia.MAX_CLIPS
+    for n, path in enumerate(media.clips):
+        info = await probe(path, conf, field=f"clips[{n}]")
+        assert (info.width, info.height) == devmedia.DEV_RESOLUTIONS["360p"]
+        assert info.has_video and info.has_audio
+        assert abs(info.duration_ms - 3000) <= 100, (n, info)

@@ -90,3 +90,11 @@ def test_serves_json_logs_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert {"timestamp", "level", "logger", "message", "request_id", "composition_id"} <= set(
         lines[0]
     )
+
+
+def test_a_missing_allowed_local_dir_stops_serve_with_one_line(tmp_path: Path) -> None:
+    done = serve(tmp_path, ALLOWED_LOCAL_DIRS=f"{tmp_path}:{tmp_path / 'missing'}")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ALLOWED_LOCAL_DIRS" in lines[0], done.stderr
+    assert "missing is not an existing directory" in lines[0]

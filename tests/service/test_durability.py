@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests.support.server import Server, composition, ffmpeg_pids, wait_for
+from vidsvc.client import AsyncClient
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -24,11 +25,8 @@ def terminal(body: dict[str, Any]) -> bool:
 
 
 async def post(http: aiohttp.ClientSession, srv: Server, doc: dict[str, Any]) -> str:
-    async with http.post(f"{srv.url}/api/v1/compositions", json=doc) as resp:
-        body = await resp.json()
-        assert resp.status == 202, body
-        job_id: str = body["composition_id"]
-        return job_id
+    accepted = await AsyncClient(srv.url, session=http).submit(doc)  # raises unless 202
+    return accepted.composition_id
 
 
 def leftovers(srv: Server) -> list[Path]:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from vidsvc.config import Settings
 from vidsvc.http.auth import setup_auth
+from vidsvc.http.console import setup_console
 from vidsvc.http.dev import setup_dev
 from vidsvc.http.docs import setup_docs
 from vidsvc.http.errors import setup_errors
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Appli
     setup_routes(app)
     if settings.enable_dev_api:
         setup_dev(app)
+    if settings.enable_console:
+        setup_console(app)
     setup_metrics(app, settings)  # its middleware goes first: it sees every final status
     setup_docs(app)  # last: it documents the routes registered so far
     document_rate_limit(app)  # adds the 429 that the middleware, not a route, answers

@@ -29,7 +29,10 @@ Responses = Mapping[int, tuple[type[Schema] | None, str]]
 OPENAPI_PATH = "/api/docs/openapi.json"
 SWAGGER_STATIC = "/static/swagger"
 SWAGGER_FILES = Path(aiohttp_apispec.__file__).parent / "static"
-REDOC_JS = "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js"
+# Vendored from npm (redoc 2.1.5, MIT; static/redoc/VERSION.md): /redoc works offline.
+REDOC_STATIC = "/static/redoc"
+REDOC_FILES = Path(__file__).parent / "static" / "redoc"
+REDOC_JS = f"{REDOC_STATIC}/redoc.standalone.js"
 HEADERS = {
     "Location": {"type": "string", "description": "path of the new composition"},
     "Retry-After": {"type": "integer", "description": "seconds to wait before retrying"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vidsvc.http import beats, clips, compositions, docs, downloads, events, health
+from vidsvc.http import beats, clips, compositions, docs, downloads, events, health, request_doc
 
 COMPOSITION = "/api/v1/compositions/{id}"
 
@@ -17,6 +17,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete(COMPOSITION, compositions.cancel)
     r.add_get(COMPOSITION + "/download", downloads.download)
     r.add_get(COMPOSITION + "/metadata", compositions.metadata)
+    r.add_get(request_doc.PATH, request_doc.composition_request)
     r.add_get(downloads.FILES + "/{key:.+}", downloads.blob_file)
     r.add_post(clips.PROCESS_CLIPS, clips.create)
     r.add_get(clips.PROCESSING, clips.get_processing)
@@ -29,3 +30,4 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/docs", docs.swagger_ui)
     r.add_get("/redoc", docs.redoc)
     r.add_static(docs.SWAGGER_STATIC, docs.SWAGGER_FILES)
+    r.add_static(docs.REDOC_STATIC, docs.REDOC_FILES)

@@ -92,6 +92,9 @@ class CompositionStatusSchema(Schema):
     cancel_requested = fields.Boolean(required=True)
     user_id = fields.String(required=True, allow_none=True)
     websocket_url = fields.String(required=True)
+    duration = fields.Float(
+        allow_none=True, metadata={"description": "seconds of the output; null until completed"}
+    )
 
 
 class CompositionPageSchema(Schema):

@@ -60,7 +60,15 @@ def composition(request: web.Request, job: Job) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "user_id": job.user_id,
         "websocket_url": urls.websocket(request, f"/ws/compositions/{job.id}"),
+        "duration": output_duration(job),
     }
+
+
+def output_duration(job: Job) -> float | None:
+    """Seconds of the finished output (its probe), so a list can show it without N requests."""
+    output = job.metadata.get("output")
+    value = output.get("duration") if isinstance(output, Mapping) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def accepted(request: web.Request, job: Job, estimate_s: float) -> dict[str, Any]:

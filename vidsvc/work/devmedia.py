@@ -101,13 +101,14 @@ def parse_request(body: Mapping[str, Any]) -> DevRequest:
 def _clip_argv(settings: Settings, req: DevRequest, n: int, out: Path) -> list[str]:
     width, height = DEV_RESOLUTIONS[req.resolution]
     source = VIDEO_SOURCES[n % len(VIDEO_SOURCES)]
-    video = f"{source}=size={width}x{height}:rate=25:duration={req.duration:g}"
+    # No duration option: mandelbrot has none in FFmpeg 5.1; the output's -t ends every source.
+    video = f"{source}=size={width}x{height}:rate=25"
     tone = f"sine=frequency={TONES[n % len(TONES)]}:sample_rate=48000:duration={req.duration:g}"
     return [
         *(settings.ffmpeg_bin, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"),
         *("-f", "lavfi", "-i", video, "-f", "lavfi", "-i", tone),
         *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
-        *("-c:a", "aac", "-shortest", str(out)),
+        *("-c:a", "aac", "-t", f"{req.duration:g}", str(out)),
     ]
 
 

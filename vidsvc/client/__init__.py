@@ -1,0 +1,33 @@
+"""A Python client for the vidsvc HTTP API (depends on aiohttp only).
+
+    from vidsvc.client import Client
+    with Client("http://127.0.0.1:8000") as api:
+        job = api.submit(spec)
+        api.wait(job.composition_id, on_progress=lambda p: print(p.stage, p.percentage))
+        api.download(job.composition_id, "out.mp4")
+
+AsyncClient has the same methods as coroutines. Never imports the server's modules
+(import-linter contract in pyproject.toml), so it can be vendored or shipped on its own.
+"""
+
+from __future__ import annotations
+
+from vidsvc.client.aio import AsyncClient
+from vidsvc.client.models import (
+    Accepted,
+    Composition,
+    CompositionFailed,
+    Progress,
+    VidsvcClientError,
+)
+from vidsvc.client.sync import Client
+
+__all__ = [
+    "Accepted",
+    "AsyncClient",
+    "Client",
+    "Composition",
+    "CompositionFailed",
+    "Progress",
+    "VidsvcClientError",
+]

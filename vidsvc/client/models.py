@@ -1,0 +1,137 @@
+"""What the client returns and raises: typed views of the API's JSON bodies (SPEC.md §2, §4).
+
+Each dataclass keeps the whole body in `raw`, so fields the server adds later are not lost.
+Depends on nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+class VidsvcClientError(Exception):
+    """An error answer of the API: `code` is the envelope's (VALIDATION_ERROR, QUEUE_FULL…)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+        self.details = dict(details or {})
+        self.request_id = request_id
+
+    @classmethod
+    def from_envelope(cls, status: int, body: Any) -> VidsvcClientError:
+        error = body.get("error") if isinstance(body, Mapping) else None
+        if not isinstance(error, Mapping):
+            return cls("HTTP_ERROR", f"HTTP {status} without an error envelope", status=status)
+        return cls(
+            str(error.get("code", "HTTP_ERROR")),
+            str(error.get("message", "")),
+            status=status,
+            details=error.get("details") if isinstance(error.get("details"), Mapping) else None,
+            request_id=error.get("request_id"),
+        )
+
+
+class CompositionFailed(VidsvcClientError):
+    """wait(): the composition ended `failed` (its error's code) or `cancelled` (CANCELLED)."""
+
+    def __init__(self, composition: Composition) -> None:
+        error = composition.error or {}
+        code = str(error.get("code") or ("CANCELLED" if composition.cancelled else "FAILED"))
+        message = str(error.get("message") or f"the composition was {composition.status}")
+        super().__init__(code, message, details=error.get("details"))
+        self.composition = composition
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    stage: str
+    percentage: float
+    message: str = ""
+    eta_seconds: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Progress:
+        eta = data.get("eta_seconds")
+        return cls(
+            stage=str(data.get("stage", "")),
+            percentage=float(data.get("percentage") or 0),
+            message=str(data.get("message") or ""),
+            eta_seconds=None if eta is None else float(eta),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The 202 answer of submit()."""
+
+    composition_id: str
+    status: str
+    created_at: str
+    estimated_duration: float | None
+    websocket_url: str
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Accepted:
+        eta = data.get("estimated_duration")
+        return cls(
+            composition_id=str(data["composition_id"]),
+            status=str(data["status"]),
+            created_at=str(data.get("created_at", "")),
+            estimated_duration=None if eta is None else float(eta),
+            websocket_url=str(data["websocket_url"]),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """GET /api/v1/compositions/{id}."""
+
+    composition_id: str
+    status: str
+    progress: Progress
+    created_at: str
+    updated_at: str
+    output_url: str | None
+    thumbnail_url: str | None
+    error: Mapping[str, Any] | None
+    websocket_url: str | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Composition:
+        error = data.get("error")
+        return cls(
+            composition_id=str(data["composition_id"]),
+            status=str(data["status"]),
+            progress=Progress.from_json(data.get("progress") or {}),
+            created_at=str(data.get("created_at", "")),
+            updated_at=str(data.get("updated_at", "")),
+            output_url=data.get("output_url"),
+            thumbnail_url=data.get("thumbnail_url"),
+            error=error if isinstance(error, Mapping) else None,
+            websocket_url=data.get("websocket_url"),
+            raw=data,
+        )

@@ -1,0 +1,456 @@
+// The vidsvc console: the compositions list, one composition's detail, and a playground.
+// Plain JavaScript, no build step, nothing from another host. Safe by construction: every
+// string from the API or the user reaches the page through el() below, which only ever
+// creates text nodes and sets attributes (never innerHTML); the server's CSP forbids inline
+// script as a second line of defence.
+"use strict";
+
+const API = "/api/v1/compositions";
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const app = document.getElementById("app");
+let view = null; // {stop()} of the view on screen
+
+// -- helpers ----------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options) {
+  const resp = await fetch(path, options);
+  let body = null;
+  try {
+    body = await resp.json();
+  } catch (_) {
+    body = null;
+  }
+  if (!resp.ok) {
+    const error = (body && body.error) || { code: "HTTP_" + resp.status, message: resp.statusText };
+    throw Object.assign(new Error(error.message), { code: error.code, details: error.details });
+  }
+  return body;
+}
+
+const enc = encodeURIComponent;
+const downloadUrl = (id) => `${API}/${enc(id)}/download`;
+const thumbnailUrl = (id) => `${API}/${enc(id)}/download?file=thumbnail`;
+
+function socketUrl(id) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws/compositions/${enc(id)}`;
+}
+
+function seconds(value) {
+  return typeof value === "number" ? `${value.toFixed(1)} s` : "";
+}
+
+function progressText(status, progress) {
+  if (!progress) return status;
+  const parts = [`${Math.round(progress.percentage)}%`, progress.stage];
+  if (typeof progress.eta_seconds === "number" && !TERMINAL.has(status)) {
+    parts.push(`ETA ${Math.ceil(progress.eta_seconds)} s`);
+  }
+  return parts.join(" · ");
+}
+
+function errorText(error) {
+  return error ? `${error.code}: ${error.message}` : "";
+}
+
+// Follows one composition over its WebSocket; onChange gets {status, progress} as they come,
+// onEnd once when it is over (or the socket closed, so the caller re-reads the state).
+function watch(id, onChange, onEnd) {
+  const ws = new WebSocket(socketUrl(id));
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  ws.onmessage = (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch (_) {
+      return;
+    }
+    const data = msg.data || {};
+    if (msg.type === "status") onChange({ status: data.status, progress: data.progress });
+    else if (msg.type === "progress") onChange({ status: data.status || "processing", progress: data });
+    else end();
+  };
+  ws.onclose = end;
+  ws.onerror = end;
+  return { close: () => { ended = true; ws.close(); } };
+}
+
+function progressCell(item) {
+  const bar = el("progress", { max: 100, value: item.progress ? item.progress.percentage : 0 });
+  const text = el("span", { class: "progress-text" }, progressText(item.status, item.progress));
+  const error = el("span", { class: "error" }, errorText(item.error));
+  return { node: el("div", {}, bar, text, error), bar, text, error };
+}
+
+function setProgress(cell, status, progress) {
+  if (progress) cell.bar.value = progress.percentage;
+  cell.text.textContent = progressText(status, progress);
+}
+
+async function cancel(id, button) {
+  button.disabled = true;
+  try {
+    await api(`${API}/${enc(id)}`, { method: "DELETE" });
+  } catch (err) {
+    button.disabled = false;
+    alert(`${err.code}: ${err.message}`);
+  }
+}
+
+// -- the list ---------------------------------------------------------------------------
+
+function listView() {
+  const rows = new Map(); // id -> {row, item, cells, socket}
+  const tbody = el("tbody");
+  const empty = el("p", { class: "empty", hidden: true }, "No compositions yet: try the playground.");
+  const table = el(
+    "table",
+    { id: "compositions" },
+    el("thead", {}, el("tr", {}, ["", "Composition", "Status", "Progress", "Duration", "Created", ""].map((h) => el("th", {}, h)))),
+    tbody,
+  );
+  app.replaceChildren(el("h2", {}, "Compositions"), table, empty);
+  let timer = null;
+  let stopped = false;
+
+  function build(item) {
+    const cells = {
+      thumb: el("td", { class: "thumb-cell" }),
+      status: el("span", { class: "status" }),
+      progress: progressCell(item),
+      duration: el("td", { class: "duration" }),
+      actions: el("td", { class: "actions" }),
+    };
+    const row = el(
+      "tr",
+      { "data-id": item.composition_id },
+      cells.thumb,
+      el(
+        "td",
+        { class: "id" },
+        el("a", { href: `#/c/${enc(item.composition_id)}` }, item.composition_id),
+        el("div", { class: "user" }, item.user_id || ""),
+      ),
+      el("td", {}, cells.status),
+      el("td", { class: "progress-cell" }, cells.progress.node),
+      cells.duration,
+      el("td", { class: "created" }, new Date(item.created_at).toLocaleString()),
+      cells.actions,
+    );
+    const entry = { row, item: null, cells, socket: null };
+    update(entry, item);
+    return entry;
+  }
+
+  function update(entry, item) {
+    const before = entry.item;
+    entry.item = item;
+    const { cells } = entry;
+    cells.status.textContent = item.status;
+    cells.status.className = `status status-${item.status}`;
+    setProgress(cells.progress, item.status, item.progress);
+    cells.progress.error.textContent = errorText(item.error);
+    cells.duration.textContent = seconds(item.duration);
+    if (!before || before.status !== item.status) {
+      cells.thumb.replaceChildren(
+        item.status === "completed"
+          ? el("img", { class: "thumb", src: thumbnailUrl(item.composition_id), alt: "thumbnail" })
+          : el("div", { class: "thumb-empty" }),
+      );
+      cells.actions.replaceChildren();
+      if (!TERMINAL.has(item.status)) {
+        const button = el("button", { class: "cancel", type: "button" }, "Cancel");
+        button.addEventListener("click", () => cancel(item.composition_id, button));
+        cells.actions.append(button);
+      }
+    }
+    if (!TERMINAL.has(item.status) && !entry.socket) {
+      entry.socket = watch(
+        item.composition_id,
+        (change) => {
+          entry.item = { ...entry.item, ...change, progress: change.progress || entry.item.progress };
+          cells.status.textContent = entry.item.status;
+          cells.status.className = `status status-${entry.item.status}`;
+          setProgress(cells.progress, entry.item.status, entry.item.progress);
+        },
+        () => {
+          entry.socket = null;
+          refreshOne(entry);
+        },
+      );
+    }
+  }
+
+  async function refreshOne(entry) {
+    if (stopped) return;
+    try {
+      update(entry, await api(`${API}/${enc(entry.item.composition_id)}`));
+    } catch (_) {
+      /* the next list refresh tries again */
+    }
+  }
+
+  async function refresh() {
+    try {
+      const page = await api(`${API}?limit=50`);
+      if (stopped) return;
+      const seen = new Set();
+      for (const item of page.items) {
+        seen.add(item.composition_id);
+        let entry = rows.get(item.composition_id);
+        if (entry) update(entry, item);
+        else rows.set(item.composition_id, (entry = build(item)));
+        tbody.append(entry.row); // re-appending keeps the server's order: newest first
+      }
+      for (const [id, entry] of rows) {
+        if (!seen.has(id)) {
+          if (entry.socket) entry.socket.close();
+          entry.row.remove();
+          rows.delete(id);
+        }
+      }
+      empty.hidden = rows.size > 0;
+    } catch (_) {
+      /* keep what is on screen; try again */
+    }
+    if (!stopped) timer = setTimeout(refresh, 2000);
+  }
+
+  refresh();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      for (const entry of rows.values()) if (entry.socket) entry.socket.close();
+    },
+  };
+}
+
+// -- one composition ---------------------------------------------------------------------
+
+function table(id, pairs) {
+  return el("table", { id, class: "kv" }, pairs.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
+}
+
+function probeSummary(p) {
+  if (!p) return "";
+  const size = p.width && p.height ? `${p.width}x${p.height}` : "";
+  return [p.format, p.video, p.audio, size, p.fps ? `${p.fps} fps` : "", seconds(p.duration)]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+function shellQuote(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+function detailView(id) {
+  let stopped = false;
+  let socket = null;
+  let timer = null;
+  const status = el("span", { class: "status", id: "detail-status" });
+  const cell = progressCell({ status: "", progress: null, error: null });
+  const actions = el("div", { class: "toolbar" });
+  const player = el("div", { id: "player-box" });
+  const meta = el("div", { id: "meta" });
+  const request = el("pre", { id: "request-json" }, "…");
+  app.replaceChildren(
+    el("h2", {}, "Composition ", el("span", { class: "id" }, id)),
+    el("div", { class: "toolbar" }, status, cell.node),
+    actions,
+    player,
+    el("div", { class: "grid" }, el("div", {}, el("h2", {}, "Render"), meta), el("div", {}, el("h2", {}, "Request"), request)),
+  );
+
+  function show(item) {
+    status.textContent = item.status;
+    status.className = `status status-${item.status}`;
+    setProgress(cell, item.status, item.progress);
+    cell.error.textContent = errorText(item.error);
+    actions.replaceChildren();
+    if (!TERMINAL.has(item.status)) {
+      const button = el("button", { class: "cancel", type: "button" }, "Cancel");
+      button.addEventListener("click", () => cancel(id, button));
+      actions.append(button);
+    }
+  }
+
+  async function load() {
+    if (stopped) return;
+    let item;
+    try {
+      item = await api(`${API}/${enc(id)}`);
+    } catch (err) {
+      app.replaceChildren(el("p", { class: "error" }, `${err.code}: ${err.message}`));
+      return;
+    }
+    show(item);
+    if (item.status === "completed" && !player.firstChild) {
+      player.append(
+        el("video", { id: "player", controls: true, preload: "auto", src: downloadUrl(id) }),
+        el("p", {}, el("a", { href: downloadUrl(id), download: `${id}.mp4` }, "Download MP4")),
+      );
+    }
+    if (TERMINAL.has(item.status)) loadMetadata();
+    else if (!socket) {
+      socket = watch(
+        id,
+        (change) => show({ ...item, ...change, progress: change.progress || item.progress }),
+        () => {
+          socket = null;
+          if (!stopped) timer = setTimeout(load, 500);
+        },
+      );
+    }
+  }
+
+  async function loadMetadata() {
+    try {
+      const m = await api(`${API}/${enc(id)}/metadata`);
+      const timings = Object.entries(m.timings || {}).map(([k, v]) => [k, seconds(v)]);
+      const inputs = Object.entries(m.inputs || {}).map(([k, v]) => [k, probeSummary(v)]);
+      meta.replaceChildren(
+        table("facts", [
+          ["status", m.status],
+          ["attempts", String(m.attempts)],
+          ["instance", m.instance || ""],
+          ["output", probeSummary(m.output)],
+          ["FFmpeg", m.ffmpeg_version || ""],
+        ]),
+        el("h3", {}, "Timings"),
+        table("timings", timings),
+        el("h3", {}, "Inputs"),
+        table("inputs", inputs),
+        el("h3", {}, "FFmpeg command"),
+        el("pre", { id: "meta-command" }, (m.command || []).map(shellQuote).join(" ")),
+      );
+    } catch (err) {
+      meta.replaceChildren(el("p", { class: "error" }, `${err.code}: ${err.message}`));
+    }
+  }
+
+  api(`${API}/${enc(id)}/request`)
+    .then((body) => { request.textContent = JSON.stringify(body, null, 2); })
+    .catch((err) => { request.textContent = `${err.code}: ${err.message}`; });
+  load();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      if (socket) socket.close();
+    },
+  };
+}
+
+// -- the playground -----------------------------------------------------------------------
+
+function playView() {
+  let socket = null;
+  const select = el("select", { id: "sample-select" });
+  const editor = el("textarea", { id: "spec-editor", spellcheck: "false" });
+  const submit = el("button", { id: "submit", class: "primary", type: "button" }, "Render");
+  const result = el("div", { id: "play-result" });
+  app.replaceChildren(
+    el("h2", {}, "Playground"),
+    el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit),
+    editor,
+    result,
+  );
+  let samples = [];
+
+  function choose() {
+    const sample = samples.find((s) => s.name === select.value);
+    editor.value = JSON.stringify(sample ? sample.spec : { clips: [] }, null, 2);
+  }
+  select.addEventListener("change", choose);
+
+  api("/console/samples")
+    .then((body) => {
+      samples = body.samples;
+      select.replaceChildren(...samples.map((s) => el("option", { value: s.name }, s.name)), el("option", { value: "" }, "(empty)"));
+      choose();
+    })
+    .catch(() => choose());
+
+  submit.addEventListener("click", async () => {
+    let spec;
+    try {
+      spec = JSON.parse(editor.value);
+    } catch (err) {
+      result.replaceChildren(el("p", { class: "error" }, `not JSON: ${err.message}`));
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const accepted = await api(API, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(spec),
+      });
+      follow(accepted.composition_id);
+    } catch (err) {
+      result.replaceChildren(el("p", { class: "error", id: "play-error" }, `${err.code}: ${err.message}`));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  function follow(id) {
+    if (socket) socket.close();
+    const cell = progressCell({ status: "queued", progress: null, error: null });
+    cell.bar.id = "play-progress";
+    const box = el("div", { id: "play-player" });
+    result.replaceChildren(el("p", {}, "Submitted ", el("a", { href: `#/c/${enc(id)}` }, id)), cell.node, box);
+    socket = watch(
+      id,
+      (change) => setProgress(cell, change.status, change.progress),
+      async () => {
+        socket = null;
+        const item = await api(`${API}/${enc(id)}`);
+        setProgress(cell, item.status, item.progress);
+        cell.error.textContent = errorText(item.error);
+        if (item.status === "completed") {
+          box.replaceChildren(el("video", { controls: true, src: downloadUrl(id) }));
+        }
+      },
+    );
+  }
+
+  return { stop() { if (socket) socket.close(); } };
+}
+
+// -- routing ------------------------------------------------------------------------------
+
+function route() {
+  if (view) view.stop();
+  const hash = location.hash || "#/";
+  document.getElementById("nav-list").classList.toggle("active", hash === "#/");
+  document.getElementById("nav-play").classList.toggle("active", hash === "#/play");
+  if (hash.startsWith("#/c/")) view = detailView(decodeURIComponent(hash.slice(4)));
+  else if (hash === "#/play") view = playView();
+  else view = listView();
+}
+
+window.addEventListener("hashchange", route);
+route();
