@@ -146,6 +146,7 @@ def test_cancel_works_and_progress_moves_during_a_render(
     assert ended.value.code == "CANCELLED"
 
     seen: list[float] = []
+    texts: set[str] = set()
     status = ""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and status not in ("COMPLETED", "FAILED", "CANCELLED"):
@@ -153,6 +154,7 @@ def test_cancel_works_and_progress_moves_during_a_render(
             bar = in_row(driver, b, "progress")
             value = float(bar.get_attribute("value")) if bar else None
             status = text_of(driver, b, ".status")
+            texts.add(text_of(driver, b, ".progress-text"))
         except StaleElementReferenceException:
             continue
         if value is not None and (not seen or value != seen[-1]):
@@ -162,6 +164,9 @@ def test_cancel_works_and_progress_moves_during_a_render(
     middle = [v for v in seen if 0 < v < 100]
     assert len(middle) >= 2, seen  # the bar moved through the render, not just 0 then 100
     assert seen == sorted(seen) and seen[-1] == 100, seen
+    assert any("encoding" in t and "ETA" in t for t in texts), (
+        texts
+    )  # e.g. "47% · encoding · ETA 2 s"
 
 
 def test_the_playground_renders_a_sample(
