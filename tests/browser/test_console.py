@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.pages import console_log, in_row, row, text_of, tiny, until
 from tests.support.server import Server
 from vidsvc.client import Client, CompositionFailed
 
@@ -27,47 +26,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
 HOSTILE = (
     '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> "dq" \'sq\' &amp;'
 )
-
-
-def tiny(clip: Path, output: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """clip alone, at 180p unless output says otherwise."""
-    out = {"resolution": "180p", "fps": 10, "preset": "ultrafast"} | (output or {})
-    return {"clips": [{"url": clip.as_uri()}], "output": out, **extra}
-
-
-def until(driver: Any, check: Callable[[Any], Any], timeout: float = 30) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
-        check, message=f"timed out; console log: {console_log(driver)}"
-    )
-
-
-def console_log(driver: Any) -> list[str]:
-    try:
-        return [entry["message"] for entry in driver.get_log("browser")]
-    except Exception:  # the log is a diagnosis aid only
-        return []
-
-
-def row(driver: Any, job_id: str) -> Any:
-    found = driver.find_elements(By.CSS_SELECTOR, f'tr[data-id="{job_id}"]')
-    return found[0] if found else None
-
-
-def in_row(driver: Any, job_id: str, selector: str) -> Any:
-    """The element of job_id's row matching selector, or False (for until)."""
-    r = row(driver, job_id)
-    found = r.find_elements(By.CSS_SELECTOR, selector) if r is not None else []
-    return found[0] if found else False
-
-
-def text_of(driver: Any, job_id: str, selector: str) -> str:
-    r = row(driver, job_id)
-    if r is None:
-        return ""
-    try:
-        return str(r.find_element(By.CSS_SELECTOR, selector).text)
-    except StaleElementReferenceException:
-        return ""
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +104,7 @@ def test_cancel_works_and_progress_moves_during_a_render(
     assert ended.value.code == "CANCELLED"
 
     seen: list[float] = []
+    texts: set[str] = set()
     status = ""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and status not in ("COMPLETED", "FAILED", "CANCELLED"):
@@ -153,6 +112,7 @@ def test_cancel_works_and_progress_moves_during_a_render(
             bar = in_row(driver, b, "progress")
             value = float(bar.get_attribute("value")) if bar else None
             status = text_of(driver, b, ".status")
+            texts.add(text_of(driver, b, ".progress-text"))
         except StaleElementReferenceException:
             continue
         if value is not None and (not seen or value != seen[-1]):
@@ -162,6 +122,9 @@ def test_cancel_works_and_progress_moves_during_a_render(
     middle = [v for v in seen if 0 < v < 100]
     assert len(middle) >= 2, seen  # the bar moved through the render, not just 0 then 100
     assert seen == sorted(seen) and seen[-1] == 100, seen
+    assert any("encoding" in t and "ETA" in t for t in texts), (
+        texts
+    )  # e.g. "47% · encoding · ETA 2 s"
 
 
 def test_the_playground_renders_a_sample(

@@ -7,6 +7,11 @@
 
 const API = "/api/v1/compositions";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+// The list follows at most this many running compositions over WebSockets (the server caps
+// sockets per client, WS_MAX_CONN_PER_IP); the others move with the list's refresh.
+const MAX_LIST_SOCKETS = 8;
+// After a socket ends without a terminal message, wait this long before opening another.
+const SOCKET_RETRY_MS = 5000;
 const app = document.getElementById("app");
 let view = null; // {stop()} of the view on screen
 
@@ -158,7 +163,7 @@ function listView() {
       el("td", { class: "created" }, new Date(item.created_at).toLocaleString()),
       cells.actions,
     );
-    const entry = { row, item: null, cells, socket: null };
+    const entry = { row, item: null, cells, socket: null, retryAt: 0 };
     update(entry, item);
     return entry;
   }
@@ -185,7 +190,9 @@ function listView() {
         cells.actions.append(button);
       }
     }
-    if (!TERMINAL.has(item.status) && !entry.socket) {
+    const open = [...rows.values()].filter((e) => e.socket).length;
+    const due = !entry.retryAt || Date.now() >= entry.retryAt;
+    if (!TERMINAL.has(item.status) && !entry.socket && due && open < MAX_LIST_SOCKETS) {
       entry.socket = watch(
         item.composition_id,
         (change) => {
@@ -196,6 +203,7 @@ function listView() {
         },
         () => {
           entry.socket = null;
+          entry.retryAt = Date.now() + SOCKET_RETRY_MS; // a refused socket is not retried hot
           refreshOne(entry);
         },
       );
@@ -319,7 +327,7 @@ function detailView(id) {
         (change) => show({ ...item, ...change, progress: change.progress || item.progress }),
         () => {
           socket = null;
-          if (!stopped) timer = setTimeout(load, 500);
+          if (!stopped) timer = setTimeout(load, 1000);
         },
       );
     }
@@ -367,6 +375,8 @@ function detailView(id) {
 
 function playView() {
   let socket = null;
+  let timer = null;
+  let stopped = false;
   const select = el("select", { id: "sample-select" });
   const editor = el("textarea", { id: "spec-editor", spellcheck: "false" });
   const submit = el("button", { id: "submit", class: "primary", type: "button" }, "Render");
@@ -418,6 +428,7 @@ function playView() {
 
   function follow(id) {
     if (socket) socket.close();
+    clearTimeout(timer);
     const cell = progressCell({ status: "queued", progress: null, error: null });
     cell.bar.id = "play-progress";
     const box = el("div", { id: "play-player" });
@@ -425,19 +436,39 @@ function playView() {
     socket = watch(
       id,
       (change) => setProgress(cell, change.status, change.progress),
-      async () => {
+      () => {
         socket = null;
-        const item = await api(`${API}/${enc(id)}`);
-        setProgress(cell, item.status, item.progress);
-        cell.error.textContent = errorText(item.error);
-        if (item.status === "completed") {
-          box.replaceChildren(el("video", { controls: true, src: downloadUrl(id) }));
-        }
+        settle();
       },
     );
+
+    // The socket ended: show the final state, or keep polling if it dropped mid-render.
+    async function settle() {
+      if (stopped) return;
+      let item;
+      try {
+        item = await api(`${API}/${enc(id)}`);
+      } catch (_) {
+        timer = setTimeout(settle, 2000);
+        return;
+      }
+      setProgress(cell, item.status, item.progress);
+      cell.error.textContent = errorText(item.error);
+      if (item.status === "completed") {
+        box.replaceChildren(el("video", { controls: true, src: downloadUrl(id) }));
+      } else if (!TERMINAL.has(item.status)) {
+        timer = setTimeout(settle, 2000);
+      }
+    }
   }
 
-  return { stop() { if (socket) socket.close(); } };
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      if (socket) socket.close();
+    },
+  };
 }
 
 // -- routing ------------------------------------------------------------------------------
