@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vidsvc import spec
-from vidsvc.graph import audio, text
+from vidsvc.graph import audio, fit, layers, motion, text
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
@@ -54,15 +54,18 @@ def build(
 ) -> Graph:
     """The whole render as one graph; outputs are (video, audio, thumbnail) pads."""
     g = GraphBuilder()
-    segments = _segments(g, timeline, comp.output, sources)
+    segments = _segments(g, timeline, comp.output, sources, comp.clips)
     video, bed = _join(g, segments, comp.output.fps)
+    video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp.output, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
-    if comp.output.size[0] > THUMB_WIDTH:
-        thumb = g.add("scale", (thumb,), w=THUMB_WIDTH, h=-2)
+    if max(comp.output.size) > THUMB_WIDTH:  # the long side, whatever the shape
+        wide = comp.output.size[0] >= comp.output.size[1]
+        size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
+        thumb = g.add("scale", (thumb,), **size)
     return g.finish(video, mixed, thumb)
 
 
@@ -74,7 +77,11 @@ def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
 
 
 def _segments(
-    g: GraphBuilder, timeline: Timeline, out: spec.Output, sources: Mapping[str, Source]
+    g: GraphBuilder,
+    timeline: Timeline,
+    out: spec.Output,
+    sources: Mapping[str, Source],
+    comp_clips: tuple[spec.Clip, ...] = (),
 ) -> list[Segment]:
     segments: list[Segment] = []
     prev: ClipSlot | None = None
@@ -82,7 +89,7 @@ def _segments(
         prev_end = prev.end_ms if prev else 0
         if slot.start_ms > prev_end:
             segments.extend(_gap(g, prev_end, slot.start_ms, out))
-        segments.append(_clip(g, slot, out, sources[slot.source], prev))
+        segments.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips))
         prev = slot
     return segments
 
@@ -122,10 +129,11 @@ def _clip(
     out: spec.Output,
     source: Source,
     prev: ClipSlot | None,
+    comp_clips: tuple[spec.Clip, ...] = (),
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
     options: tuple[str, ...] = ()
-    if slot.in_ms > 0:
+    if slot.in_ms > 0 and not source.still:
         options += ("-ss", _secs(slot.in_ms))
     options += (
         "-t",
@@ -134,24 +142,24 @@ def _clip(
     index = g.input(source.name, options)
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     w, h = out.size
-    steps: list[tuple[str, dict[str, str | int | float]]] = [
-        ("setpts", {"expr": "PTS-STARTPTS"}),
-        ("fps", {"fps": out.fps}),
+    clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
+    mode = (clip.fit if clip else None) or out.fit
+    video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}), ("fps", {"fps": out.fps}))
+    hold: tuple[tuple[str, dict[str, str | int | float]], ...] = (
         # cut to length before the costly per-pixel filters; tpad then holds the last frame
-        # of a source a little shorter than its trim, and the second trim makes it exact
+        # of a source a little shorter than its trim (or a still's one frame), and the
+        # second trim makes it exact
         ("trim", {"end_frame": frames}),
         ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
         ("trim", {"end_frame": frames}),
-        (
-            "scale",
-            {
-                "w": w,
-                "h": h,
-                "force_original_aspect_ratio": "decrease",
-                "force_divisible_by": 2,
-            },
-        ),
-        ("pad", {"w": w, "h": h, "x": "(ow-iw)/2", "y": "(oh-ih)/2", "color": "black"}),
+    )
+    if source.still:  # fit the one frame once, then hold it
+        video = g.chain(fit.fit(g, video, w, h, mode), *hold)
+    else:
+        video = fit.fit(g, g.chain(video, *hold), w, h, mode)
+    if clip is not None:
+        video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
+    steps: list[tuple[str, dict[str, str | int | float]]] = [
         ("setsar", {"r": 1}),
         ("format", {"pix_fmts": "yuv420p"}),
         *COLOR_FILTERS[slot.color_preset],
@@ -163,7 +171,7 @@ def _clip(
         start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
         steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
     steps.append(("settb", {"expr": "AVTB"}))
-    video = g.chain(f"{index}:v", *steps)
+    video = g.chain(video, *steps)
     sound = audio.clip_track(g, index if source.has_audio else None, slot)
     overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
     return Segment(

@@ -32,6 +32,7 @@ class Source:
     duration_ms: int
     has_video: bool
     has_audio: bool
+    still: bool = False  #: a single image (png/jpeg/webp): one frame, held for the clip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,8 @@ from vidsvc.inputs.source import ByteProgress, Source, refuse, unavailable
 
 MEDIA_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
-    " .mp3 .wav .flac .aac".split()
+    " .mp3 .wav .flac .aac"
+    " .mpg .mpeg .vob .wmv .asf .aif .aiff .ac3 .eac3 .png .jpg .jpeg .webp".split()
 )
 MAX_PARALLEL_DOWNLOADS = 4
 

@@ -35,6 +35,7 @@ class MediaInfo:
     nb_streams: int
     video_codec: str | None
     audio_codec: str | None
+    still: bool = False  #: a single image (an image pipe demuxer): no duration of its own
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -139,6 +140,7 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
         nb_streams=int(fmt.get("nb_streams", len(streams))),
         video_codec=video.get("codec_name"),
         audio_codec=audios[0].get("codec_name") if audios else None,
+        still=str(fmt.get("format_name", "")).endswith("_pipe"),
     )
 
 
@@ -176,7 +178,7 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         info = _media_info(json.loads(captured.stdout))
     except (ValueError, TypeError, AttributeError, KeyError):
         raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
-    if info.duration_ms <= 0:
+    if info.duration_ms <= 0 and not info.still:
         raise _refuse(field, "has no duration")
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
