@@ -42,6 +42,17 @@ class Segment:
     transition: str
 
 
+def still_frames(frames: int, fps: int) -> tuple[tuple[str, dict[str, str | int | float]], ...]:
+    """One decoded image as `frames` frames at `fps`. The image has no duration, so `fps` alone
+    would drop it; `loop` repeats it and `setpts` gives the copies their times."""
+    return (
+        ("loop", {"loop": frames, "size": 1, "start": 0}),
+        ("setpts", {"expr": f"N/({fps}*TB)"}),
+        ("fps", {"fps": fps}),
+        ("trim", {"end_frame": frames}),
+    )
+
+
 def frame_at(ms: int, fps: int) -> int:
     return round(ms * fps / 1000)
 
@@ -132,7 +143,7 @@ def _clip(
     comp_clips: tuple[spec.Clip, ...] = (),
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
-    options: tuple[str, ...] = ()
+    options: tuple[str, ...] = ("-f", source.demuxer) if source.demuxer else ()
     if slot.in_ms > 0 and not source.still:
         options += ("-ss", _secs(slot.in_ms))
     options += (
@@ -144,7 +155,7 @@ def _clip(
     w, h = out.size
     clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
     mode = (clip.fit if clip else None) or out.fit
-    video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}), ("fps", {"fps": out.fps}))
+    video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}))
     hold: tuple[tuple[str, dict[str, str | int | float]], ...] = (
         # cut to length before the costly per-pixel filters; tpad then holds the last frame
         # of a source a little shorter than its trim (or a still's one frame), and the
@@ -153,10 +164,11 @@ def _clip(
         ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
         ("trim", {"end_frame": frames}),
     )
-    if source.still:  # fit the one frame once, then hold it
-        video = g.chain(fit.fit(g, video, w, h, mode), *hold)
+    if source.still:  # fit the one frame once, then repeat it
+        video = g.chain(fit.fit(g, video, w, h, mode), *still_frames(frames, out.fps))
     else:
-        video = fit.fit(g, g.chain(video, *hold), w, h, mode)
+        video = g.chain(video, ("fps", {"fps": out.fps}), *hold)
+        video = fit.fit(g, video, w, h, mode)
     if clip is not None:
         video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
     steps: list[tuple[str, dict[str, str | int | float]]] = [

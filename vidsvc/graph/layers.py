@@ -121,14 +121,14 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         {"expr": f"PTS-STARTPTS+{fmt(slot.start_ms / 1000)}/TB"},
     )
     if source.still:
-        index = g.input(source.name)
+        index = g.input(source.name, ("-f", source.demuxer) if source.demuxer else ())
         held = g.chain(
             f"{index}:v",
             ("setpts", {"expr": "PTS-STARTPTS"}),
+            *_look(layer, slot.dur_ms),  # scaled once, then repeated
+            ("loop", {"loop": frames, "size": 1, "start": 0}),
+            ("setpts", {"expr": f"N/({fps}*TB)"}),
             ("fps", {"fps": fps}),
-            ("trim", {"end_frame": 1}),
-            *_look(layer, slot.dur_ms),  # scaled once, then held
-            ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
             ("trim", {"end_frame": frames}),
             *_fades(layer, slot.dur_ms),
             shift,

@@ -33,6 +33,7 @@ class Source:
     has_video: bool
     has_audio: bool
     still: bool = False  #: a single image (png/jpeg/webp): one frame, held for the clip
+    demuxer: str | None = None  #: forced with `-f` (stills: the probed image pipe demuxer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -189,6 +189,7 @@ async def _compile(
             has_video=info.has_video,
             has_audio=info.has_audio,
             still=info.still,
+            demuxer=info.format_name if info.still else None,
         )
         for url, info in infos.items()
     }
