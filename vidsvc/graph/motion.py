@@ -13,7 +13,7 @@ from __future__ import annotations
 from vidsvc.graph.builder import GraphBuilder, fmt
 
 
-def _window(motion: str, amount: float, frames: int) -> tuple[str, str, str, str]:
+def window(motion: str, amount: float, frames: int) -> tuple[str, str, str, str]:
     """(left, top, right, bottom) of the source window as expressions of the frame index."""
     a = fmt(amount)
     p = f"(in/{max(frames - 1, 1)})"  # 0 at the first frame, 1 at the last
@@ -35,7 +35,7 @@ def move(g: GraphBuilder, pad: str, motion: str, amount: float, frames: int) -> 
     """`pad` (already the output's size) with `motion` over `frames` frames; `none` is as is."""
     if motion == "none" or amount <= 0:
         return pad
-    left, top, right, bottom = _window(motion, amount, frames)
+    left, top, right, bottom = window(motion, amount, frames)
     return g.add(
         "perspective",
         (pad,),
