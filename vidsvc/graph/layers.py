@@ -95,9 +95,11 @@ def _look(layer: spec.ImageOverlay, dur_ms: int) -> list[tuple[str, dict[str, Ar
         steps.append(("scale", {"w": layer.width, "h": -2}))
     elif layer.height is not None:
         steps.append(("scale", {"w": -2, "h": layer.height}))
-    steps.append(("format", {"pix_fmts": "yuva420p"}))
-    if layer.opacity < 1.0:
+    if layer.opacity < 1.0:  # colorchannelmixer works in RGB: give it RGBA, not YUVA
+        steps.append(("format", {"pix_fmts": "rgba"}))
         steps.append(("colorchannelmixer", {"aa": fmt(layer.opacity)}))
+    else:
+        steps.append(("format", {"pix_fmts": "yuva420p"}))
     return steps
 
 
