@@ -62,8 +62,10 @@ def _argv(path: Path, settings: Settings) -> list[str]:
         *("-v", "error", "-protocol_whitelist", "file"),
         *("-format_whitelist", ",".join(INPUT_FORMATS)),
         *("-print_format", "json", "-show_format", "-show_streams"),
-        # "file:" keeps a name with ":" or a leading "-" from meaning anything else.
-        *("-i", f"file:{path.resolve()}"),
+        # "file:" keeps a name with ":" or a leading "-" from meaning anything else. The staged
+        # name, not the link's target: a local file is staged as a symlink, and its own name
+        # (`x.jpg`, `a%d.png`) would pick the image2 demuxer, which is refused.
+        *("-i", f"file:{path.absolute()}"),
     ]
 
 
@@ -72,7 +74,7 @@ def _reason(stderr: bytes, path: Path) -> str:
     reasons: list[str] = []
     for raw in stderr.decode("utf-8", "replace").splitlines():
         line = raw.strip()
-        for form in (f"file:{path.resolve()}", str(path.resolve()), str(path)):
+        for form in (f"file:{path.absolute()}", str(path.absolute()), str(path)):
             line = line.replace(form, "")
         prefix = _PREFIX.match(line)
         line = _PREFIX.sub("", line).lstrip(": ").strip()
