@@ -158,6 +158,13 @@ class Composition:
     user_id: str | None = None
     cache: bool = True  #: false: render afresh rather than reuse an identical render
 
+    def text_index(self, j: int) -> int:
+        """The place in the request's `overlays` of text overlay j (image and video overlays
+        are kept apart in `layers`, so error messages map back through this)."""
+        taken = {layer.index for layer in self.layers}
+        free = (i for i in range(len(self.overlays) + len(self.layers)) if i not in taken)
+        return next(i for k, i in enumerate(free) if k == j)
+
     def sources(self) -> tuple[str, ...]:
         """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""
         urls = [c.url for c in self.clips] + [layer.url for layer in self.layers]

@@ -132,3 +132,25 @@ async def test_an_overlay_past_the_end_names_its_field(
     with pytest.raises(InvalidTimeline) as err:
         await render_doc(_base(files, late))
     assert err.value.details["field"] == "overlays[0].start_time"
+
+
+def test_text_overlay_errors_name_their_place_among_all_overlays() -> None:
+    from vidsvc import graph
+
+    comp = parse_composition(
+        {
+            "clips": [{"url": "file:///x.mp4", "duration": 2}],
+            "overlays": [
+                {"type": "image", "url": "file:///a.png"},
+                {"type": "text", "content": "ok"},
+                {"type": "video", "url": "file:///b.mp4"},
+                {"type": "text", "content": "late", "start_time": 9},
+            ],
+        }
+    )
+    with pytest.raises(InvalidTimeline) as err:
+        graph.check(comp, graph.Limits())
+    assert err.value.details["field"].startswith("overlays[3]")
+    with pytest.raises(InvalidTimeline) as err:
+        graph.check(comp, graph.Limits(max_overlays=3))
+    assert err.value.details["field"] == "overlays"
