@@ -154,3 +154,17 @@ def test_text_overlay_errors_name_their_place_among_all_overlays() -> None:
     with pytest.raises(InvalidTimeline) as err:
         graph.check(comp, graph.Limits(max_overlays=3))
     assert err.value.details["field"] == "overlays"
+
+
+async def test_a_vp9_overlay_keeps_its_alpha(render_doc: Render, files: dict[str, Path]) -> None:
+    """The native VP9 decoder would draw the transparent half black; libvpx-vp9 keeps it."""
+    webm = files["blue"].with_name("alpha.webm")
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=80x40:d=2:r=10,format=rgba,"
+           "geq=r=255:g=0:b=0:a='if(lt(X,40),0,255)'", "-c:v", "libvpx-vp9",
+           "-pix_fmt", "yuva420p", "-b:v", "200k", str(webm))  # fmt: skip
+    pip = {"type": "video", "url": webm, "position": {"x": 100, "y": 60}}
+    frame = frame_at((await render_doc(_base(files, pip))).video, 1.0)
+    r, _, b = frame.mean((104, 64, 132, 96))  # the transparent half: the blue clip
+    assert r < 40 and b > 200
+    r, _, b = frame.mean((146, 64, 176, 96))  # the opaque half
+    assert r > 200 and b < 60

@@ -143,7 +143,7 @@ def _clip(
     comp_clips: tuple[spec.Clip, ...] = (),
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
-    options: tuple[str, ...] = ("-f", source.demuxer) if source.demuxer else ()
+    options: tuple[str, ...] = source.open_options
     if slot.in_ms > 0 and not source.still:
         options += ("-ss", _secs(slot.in_ms))
     options += (

@@ -123,7 +123,7 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         {"expr": f"PTS-STARTPTS+{fmt(slot.start_ms / 1000)}/TB"},
     )
     if source.still:
-        index = g.input(source.name, ("-f", source.demuxer) if source.demuxer else ())
+        index = g.input(source.name, source.open_options)
         held = g.chain(
             f"{index}:v",
             ("setpts", {"expr": "PTS-STARTPTS"}),
@@ -138,7 +138,7 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         return held, None
     trim_start = layer.trim_start_ms if isinstance(layer, spec.VideoOverlay) else 0
     options = ("-ss", _secs(trim_start)) if trim_start else ()
-    index = g.input(source.name, (*options, "-t", _secs(slot.dur_ms + 100)))
+    index = g.input(source.name, (*source.open_options, *options, "-t", _secs(slot.dur_ms + 100)))
     return g.chain(
         f"{index}:v",
         ("setpts", {"expr": "PTS-STARTPTS"}),

@@ -36,6 +36,7 @@ class MediaInfo:
     video_codec: str | None
     audio_codec: str | None
     still: bool = False  #: a single image (an image pipe demuxer): no duration of its own
+    decoder: str | None = None  #: a decoder the render must force (VP9 with alpha: libvpx-vp9)
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -143,7 +144,17 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
         video_codec=video.get("codec_name"),
         audio_codec=audios[0].get("codec_name") if audios else None,
         still=str(fmt.get("format_name", "")).endswith("_pipe"),
+        decoder=_decoder(video),
     )
+
+
+def _decoder(video: dict[str, Any]) -> str | None:
+    """FFmpeg's native VP9 decoder drops WebM alpha (ffprobe still says yuv420p; only the
+    ALPHA_MODE tag tells): such a stream must be decoded by libvpx-vp9 to keep it."""
+    tags = {str(k).lower(): str(v) for k, v in (video.get("tags") or {}).items()}
+    if video.get("codec_name") == "vp9" and tags.get("alpha_mode") == "1":
+        return "libvpx-vp9"
+    return None
 
 
 def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:

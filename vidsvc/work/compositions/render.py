@@ -190,6 +190,7 @@ async def _compile(
             has_audio=info.has_audio,
             still=info.still,
             demuxer=info.format_name if info.still else None,
+            decoder=info.decoder,
         )
         for url, info in infos.items()
     }
