@@ -168,3 +168,14 @@ async def test_a_vp9_overlay_keeps_its_alpha(render_doc: Render, files: dict[str
     assert r < 40 and b > 200
     r, _, b = frame.mean((146, 64, 176, 96))  # the opaque half
     assert r > 200 and b < 60
+
+
+async def test_an_overlay_without_a_picture_is_refused_naming_it(
+    render_doc: Render, files: dict[str, Path], media: dict[str, Path]
+) -> None:
+    from vidsvc.errors import InvalidClipFormat
+
+    sound = {"type": "video", "url": media["music"], "volume": 1}
+    with pytest.raises(InvalidClipFormat) as err:
+        await render_doc(_base(files, {"type": "text", "content": "hi"}, sound))
+    assert err.value.details["field"] == "overlays[1].url"
