@@ -57,6 +57,7 @@ soak: install
 # MoviePy (the `bench` extra) is installed for the benchmark only.
 bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
+	$(BIN)/python -m bench.layers
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
