@@ -137,3 +137,34 @@ async def test_2160p_renders_with_the_setting(
     video = stream(probe(result.video), "video")
     assert (video["width"], video["height"]) == (3840, 2160)
     assert spec.Output(resolution="2160p").shape_key == "3840x2160"
+
+
+def test_every_shape_and_fit_compiles_to_its_size() -> None:
+    """N6: each aspect_ratio x fit x resolution compiles (motion and a logo included), and the
+    graph's frame size is the output's (read off the gap and pad filters)."""
+    from vidsvc.graph import Encoding, Source, build, compile_command, plan
+    from vidsvc.graph.timeline import Limits
+
+    sources = {
+        "file:///v.mp4": Source(name="in0.mp4", duration_ms=2000, has_video=True, has_audio=True),
+        "file:///s.png": Source(name="in1.bin", duration_ms=0, has_video=True, has_audio=False,
+                                still=True, demuxer="png_pipe"),
+    }  # fmt: skip
+    for ratio in spec.ASPECT_RATIOS:
+        for fit in spec.FITS:
+            for resolution in spec.RESOLUTIONS:
+                comp = parse_composition({
+                    "clips": [{"url": "file:///v.mp4", "fit": fit, "motion": "zoom_in"},
+                              {"url": "file:///s.png", "start_time": 2.5, "duration": 1}],
+                    "overlays": [{"type": "image", "url": "file:///s.png", "width": 64}],
+                    "output": {"resolution": resolution, "aspect_ratio": ratio},
+                })  # fmt: skip
+                w, h = comp.output.size
+                assert w % 2 == 0 and h % 2 == 0 and min(w, h) == spec.RESOLUTIONS[resolution][1]
+                timeline = plan(comp, {"file:///v.mp4": 2000}, Limits())
+                argv = compile_command(
+                    build(timeline, comp, sources, {}), Encoding(duration_ms=3500)
+                ).argv
+                graph = argv[argv.index("-filter_complex") + 1]
+                assert f"s={w}x{h}" in graph  # the gap's black frame
+                assert f"w={w}:h={h}" in graph  # the clips' fit

@@ -178,3 +178,24 @@ async def test_an_image_bomb_is_refused_before_decoding(
         await vidsvc_probe(big, make_settings(MAX_INPUT_PIXELS="1000000"), field="clips[0].url")
     assert "pixels" in str(err.value)
     make_video(tmp_path / "unused.mp4", seconds=0.2, tone=None)  # the ordinary path still works
+
+
+async def test_animated_images_are_refused_and_deep_pngs_are_stills(
+    tmp_path: Path, settings: Settings, render_doc: Render
+) -> None:
+    """N4: an animated PNG (apng) is not on the whitelist; an animated WebP, whose frames FFmpeg
+    5.1 cannot decode, is refused at probe; a 16-bit PNG renders."""
+    apng, webp = tmp_path / "anim.apng", tmp_path / "anim.webp"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64:r=5:d=1", "-plays", "0", "-f", "apng", str(apng))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64:r=5:d=1", "-c:v", "libwebp_anim", str(webp))
+    for path in (apng, webp):
+        staged = path.with_suffix(".bin")  # as staging names an image
+        staged.write_bytes(path.read_bytes())
+        with pytest.raises(InvalidClipFormat) as err:
+            await vidsvc_probe(staged, settings, field="clips[0].url")
+        assert err.value.details["field"] == "clips[0].url"
+    deep = tmp_path / "deep.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1", "-pix_fmt", "rgb48be",
+           str(deep))  # fmt: skip
+    result = await render_doc({"clips": [{"url": deep, "duration": 0.5}]})
+    assert frame_at(result.video, 0.2).mean((140, 40, 180, 140))[0] > 200  # inside the bars

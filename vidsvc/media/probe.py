@@ -193,6 +193,9 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
     if info.duration_ms <= 0 and not info.still:
         raise _refuse(field, "has no duration")
+    if info.still and not (info.width and info.height):
+        # FFmpeg 5.1 reads an animated WebP's container but cannot decode its frames
+        raise _refuse(field, "an image FFmpeg cannot decode (an animated WebP?)")
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
     return info
