@@ -10,7 +10,8 @@ A leaf module: imports only vidsvc.spec, vidsvc.config and vidsvc.errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -246,8 +247,36 @@ class VideoOverlaySchema(ImageOverlaySchema):
         )
 
 
-class OverlayField(fields.Field[Any]):
-    """One entry of `overlays`: `type` picks text (the default), image or video."""
+class AnyOverlaySchema(Schema):
+    """The OpenAPI picture of one `overlays` entry: the union of the three kinds' fields.
+    Loading goes through the kind's own schema (OverlayField), which refuses the others'."""
+
+    type = fields.String(
+        validate=validate.OneOf(["text", "image", "video"]),
+        metadata={"description": "text (default): content, style; image/video: url, ..."},
+    )
+    content = fields.String(metadata={"description": "text only"})
+    style = fields.Nested(TextStyleSchema, metadata={"description": "text only"})
+    url = fields.String(metadata={"description": "image and video: the file, as clips[].url"})
+    position = fields.Nested(PositionSchema)
+    start_time = _seconds()
+    duration = fields.Float(metadata={"description": "default: to the end of the timeline"})
+    width = fields.Integer(metadata={"description": "image/video: pixels, aspect kept"})
+    height = fields.Integer(metadata={"description": "image/video: instead of width"})
+    opacity = fields.Float(metadata={"description": "image/video: 0-1 (1)"})
+    fade_in = fields.Float(metadata={"description": "image/video: seconds"})
+    fade_out = fields.Float(metadata={"description": "image/video: seconds"})
+    trim_start = _seconds(metadata={"description": "video: the source range"})
+    trim_end = _seconds(metadata={"description": "video: the source range"})
+    volume = fields.Float(metadata={"description": "video: 0 (default) is silent"})
+
+
+class OverlayField(fields.Nested):
+    """One entry of `overlays`: `type` picks text (the default), image or video. Documented as
+    AnyOverlaySchema (a Nested field, so the OpenAPI document lists the fields)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(AnyOverlaySchema, **kw)
 
     SCHEMAS: ClassVar[dict[str, type[Schema]]] = {
         "text": OverlaySchema,
@@ -255,7 +284,14 @@ class OverlayField(fields.Field[Any]):
         "video": VideoOverlaySchema,
     }
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+    def _deserialize(
+        self,
+        value: Any,
+        attr: str | None,
+        data: Mapping[str, Any] | None,
+        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
+        **kw: Any,
+    ) -> Any:
         kind = value.get("type", "text") if isinstance(value, Mapping) else "text"
         schema = self.SCHEMAS.get(kind) if isinstance(kind, str) else None
         if schema is None:
@@ -298,9 +334,8 @@ class CompositionSchema(Schema):
     overlays = fields.List(
         OverlayField(
             metadata={
-                "description": "type text (content, style), image (url, position, width or "
-                "height, opacity, start_time, duration, fade_in, fade_out) or video (as image "
-                "plus trim_start, trim_end, volume); image/video are drawn in order under text"
+                "description": "image/video overlays are drawn in list order over the clips, "
+                "text over all of them"
             }
         )
     )
