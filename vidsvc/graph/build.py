@@ -158,8 +158,7 @@ def _clip(
     video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}))
     hold: tuple[tuple[str, dict[str, str | int | float]], ...] = (
         # cut to length before the costly per-pixel filters; tpad then holds the last frame
-        # of a source a little shorter than its trim (or a still's one frame), and the
-        # second trim makes it exact
+        # of a source a little shorter than its trim, and the second trim makes it exact
         ("trim", {"end_frame": frames}),
         ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
         ("trim", {"end_frame": frames}),

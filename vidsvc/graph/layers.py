@@ -22,6 +22,8 @@ from vidsvc.graph.builder import Arg, GraphBuilder, fmt
 from vidsvc.graph.model import Source
 
 RATE = 48_000
+#: A video overlay's length before its source is probed: unbounded (the timeline bounds it).
+MAX_UNPROBED_MS = 10**12
 #: Named anchors sit this share of the output's short side in from the edge.
 SAFE_MARGIN = 0.05
 
@@ -64,8 +66,8 @@ def _video_length(p: str, layer: spec.VideoOverlay, durations: Mapping[str, int]
         if layer.trim_end_ms <= layer.trim_start_ms:
             raise _bad(f"{p}.trim_end", "must be after trim_start")
         return layer.trim_end_ms - layer.trim_start_ms
-    if source is None:  # not probed yet (at submit): only the window bounds it
-        return 10**12
+    if source is None:  # not probed yet (at submit): only the timeline bounds it
+        return MAX_UNPROBED_MS
     if layer.trim_start_ms >= source:
         raise _bad(f"{p}.trim_start", f"is past the source's end ({_secs(source)} s)")
     return source - layer.trim_start_ms
@@ -88,7 +90,7 @@ def _anchor(value: str | int, axis: str, margin: int) -> str:
     }[value]
 
 
-def _look(layer: spec.ImageOverlay, dur_ms: int) -> list[tuple[str, dict[str, Arg]]]:
+def _look(layer: spec.ImageOverlay) -> list[tuple[str, dict[str, Arg]]]:
     """Size (aspect kept), alpha, opacity and fades: the per-pixel part of an overlay."""
     steps: list[tuple[str, dict[str, Arg]]] = []
     if layer.width is not None:
@@ -127,7 +129,7 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         held = g.chain(
             f"{index}:v",
             ("setpts", {"expr": "PTS-STARTPTS"}),
-            *_look(layer, slot.dur_ms),  # scaled once, then repeated
+            *_look(layer),  # scaled once, then repeated
             ("loop", {"loop": frames, "size": 1, "start": 0}),
             ("setpts", {"expr": f"N/({fps}*TB)"}),
             ("fps", {"fps": fps}),
@@ -144,7 +146,7 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         ("setpts", {"expr": "PTS-STARTPTS"}),
         ("fps", {"fps": fps}),
         ("trim", {"end_frame": frames}),
-        *_look(layer, slot.dur_ms),
+        *_look(layer),
         *_fades(layer, slot.dur_ms),
         shift,
     ), index
