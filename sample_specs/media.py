@@ -44,8 +44,10 @@ class Asset:
         for graph in (self.video, self.audio):
             if graph is not None:
                 cmd += ["-f", "lavfi", "-i", graph]
-        # -t on the output: some sources (life, sine, anoisesrc) never end by themselves
-        cmd += [*self.codec_args, "-t", f"{self.duration:g}", str(dest)]
+        # -t on the output: some sources (life, sine, anoisesrc) never end by themselves;
+        # a still (duration 0) is one frame instead (its codec_args say `-frames:v 1`)
+        cmd += [*self.codec_args, *(("-t", f"{self.duration:g}") if self.duration else ())]
+        cmd.append(str(dest))
         return cmd
 
 
@@ -149,6 +151,27 @@ SAMPLE_VIDEOS = (
 )  # fmt: skip
 
 
+def still_asset(name: str, graph: str, size: tuple[int, int]) -> Asset:
+    """One image (PNG, JPEG or WebP by the name's extension) from a lavfi graph's first frame."""
+    return Asset(name, 0.0, graph, None, size, ("-frames:v", "1"))
+
+
+#: Stills and a logo for the vertical sample (vertical_social.json): a landscape JPEG, a
+#: portrait PNG and a WebP; the logo is a PNG whose corners are transparent.
+SAMPLE_STILLS = (
+    still_asset("still_city.jpg", "mandelbrot=s=1280x720:maxiter=200", (1280, 720)),
+    still_asset("still_portrait.png", "testsrc2=s=1080x1920,hue=h=120", (1080, 1920)),
+    still_asset("still_square.webp", "cellauto=s=800x800:rule=110:full=1,scale=800:800",
+                (800, 800)),
+    still_asset(
+        "logo.png",
+        "color=c=black:s=240x240,format=rgba,"
+        "geq=r=255:g='160+60*lt(hypot(X-120,Y-120),60)':b=0:a='255*lt(hypot(X-120,Y-120),110)'",
+        (240, 240),
+    ),
+)  # fmt: skip
+
+
 def sample_assets() -> list[Asset]:
     """The files sample_specs/*.json use: mixed sizes, rates and audio layouts."""
     return [
@@ -157,6 +180,7 @@ def sample_assets() -> list[Asset]:
         music_asset("loop.mp3", 3),  # shorter than any spec: exercises music_loop
         voice_asset("voiceover.wav", 6),
         drums_asset("drums.mp3", 20),  # finished_sound.json: beats to cut on
+        *SAMPLE_STILLS,
     ]
 
 

@@ -59,7 +59,7 @@ def load_composition(path: Path) -> spec.Composition:
         raise ValidationError(f"{path} is not valid JSON: {exc}") from None
     if isinstance(document, dict):
         base = path.resolve().parent
-        for clip in document.get("clips") or []:
+        for clip in [*(document.get("clips") or []), *(document.get("overlays") or [])]:
             if isinstance(clip, dict) and isinstance(clip.get("url"), str):
                 clip["url"] = _local_url(clip["url"], base)
         audio = document.get("audio")

@@ -10,8 +10,10 @@ A leaf module: imports only vidsvc.spec, vidsvc.config and vidsvc.errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
@@ -88,6 +90,12 @@ class ClipSchema(Schema):
     transition_duration = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
     volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
     color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
+    duration = fields.Float(
+        allow_nan=False, validate=validate.Range(0, MAX_SECONDS, min_inclusive=False)
+    )
+    fit = fields.String(validate=validate.OneOf(spec.FITS))
+    motion = fields.String(validate=validate.OneOf(spec.MOTIONS))
+    motion_amount = fields.Float(allow_nan=False, validate=validate.Range(0, 0.5))
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
@@ -104,6 +112,10 @@ class ClipSchema(Schema):
             transition_ms=default_ms if duration is None else round(duration * 1000),
             volume=d.get("volume", 1.0),
             color_preset=d.get("color_preset"),
+            duration_ms=_ms(d.get("duration")),
+            fit=d.get("fit"),
+            motion=d.get("motion", "none"),
+            motion_amount=d.get("motion_amount", 0.1),
         )
 
 
@@ -268,6 +280,127 @@ class AudioSchema(Schema):
         return spec.Audio(**d, **ms)
 
 
+def _even(value: int) -> None:
+    if value % 2:
+        raise MarshmallowError("must be an even number of pixels")
+
+
+# --- issue 12: image and video overlays (`type` discriminates; text stays OverlaySchema) ---
+
+
+class ImageOverlaySchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["image"]))
+    url = fields.String(required=True, validate=validate.Length(1, 4096))
+    position = fields.Nested(PositionSchema)
+    width = fields.Integer(strict=True, validate=validate.Range(2, 7680))
+    height = fields.Integer(strict=True, validate=validate.Range(2, 7680))
+    opacity = fields.Float(allow_nan=False, validate=validate.Range(0, 1))
+    start_time = _seconds()
+    duration = fields.Float(
+        allow_nan=False, validate=validate.Range(0, MAX_SECONDS, min_inclusive=False)
+    )
+    fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+
+    @validates_schema
+    def _one_size(self, d: dict[str, Any], **_: Any) -> None:
+        if "width" in d and "height" in d:
+            raise MarshmallowError({"height": ["give width or height, not both (aspect is kept)"]})
+
+    def fields_of(self, d: dict[str, Any]) -> dict[str, Any]:
+        position = d.get("position", {})
+        return {
+            "index": -1,
+            "url": d["url"],
+            "x": position.get("x", "right"),
+            "y": position.get("y", "top"),
+            "width": d.get("width"),
+            "height": d.get("height"),
+            "opacity": d.get("opacity", 1.0),
+            "start_ms": _ms(d.get("start_time")) or 0,
+            "duration_ms": _ms(d.get("duration")),
+            "fade_in_ms": _ms(d.get("fade_in")) or 0,
+            "fade_out_ms": _ms(d.get("fade_out")) or 0,
+        }
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.ImageOverlay:
+        return spec.ImageOverlay(**self.fields_of(d))
+
+
+class VideoOverlaySchema(ImageOverlaySchema):
+    type = fields.String(required=True, validate=validate.OneOf(["video"]))
+    trim_start = _seconds()
+    trim_end = _seconds()
+    volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.VideoOverlay:
+        return spec.VideoOverlay(
+            **self.fields_of(d),
+            trim_start_ms=_ms(d.get("trim_start")) or 0,
+            trim_end_ms=_ms(d.get("trim_end")),
+            volume=d.get("volume", 0.0),
+        )
+
+
+class AnyOverlaySchema(Schema):
+    """The OpenAPI picture of one `overlays` entry: the union of the three kinds' fields.
+    Loading goes through the kind's own schema (OverlayField), which refuses the others'."""
+
+    type = fields.String(
+        validate=validate.OneOf(["text", "image", "video"]),
+        metadata={"description": "text (default): content, style; image/video: url, ..."},
+    )
+    content = fields.String(metadata={"description": "text only"})
+    style = fields.Nested(TextStyleSchema, metadata={"description": "text only"})
+    url = fields.String(metadata={"description": "image and video: the file, as clips[].url"})
+    position = fields.Nested(PositionSchema)
+    start_time = _seconds()
+    duration = fields.Float(metadata={"description": "default: to the end of the timeline"})
+    width = fields.Integer(metadata={"description": "image/video: pixels, aspect kept"})
+    height = fields.Integer(metadata={"description": "image/video: instead of width"})
+    opacity = fields.Float(metadata={"description": "image/video: 0-1 (1)"})
+    fade_in = fields.Float(metadata={"description": "image/video: seconds"})
+    fade_out = fields.Float(metadata={"description": "image/video: seconds"})
+    trim_start = _seconds(metadata={"description": "video: the source range"})
+    trim_end = _seconds(metadata={"description": "video: the source range"})
+    volume = fields.Float(metadata={"description": "video: 0 (default) is silent"})
+
+
+class OverlayField(fields.Nested):
+    """One entry of `overlays`: `type` picks text (the default), image or video. Documented as
+    AnyOverlaySchema (a Nested field, so the OpenAPI document lists the fields)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(AnyOverlaySchema, **kw)
+
+    SCHEMAS: ClassVar[dict[str, type[Schema]]] = {
+        "text": OverlaySchema,
+        "image": ImageOverlaySchema,
+        "video": VideoOverlaySchema,
+    }
+
+    def _deserialize(
+        self,
+        value: Any,
+        attr: str | None,
+        data: Mapping[str, Any] | None,
+        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
+        **kw: Any,
+    ) -> Any:
+        kind = value.get("type", "text") if isinstance(value, Mapping) else "text"
+        schema = self.SCHEMAS.get(kind) if isinstance(kind, str) else None
+        if schema is None:
+            raise MarshmallowError({"type": [f"Must be one of: {', '.join(self.SCHEMAS)}."]})
+        return schema().load(value)
+
+
+def _indexed(every: Any) -> list[spec.ImageOverlay | spec.VideoOverlay]:
+    """The image/video overlays, each told its place in `overlays` (for error messages)."""
+    return [replace(o, index=i) for i, o in enumerate(every) if isinstance(o, spec.ImageOverlay)]
+
+
 class OutputSchema(Schema):
     resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
     fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
@@ -275,6 +408,17 @@ class OutputSchema(Schema):
     preset = fields.String(validate=validate.OneOf(X264_PRESETS))
     format = fields.String(validate=validate.OneOf(["mp4"]))
     thumbnail_time = _seconds()
+    aspect_ratio = fields.String(validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
+    width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), _even])
+    height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), _even])
+    fit = fields.String(validate=validate.OneOf(spec.FITS))
+
+    @validates_schema
+    def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
+        given = [k for k in ("width", "height") if k in d]
+        if len(given) == 1:
+            other = "height" if given[0] == "width" else "width"
+            raise MarshmallowError({other: ["width and height go together"]})
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
@@ -400,7 +544,14 @@ class FontSourceSchema(Schema):
 
 class CompositionSchema(Schema):
     clips = fields.List(fields.Nested(ClipSchema), required=True)
-    overlays = fields.List(fields.Nested(OverlaySchema))
+    overlays = fields.List(
+        OverlayField(
+            metadata={
+                "description": "image/video overlays are drawn in list order over the clips, "
+                "text over all of them"
+            }
+        )
+    )
     audio = fields.Nested(AudioSchema)
     output = fields.Nested(OutputSchema)
     color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
@@ -413,9 +564,11 @@ class CompositionSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
+        every = d.get("overlays", ())
         return spec.Composition(
             clips=tuple(d["clips"]),
-            overlays=tuple(d.get("overlays", ())),
+            overlays=tuple(o for o in every if isinstance(o, spec.TextOverlay)),
+            layers=tuple(_indexed(every)),
             audio=d.get("audio", spec.Audio()),
             output=d.get("output", spec.Output()),
             color_preset=d.get("color_preset", "none"),

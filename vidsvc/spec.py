@@ -30,6 +30,8 @@ RESOLUTIONS = {
     "480p": (854, 480),
     "720p": (1280, 720),
     "1080p": (1920, 1080),
+    "1440p": (2560, 1440),  #: only with ENABLE_4K_OUTPUT (vidsvc.work.compositions.shape)
+    "2160p": (3840, 2160),  #: only with ENABLE_4K_OUTPUT
 }
 X_POSITIONS = ("center", "left", "right")
 Y_POSITIONS = ("center", "top", "bottom")
@@ -50,6 +52,16 @@ INPUT_FORMATS = (
     "wav",
     "flac",
     "aac",
+    # issue 12: the containers people have, and stills. Images only through the single-image
+    # pipe demuxers: image2 would expand `%d` and globs in a file name (see graph.layers).
+    "mpeg",
+    "asf",
+    "aiff",
+    "ac3",
+    "eac3",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
 )
 DEFAULT_TRANSITION_MS = 500
 
@@ -70,6 +82,10 @@ class Clip:
     transition_ms: int = 0
     volume: float = 1.0
     color_preset: str | None = None  #: None: the composition's default
+    duration_ms: int | None = None  #: the clip's length, instead of end_time (stills need one)
+    fit: str | None = None  #: a name from FITS; None: output.fit
+    motion: str = "none"  #: a name from MOTIONS
+    motion_amount: float = 0.1  #: 0-0.5: the zoom or travel over the whole clip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,16 +193,27 @@ class Output:
     preset: str | None = None  #: x264 preset; None: X264_PRESET
     format: str = "mp4"
     thumbnail_ms: int | None = None  #: None: one second in, or the middle if shorter
+    aspect_ratio: str = "16:9"  #: a name from ASPECT_RATIOS; `resolution` names the short side
+    width: int | None = None  #: with height: an exact size instead of resolution/aspect_ratio
+    height: int | None = None
+    fit: str = "contain"  #: the clips' default fit
 
     @property
     def size(self) -> tuple[int, int]:
-        return RESOLUTIONS[self.resolution]
+        return output_size(self)
+
+    @property
+    def shape_key(self) -> str:
+        """`WxH`: what the estimator learns throughput by."""
+        w, h = self.size
+        return f"{w}x{h}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Composition:
     clips: tuple[Clip, ...]
     overlays: tuple[TextOverlay, ...] = ()
+    layers: tuple[ImageOverlay | VideoOverlay, ...] = ()  #: `image`/`video` overlays, in order
     audio: Audio = field(default_factory=Audio)
     output: Output = field(default_factory=Output)
     color_preset: str = "none"
@@ -202,11 +229,68 @@ class Composition:
             names.add(self.captions.style.font)
         return tuple(sorted(names))
 
+    def text_index(self, j: int) -> int:
+        """The place in the request's `overlays` of text overlay j (image and video overlays
+        are kept apart in `layers`, so error messages map back through this)."""
+        taken = {layer.index for layer in self.layers}
+        free = (i for i in range(len(self.overlays) + len(self.layers)) if i not in taken)
+        return next(i for k, i in enumerate(free) if k == j)
+
     def sources(self) -> tuple[str, ...]:
         """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""
-        urls = [c.url for c in self.clips]
+        urls = [c.url for c in self.clips] + [layer.url for layer in self.layers]
         urls += [u for u in (self.audio.music_url, self.audio.voiceover_url) if u]
         return tuple(dict.fromkeys(urls))
+
+
+# --- issue 12: output shapes, fit, motion, image and video overlays ---------------------------
+
+#: Output aspect ratios as (long, short) for landscape names and (short, long) for portrait.
+ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5), "4:3": (4, 3)}
+FITS = ("contain", "cover", "blur")
+MOTIONS = ("none", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down")
+LAYER_TYPES = ("image", "video")
+
+
+def output_size(out: Output) -> tuple[int, int]:
+    """(width, height): width+height if given; else `resolution` is the short side (720p at 9:16
+    is 720x1280) and 16:9 keeps the table's widths (480p is 854x480), other sides even."""
+    if out.width is not None and out.height is not None:
+        return out.width, out.height
+    long16, short = RESOLUTIONS[out.resolution]
+    a, b = ASPECT_RATIOS[out.aspect_ratio]
+    if a == b:
+        return short, short
+    if (a, b) == (16, 9):
+        return long16, short
+    long = 2 * round(short * max(a, b) / min(a, b) / 2)
+    return (long, short) if a > b else (short, long)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageOverlay:
+    """An image drawn over the clips (under text), from start_ms for duration_ms."""
+
+    index: int  #: its place in `overlays` (errors name `overlays[index]`)
+    url: str
+    x: str | int = "right"  #: a name from X_POSITIONS (inside the safe margin) or pixels
+    y: str | int = "top"
+    width: int | None = None  #: one of width/height (aspect kept); neither: the file's size
+    height: int | None = None
+    opacity: float = 1.0
+    start_ms: int = 0
+    duration_ms: int | None = None  #: None: to the end of the timeline
+    fade_in_ms: int = 0
+    fade_out_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VideoOverlay(ImageOverlay):
+    """A video drawn like an image (picture-in-picture); its sound mixed in at `volume`."""
+
+    trim_start_ms: int = 0
+    trim_end_ms: int | None = None  #: None: as long as duration (or the source) allows
+    volume: float = 0.0
 
 
 #: What POST /internal/v1/process-clips may ask for, per clip.

@@ -112,6 +112,10 @@ async def test_the_request_body_is_the_composition_schema(client: Client) -> Non
     }
     schemas = document["components"]["schemas"]
     assert {"url", "trim_start", "trim_end", "transition_in"} <= set(schemas["Clip"]["properties"])
+    # issue 12: the new fields are documented
+    assert {"duration", "fit", "motion", "motion_amount"} <= set(schemas["Clip"]["properties"])
+    assert {"aspect_ratio", "width", "height", "fit"} <= set(schemas["Output"]["properties"])
+    assert {"url", "opacity", "trim_start", "volume"} <= set(schemas["AnyOverlay"]["properties"])
     query = document["paths"]["/api/v1/compositions"]["get"]["parameters"]
     assert {p["name"] for p in query} == {"status", "limit", "cursor"}
     limit = next(p for p in query if p["name"] == "limit")

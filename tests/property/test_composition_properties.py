@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from tests.support.media import make_tone, make_video, probe, stream
+from tests.support.media import ffmpeg, make_tone, make_video, probe, stream
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import VidsvcError
@@ -29,10 +29,13 @@ from vidsvc.graph.timeline import TRIM_TOLERANCE_MS, Timeline
 from vidsvc.media.probe import probe as probe_media
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import render
+from vidsvc.work.compositions.shape import check_stills
 
 #: The inputs' lengths as the planner sees them (the real files are made to these lengths).
-LENGTHS = {"v1": 2000, "v2": 1500, "m": 2000, "vo": 1000}
+LENGTHS = {"v1": 2000, "v2": 1500, "m": 2000, "vo": 1000, "s1": 0}
 VIDEOS = ("v1", "v2")
+#: Still images (issue 12): no length of their own; a clip must give one.
+STILLS = ("s1",)
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 PURE = settings(max_examples=200, deadline=None, database=None)
 
@@ -54,7 +57,14 @@ def maybe_bad(good: st.SearchStrategy[Any], bad: bool) -> st.SearchStrategy[Any]
 
 @st.composite
 def clip(draw: st.DrawFn, bad: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"url": draw(st.sampled_from(VIDEOS))}
+    out: dict[str, Any] = {"url": draw(st.sampled_from((*VIDEOS, *STILLS)))}
+    if out["url"] in STILLS or draw(st.integers(0, 4)) == 0:
+        out["duration"] = draw(maybe_bad(tenths(1, 20), bad))
+    if draw(st.integers(0, 2)) == 0:
+        out["fit"] = draw(st.sampled_from([*spec.FITS, *(["stretch"] if bad else [])]))
+    if draw(st.integers(0, 2)) == 0:
+        out["motion"] = draw(st.sampled_from(spec.MOTIONS))
+        out["motion_amount"] = draw(maybe_bad(st.integers(0, 5).map(lambda n: n / 10), bad))
     if draw(st.booleans()):
         out["trim_start"] = draw(maybe_bad(tenths(0, 12), bad))
     if draw(st.booleans()):
@@ -105,6 +115,37 @@ def overlay(draw: st.DrawFn, bad: bool) -> dict[str, Any]:
 
 
 @st.composite
+def layer(draw: st.DrawFn, bad: bool) -> dict[str, Any]:
+    """An image or video overlay (issue 12)."""
+    kind = draw(st.sampled_from(["image", "video", *(["sticker"] if bad else [])]))
+    out: dict[str, Any] = {"type": kind, "url": "s1" if kind == "image" else "v1"}
+    if draw(st.booleans()):
+        xs = [*spec.X_POSITIONS, 0, 30]
+        out["position"] = {
+            "x": draw(st.sampled_from(xs)),
+            "y": draw(st.sampled_from(spec.Y_POSITIONS)),
+        }
+    size = draw(st.sampled_from(["width", "height", None, *(["both"] if bad else [])]))
+    if size == "both":
+        out["width"] = out["height"] = 20
+    elif size:
+        out[size] = draw(maybe_bad(st.integers(4, 80), bad))
+    if draw(st.booleans()):
+        out["opacity"] = draw(maybe_bad(tenths(0, 10), bad))
+    if draw(st.booleans()):
+        out["start_time"] = draw(maybe_bad(tenths(0, 30), bad))
+    if draw(st.booleans()):
+        out["duration"] = draw(maybe_bad(tenths(1, 30), bad))
+    if draw(st.booleans()):
+        out["fade_in"] = draw(tenths(0, 5))
+        out["fade_out"] = draw(tenths(0, 5))
+    if kind == "video" and draw(st.booleans()):
+        out["trim_start"] = draw(maybe_bad(tenths(0, 15), bad))
+        out["volume"] = draw(maybe_bad(tenths(0, 10), bad))
+    return out
+
+
+@st.composite
 def audio(draw: st.DrawFn, bad: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if draw(st.booleans()):
@@ -128,7 +169,11 @@ def composition(draw: st.DrawFn, bad: bool = True) -> dict[str, Any]:
         "output": {"resolution": "180p", "fps": draw(st.sampled_from([5, 10, 12]))},
     }
     if draw(st.booleans()):
-        doc["overlays"] = draw(st.lists(overlay(bad), max_size=2))
+        doc["output"]["aspect_ratio"] = draw(st.sampled_from(list(spec.ASPECT_RATIOS)))
+    if draw(st.integers(0, 2)) == 0:
+        doc["output"]["fit"] = draw(st.sampled_from(spec.FITS))
+    if draw(st.booleans()):
+        doc["overlays"] = draw(st.lists(st.one_of(overlay(bad), layer(bad)), max_size=3))
     if draw(st.booleans()):
         doc["audio"] = draw(audio(bad))
     if bad and draw(st.integers(0, 9)) == 0:
@@ -146,10 +191,16 @@ def compile_doc(
     comp = parse_composition(document)
     limits = graph.Limits()
     graph.check(comp, limits)
-    timeline = graph.plan(comp, lengths, limits)
+    check_stills(comp, set(STILLS))
+    timeline = graph.plan(comp, {k: v for k, v in lengths.items() if k not in STILLS}, limits)
     sources = {
         name: graph.Source(
-            name=f"in_{i}.mp4", duration_ms=ms, has_video=name in VIDEOS, has_audio=name != "v2"
+            name=f"in_{i}.mp4",
+            duration_ms=ms,
+            has_video=name in VIDEOS or name in STILLS,
+            has_audio=name not in ("v2", *STILLS),
+            still=name in STILLS,
+            demuxer="png_pipe" if name in STILLS else None,
         )
         for i, (name, ms) in enumerate(lengths.items())
     }
@@ -183,7 +234,8 @@ def assert_timeline_arithmetic(
             gaps += slot.start_ms - prev.end_ms
     for slot, raw in zip(clips, document["clips"], strict=True):
         assert slot.dur_ms > 0
-        assert slot.in_ms + slot.dur_ms <= lengths[slot.source] + TRIM_TOLERANCE_MS
+        if slot.source not in STILLS:  # a still lasts as long as its clip asks
+            assert slot.in_ms + slot.dur_ms <= lengths[slot.source] + TRIM_TOLERANCE_MS
         if "trim_end" in raw:
             assert slot.dur_ms == round(raw["trim_end"] * 1000) - slot.in_ms
     total = sum(s.dur_ms for s in clips) - overlaps + gaps + clips[0].start_ms
@@ -210,8 +262,11 @@ def test_every_document_is_refused_with_a_4xx_or_compiles(document: dict[str, An
     out = argv.index("out.mp4")  # the output's -t (inputs may carry their own)
     assert argv[out - 2 : out] == ("-t", f"{timeline.duration_ms / 1000:.3f}")
     assert command.expected_duration_ms == timeline.duration_ms
+    layers = [o for o in document.get("overlays", ()) if "url" in o]
     distinct = {c["url"] for c in document["clips"]} | audio_urls(document)
-    assert len(distinct) <= argv.count("-i") <= len(document["clips"]) + len(audio_urls(document))
+    distinct |= {o["url"] for o in layers}
+    most = len(document["clips"]) + len(audio_urls(document)) + len(layers)
+    assert len(distinct) <= argv.count("-i") <= most
     assert_timeline_arithmetic(document, timeline)
 
 
@@ -246,7 +301,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "v2": make_video(d / "v2.mp4", size="64x36", rate=10, seconds=1.5, tone=None),
         "m": make_tone(d / "m.wav", freq=220, seconds=2.0),
         "vo": make_tone(d / "vo.wav", freq=660, seconds=1.0),
+        "s1": d / "s1.png",
     }
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=48x48", "-frames:v", "1", str(files["s1"]))
     return files
 
 
@@ -263,6 +320,10 @@ def probed(inputs: dict[str, Path]) -> dict[str, int]:
 def as_files(document: dict[str, Any], files: dict[str, Path]) -> dict[str, Any]:
     doc = dict(document)
     doc["clips"] = [{**c, "url": files[c["url"]].as_uri()} for c in document["clips"]]
+    if "overlays" in doc:
+        doc["overlays"] = [
+            {**o, "url": files[o["url"]].as_uri()} if "url" in o else o for o in doc["overlays"]
+        ]
     if "audio" in doc:
         doc["audio"] = {
             k: files[v].as_uri() if k.endswith("_url") else v for k, v in doc["audio"].items()

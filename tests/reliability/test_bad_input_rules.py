@@ -77,8 +77,12 @@ def shape_refused(document: Any) -> ValidationError:
             "overlays[0].style.size",
         ),
         (
-            {"clips": [{"url": "a"}], "overlays": [{"type": "image", "content": "x"}]},
+            {"clips": [{"url": "a"}], "overlays": [{"type": "sticker", "content": "x"}]},
             "overlays[0].type",
+        ),
+        (  # an image overlay needs a url (issue 12)
+            {"clips": [{"url": "a"}], "overlays": [{"type": "image", "content": "x"}]},
+            "overlays[0].url",
         ),
         ({"clips": [{"url": "a"}], "output": {"resolution": "8k"}}, "output.resolution"),
         ({"clips": [{"url": "a"}], "output": {"fps": 10000}}, "output.fps"),

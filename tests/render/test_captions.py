@@ -206,18 +206,18 @@ def test_unpaired_surrogates_are_refused_naming_the_cue() -> None:
     assert info.value.details["field"] == "captions.cues[0].text"
 
 
-def test_caption_and_font_urls_are_checked_before_any_work() -> None:
+def test_caption_and_font_urls_are_checked_before_any_work(tmp_path: Path) -> None:
     """The URL policy applies at submission (work.compositions.render.check, called on POST)."""
     from vidsvc.config import Settings
     from vidsvc.schema import parse_composition
     from vidsvc.work.compositions.render import check
 
-    settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": "/srv/media"})
+    settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": str(tmp_path)})
     for extra, field in (
         ({"captions": {"url": "file:///etc/passwd.srt"}}, "captions.url"),
         ({"fonts": [{"family": "B", "url": "ftp://x/b.ttf"}]}, "fonts[0].url"),
     ):
-        comp = parse_composition({"clips": [{"url": "file:///srv/media/a.mp4"}], **extra})
+        comp = parse_composition({"clips": [{"url": f"file://{tmp_path}/a.mp4"}], **extra})
         with pytest.raises(InvalidClipFormat) as info:
             check(comp, settings)
         assert info.value.details["field"] == field

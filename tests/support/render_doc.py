@@ -39,4 +39,12 @@ def _as_urls(document: dict[str, Any]) -> dict[str, Any]:
 
     clips = [{**c, "url": url(c["url"])} for c in document.get("clips", [])]
     audio = {k: url(v) if k.endswith("_url") else v for k, v in document.get("audio", {}).items()}
-    return {**document, "clips": clips, **({"audio": audio} if audio else {})}
+    overlays = [
+        {**o, "url": url(o["url"])} if "url" in o else o for o in document.get("overlays", [])
+    ]
+    return {
+        **document,
+        "clips": clips,
+        **({"audio": audio} if audio else {}),
+        **({"overlays": overlays} if overlays else {}),
+    }

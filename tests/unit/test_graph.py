@@ -111,7 +111,8 @@ def test_inputs_are_locked_down_and_the_output_is_capped() -> None:
         "-protocol_whitelist",
         "file",
         "-format_whitelist",
-        "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,mp3,wav,flac,aac",
+        "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,mp3,wav,flac,aac,"
+        "mpeg,asf,aiff,ac3,eac3,png_pipe,jpeg_pipe,webp_pipe",
         "-max_pixels",
         "8294400",
         "-ss",

@@ -15,6 +15,8 @@ from syrupy.assertion import SnapshotAssertion
 from vidsvc.graph import Encoding, FontFace, Limits, Source, build, compile_command, plan
 from vidsvc.schema import parse_composition
 
+#: Stills by extension here (the service asks probe), with the pipe demuxer probe would name.
+STILLS = {".png": "png_pipe", ".jpg": "jpeg_pipe", ".webp": "webp_pipe"}
 SPECS = sorted((Path(__file__).parents[2] / "sample_specs").glob("*.json"))
 
 
@@ -30,11 +32,14 @@ def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
             name=f"in{i}{Path(url).suffix}",
             duration_ms=60_000,
             has_video=True,
-            has_audio=not url.endswith("noaudio.mp4"),
+            has_audio=not url.endswith("noaudio.mp4") and Path(url).suffix not in STILLS,
+            still=Path(url).suffix in STILLS,
+            demuxer=STILLS.get(Path(url).suffix),
         )
         for i, url in enumerate(comp.sources())
     }
-    timeline = plan(comp, {u: s.duration_ms for u, s in sources.items()}, Limits())
+    durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
+    timeline = plan(comp, durations, Limits())
     fonts = {
         o.style.font: FontFace(
             path=f"/fonts/{o.style.font}.ttf", family=o.style.font, em_ratio=1.164

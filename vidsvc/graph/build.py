@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vidsvc import spec
-from vidsvc.graph import audio, text
+from vidsvc.graph import audio, fit, layers, motion, text
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
@@ -43,6 +43,17 @@ class Segment:
     transition: str
 
 
+def still_frames(frames: int, fps: int) -> tuple[tuple[str, dict[str, str | int | float]], ...]:
+    """One decoded image as `frames` frames at `fps`. The image has no duration, so `fps` alone
+    would drop it; `loop` repeats it and `setpts` gives the copies their times."""
+    return (
+        ("loop", {"loop": frames, "size": 1, "start": 0}),
+        ("setpts", {"expr": f"N/({fps}*TB)"}),
+        ("fps", {"fps": fps}),
+        ("trim", {"end_frame": frames}),
+    )
+
+
 def frame_at(ms: int, fps: int) -> int:
     return round(ms * fps / 1000)
 
@@ -59,8 +70,9 @@ def build(
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
     with a loudness target and no measurement yet, the mix is built as it sums."""
     g = GraphBuilder()
-    segments = _segments(g, timeline, comp.output, sources)
+    segments = _segments(g, timeline, comp.output, sources, comp.clips)
     video, bed = _join(g, segments, comp.output.fps)
+    video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
@@ -68,8 +80,10 @@ def build(
     # a timeline of one or two frames: the middle may round past the last frame (0.1 s at 12 fps)
     thumb_frame = min(thumb_frame, frame_at(timeline.duration_ms, comp.output.fps) - 1)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
-    if comp.output.size[0] > THUMB_WIDTH:
-        thumb = g.add("scale", (thumb,), w=THUMB_WIDTH, h=-2)
+    if max(comp.output.size) > THUMB_WIDTH:  # the long side, whatever the shape
+        wide = comp.output.size[0] >= comp.output.size[1]
+        size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
+        thumb = g.add("scale", (thumb,), **size)
     return g.finish(video, mixed, thumb)
 
 
@@ -81,7 +95,11 @@ def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
 
 
 def _segments(
-    g: GraphBuilder, timeline: Timeline, out: spec.Output, sources: Mapping[str, Source]
+    g: GraphBuilder,
+    timeline: Timeline,
+    out: spec.Output,
+    sources: Mapping[str, Source],
+    comp_clips: tuple[spec.Clip, ...] = (),
 ) -> list[Segment]:
     segments: list[Segment] = []
     prev: ClipSlot | None = None
@@ -89,7 +107,7 @@ def _segments(
         prev_end = prev.end_ms if prev else 0
         if slot.start_ms > prev_end:
             segments.extend(_gap(g, prev_end, slot.start_ms, out))
-        segments.append(_clip(g, slot, out, sources[slot.source], prev))
+        segments.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips))
         prev = slot
     return segments
 
@@ -129,10 +147,11 @@ def _clip(
     out: spec.Output,
     source: Source,
     prev: ClipSlot | None,
+    comp_clips: tuple[spec.Clip, ...] = (),
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
-    options: tuple[str, ...] = ()
-    if slot.in_ms > 0:
+    options: tuple[str, ...] = source.open_options
+    if slot.in_ms > 0 and not source.still:
         options += ("-ss", _secs(slot.in_ms))
     options += (
         "-t",
@@ -141,24 +160,24 @@ def _clip(
     index = g.input(source.name, options)
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     w, h = out.size
-    steps: list[tuple[str, dict[str, str | int | float]]] = [
-        ("setpts", {"expr": "PTS-STARTPTS"}),
-        ("fps", {"fps": out.fps}),
+    clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
+    mode = (clip.fit if clip else None) or out.fit
+    video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}))
+    hold: tuple[tuple[str, dict[str, str | int | float]], ...] = (
         # cut to length before the costly per-pixel filters; tpad then holds the last frame
         # of a source a little shorter than its trim, and the second trim makes it exact
         ("trim", {"end_frame": frames}),
         ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
         ("trim", {"end_frame": frames}),
-        (
-            "scale",
-            {
-                "w": w,
-                "h": h,
-                "force_original_aspect_ratio": "decrease",
-                "force_divisible_by": 2,
-            },
-        ),
-        ("pad", {"w": w, "h": h, "x": "(ow-iw)/2", "y": "(oh-ih)/2", "color": "black"}),
+    )
+    if source.still:  # fit the one frame once, then repeat it
+        video = g.chain(fit.fit(g, video, w, h, mode), *still_frames(frames, out.fps))
+    else:
+        video = g.chain(video, ("fps", {"fps": out.fps}), *hold)
+        video = fit.fit(g, video, w, h, mode)
+    if clip is not None:
+        video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
+    steps: list[tuple[str, dict[str, str | int | float]]] = [
         ("setsar", {"r": 1}),
         ("format", {"pix_fmts": "yuv420p"}),
         *COLOR_FILTERS[slot.color_preset],
@@ -170,7 +189,7 @@ def _clip(
         start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
         steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
     steps.append(("settb", {"expr": "AVTB"}))
-    video = g.chain(f"{index}:v", *steps)
+    video = g.chain(video, *steps)
     sound = audio.clip_track(g, index if source.has_audio else None, slot)
     overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
     return Segment(

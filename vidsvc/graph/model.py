@@ -33,6 +33,15 @@ class Source:
     duration_ms: int
     has_video: bool
     has_audio: bool
+    still: bool = False  #: a single image (png/jpeg/webp): one frame, held for the clip
+    demuxer: str | None = None  #: forced with `-f` (stills: the probed image pipe demuxer)
+    decoder: str | None = None  #: forced with `-c:v` (VP9 with alpha: libvpx-vp9)
+
+    @property
+    def open_options(self) -> tuple[str, ...]:
+        """Input options that pin how this source is read (before any seek)."""
+        options = ("-f", self.demuxer) if self.demuxer else ()
+        return options + (("-c:v", self.decoder) if self.decoder else ())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

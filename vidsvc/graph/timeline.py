@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
+from vidsvc.graph import layers
 from vidsvc.graph.timeline_rules import (
     Issues,
     Limits,
@@ -100,6 +101,8 @@ def _finish(
         )
     check_texts(comp, limits, issues)
     overlays = place_overlays(comp, total, issues)
+    if not issues.items:
+        layers.place(comp, total, durations)  # image/video overlays: raises InvalidTimeline
     check_audio(comp.audio, total, durations, issues)
     issues.raise_any()
     return Timeline(clips=tuple(slots), overlays=overlays, duration_ms=total)
@@ -156,6 +159,15 @@ def _length(
                 f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
             )
             return None
+    if clip.duration_ms is not None:  # `duration`: the placed length, whatever the source
+        if placed_len is not None and abs(placed_len - clip.duration_ms) > 1:
+            issues.add(
+                f"{p}.duration",
+                f"{secs(clip.duration_ms)} s differs from end_time - start_time "
+                f"({secs(placed_len)} s)",
+            )
+            return None
+        placed_len = clip.duration_ms
     if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
         issues.add(
             f"{p}.end_time",

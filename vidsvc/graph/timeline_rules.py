@@ -54,16 +54,17 @@ def check_counts(comp: spec.Composition, limits: Limits, issues: Issues) -> None
         issues.add("clips", "a composition needs at least one clip")
     if len(comp.clips) > limits.max_clips:
         issues.add("clips", f"{len(comp.clips)} clips, over MAX_CLIPS ({limits.max_clips})")
-    if len(comp.overlays) > limits.max_overlays:
+    count = len(comp.overlays) + len(comp.layers)  # text, image and video alike
+    if count > limits.max_overlays:
         issues.add(
             "overlays",
-            f"{len(comp.overlays)} overlays, over MAX_OVERLAYS ({limits.max_overlays})",
+            f"{count} overlays, over MAX_OVERLAYS ({limits.max_overlays})",
         )
 
 
 def check_texts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
     for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{j}].content"
+        p = f"overlays[{comp.text_index(j)}].content"
         text = overlay.text
         if len(text) > limits.max_text_chars:
             issues.add(
@@ -81,7 +82,7 @@ def check_texts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
 def place_overlays(comp: spec.Composition, total: int, issues: Issues) -> tuple[OverlaySlot, ...]:
     out: list[OverlaySlot] = []
     for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{j}]"
+        p = f"overlays[{comp.text_index(j)}]"
         start = overlay.start_ms
         end = total if overlay.duration_ms is None else start + overlay.duration_ms
         if start >= total:

@@ -25,7 +25,10 @@ from vidsvc.inputs.source import ByteProgress, Source, refuse, unavailable
 
 MEDIA_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
-    " .mp3 .wav .flac .aac".split()
+    " .mp3 .wav .flac .aac"
+    # no image extensions: an image staged as `.bin` is found by its content (a pipe demuxer),
+    # never by a name that would select image2 (which expands `%d` and globs)
+    " .mpg .mpeg .vob .wmv .asf .aif .aiff .ac3 .eac3".split()
 )
 MAX_PARALLEL_DOWNLOADS = 4
 

@@ -35,6 +35,8 @@ class MediaInfo:
     nb_streams: int
     video_codec: str | None
     audio_codec: str | None
+    still: bool = False  #: a single image (an image pipe demuxer): no duration of its own
+    decoder: str | None = None  #: a decoder the render must force (VP9 with alpha: libvpx-vp9)
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -61,8 +63,10 @@ def _argv(path: Path, settings: Settings) -> list[str]:
         *("-v", "error", "-protocol_whitelist", "file"),
         *("-format_whitelist", ",".join(INPUT_FORMATS)),
         *("-print_format", "json", "-show_format", "-show_streams"),
-        # "file:" keeps a name with ":" or a leading "-" from meaning anything else.
-        *("-i", f"file:{path.resolve()}"),
+        # "file:" keeps a name with ":" or a leading "-" from meaning anything else. The staged
+        # name, not the link's target: a local file is staged as a symlink, and its own name
+        # (`x.jpg`, `a%d.png`) would pick the image2 demuxer, which is refused.
+        *("-i", f"file:{path.absolute()}"),
     ]
 
 
@@ -71,7 +75,7 @@ def _reason(stderr: bytes, path: Path) -> str:
     reasons: list[str] = []
     for raw in stderr.decode("utf-8", "replace").splitlines():
         line = raw.strip()
-        for form in (f"file:{path.resolve()}", str(path.resolve()), str(path)):
+        for form in (f"file:{path.absolute()}", str(path.absolute()), str(path)):
             line = line.replace(form, "")
         prefix = _PREFIX.match(line)
         line = _PREFIX.sub("", line).lstrip(": ").strip()
@@ -139,7 +143,18 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
         nb_streams=int(fmt.get("nb_streams", len(streams))),
         video_codec=video.get("codec_name"),
         audio_codec=audios[0].get("codec_name") if audios else None,
+        still=str(fmt.get("format_name", "")).endswith("_pipe"),
+        decoder=_decoder(video),
     )
+
+
+def _decoder(video: dict[str, Any]) -> str | None:
+    """FFmpeg's native VP9 decoder drops WebM alpha (ffprobe still says yuv420p; only the
+    ALPHA_MODE tag tells): such a stream must be decoded by libvpx-vp9 to keep it."""
+    tags = {str(k).lower(): str(v) for k, v in (video.get("tags") or {}).items()}
+    if video.get("codec_name") == "vp9" and tags.get("alpha_mode") == "1":
+        return "libvpx-vp9"
+    return None
 
 
 def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
@@ -176,8 +191,11 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         info = _media_info(json.loads(captured.stdout))
     except (ValueError, TypeError, AttributeError, KeyError):
         raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
-    if info.duration_ms <= 0:
+    if info.duration_ms <= 0 and not info.still:
         raise _refuse(field, "has no duration")
+    if info.still and not (info.width and info.height):
+        # FFmpeg 5.1 reads an animated WebP's container but cannot decode its frames
+        raise _refuse(field, "an image FFmpeg cannot decode (an animated WebP?)")
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
     return info

@@ -60,7 +60,8 @@ def output_seconds(comp: spec.Composition) -> float:
 
 
 def _pixels(name: str) -> int:
-    width, height = RESOLUTIONS[name]
+    """Pixels of a resolution name or of a `WxH` shape key (spec.Output.shape_key)."""
+    width, height = RESOLUTIONS[name] if name in RESOLUTIONS else map(int, name.split("x"))
     return width * height
 
 
@@ -124,7 +125,7 @@ class Estimator:
 
     def render_seconds(self, comp: spec.Composition, *, sharing: int = 1) -> float:
         """Processing seconds for `comp` once a worker has it, beside `sharing - 1` others."""
-        encode = output_seconds(comp) * max(sharing, 1) / self.speed(comp.output.resolution)
+        encode = output_seconds(comp) * max(sharing, 1) / self.speed(comp.output.shape_key)
         return self.overhead + encode
 
     def estimate(
@@ -152,7 +153,7 @@ class Estimator:
         if not wall or not length or not encode or min(wall, length, encode) <= 0:
             return
         sharing = max(_number(job.metadata.get("sharing")) or 1.0, 1.0)
-        name = parse_composition(job.payload).output.resolution
+        name = parse_composition(job.payload).output.shape_key
         speed = length * sharing / encode
         n = self.samples.get(name, 0)
         self.speeds[name] = speed if n == 0 else _ewma(self.speeds[name], speed)

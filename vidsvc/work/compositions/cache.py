@@ -103,6 +103,8 @@ def canonical_composition(comp: spec.Composition, names: Mapping[str, str]) -> d
     for field in ("music_url", "voiceover_url"):
         if doc["audio"][field]:
             doc["audio"][field] = names[doc["audio"][field]]
+    for layer in doc["layers"]:  # image/video overlays are inputs like clips
+        layer["url"] = names[layer["url"]]
     return doc
 
 

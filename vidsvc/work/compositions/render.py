@@ -39,6 +39,7 @@ from vidsvc.media.workspace import workspace, write_files
 from vidsvc.work.compositions import sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.fontfaces import font_face
+from vidsvc.work.compositions.shape import check_output, check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def limits(settings: Settings) -> graph.Limits:
 def url_fields(comp: spec.Composition) -> dict[str, str]:
     """Each distinct input URL with the first field that names it (for error messages)."""
     named = [(f"clips[{i}].url", c.url) for i, c in enumerate(comp.clips)]
+    named += [(f"overlays[{o.index}].url", o.url) for o in comp.layers]
     named += [("audio.music_url", comp.audio.music_url or "")]
     named += [("audio.voiceover_url", comp.audio.voiceover_url or "")]
     fields: dict[str, str] = {}
@@ -141,6 +143,7 @@ def url_fields(comp: spec.Composition) -> dict[str, str]:
 
 def check(comp: spec.Composition, settings: Settings) -> None:
     """Everything knowable without I/O: the timeline rules and the URL policy."""
+    check_output(comp.output, settings)
     graph.check(comp, limits(settings))
     sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
     for url, field in url_fields(comp).items():
@@ -166,6 +169,10 @@ def _require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> 
             raise InvalidClipFormat(
                 f"clips[{i}].url: has no video stream", details={"field": f"clips[{i}].url"}
             )
+    for layer in comp.layers:
+        if not infos[layer.url].has_video:
+            field = f"overlays[{layer.index}].url"
+            raise InvalidClipFormat(f"{field}: has no picture", details={"field": field})
     for field in ("music_url", "voiceover_url"):
         url = getattr(comp.audio, field)
         if url and not infos[url].has_audio:
@@ -204,7 +211,10 @@ async def _compile(
     faces = await asyncio.gather(*(font_face(path) for path in paths))
     fonts = dict(zip(names, faces, strict=True)) | dict(brought)
     _require_streams(comp, infos)
-    timeline = graph.plan(comp, {u: m.duration_ms for u, m in infos.items()}, limits(settings))
+    stills = {u for u, m in infos.items() if m.still}
+    check_stills(comp, stills)
+    durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}
+    timeline = graph.plan(comp, durations, limits(settings))
     report("validating", 0.8, "inputs validated")
     sources = {
         url: graph.Source(
@@ -212,6 +222,9 @@ async def _compile(
             duration_ms=info.duration_ms,
             has_video=info.has_video,
             has_audio=info.has_audio,
+            still=info.still,
+            demuxer=info.format_name if info.still else None,
+            decoder=info.decoder,
         )
         for url, info in infos.items()
     }

@@ -1,0 +1,201 @@
+"""Image and video overlays (`overlays[]` of type image/video, SPEC.md §3.1), drawn in list order
+over the joined clips and under the text.
+
+Each overlay is its own input, cut to its window before anything per-pixel: a video overlay is
+seeked (`-ss`) and trimmed to its frames, an image is one frame scaled once and then held by
+`tpad`. `setpts` then moves it to its start on the timeline, so nothing is decoded or scaled for
+the parts of the timeline where it is not shown, and `overlay` with `eof_action=pass` lets the
+clips through before it starts and after it ends. Opacity scales the alpha channel; PNG and
+WebP transparency is kept (the overlay is converted to a format with alpha, never flattened).
+
+Pure: imports the leaves and vidsvc.graph only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vidsvc import spec
+from vidsvc.errors import InvalidTimeline
+from vidsvc.graph.builder import Arg, GraphBuilder, fmt
+from vidsvc.graph.model import Source
+
+RATE = 48_000
+#: A video overlay's length before its source is probed: unbounded (the timeline bounds it).
+MAX_UNPROBED_MS = 10**12
+#: Named anchors sit this share of the output's short side in from the edge.
+SAFE_MARGIN = 0.05
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerSlot:
+    layer: spec.ImageOverlay | spec.VideoOverlay
+    start_ms: int
+    dur_ms: int
+
+
+def _secs(ms: int) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def place(
+    comp: spec.Composition, total_ms: int, durations: Mapping[str, int]
+) -> tuple[LayerSlot, ...]:
+    """Each overlay's window on the timeline; InvalidTimeline naming the overlay's field."""
+    slots: list[LayerSlot] = []
+    for layer in comp.layers:
+        p = f"overlays[{layer.index}]"
+        if layer.start_ms >= total_ms:
+            raise _bad(f"{p}.start_time", f"{_secs(layer.start_ms)} s is past the end "
+                       f"of the timeline ({_secs(total_ms)} s)")  # fmt: skip
+        end = total_ms if layer.duration_ms is None else layer.start_ms + layer.duration_ms
+        if isinstance(layer, spec.VideoOverlay):
+            end = min(end, layer.start_ms + _video_length(p, layer, durations))
+        dur = min(end, total_ms) - layer.start_ms
+        if layer.fade_in_ms + layer.fade_out_ms > dur:
+            raise _bad(f"{p}.fade_in", f"fade_in + fade_out are longer than the overlay "
+                       f"is shown ({_secs(dur)} s)")  # fmt: skip
+        slots.append(LayerSlot(layer=layer, start_ms=layer.start_ms, dur_ms=dur))
+    return tuple(slots)
+
+
+def _video_length(p: str, layer: spec.VideoOverlay, durations: Mapping[str, int]) -> int:
+    source = durations.get(layer.url)
+    if layer.trim_end_ms is not None:
+        if layer.trim_end_ms <= layer.trim_start_ms:
+            raise _bad(f"{p}.trim_end", "must be after trim_start")
+        return layer.trim_end_ms - layer.trim_start_ms
+    if source is None:  # not probed yet (at submit): only the timeline bounds it
+        return MAX_UNPROBED_MS
+    if layer.trim_start_ms >= source:
+        raise _bad(f"{p}.trim_start", f"is past the source's end ({_secs(source)} s)")
+    return source - layer.trim_start_ms
+
+
+def _bad(field: str, message: str) -> InvalidTimeline:
+    return InvalidTimeline(f"{field}: {message}", details={"field": field})
+
+
+def _anchor(value: str | int, axis: str, margin: int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    outer, inner = ("W", "w") if axis == "x" else ("H", "h")
+    return {
+        "center": f"({outer}-{inner})/2",
+        "left": str(margin),
+        "top": str(margin),
+        "right": f"{outer}-{inner}-{margin}",
+        "bottom": f"{outer}-{inner}-{margin}",
+    }[value]
+
+
+def _look(layer: spec.ImageOverlay) -> list[tuple[str, dict[str, Arg]]]:
+    """Size (aspect kept), alpha, opacity and fades: the per-pixel part of an overlay."""
+    steps: list[tuple[str, dict[str, Arg]]] = []
+    if layer.width is not None:
+        steps.append(("scale", {"w": layer.width, "h": -2}))
+    elif layer.height is not None:
+        steps.append(("scale", {"w": -2, "h": layer.height}))
+    if layer.opacity < 1.0:  # colorchannelmixer works in RGB: give it RGBA, not YUVA
+        steps.append(("format", {"pix_fmts": "rgba"}))
+        steps.append(("colorchannelmixer", {"aa": fmt(layer.opacity)}))
+    else:
+        steps.append(("format", {"pix_fmts": "yuva420p"}))
+    return steps
+
+
+def _fades(layer: spec.ImageOverlay, dur_ms: int) -> list[tuple[str, dict[str, Arg]]]:
+    steps: list[tuple[str, dict[str, Arg]]] = []
+    if layer.fade_in_ms:
+        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(layer.fade_in_ms), "alpha": 1}))
+    if layer.fade_out_ms:
+        start = _secs(dur_ms - layer.fade_out_ms)
+        steps.append(("fade", {"t": "out", "st": start, "d": _secs(layer.fade_out_ms),
+                               "alpha": 1}))  # fmt: skip
+    return steps
+
+
+def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tuple[str, int | None]:
+    """The overlay's frames at their place on the timeline, and its input (None: a still)."""
+    layer = slot.layer
+    frames = max(1, round(slot.dur_ms * fps / 1000))
+    shift: tuple[str, dict[str, Arg]] = (
+        "setpts",
+        {"expr": f"PTS-STARTPTS+{fmt(slot.start_ms / 1000)}/TB"},
+    )
+    if source.still:
+        index = g.input(source.name, source.open_options)
+        held = g.chain(
+            f"{index}:v",
+            ("setpts", {"expr": "PTS-STARTPTS"}),
+            *_look(layer),  # scaled once, then repeated
+            ("loop", {"loop": frames, "size": 1, "start": 0}),
+            ("setpts", {"expr": f"N/({fps}*TB)"}),
+            ("fps", {"fps": fps}),
+            ("trim", {"end_frame": frames}),
+            *_fades(layer, slot.dur_ms),
+            shift,
+        )
+        return held, None
+    trim_start = layer.trim_start_ms if isinstance(layer, spec.VideoOverlay) else 0
+    options = ("-ss", _secs(trim_start)) if trim_start else ()
+    index = g.input(source.name, (*source.open_options, *options, "-t", _secs(slot.dur_ms + 100)))
+    return g.chain(
+        f"{index}:v",
+        ("setpts", {"expr": "PTS-STARTPTS"}),
+        ("fps", {"fps": fps}),
+        ("trim", {"end_frame": frames}),
+        *_look(layer),
+        *_fades(layer, slot.dur_ms),
+        shift,
+    ), index
+
+
+def _sound(g: GraphBuilder, index: int, slot: LayerSlot, volume: float, total_ms: int) -> str:
+    """A video overlay's audio at `volume`, placed at its start, as long as the timeline."""
+    samples = total_ms * RATE // 1000
+    return g.chain(
+        f"{index}:a",
+        ("asetpts", {"expr": "PTS-STARTPTS"}),
+        ("aresample", {"sample_rate": RATE}),
+        ("aformat", {"sample_fmts": "fltp", "sample_rates": RATE, "channel_layouts": "stereo"}),
+        ("atrim", {"end_sample": slot.dur_ms * RATE // 1000}),
+        ("volume", {"volume": volume}),
+        ("adelay", {"delays": str(slot.start_ms), "all": 1}),
+        ("apad", {"whole_len": samples}),
+        ("atrim", {"end_sample": samples}),
+    )
+
+
+def draw(
+    g: GraphBuilder,
+    video: str,
+    bed: str,
+    comp: spec.Composition,
+    total_ms: int,
+    sources: Mapping[str, Source],
+) -> tuple[str, str]:
+    """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`."""
+    if not comp.layers:
+        return video, bed
+    durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
+    margin = round(min(comp.output.size) * SAFE_MARGIN)
+    tracks = [bed]
+    for slot in place(comp, total_ms, durations):
+        source = sources[slot.layer.url]
+        picture, index = _picture(g, slot, source, comp.output.fps)
+        video = g.add(
+            "overlay",
+            (video, picture),
+            x=_anchor(slot.layer.x, "x", margin),
+            y=_anchor(slot.layer.y, "y", margin),
+            eof_action="pass",
+        )
+        layer = slot.layer
+        if isinstance(layer, spec.VideoOverlay) and layer.volume > 0 and index is not None:
+            if source.has_audio:
+                tracks.append(_sound(g, index, slot, layer.volume, total_ms))
+    if len(tracks) > 1:
+        bed = g.add_audio("amix", tracks, inputs=len(tracks), normalize=0, duration="first")
+    return video, bed
