@@ -66,10 +66,10 @@ soak: install
 # MoviePy (the `bench` extra) is installed for the benchmark only.
 bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
-	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # issue 13: ducking and loudness costs
+	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # what ducking and a loudness target cost
 	$(BIN)/python -m bench.layers
 
-# The text engine's cost (issue 11): vidsvc vs one hand-written ass command vs drawtext.
+# The text engine's cost: vidsvc vs one hand-written ass command vs drawtext.
 bench-text: install
 	$(BIN)/python -m bench.text $(BENCH_ARGS)
 

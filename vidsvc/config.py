@@ -185,7 +185,7 @@ class Settings:
     enable_beat_detection: bool = _setting("ENABLE_BEAT_DETECTION", _bool, False)
     enable_gpu_encoding: bool = _setting("ENABLE_GPU_ENCODING", _bool, False)
     enable_4k_output: bool = _setting("ENABLE_4K_OUTPUT", _bool, False)
-    # The web console at / (issue 14): off -> 404. Its playground offers the sample specs in
+    # The web console at /: off -> 404. Its playground offers the sample specs in
     # CONSOLE_SAMPLES_DIR (empty: the repository's sample_specs/ when it is there).
     enable_console: bool = _setting("ENABLE_CONSOLE", _bool, True)
     console_samples_dir: str = _setting("CONSOLE_SAMPLES_DIR", _dir_or_empty, "")

@@ -285,7 +285,7 @@ def _even(value: int) -> None:
         raise MarshmallowError("must be an even number of pixels")
 
 
-# --- issue 12: image and video overlays (`type` discriminates; text stays OverlaySchema) ---
+# --- image and video overlays (`type` discriminates; text stays OverlaySchema) ---
 
 
 class ImageOverlaySchema(Schema):

@@ -52,7 +52,7 @@ INPUT_FORMATS = (
     "wav",
     "flac",
     "aac",
-    # issue 12: the containers people have, and stills. Images only through the single-image
+    # The containers people have, and stills. Images only through the single-image
     # pipe demuxers: image2 would expand `%d` and globs in a file name (see graph.layers).
     "mpeg",
     "asf",
@@ -177,7 +177,7 @@ class Audio:
     music_fade_in_ms: int = 0
     music_fade_out_ms: int = 0
     voiceover_delay_ms: int = 0  #: where the voiceover starts on the timeline
-    # Finishing (SPEC.md §3.1, issue 13): fades of the voiceover, ducking, loudness, beat sync.
+    # Finishing (SPEC.md §3.1): fades of the voiceover, ducking, loudness, beat sync.
     voiceover_fade_in_ms: int = 0  #: from the voiceover's own start (after its delay)
     voiceover_fade_out_ms: int = 0  #: to the voiceover's end, or the timeline's if sooner
     ducking: Ducking | None = None  #: None: the music is not lowered under the voiceover
@@ -243,7 +243,7 @@ class Composition:
         return tuple(dict.fromkeys(urls))
 
 
-# --- issue 12: output shapes, fit, motion, image and video overlays ---------------------------
+# --- output shapes, fit, motion, image and video overlays ---------------------------
 
 #: Output aspect ratios as (long, short) for landscape names and (short, long) for portrait.
 ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5), "4:3": (4, 3)}

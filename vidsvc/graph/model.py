@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 AUDIO_FILTERS = frozenset(
     "acrossfade adelay afade aformat alimiter amix anullsrc apad aresample asetpts atrim "
     "concat_a loudnorm volume".split()
-    + "asplit sidechaincompress ebur128 anullsink".split()  # ducking, loudness (issue 13)
+    + "asplit sidechaincompress ebur128 anullsink".split()  # ducking, loudness
 )
 
 
