@@ -354,6 +354,10 @@ class AnyOverlaySchema(Schema):
     )
     content = fields.String(metadata={"description": "text only"})
     style = fields.Nested(TextStyleSchema, metadata={"description": "text only"})
+    animation = fields.String(
+        validate=validate.OneOf(spec.ANIMATIONS),
+        metadata={"description": "text only: how the text enters", "example": "pop"},
+    )
     url = fields.String(metadata={"description": "image and video: the file, as clips[].url"})
     position = fields.Nested(PositionSchema)
     start_time = _seconds()
