@@ -42,7 +42,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-async def normalize(clip: Path, settings: Settings, work: Path) -> Path:
+async def normalize(clip: Path, settings: Settings, work: Path, *, crf: int = 23) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "in0.mp4").symlink_to(clip)
     info = await probe_input(work / "in0.mp4", settings, field="clip")
@@ -50,7 +50,7 @@ async def normalize(clip: Path, settings: Settings, work: Path) -> Path:
         name="in0.mp4", duration_ms=info.duration_ms, has_video=True, has_audio=info.has_audio
     )
     # not ultrafast: without CABAC and 8x8dct x264 writes Constrained Baseline, not High
-    enc = graph.Encoding(duration_ms=info.duration_ms, preset="veryfast", crf=23)
+    enc = graph.Encoding(duration_ms=info.duration_ms, preset="veryfast", crf=crf)
     task = spec.ClipTask(processing_id="p", clips=("x",), operations=("normalize",))
     command = clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
     await run_ffmpeg(command.argv, settings=settings, cwd=work)
@@ -133,6 +133,21 @@ async def test_a_plain_encode_of_the_same_source_is_not(
     assert tagged_video["color_primaries"] == "bt709" and tagged_video["level"] == 31
     assert keyframes(tagged) != list(range(0, round(SECONDS * 30), GOP))
     assert not (await probe_input(tagged, settings, field="clip")).render_ready
+
+
+async def test_clips_from_different_sources_share_their_parameter_sets(
+    source: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """What lets a planner splice two normalized clips: the same avcC bytes (SPS/PPS), though
+    the sources differ in size, rate and audio, while another CRF is told apart."""
+    other = make_video(tmp_path / "other.mp4", size="200x300", rate=30, seconds=2.5, tone=None)
+    a = await inspect(await normalize(source, settings, tmp_path / "a"), settings)
+    b = await inspect(await normalize(other, settings, tmp_path / "b"), settings)
+    c = await inspect(await normalize(other, settings, tmp_path / "c", crf=30), settings)
+    assert a is not None and b is not None and c is not None
+    assert a.extradata_sha256 == b.extradata_sha256
+    assert a.frames != b.frames
+    assert c.crf == 30.0 and c.extradata_sha256 == a.extradata_sha256  # stitchable=1
 
 
 async def test_the_composition_reports_render_ready_inputs(
