@@ -313,3 +313,29 @@ class ClipTask:
     contact_sheet: bool = False
     thumbnail_ms: int | None = None  #: None: 1 s in, or the middle of a shorter clip
     user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadyProfile:
+    """Render-ready clips (issue 16): the encoding `normalize` pins so a later composition
+    can splice the clip's GOPs without re-encoding them, and what media.renderready checks
+    in any probed file. 720p30 as the composition output (High, level 3.1, yuv420p, the MP4
+    muxer's 1/15360 time base for 30 fps), plus what splicing needs and a plain encode lacks:
+    a fixed IDR grid, explicit bt709 tags, x264 stitchable=1, AAC at 48 kHz stereo."""
+
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    profile: str = "High"  #: ffprobe's name; x264's is `high`
+    level: int = 31  #: ffprobe's number; x264's is 3.1
+    pix_fmt: str = "yuv420p"
+    timescale: int = 15360
+    color: str = "bt709"  #: primaries, transfer and matrix
+    color_range: str = "tv"
+    audio_rate: int = 48000
+    #: IDR every 2 s: 1 s cost 5.7 % in size against 2 s on a moving 720p clip, 4 s saved
+    #: only a further ~2 %, and a splice can start on any grid point (bench notes, issue 16).
+    gop_frames: int = 60
+
+
+RENDER_READY = ReadyProfile()

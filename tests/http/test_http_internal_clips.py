@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL as URL_
 
 from tests.support.media import probe, stream
+from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
@@ -89,6 +90,8 @@ async def test_process_two_clips_idempotently(
     outputs = status["results"][1]["outputs"]
     assert set(outputs) == {"normalized", "thumbnail", "contact_sheet"}
     assert status["results"][1]["probe"]["width"] == 320
+    # ultrafast has no CABAC or 8x8dct, so x264 writes Constrained Baseline: not render-ready
+    assert status["results"][1]["render_ready"] is None
     resp = await client.get(URL_(outputs["normalized"]).path, allow_redirects=False)
     assert resp.status == 302
     video = await client.get(resp.headers["Location"])
@@ -179,3 +182,23 @@ async def test_the_callback_gets_the_result_and_the_get_shows_it(
     assert status["callback"]["url"] == doc["callback_url"]
     assert status["callback"]["delivered"] and len(status["callback"]["attempts"]) == 1
     assert received[0]["processing_id"] == "proc-cb" and received[0]["status"] == "completed"
+
+
+@pytest.mark.ffmpeg
+async def test_normalized_clip_records_its_render_ready_fingerprint(
+    aiohttp_client: MakeClient, media: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 16: the job's result carries the fingerprint a composition will compare."""
+    app = create_app(settings_for(tmp_path, media, X264_PRESET="veryfast"))
+    client = await aiohttp_client(app)
+    doc = body(media, pid="ready-1", clips=[media["b"].as_uri()], operations=["normalize"])
+    resp = await client.post(URL, json=doc)
+    assert resp.status == 202, await resp.text()
+    status = await finished(client, "ready-1")
+    assert status["status"] == "completed", status
+    ClipsStatusSchema().load(status)
+    ready = status["results"][0]["render_ready"]
+    assert ready["keyframe_interval"] == spec.RENDER_READY.gop_frames
+    assert ready["frames"] == 90  # 3 s at 30 fps
+    assert "stitchable=1" in ready["x264_options"] and ready["crf"] is not None
+    assert len(ready["extradata_sha256"]) == 64

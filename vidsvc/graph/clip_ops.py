@@ -5,6 +5,8 @@
                                                                          └─ contact_sheet.jpg
 
 Decisions (README "Internal clip processing"):
+- Both video products are render-ready (graph.render_ready, spec.RENDER_READY): a fixed IDR
+  grid, pinned level, bt709 tags, stitchable x264, so a composition can splice their GOPs.
 - `normalize` is the output profile with loudness-normalized audio (`loudnorm` single pass,
   I=-16:TP=-1.5:LRA=11); a clip without audio gets silence, so every output has both streams.
 - `color_correct` applies a COLOR_FILTERS preset or `auto` (AUTO_COLOR). With `normalize`
@@ -27,8 +29,11 @@ from vidsvc.graph.build import COLOR_FILTERS, THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.compile import Encoding, graph_string, input_args
 from vidsvc.graph.model import Graph, Source
+from vidsvc.graph.render_ready import video_args
 
-WIDTH, HEIGHT, FPS, RATE = 1280, 720, 30, 48000
+#: The render-ready profile's numbers, so the graph and the pinned encoding cannot disagree.
+WIDTH, HEIGHT = spec.RENDER_READY.width, spec.RENDER_READY.height
+FPS, RATE = spec.RENDER_READY.fps, spec.RENDER_READY.audio_rate
 LOUDNORM: dict[str, Arg] = {"I": -16, "TP": -1.5, "LRA": 11}
 #: `auto`: FFmpeg's `normalize` stretches each frame's levels to the full range, smoothed over
 #: 30 frames so it does not pump; independence=0 stretches the channels together, which fixes
@@ -154,6 +159,7 @@ def _output_args(name: str, pads: tuple[str, ...], enc: Encoding) -> list[str]:
     return [
         "-map", f"[{pads[0]}]", "-map", f"[{pads[1]}]",
         "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,
+        *video_args(),  # render-ready (issue 16): a composition can splice its GOPs
         "-pix_fmt", "yuv420p", "-r", str(FPS),
         "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", str(RATE), "-ac", "2",
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", f"{name}.mp4",

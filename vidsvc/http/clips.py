@@ -36,7 +36,14 @@ def _results(request: web.Request, job: Job) -> list[dict[str, Any]] | None:
     for index, item in enumerate(job.metadata.get("results", [])):
         base = f"{PROCESS_CLIPS}/{job.id}/files/{index}"
         links = {name: urls.absolute(request, f"{base}/{name}") for name in item["outputs"]}
-        results.append({"clip": item["clip"], "outputs": links, "probe": item["probe"]})
+        results.append(
+            {
+                "clip": item["clip"],
+                "outputs": links,
+                "probe": item["probe"],
+                "render_ready": item.get("render_ready"),
+            }
+        )
     return results
 
 

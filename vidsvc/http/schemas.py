@@ -112,6 +112,13 @@ class ProbeSummarySchema(Schema):
     fps = fields.Float(allow_none=True)
     rotation = fields.Integer(allow_none=True)
     streams = fields.Integer(allow_none=True)
+    render_ready = fields.Boolean(
+        metadata={"description": "encoded like a normalized clip (fixed IDR grid, pinned "
+                  "parameters, bt709): a later composition may splice its GOPs"},
+    )  # fmt: skip
+    keyframe_interval = fields.Integer(
+        allow_none=True, metadata={"description": "frames between IDRs, when render_ready"}
+    )
 
 
 class CompositionMetadataSchema(Schema):
@@ -204,10 +211,23 @@ class ClipOutputsSchema(Schema):
     contact_sheet = _text("absolute URL redirecting to the 3x3 JPEG grid")
 
 
+class RenderReadySchema(Schema):
+    extradata_sha256 = _text("SHA-256 of the avcC bytes (SPS/PPS) a splice must share")
+    x264_options = fields.String(allow_none=True, metadata={"description": "as x264 wrote them"})
+    crf = fields.Float(allow_none=True)
+    frames = fields.Integer()
+    keyframe_interval = fields.Integer(metadata={"description": "frames between IDRs"})
+
+
 class ClipResultSchema(Schema):
     clip = _text("the input URL", required=True)
     outputs = fields.Nested(ClipOutputsSchema, required=True)
     probe = fields.Nested(ProbeSummarySchema, required=True)
+    render_ready = fields.Nested(
+        RenderReadySchema, allow_none=True,
+        metadata={"description": "the video output's render-ready fingerprint (issue 16); "
+                  "null when there is no video output or it is not render-ready"},
+    )  # fmt: skip
 
 
 class CallbackStateSchema(Schema):

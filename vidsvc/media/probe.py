@@ -7,6 +7,7 @@ before any render. Limits (pixels, duration, streams) are RELIABILITY.md B5/B6.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
+from vidsvc.media.renderready import inspect, video_matches
 from vidsvc.spec import INPUT_FORMATS
 
 _PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")
@@ -37,6 +39,9 @@ class MediaInfo:
     audio_codec: str | None
     still: bool = False  #: a single image (an image pipe demuxer): no duration of its own
     decoder: str | None = None  #: a decoder the render must force (VP9 with alpha: libvpx-vp9)
+    #: Encoded like a normalized clip (media.renderready): a composition could splice its GOPs.
+    render_ready: bool = False
+    keyframe_interval: int | None = None  #: frames between IDRs, when render_ready
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -50,6 +55,8 @@ class MediaInfo:
             "fps": self.fps,
             "rotation": self.rotation,
             "streams": self.nb_streams,
+            "render_ready": self.render_ready,
+            "keyframe_interval": self.keyframe_interval,
         }
 
 
@@ -188,7 +195,10 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         reason = _reason(captured.stderr, path)
         raise _refuse(field, f"not a decodable video or audio file ({reason})")
     try:
-        info = _media_info(json.loads(captured.stdout))
+        data = json.loads(captured.stdout)
+        info = _media_info(data)
+        # the packet scan runs only for what already has the render-ready stream parameters
+        candidate = any(video_matches(s) for s in data.get("streams") or ())
     except (ValueError, TypeError, AttributeError, KeyError):
         raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
     if info.duration_ms <= 0 and not info.still:
@@ -198,4 +208,10 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         raise _refuse(field, "an image FFmpeg cannot decode (an animated WebP?)")
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
+    if candidate:
+        ready = await inspect(path, settings)
+        if ready is not None:
+            info = dataclasses.replace(
+                info, render_ready=True, keyframe_interval=ready.keyframe_interval
+            )
     return info

@@ -24,6 +24,7 @@ from vidsvc.jobs import BANDS, Job, JobKind, JobState, utcnow
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo, probe
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
+from vidsvc.media.renderready import inspect
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, retrying, terminal
@@ -68,7 +69,7 @@ def _command(
 
 async def _run_one(
     task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
-) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun]:
+) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun, dict[str, Any] | None]:
     url, field, settings = task.clips[index], f"clips[{index}]", deps.settings
 
     def on_bytes(done: int, total: int | None) -> None:
@@ -96,7 +97,11 @@ async def _run_one(
     for name, path in files.items():
         if not path.is_file() or path.stat().st_size == 0:
             raise ProcessingFailed(f"{field}: ffmpeg finished without writing {name}")
-    return files, info.summary(), ["ffmpeg", *command.argv], run
+    video = clip_ops.video_product(task)
+    # render-ready: checked on the file written, not assumed from the options (issue 16)
+    ready = await inspect(files[video], settings) if video else None
+    fingerprint = ready.fingerprint() if ready else None
+    return files, info.summary(), ["ffmpeg", *command.argv], run, fingerprint
 
 
 async def _store(
@@ -128,12 +133,13 @@ async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
             report.index = index
             work = root / str(index)
             work.mkdir()
-            files, summary, argv, run = await _run_one(task, index, work, deps, report)
+            files, summary, argv, run, ready = await _run_one(task, index, work, deps, report)
             report("uploading", 0.0, "storing the outputs")
             keys = await _store(deps, job.id, token, index, files)
             # stored: a long job needs the scratch space of one clip at a time
             await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
-            results.append({"clip": url, "outputs": keys, "probe": summary})
+            # render_ready: the video product's fingerprint; None when not ready or none made
+            results.append({"clip": url, "outputs": keys, "probe": summary, "render_ready": ready})
             commands.append(argv)
             runs.append(run)
     await writer.close()
