@@ -135,6 +135,29 @@ class Job:
     finished_at: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  #: timings, probes, command…
 
+    @classmethod
+    def queued(
+        cls,
+        *,
+        id: JobId,
+        kind: JobKind,
+        payload: Mapping[str, Any],
+        user_id: str | None,
+        max_attempts: int,
+    ) -> Job:
+        """A new job, not yet stored: what a handler's `admit` hands the Runner."""
+        now = utcnow()
+        return cls(
+            id=id,
+            kind=kind,
+            state=JobState.QUEUED,
+            payload=dict(payload),
+            created_at=now,
+            updated_at=now,
+            user_id=user_id,
+            max_attempts=max_attempts,
+        )
+
     @property
     def token(self) -> str:
         """The claim's fencing token, which every worker write presents ("" if unclaimed)."""

@@ -20,7 +20,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.graph import clip_ops
 from vidsvc.inputs import policy, staging
-from vidsvc.jobs import BANDS, Job, JobKind, JobState, utcnow
+from vidsvc.jobs import BANDS, Job, JobKind, JobState
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo, probe
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
@@ -172,14 +172,10 @@ class Clips:
             await callbacks.check_callback_resolves(
                 task.callback_url, settings, field="callback_url"
             )
-        now = utcnow()
-        return Job(
+        return Job.queued(
             id=task.processing_id,
             kind=JobKind.CLIPS,
-            state=JobState.QUEUED,
-            payload=dict(document),
-            created_at=now,
-            updated_at=now,
+            payload=document,
             user_id=task.user_id,
             max_attempts=settings.max_attempts,
         )

@@ -18,7 +18,7 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
+from vidsvc.jobs import Job, JobKind, JobState, new_job_id
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
@@ -88,17 +88,7 @@ async def _render_and_store(
         "cache": found.summary,
     }
     await writer.close()
-    done = await terminal(
-        lambda: deps.stores.jobs.finish(
-            job.id,
-            job.token,
-            JobState.COMPLETED,
-            output_key=video_key,
-            thumbnail_key=thumb_key,
-            metadata=metadata,
-            cache_key=found.key,
-        )
-    )
+    done = await _complete(job, deps, keys, metadata, found.key)
     await record_job_metrics(deps.stores, job, [encoded.ffmpeg], timings=timings)
     return done
 
@@ -117,7 +107,6 @@ async def _served(
     # Only now: a miss goes on to encode, and progress never goes back from "uploading".
     writer.update("uploading", 99.0, f"render cache hit: reused the output of {hit.source.id}")
     await writer.close()
-    video_key, thumb_key = keys
     metadata = {
         **await _common(deps, job, timings),
         "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
@@ -127,6 +116,18 @@ async def _served(
         "cpu_seconds": 0.0,
         "cache": hit.summary,
     }
+    return await _complete(job, deps, keys, metadata, hit.key)
+
+
+async def _complete(
+    job: Job,
+    deps: Deps,
+    keys: tuple[str, str],
+    metadata: Mapping[str, Any],
+    cache_key: str | None,
+) -> Job | None:
+    """The fenced COMPLETED write, a render's or a cache hit's: its output at `keys`."""
+    video_key, thumb_key = keys
     return await terminal(
         lambda: deps.stores.jobs.finish(
             job.id,
@@ -135,7 +136,7 @@ async def _served(
             output_key=video_key,
             thumbnail_key=thumb_key,
             metadata=metadata,
-            cache_key=hit.key,
+            cache_key=cache_key,
         )
     )
 
@@ -160,14 +161,10 @@ class Compositions:
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
         comp = parse_composition(document)
         check(comp, settings)
-        now = utcnow()
-        return Job(
+        return Job.queued(
             id=new_job_id(),
             kind=JobKind.COMPOSITION,
-            state=JobState.QUEUED,
-            payload=dict(document),
-            created_at=now,
-            updated_at=now,
+            payload=document,
             user_id=comp.user_id,
             max_attempts=settings.max_attempts,
         )
