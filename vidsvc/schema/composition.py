@@ -1,0 +1,125 @@
+"""A composition on the wire: clips, output, and the document that holds them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
+
+from vidsvc import spec
+from vidsvc.config import X264_PRESETS
+from vidsvc.schema.audio import AudioSchema
+from vidsvc.schema.layers import OverlayField, indexed
+from vidsvc.schema.text import MAX_FONTS, CaptionsSchema, FontSourceSchema
+from vidsvc.schema.wire import MAX_SECONDS, even, load, seconds, to_ms
+
+
+class ClipSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(1, 4096))
+    start_time = seconds()
+    end_time = seconds()
+    trim_start = seconds()
+    trim_end = seconds()
+    transition_in = fields.String(validate=validate.OneOf(spec.TRANSITIONS))
+    transition_duration = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
+    color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
+    duration = fields.Float(
+        allow_nan=False, validate=validate.Range(0, MAX_SECONDS, min_inclusive=False)
+    )
+    fit = fields.String(validate=validate.OneOf(spec.FITS))
+    motion = fields.String(validate=validate.OneOf(spec.MOTIONS))
+    motion_amount = fields.Float(allow_nan=False, validate=validate.Range(0, 0.5))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
+        transition = d.get("transition_in", "cut")
+        default_ms = 0 if transition == "cut" else spec.DEFAULT_TRANSITION_MS
+        duration = d.get("transition_duration")
+        return spec.Clip(
+            url=d["url"],
+            start_ms=to_ms(d.get("start_time")),
+            end_ms=to_ms(d.get("end_time")),
+            trim_start_ms=to_ms(d.get("trim_start")),
+            trim_end_ms=to_ms(d.get("trim_end")),
+            transition=transition,
+            transition_ms=default_ms if duration is None else round(duration * 1000),
+            volume=d.get("volume", 1.0),
+            color_preset=d.get("color_preset"),
+            duration_ms=to_ms(d.get("duration")),
+            fit=d.get("fit"),
+            motion=d.get("motion", "none"),
+            motion_amount=d.get("motion_amount", 0.1),
+        )
+
+
+class OutputSchema(Schema):
+    resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
+    fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
+    crf = fields.Integer(strict=True, validate=validate.Range(0, 51))
+    preset = fields.String(validate=validate.OneOf(X264_PRESETS))
+    format = fields.String(validate=validate.OneOf(["mp4"]))
+    thumbnail_time = seconds()
+    aspect_ratio = fields.String(validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
+    width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
+    height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
+    fit = fields.String(validate=validate.OneOf(spec.FITS))
+
+    @validates_schema
+    def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
+        given = [k for k in ("width", "height") if k in d]
+        if len(given) == 1:
+            other = "height" if given[0] == "width" else "width"
+            raise MarshmallowError({other: ["width and height go together"]})
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
+        thumb = d.pop("thumbnail_time", None)
+        return spec.Output(**d, thumbnail_ms=to_ms(thumb))
+
+
+#: Inline cues or words per composition (a file at captions.url has the same cap).
+
+
+class CompositionSchema(Schema):
+    clips = fields.List(fields.Nested(ClipSchema), required=True)
+    overlays = fields.List(
+        OverlayField(
+            metadata={
+                "description": "image/video overlays are drawn in list order over the clips, "
+                "text over all of them"
+            }
+        )
+    )
+    audio = fields.Nested(AudioSchema)
+    output = fields.Nested(OutputSchema)
+    color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
+    user_id = fields.String(allow_none=True, validate=validate.Length(1, 128))
+    #: false: render afresh instead of reusing an identical earlier render (the render cache,
+    #: vidsvc/work/compositions/cache.py; it changes no output).
+    cache = fields.Boolean(truthy={True}, falsy={False})
+    captions = fields.Nested(CaptionsSchema)
+    fonts = fields.List(fields.Nested(FontSourceSchema), validate=validate.Length(0, MAX_FONTS))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
+        every = d.get("overlays", ())
+        return spec.Composition(
+            clips=tuple(d["clips"]),
+            overlays=tuple(o for o in every if isinstance(o, spec.TextOverlay)),
+            layers=tuple(indexed(every)),
+            audio=d.get("audio", spec.Audio()),
+            output=d.get("output", spec.Output()),
+            color_preset=d.get("color_preset", "none"),
+            user_id=d.get("user_id"),
+            cache=d.get("cache", True),
+            captions=d.get("captions"),
+            fonts=tuple(d.get("fonts", ())),
+        )
+
+
+def parse_composition(document: Any) -> spec.Composition:
+    """Build a Composition from decoded JSON, or raise ValidationError naming every bad field."""
+    result: spec.Composition = load(CompositionSchema(), document)
+    return result
