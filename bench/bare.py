@@ -21,6 +21,7 @@ from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
 from vidsvc.work.compositions import render as vidsvc_render
+from vidsvc.work.compositions.reporter import Reporter
 
 #: What the compiled argv writes, relative to its working directory.
 VIDEO_OUT, THUMB_OUT = "out.mp4", "thumb.jpg"
@@ -68,7 +69,7 @@ async def _compile(spec: Path, work: Path, preset: str) -> Compiled:
     """
     comp = load_composition(spec)
     settings = cli_settings({**os.environ, "X264_PRESET": preset})
-    report = vidsvc_render.Reporter(None)
+    report = Reporter(None)
     prepared = await vidsvc_render.prepare(comp, settings, work, report, load=Load())
     command = prepared.command
     write_files(work, command.files)

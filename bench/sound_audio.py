@@ -24,8 +24,9 @@ from vidsvc.media.fonts import resolve_font
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.checks import limits, url_fields
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.render import encoding, limits, url_fields
+from vidsvc.work.compositions.render import encoding
 
 
 @dataclass(frozen=True, slots=True)

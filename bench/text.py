@@ -29,6 +29,7 @@ from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import render as vidsvc_render
+from vidsvc.work.compositions.reporter import Reporter
 
 SECONDS = 30
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -143,7 +144,7 @@ async def run(runs: int, preset: str) -> dict[str, list[float]]:
         settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": str(root), "TMP_DIR": str(root)})
         work = root / "hand"
         work.mkdir()
-        report = vidsvc_render.Reporter(None)
+        report = Reporter(None)
         prepared = await vidsvc_render.prepare(comp, settings, work, report, load=Load())
         command = prepared.command
         write_files(work, command.files)

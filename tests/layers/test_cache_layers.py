@@ -6,7 +6,7 @@ import json
 
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.cache import canonical_composition
-from vidsvc.work.compositions.render import url_fields
+from vidsvc.work.compositions.checks import url_fields
 
 
 def test_overlay_urls_are_inputs_and_leave_the_cache_document() -> None:

@@ -13,7 +13,7 @@ from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import ValidationError
 from vidsvc.schema import parse_composition
-from vidsvc.work.compositions.render import check
+from vidsvc.work.compositions.checks import check
 
 CLIP = {"url": "file:///x/a.mp4"}
 

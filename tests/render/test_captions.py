@@ -207,10 +207,10 @@ def test_unpaired_surrogates_are_refused_naming_the_cue() -> None:
 
 
 def test_caption_and_font_urls_are_checked_before_any_work(tmp_path: Path) -> None:
-    """The URL policy applies at submission (work.compositions.render.check, called on POST)."""
+    """The URL policy applies at submission (work.compositions.checks.check, called on POST)."""
     from vidsvc.config import Settings
     from vidsvc.schema import parse_composition
-    from vidsvc.work.compositions.render import check
+    from vidsvc.work.compositions.checks import check
 
     settings = Settings.from_env({"ALLOWED_LOCAL_DIRS": str(tmp_path)})
     for extra, field in (

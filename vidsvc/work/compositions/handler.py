@@ -27,7 +27,9 @@ from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.progress_writer import ProgressWriter
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import cache
-from vidsvc.work.compositions.render import Prepared, Reporter, check, encode, prepare
+from vidsvc.work.compositions.checks import check
+from vidsvc.work.compositions.render import Prepared, encode, prepare
+from vidsvc.work.compositions.reporter import Reporter
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import logging
 import shutil
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,27 +22,33 @@ from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
-from vidsvc.errors import InvalidClipFormat, ProcessingFailed
-from vidsvc.inputs import policy, staging
-from vidsvc.jobs import BANDS
+from vidsvc.errors import ProcessingFailed
+from vidsvc.inputs import staging
 from vidsvc.media import gpu
 from vidsvc.media.coverage import missing_glyphs
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
 from vidsvc.media.load import Load
-from vidsvc.media.probe import MediaInfo, probe
+from vidsvc.media.probe import MediaInfo
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
 from vidsvc.work.compositions import sound
 from vidsvc.work.compositions.captionfile import with_caption_file
+from vidsvc.work.compositions.checks import (
+    check,
+    limits,
+    probe_all,
+    require_streams,
+    url_fields,
+)
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.shape import check_output, check_stills
+from vidsvc.work.compositions.reporter import OnStage, Reporter
+from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
-OnStage = Callable[[str, float, str], None]
 OnRate = Callable[[float | None, float | None], None]  #: (eta_seconds, speed) while encoding
 
 
@@ -92,95 +97,6 @@ class RenderResult:
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
 
 
-class Reporter:
-    """Maps (stage, fraction) onto the stage bands, never letting the percentage go back."""
-
-    def __init__(self, sink: OnStage | None) -> None:
-        self.sink = sink
-        self.percentage = 0.0
-        self.stage = "queued"
-        self.timings: dict[str, float] = {}
-        self._started = time.monotonic()
-
-    def __call__(self, stage: str, fraction: float = 0.0, message: str = "") -> None:
-        if stage != self.stage:
-            now = time.monotonic()
-            if self.stage in BANDS:  # not the initial "queued": the caller knows the queue
-                self.timings[self.stage] = round(now - self._started, 3)
-            self.stage, self._started = stage, now
-        low, high = BANDS[stage]
-        self.percentage = max(self.percentage, low + (high - low) * min(max(fraction, 0.0), 1.0))
-        if self.sink is not None:
-            self.sink(stage, round(self.percentage, 1), message or stage)
-
-    def finish(self) -> dict[str, float]:
-        """Close the running stage's clock; returns seconds per stage."""
-        self.timings[self.stage] = round(time.monotonic() - self._started, 3)
-        return dict(self.timings)
-
-
-def limits(settings: Settings) -> graph.Limits:
-    return graph.Limits(
-        max_duration_ms=round(settings.max_duration_seconds * 1000),
-        max_clips=settings.max_clips,
-        max_overlays=settings.max_overlays,
-        max_text_chars=settings.max_text_chars,
-    )
-
-
-def url_fields(comp: spec.Composition) -> dict[str, str]:
-    """Each distinct input URL with the first field that names it (for error messages)."""
-    named = [(f"clips[{i}].url", c.url) for i, c in enumerate(comp.clips)]
-    named += [(f"overlays[{o.index}].url", o.url) for o in comp.layers]
-    named += [("audio.music_url", comp.audio.music_url or "")]
-    named += [("audio.voiceover_url", comp.audio.voiceover_url or "")]
-    fields: dict[str, str] = {}
-    for field, url in named:
-        if url:
-            fields.setdefault(url, field)
-    return fields
-
-
-def check(comp: spec.Composition, settings: Settings) -> None:
-    """Everything knowable without I/O: the timeline rules and the URL policy."""
-    check_output(comp.output, settings)
-    graph.check(comp, limits(settings))
-    sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
-    for url, field in url_fields(comp).items():
-        policy.check_url(url, settings, field=field)
-    if comp.captions is not None and comp.captions.url is not None:
-        policy.check_url(comp.captions.url, settings, field="captions.url")
-    for i, font in enumerate(comp.fonts):
-        policy.check_url(font.url, settings, field=f"fonts[{i}].url")
-
-
-async def _probe_all(
-    staged: Mapping[str, Path], fields: Mapping[str, str], settings: Settings
-) -> dict[str, MediaInfo]:
-    async def one(url: str) -> tuple[str, MediaInfo]:
-        return url, await probe(staged[url], settings, field=fields[url])
-
-    return dict(await asyncio.gather(*(one(url) for url in staged)))
-
-
-def _require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> None:
-    for i, clip in enumerate(comp.clips):
-        if not infos[clip.url].has_video:
-            raise InvalidClipFormat(
-                f"clips[{i}].url: has no video stream", details={"field": f"clips[{i}].url"}
-            )
-    for layer in comp.layers:
-        if not infos[layer.url].has_video:
-            field = f"overlays[{layer.index}].url"
-            raise InvalidClipFormat(f"{field}: has no picture", details={"field": field})
-    for field in ("music_url", "voiceover_url"):
-        url = getattr(comp.audio, field)
-        if url and not infos[url].has_audio:
-            raise InvalidClipFormat(
-                f"audio.{field}: has no audio stream", details={"field": f"audio.{field}"}
-            )
-
-
 def encoding(
     comp: spec.Composition, settings: Settings, duration_ms: int, threads: int
 ) -> graph.Encoding:
@@ -205,12 +121,12 @@ async def _compile(
 ) -> Prepared:
     names = [name for name in comp.text_fonts() if name not in brought]
     infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
-        _probe_all(staged, url_fields(comp), settings),
+        probe_all(staged, url_fields(comp), settings),
         asyncio.gather(*(resolve_font(name, settings) for name in names)),
     )
     faces = await asyncio.gather(*(font_face(path) for path in paths))
     fonts = dict(zip(names, faces, strict=True)) | dict(brought)
-    _require_streams(comp, infos)
+    require_streams(comp, infos)
     stills = {u for u, m in infos.items() if m.still}
     check_stills(comp, stills)
     durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}

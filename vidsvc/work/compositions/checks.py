@@ -1,0 +1,81 @@
+"""What a composition asks for, checked: before any work (`check`, at POST and again when a job
+starts) and once its inputs are probed (`require_streams`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+
+from vidsvc import graph, spec
+from vidsvc.config import Settings
+from vidsvc.errors import InvalidClipFormat
+from vidsvc.inputs import policy
+from vidsvc.media.probe import MediaInfo, probe
+from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.shape import check_output
+
+
+def limits(settings: Settings) -> graph.Limits:
+    return graph.Limits(
+        max_duration_ms=round(settings.max_duration_seconds * 1000),
+        max_clips=settings.max_clips,
+        max_overlays=settings.max_overlays,
+        max_text_chars=settings.max_text_chars,
+    )
+
+
+def url_fields(comp: spec.Composition) -> dict[str, str]:
+    """Each distinct input URL with the first field that names it (for error messages)."""
+    named = [(f"clips[{i}].url", c.url) for i, c in enumerate(comp.clips)]
+    named += [(f"overlays[{o.index}].url", o.url) for o in comp.layers]
+    named += [("audio.music_url", comp.audio.music_url or "")]
+    named += [("audio.voiceover_url", comp.audio.voiceover_url or "")]
+    fields: dict[str, str] = {}
+    for field, url in named:
+        if url:
+            fields.setdefault(url, field)
+    return fields
+
+
+def check(comp: spec.Composition, settings: Settings) -> None:
+    """Everything knowable without I/O: the timeline rules and the URL policy."""
+    check_output(comp.output, settings)
+    graph.check(comp, limits(settings))
+    sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
+    for url, field in url_fields(comp).items():
+        policy.check_url(url, settings, field=field)
+    if comp.captions is not None and comp.captions.url is not None:
+        policy.check_url(comp.captions.url, settings, field="captions.url")
+    for i, font in enumerate(comp.fonts):
+        policy.check_url(font.url, settings, field=f"fonts[{i}].url")
+
+
+async def probe_all(
+    staged: Mapping[str, Path], fields: Mapping[str, str], settings: Settings
+) -> dict[str, MediaInfo]:
+    """Every staged input probed, side by side; errors name the field that gave its URL."""
+
+    async def one(url: str) -> tuple[str, MediaInfo]:
+        return url, await probe(staged[url], settings, field=fields[url])
+
+    return dict(await asyncio.gather(*(one(url) for url in staged)))
+
+
+def require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> None:
+    """Clips and overlays need a picture, music and voiceover a sound."""
+    for i, clip in enumerate(comp.clips):
+        if not infos[clip.url].has_video:
+            raise InvalidClipFormat(
+                f"clips[{i}].url: has no video stream", details={"field": f"clips[{i}].url"}
+            )
+    for layer in comp.layers:
+        if not infos[layer.url].has_video:
+            field = f"overlays[{layer.index}].url"
+            raise InvalidClipFormat(f"{field}: has no picture", details={"field": field})
+    for field in ("music_url", "voiceover_url"):
+        url = getattr(comp.audio, field)
+        if url and not infos[url].has_audio:
+            raise InvalidClipFormat(
+                f"audio.{field}: has no audio stream", details={"field": f"audio.{field}"}
+            )
