@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL as URL_
 
 from tests.support.media import probe, stream
-from vidsvc import spec
+from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
@@ -198,7 +198,7 @@ async def test_normalized_clip_records_its_render_ready_fingerprint(
     assert status["status"] == "completed", status
     ClipsStatusSchema().load(status)
     ready = status["results"][0]["render_ready"]
-    assert ready["keyframe_interval"] == spec.RENDER_READY.gop_frames
+    assert ready["keyframe_interval"] == cliptask.RENDER_READY.gop_frames
     assert ready["frames"] == 90  # 3 s at 30 fps
     assert "stitchable=1" in ready["x264_options"] and ready["crf"] is not None
     assert len(ready["extradata_sha256"]) == 64

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.media import probe, stream
-from vidsvc import graph, spec
+from vidsvc import cliptask, graph
 from vidsvc.config import Settings
 from vidsvc.graph import clip_ops
 from vidsvc.media.ffmpeg import run_ffmpeg
@@ -18,12 +18,12 @@ from vidsvc.media.probe import probe as probe_input
 pytestmark = pytest.mark.ffmpeg
 
 
-def task(*operations: str, **kw: Any) -> spec.ClipTask:
-    return spec.ClipTask(processing_id="p1", clips=("x",), operations=operations, **kw)
+def task(*operations: str, **kw: Any) -> cliptask.ClipTask:
+    return cliptask.ClipTask(processing_id="p1", clips=("x",), operations=operations, **kw)
 
 
 async def run(
-    t: spec.ClipTask, clip: Path, settings: Settings, work: Path
+    t: cliptask.ClipTask, clip: Path, settings: Settings, work: Path
 ) -> tuple[dict[str, Path], tuple[str, ...]]:
     work.mkdir(parents=True, exist_ok=True)
     (work / "in0.mp4").symlink_to(clip)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.media import ffmpeg, make_video, probe, stream
-from vidsvc import graph, spec
+from vidsvc import cliptask, graph
 from vidsvc.config import Settings
 from vidsvc.graph import clip_ops
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
@@ -25,7 +25,7 @@ from vidsvc.store.memory import MemoryJobStore
 from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
-GOP = spec.RENDER_READY.gop_frames
+GOP = cliptask.RENDER_READY.gop_frames
 #: 4.5 s at 25 fps: normalized to 30 fps that is 135 frames, IDRs at 0, 60 and 120.
 SECONDS = 4.5
 
@@ -51,7 +51,7 @@ async def normalize(clip: Path, settings: Settings, work: Path, *, crf: int = 23
     )
     # not ultrafast: without CABAC and 8x8dct x264 writes Constrained Baseline, not High
     enc = graph.Encoding(duration_ms=info.duration_ms, preset="veryfast", crf=crf)
-    task = spec.ClipTask(processing_id="p", clips=("x",), operations=("normalize",))
+    task = cliptask.ClipTask(processing_id="p", clips=("x",), operations=("normalize",))
     command = clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
     await run_ffmpeg(command.argv, settings=settings, cwd=work)
     return work / command.files["normalized"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from vidsvc import graph, spec
+from vidsvc import cliptask, graph, spec
 from vidsvc.errors import ValidationError
 from vidsvc.graph import clip_ops
 from vidsvc.schema import parse_clip_task
@@ -16,7 +16,7 @@ ENC = graph.Encoding(duration_ms=4000, preset="ultrafast", max_pixels=1000)
 
 
 def command(*operations: str, source: graph.Source = SOURCE, **kw: Any) -> clip_ops.ClipCommand:
-    task = spec.ClipTask(processing_id="p", clips=("x",), operations=operations, **kw)
+    task = cliptask.ClipTask(processing_id="p", clips=("x",), operations=operations, **kw)
     return clip_ops.compile_clip(clip_ops.build_clip(task, source), ENC)
 
 
@@ -68,9 +68,9 @@ def test_silence_for_a_clip_without_audio() -> None:
     [(None, 4000, 30), (None, 1000, 15), (10_000, 2000, 59), (0, 2000, 0)],
 )
 def test_thumbnail_frame(wanted_ms: int | None, duration_ms: int, frame: int) -> None:
-    task = spec.ClipTask(processing_id="p", clips=("x",), operations=("thumbnail",))
+    task = cliptask.ClipTask(processing_id="p", clips=("x",), operations=("thumbnail",))
     if wanted_ms is not None:
-        task = spec.ClipTask(
+        task = cliptask.ClipTask(
             processing_id="p", clips=("x",), operations=("thumbnail",), thumbnail_ms=wanted_ms
         )
     assert clip_ops.thumbnail_frame(task, duration_ms) == frame

@@ -5,7 +5,7 @@
                                                                          └─ contact_sheet.jpg
 
 Decisions (README "Internal clip processing"):
-- Both video products are render-ready (graph.render_ready, spec.RENDER_READY): a fixed IDR
+- Both video products are render-ready (graph.render_ready, cliptask.RENDER_READY): a fixed IDR
   grid, pinned level, bt709 tags, stitchable x264, so a composition can splice their GOPs.
 - `normalize` is the output profile with loudness-normalized audio (`loudnorm` single pass,
   I=-16:TP=-1.5:LRA=11); a clip without audio gets silence, so every output has both streams.
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vidsvc import spec
+from vidsvc import cliptask
 from vidsvc.graph.build import COLOR_FILTERS, THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.compile import Encoding, graph_string, input_args
@@ -32,8 +32,8 @@ from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.render_ready import video_args
 
 #: The render-ready profile's numbers, so the graph and the pinned encoding cannot disagree.
-WIDTH, HEIGHT = spec.RENDER_READY.width, spec.RENDER_READY.height
-FPS, RATE = spec.RENDER_READY.fps, spec.RENDER_READY.audio_rate
+WIDTH, HEIGHT = cliptask.RENDER_READY.width, cliptask.RENDER_READY.height
+FPS, RATE = cliptask.RENDER_READY.fps, cliptask.RENDER_READY.audio_rate
 LOUDNORM: dict[str, Arg] = {"I": -16, "TP": -1.5, "LRA": 11}
 #: `auto`: FFmpeg's `normalize` stretches each frame's levels to the full range, smoothed over
 #: 30 frames so it does not pump; independence=0 stretches the channels together, which fixes
@@ -58,7 +58,7 @@ class ClipCommand:
     expected_duration_ms: int
 
 
-def video_product(task: spec.ClipTask) -> str | None:
+def video_product(task: cliptask.ClipTask) -> str | None:
     """The name of the video output the operations ask for, if any."""
     if "normalize" in task.operations:
         return "normalized"
@@ -67,7 +67,7 @@ def video_product(task: spec.ClipTask) -> str | None:
     return None
 
 
-def _color(task: spec.ClipTask) -> tuple[tuple[str, dict[str, Arg]], ...]:
+def _color(task: cliptask.ClipTask) -> tuple[tuple[str, dict[str, Arg]], ...]:
     if "color_correct" not in task.operations:
         return ()
     if task.color_preset == "auto":
@@ -75,7 +75,7 @@ def _color(task: spec.ClipTask) -> tuple[tuple[str, dict[str, Arg]], ...]:
     return COLOR_FILTERS[task.color_preset]
 
 
-def _profile_video(g: GraphBuilder, task: spec.ClipTask) -> str:
+def _profile_video(g: GraphBuilder, task: cliptask.ClipTask) -> str:
     fit: dict[str, Arg] = {"w": WIDTH, "h": HEIGHT, "force_original_aspect_ratio": "decrease"}
     return g.chain(
         "0:v",
@@ -88,7 +88,7 @@ def _profile_video(g: GraphBuilder, task: spec.ClipTask) -> str:
     )
 
 
-def _profile_audio(g: GraphBuilder, task: spec.ClipTask, source: Source) -> str:
+def _profile_audio(g: GraphBuilder, task: cliptask.ClipTask, source: Source) -> str:
     seconds = source.duration_ms / 1000
     if not source.has_audio:
         silence = g.add_audio("anullsrc", (), r=RATE, cl="stereo")
@@ -106,7 +106,7 @@ def _profile_audio(g: GraphBuilder, task: spec.ClipTask, source: Source) -> str:
     )
 
 
-def thumbnail_frame(task: spec.ClipTask, duration_ms: int) -> int:
+def thumbnail_frame(task: cliptask.ClipTask, duration_ms: int) -> int:
     """1 s in (past a fade from black), the middle of a shorter clip, or as asked."""
     last = max(0, duration_ms * FPS // 1000 - 1)
     wanted = task.thumbnail_ms if task.thumbnail_ms is not None else min(1000, duration_ms // 2)
@@ -125,7 +125,7 @@ def _sheet(g: GraphBuilder, pad: str, duration_ms: int) -> str:
     )
 
 
-def build_clip(task: spec.ClipTask, source: Source) -> ClipGraph:
+def build_clip(task: cliptask.ClipTask, source: Source) -> ClipGraph:
     """The graph for one clip; Source.name is the staged input's workspace-relative name."""
     g = GraphBuilder()
     g.input(source.name)

@@ -1,4 +1,4 @@
-"""The x264 and MP4 options that make a normalized clip render-ready (spec.RENDER_READY).
+"""The x264 and MP4 options that make a normalized clip render-ready (cliptask.RENDER_READY).
 
 A later composition can only splice a clip's GOPs with its own encode spans when both sides
 have byte-identical parameter sets, and joiners keep the first file's, so everything that
@@ -16,7 +16,7 @@ Pure: imports the leaves only.
 
 from __future__ import annotations
 
-from vidsvc.spec import RENDER_READY, ReadyProfile
+from vidsvc.cliptask import RENDER_READY, ReadyProfile
 
 #: The x264 options this module sets through -x264-params (their names in x264's SEI).
 X264_PARAMS = "stitchable=1"

@@ -1,4 +1,4 @@
-"""Is a probed file render-ready (spec.RENDER_READY), whoever made it?
+"""Is a probed file render-ready (cliptask.RENDER_READY), whoever made it?
 
 A composition may later splice such a file's GOPs instead of re-encoding them (issue 16's
 planner, not built yet), so this checks what splicing needs, from the file itself:
@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidsvc.cliptask import RENDER_READY, ReadyProfile
 from vidsvc.config import Settings
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
-from vidsvc.spec import INPUT_FORMATS, RENDER_READY, ReadyProfile
+from vidsvc.spec import INPUT_FORMATS
 
 #: x264 writes its options in an SEI of the first access unit, which follows the moov (at
 #: most a few hundred KiB for a clip) in a faststart MP4; past this, treat it as absent.

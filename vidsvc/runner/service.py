@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from vidsvc import spec
+from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.errors import (
     CompositionNotFound,
@@ -48,7 +48,7 @@ from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
-_PROCESSING_ID = re.compile(spec.PROCESSING_ID_PATTERN)
+_PROCESSING_ID = re.compile(cliptask.PROCESSING_ID_PATTERN)
 
 
 def _instance_id(settings: Settings) -> str:

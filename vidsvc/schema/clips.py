@@ -7,12 +7,12 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 from marshmallow import ValidationError as MarshmallowError
 
-from vidsvc import spec
+from vidsvc import cliptask
 from vidsvc.schema.wire import load, seconds, to_ms
 
 
 class ClipOptionsSchema(Schema):
-    color_preset = fields.String(validate=validate.OneOf(spec.CLIP_COLOR_PRESETS))
+    color_preset = fields.String(validate=validate.OneOf(cliptask.CLIP_COLOR_PRESETS))
     contact_sheet = fields.Boolean()
     thumbnail_time = seconds()
 
@@ -24,7 +24,7 @@ def no_duplicates(values: list[str]) -> None:
 
 class ClipTaskSchema(Schema):
     processing_id = fields.String(
-        required=True, validate=validate.Regexp(spec.PROCESSING_ID_PATTERN)
+        required=True, validate=validate.Regexp(cliptask.PROCESSING_ID_PATTERN)
     )
     clips = fields.List(
         fields.String(validate=validate.Length(1, 4096)),
@@ -32,7 +32,7 @@ class ClipTaskSchema(Schema):
         validate=validate.Length(1, 20),
     )
     operations = fields.List(
-        fields.String(validate=validate.OneOf(spec.CLIP_OPERATIONS)),
+        fields.String(validate=validate.OneOf(cliptask.CLIP_OPERATIONS)),
         required=True,
         validate=[validate.Length(min=1), no_duplicates],
     )
@@ -41,9 +41,9 @@ class ClipTaskSchema(Schema):
     user_id = fields.String(allow_none=True, validate=validate.Length(1, 128))
 
     @post_load
-    def build(self, d: dict[str, Any], **_: Any) -> spec.ClipTask:
+    def build(self, d: dict[str, Any], **_: Any) -> cliptask.ClipTask:
         options = d.get("options", {})
-        return spec.ClipTask(
+        return cliptask.ClipTask(
             processing_id=d["processing_id"],
             clips=tuple(d["clips"]),
             operations=tuple(d["operations"]),
@@ -55,7 +55,7 @@ class ClipTaskSchema(Schema):
         )
 
 
-def parse_clip_task(document: Any) -> spec.ClipTask:
+def parse_clip_task(document: Any) -> cliptask.ClipTask:
     """Build a ClipTask from decoded JSON, or raise ValidationError naming every bad field."""
-    result: spec.ClipTask = load(ClipTaskSchema(), document)
+    result: cliptask.ClipTask = load(ClipTaskSchema(), document)
     return result

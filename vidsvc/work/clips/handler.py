@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vidsvc import graph, spec
+from vidsvc import cliptask, graph
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.graph import clip_ops
@@ -52,7 +52,7 @@ class _ClipProgress:
 
 
 def _command(
-    task: spec.ClipTask, name: str, info: MediaInfo, settings: Settings, threads: int
+    task: cliptask.ClipTask, name: str, info: MediaInfo, settings: Settings, threads: int
 ) -> clip_ops.ClipCommand:
     source = graph.Source(
         name=name, duration_ms=info.duration_ms, has_video=True, has_audio=info.has_audio
@@ -68,7 +68,7 @@ def _command(
 
 
 async def _run_one(
-    task: spec.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
+    task: cliptask.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
 ) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun, dict[str, Any] | None]:
     url, field, settings = task.clips[index], f"clips[{index}]", deps.settings
 
