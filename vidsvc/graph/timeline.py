@@ -22,6 +22,7 @@ from vidsvc.graph.timeline_rules import (
     check_audio,
     check_counts,
     check_texts,
+    clip_length,
     place_overlays,
     secs,
 )
@@ -138,56 +139,6 @@ def _with_fade_out(slot: ClipSlot, fade_ms: int) -> ClipSlot:
     return replace(slot, fade_out_ms=fade_ms)
 
 
-def _length(
-    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: Issues
-) -> int | None:
-    """The clip's length from the trim pair, else the placement pair, else the source."""
-    trim_len = placed_len = None
-    if clip.trim_end_ms is not None:
-        trim_len = clip.trim_end_ms - trim_start
-        if trim_len <= 0:
-            issues.add(
-                f"{p}.trim_end",
-                f"trim_end {secs(clip.trim_end_ms)} must be after trim_start {secs(trim_start)}",
-            )
-            return None
-    if clip.start_ms is not None and clip.end_ms is not None:
-        placed_len = clip.end_ms - clip.start_ms
-        if placed_len <= 0:
-            issues.add(
-                f"{p}.end_time",
-                f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
-            )
-            return None
-    if clip.duration_ms is not None:  # `duration`: the placed length, whatever the source
-        if placed_len is not None and abs(placed_len - clip.duration_ms) > 1:
-            issues.add(
-                f"{p}.duration",
-                f"{secs(clip.duration_ms)} s differs from end_time - start_time "
-                f"({secs(placed_len)} s)",
-            )
-            return None
-        placed_len = clip.duration_ms
-    if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
-        issues.add(
-            f"{p}.end_time",
-            f"end_time - start_time ({secs(placed_len)} s) differs from "
-            f"trim_end - trim_start ({secs(trim_len)} s)",
-        )
-        return None
-    if trim_len is not None or placed_len is not None:
-        return trim_len if trim_len is not None else placed_len
-    if clip.end_ms is None and source_ms is not None:
-        if source_ms - trim_start <= 0:
-            issues.add(
-                f"{p}.trim_start",
-                f"trim_start {secs(trim_start)} is past the source's end ({secs(source_ms)} s)",
-            )
-            return None
-        return source_ms - trim_start
-    return None
-
-
 def _place_one(
     i: int,
     clip: spec.Clip,
@@ -200,7 +151,7 @@ def _place_one(
     p = f"clips[{i}]"
     trim_start = clip.trim_start_ms or 0
     source_ms = durations.get(clip.url)
-    length = _length(p, clip, trim_start, source_ms, issues)
+    length = clip_length(p, clip, trim_start, source_ms, issues)
     crossfade = spec.is_crossfade(clip.transition)
     td = clip.transition_ms if clip.transition != "cut" else 0
     if i == 0 and crossfade:

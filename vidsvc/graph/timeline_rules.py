@@ -121,3 +121,53 @@ def check_audio(
         )
     if audio.music_fade_in_ms + audio.music_fade_out_ms > total > 0:
         issues.add("audio.music_fade_in", "music fades are longer than the timeline")
+
+
+def clip_length(
+    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: Issues
+) -> int | None:
+    """The clip's length from the trim pair, else the placement pair, else the source."""
+    trim_len = placed_len = None
+    if clip.trim_end_ms is not None:
+        trim_len = clip.trim_end_ms - trim_start
+        if trim_len <= 0:
+            issues.add(
+                f"{p}.trim_end",
+                f"trim_end {secs(clip.trim_end_ms)} must be after trim_start {secs(trim_start)}",
+            )
+            return None
+    if clip.start_ms is not None and clip.end_ms is not None:
+        placed_len = clip.end_ms - clip.start_ms
+        if placed_len <= 0:
+            issues.add(
+                f"{p}.end_time",
+                f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
+            )
+            return None
+    if clip.duration_ms is not None:  # `duration`: the placed length, whatever the source
+        if placed_len is not None and abs(placed_len - clip.duration_ms) > 1:
+            issues.add(
+                f"{p}.duration",
+                f"{secs(clip.duration_ms)} s differs from end_time - start_time "
+                f"({secs(placed_len)} s)",
+            )
+            return None
+        placed_len = clip.duration_ms
+    if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
+        issues.add(
+            f"{p}.end_time",
+            f"end_time - start_time ({secs(placed_len)} s) differs from "
+            f"trim_end - trim_start ({secs(trim_len)} s)",
+        )
+        return None
+    if trim_len is not None or placed_len is not None:
+        return trim_len if trim_len is not None else placed_len
+    if clip.end_ms is None and source_ms is not None:
+        if source_ms - trim_start <= 0:
+            issues.add(
+                f"{p}.trim_start",
+                f"trim_start {secs(trim_start)} is past the source's end ({secs(source_ms)} s)",
+            )
+            return None
+        return source_ms - trim_start
+    return None
