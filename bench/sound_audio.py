@@ -26,7 +26,7 @@ from vidsvc.media.workspace import workspace
 from vidsvc.work.compositions import sound
 from vidsvc.work.compositions.checks import limits, url_fields
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.render import encoding
+from vidsvc.work.compositions.render import encoding, graph_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +52,7 @@ async def audio_cost(spec_path: Path) -> AudioCost:
         }
         durations = {u: m.duration_ms for u, m in infos.items()}
         timeline = graph.plan(comp, durations, limits(settings))
-        sources = {
-            url: graph.Source(
-                name=staged[url].name,
-                duration_ms=info.duration_ms,
-                has_video=info.has_video,
-                has_audio=info.has_audio,
-            )
-            for url, info in infos.items()
-        }
+        sources = graph_sources(staged, infos)
         enc = encoding(comp, settings, timeline.duration_ms, 0)
         ready = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
         prepare_s = time.perf_counter() - started

@@ -110,6 +110,24 @@ def encoding(
     )
 
 
+def graph_sources(
+    staged: Mapping[str, Path], infos: Mapping[str, MediaInfo]
+) -> dict[str, graph.Source]:
+    """What the pure graph knows of each input: its staged name and the probed facts."""
+    return {
+        url: graph.Source(
+            name=staged[url].name,
+            duration_ms=info.duration_ms,
+            has_video=info.has_video,
+            has_audio=info.has_audio,
+            still=info.still,
+            demuxer=info.format_name if info.still else None,
+            decoder=info.decoder,
+        )
+        for url, info in infos.items()
+    }
+
+
 async def _compile(
     comp: spec.Composition,
     settings: Settings,
@@ -132,18 +150,7 @@ async def _compile(
     durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}
     timeline = graph.plan(comp, durations, limits(settings))
     report("validating", 0.8, "inputs validated")
-    sources = {
-        url: graph.Source(
-            name=staged[url].name,
-            duration_ms=info.duration_ms,
-            has_video=info.has_video,
-            has_audio=info.has_audio,
-            still=info.still,
-            demuxer=info.format_name if info.still else None,
-            decoder=info.decoder,
-        )
-        for url, info in infos.items()
-    }
+    sources = graph_sources(staged, infos)
     enc = encoding(comp, settings, timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
     enc = encoding(comp, settings, mixed.timeline.duration_ms, threads)
