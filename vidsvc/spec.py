@@ -197,6 +197,7 @@ class Output:
     width: int | None = None  #: with height: an exact size instead of resolution/aspect_ratio
     height: int | None = None
     fit: str = "contain"  #: the clips' default fit
+    smart_render: bool = True  #: False: always one pass (README "Smart rendering")
 
     @property
     def size(self) -> tuple[int, int]:

@@ -74,9 +74,8 @@ def video_codec(enc: Encoding) -> list[str]:
     return ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads]
 
 
-def compile_command(graph: Graph, enc: Encoding) -> Command:
-    """One invocation: every input, the whole graph, the MP4 and its thumbnail."""
-    video, audio, thumb = graph.outputs
+def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
+    """Global options, every input and the filter graph (inline, or a script file when long)."""
     files = dict(graph.files)
     text = graph_string(graph)
     if len(text) > MAX_INLINE_GRAPH:
@@ -84,17 +83,26 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
         graph_args = ["-filter_complex_script", GRAPH_FILE]
     else:
         graph_args = ["-filter_complex", text]
-    argv = [
-        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
-        "-progress", "pipe:1",
-        *input_args(graph, enc),
-        *graph_args,
+    argv = ["-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
+            "-progress", "pipe:1", *input_args(graph, enc), *graph_args]  # fmt: skip
+    return argv, files
+
+
+def thumbnail_args(label: str, enc: Encoding) -> list[str]:
+    return ["-map", f"[{label}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
+            "-update", "1", enc.thumb_out]  # fmt: skip
+
+
+def compile_command(graph: Graph, enc: Encoding) -> Command:
+    """One invocation: every input, the whole graph, the MP4 and its thumbnail."""
+    video, audio, thumb = graph.outputs
+    argv, files = head_args(graph, enc)
+    argv += [
         "-map", f"[{video}]", "-map", f"[{audio}]",
         *video_codec(enc),
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", enc.audio_bitrate,
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
-        "-map", f"[{thumb}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
-        "-update", "1", enc.thumb_out,
+        *thumbnail_args(thumb, enc),
     ]  # fmt: skip
     return Command(
         argv=tuple(argv),

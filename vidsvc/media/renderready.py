@@ -1,7 +1,7 @@
 """Is a probed file render-ready (cliptask.RENDER_READY), whoever made it?
 
-A composition may later splice such a file's GOPs instead of re-encoding them (issue 16's
-planner, not built yet), so this checks what splicing needs, from the file itself:
+A composition may splice such a file's GOPs instead of re-encoding them (graph/smart.py),
+so this checks what splicing needs, from the file itself:
 1. the stream parameters (ffprobe, cheap): H.264 High at the profile's level, size and
    constant frame rate, yuv420p, the MP4 time base, bt709 tags in tv range, and AAC at the
    profile's rate and stereo when there is audio;
@@ -11,6 +11,9 @@ planner, not built yet), so this checks what splicing needs, from the file itsel
    (`open_gop=0`) and the same grid (`keyint=N`, `scenecut=0`). A file from another encoder
    passes on 1 and 2 alone; the planner must still compare the extradata bytes before it
    copies anything, so a wrong guess here costs a fallback, never a broken splice.
+
+read_packets() gives the smart render (work/compositions/smart.py) the packet timestamps it
+cuts pieces at.
 
 The fingerprint a normalize job stores is what the planner compares: the avcC bytes' hash,
 x264's options (they include `threads=`, which does not change the bitstream's syntax), the
@@ -23,11 +26,13 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from vidsvc.cliptask import RENDER_READY, ReadyProfile
 from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
 from vidsvc.spec import INPUT_FORMATS
@@ -176,3 +181,42 @@ async def inspect(path: Path, settings: Settings) -> Readiness | None:
         x264_options=options,
         crf=float(crf) if crf else None,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VideoPackets:
+    """A file's first video stream's packets in decode order (what a demuxer gives a joiner)."""
+
+    pts: tuple[int, ...]
+    dts: tuple[int, ...]
+    keys: tuple[bool, ...]
+    time_base: Fraction
+    extradata_sha256: str
+
+
+async def read_packets(path: Path, settings: Settings) -> VideoPackets:
+    """The packets' timestamps and key flags, by demuxing only; ProcessingFailed if unreadable."""
+    argv = [
+        settings.ffprobe_bin,
+        *("-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0"),
+        *("-format_whitelist", ",".join(INPUT_FORMATS)),
+        *("-show_data_hash", "SHA256", "-print_format", "json"),
+        *("-show_entries", "stream=time_base,extradata_hash:packet=pts,dts,flags"),
+        *("-i", f"file:{path.absolute()}"),
+    ]
+    try:
+        captured = await run_capture(
+            argv, timeout=settings.probe_timeout, limits=child_limits(settings)
+        )
+        data = json.loads(captured.stdout) if captured.returncode == 0 else {}
+        stream = data["streams"][0]
+        packets = data.get("packets") or []
+        return VideoPackets(
+            pts=tuple(int(p["pts"]) for p in packets),
+            dts=tuple(int(p["dts"]) for p in packets),
+            keys=tuple("K" in str(p.get("flags", "")) for p in packets),
+            time_base=Fraction(stream["time_base"]),
+            extradata_sha256=str(stream.get("extradata_hash", "")).removeprefix("SHA256:"),
+        )
+    except (TimeoutError, OSError, ValueError, KeyError, IndexError) as exc:
+        raise ProcessingFailed(f"could not read the packets of {path.name}: {exc}") from None

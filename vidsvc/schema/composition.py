@@ -65,6 +65,8 @@ class OutputSchema(Schema):
     width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
     height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
     fit = fields.String(validate=validate.OneOf(spec.FITS))
+    #: false: always one pass; true (default): copy what render-ready clips hold where it pays
+    smart_render = fields.Boolean()
 
     @validates_schema
     def _size_pair(self, d: dict[str, Any], **_: Any) -> None:

@@ -84,14 +84,15 @@ async def _render_and_store(
         "output": output.summary(),
         "command": ["ffmpeg", *encoded.argv],
         "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
-        **usage_metadata([encoded.ffmpeg]),  # render_seconds, cpu_seconds, memory_peak_mb…
+        **usage_metadata(encoded.runs),  # render_seconds, cpu_seconds, memory_peak_mb…
+        "smart_render": dict(encoded.smart),  # the plan: spans copied and encoded
         **({"sound": dict(prepared.notes)} if prepared.notes else {}),  # loudness, beat sync
         **({"text": dict(prepared.text)} if prepared.text else {}),  # e.g. text.missing_glyphs
         "cache": found.summary,
     }
     await writer.close()
     done = await _complete(job, deps, keys, metadata, found.key)
-    await record_job_metrics(deps.stores, job, [encoded.ffmpeg], timings=timings)
+    await record_job_metrics(deps.stores, job, encoded.runs, timings=timings)
     return done
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
+from vidsvc.graph import splice
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
 from vidsvc.media.coverage import missing_glyphs
@@ -34,7 +35,7 @@ from vidsvc.media.probe import MediaInfo
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
-from vidsvc.work.compositions import sound
+from vidsvc.work.compositions import smart, sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.checks import (
     check,
@@ -64,6 +65,11 @@ class Prepared:
     #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
+    #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
+    decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
+
+    def one_pass(self) -> graph.Command:
+        return graph.compile_command(self.built, self.encoding)
 
     def on_cpu(self) -> graph.Command:
         """The same render encoded with libx264 (when NVENC gave up)."""
@@ -81,6 +87,8 @@ class Encoded:
     argv: tuple[str, ...]  #: the command that made them, without the binary
     ffmpeg: FFmpegRun
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    runs: tuple[FFmpegRun, ...] = ()  #: every FFmpeg run (a smart render's join too)
+    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Decision.summary()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +103,7 @@ class RenderResult:
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
+    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
 
 
 def encoding(
@@ -154,8 +163,15 @@ async def _compile(
     enc = encoding(comp, settings, timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
     enc = encoding(comp, settings, mixed.timeline.duration_ms, threads)
-    command = graph.compile_command(mixed.graph, enc)
+    decision = await smart.decide(
+        comp, settings, work, staged, mixed.graph, mixed.timeline, sources, enc
+    )
+    if decision.plan is None:
+        command = graph.compile_command(mixed.graph, enc)
+    else:
+        command = splice.windows_command(mixed.graph, enc, decision.plan)
     return Prepared(
+        decision=decision,
         command=command,
         staged=staged,
         inputs=infos,
@@ -219,6 +235,20 @@ async def encode(
         run = await run_ffmpeg(
             command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
         )
+    runs = [run]
+    decision = prepared.decision
+    if decision.plan is not None:
+        try:
+            runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
+        except smart.SpliceFailed as exc:  # never a wrong video: the one pass instead
+            log.error("smart render failed its checks (%s); rendering in one pass", exc.message)
+            decision = smart.Decision(plan=None, reason=f"the join failed: {exc.message}")
+            command = prepared.one_pass()
+            runs.append(
+                await run_ffmpeg(
+                    command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+                )
+            )
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:
@@ -231,6 +261,8 @@ async def encode(
         argv=command.argv,
         ffmpeg=run,
         sharing=sharing,
+        runs=tuple(runs),
+        smart=decision.summary(),
     )
 
 
@@ -265,6 +297,7 @@ async def render(
         sharing=encoded.sharing,
         notes=prepared.notes,
         text=prepared.text,
+        smart=encoded.smart,
     )
 
 

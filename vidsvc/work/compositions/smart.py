@@ -1,0 +1,162 @@
+"""Smart rendering: copy what render-ready clips already hold, encode only the rest.
+
+decide() (while preparing, before the render cache looks): is the output the render-ready
+shape, which clips are render-ready (media/renderready.py), what the planner (graph/smart.py)
+can copy, and whether the copied share pays for the join. The last check is the one that
+counts: a one-frame encode with the composition's own settings must give parameter sets
+byte-identical to every copied source's (the joiner keeps the first file's), else that source
+is encoded like any other clip.
+
+join() (after the windows command ran): strip the copied sources to their video, read every
+piece's packets, write the concat script, join, and check the result has exactly the planned
+frames with strictly increasing timestamps. SpliceFailed on any surprise; the caller then
+renders in one pass, so a bad splice costs time, never a wrong video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidsvc import graph, spec
+from vidsvc.cliptask import RENDER_READY
+from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
+from vidsvc.graph import smart, splice
+from vidsvc.graph.compile import video_codec
+from vidsvc.graph.render_ready import video_args
+from vidsvc.graph.text import ASS_FILE
+from vidsvc.media import gpu
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.renderready import Readiness, VideoPackets, inspect, read_packets
+
+log = logging.getLogger(__name__)
+PROBE_OUT = "paramsets.mp4"
+
+
+class SpliceFailed(ProcessingFailed):
+    """The join did not come out exactly as planned (the caller falls back to one pass)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    plan: smart.Plan | None  #: None: one pass
+    reason: str  #: why (for the job's metadata)
+    stripped: Mapping[str, str] = dataclasses.field(default_factory=dict)  #: URL → video-only
+
+    def summary(self) -> dict[str, Any]:
+        if self.plan is None:
+            return {"applied": False, "reason": self.reason}
+        return {"applied": True, "reason": self.reason, **self.plan.summary()}
+
+
+def one_pass(reason: str = "not planned") -> Decision:
+    return Decision(plan=None, reason=reason)
+
+
+def _shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
+    if not comp.output.smart_render:
+        return "output.smart_render is false"
+    if enc.encoder != gpu.X264:
+        return "NVENC output cannot be spliced with x264's"
+    profile = RENDER_READY
+    if comp.output.size != (profile.width, profile.height) or comp.output.fps != profile.fps:
+        return f"the output is not {profile.width}x{profile.height} at {profile.fps} fps"
+    return None
+
+
+async def _param_sets(enc: graph.Encoding, settings: Settings, work: Path) -> str:
+    """The SHA-256 of the avcC the composition's encode spans will carry."""
+    p = RENDER_READY
+    argv = (
+        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "error",
+        "-f", "lavfi", "-i", f"color=c=black:s={p.width}x{p.height}:r={p.fps}",
+        "-vf", "setsar=1,format=yuv420p", "-frames:v", "1",
+        *video_codec(enc), *video_args(), "-pix_fmt", "yuv420p", PROBE_OUT,
+    )  # fmt: skip
+    await run_ffmpeg(argv, settings=settings, cwd=work, timeout=settings.probe_timeout)
+    packets = await read_packets(work / PROBE_OUT, settings)
+    (work / PROBE_OUT).unlink(missing_ok=True)
+    return packets.extradata_sha256
+
+
+async def decide(
+    comp: spec.Composition,
+    settings: Settings,
+    work: Path,
+    staged: Mapping[str, Path],
+    built: graph.Graph,
+    timeline: graph.Timeline,
+    sources: Mapping[str, graph.Source],
+    enc: graph.Encoding,
+) -> Decision:
+    """The plan, or None with the reason one pass is used."""
+    reason = _shape_reason(comp, enc)
+    if reason is not None:
+        return Decision(plan=None, reason=reason)
+    urls = sorted({s.source for s in timeline.clips if not sources[s.source].still})
+    found = await asyncio.gather(*(inspect(staged[u], settings) for u in urls))
+    ready: dict[str, Readiness] = {u: r for u, r in zip(urls, found, strict=True) if r}
+    if not ready:
+        return Decision(plan=None, reason="no clip is render-ready")
+    own = await _param_sets(enc, settings, work)
+    ready = {u: r for u, r in ready.items() if r.extradata_sha256 == own}
+    if not ready:
+        return Decision(plan=None, reason="no render-ready clip shares the output's encoding")
+    facts = {u: smart.Ready(frames=r.frames, gop=r.keyframe_interval) for u, r in ready.items()}
+    plan = smart.plan(timeline, comp, sources, facts, built.files.get(ASS_FILE))
+    if not smart.worth_it(plan):
+        share = plan.copied_frames / max(plan.total_frames, 1)
+        return Decision(plan=None, reason=f"only {share:.0%} of the frames could be copied")
+    copied = sorted({p.source for p in plan.pieces if p.source is not None})
+    stripped = {u: f"copy{i}.mp4" for i, u in enumerate(copied)}
+    return Decision(plan=plan, reason="render-ready clips", stripped=stripped)
+
+
+def _as_graph(p: VideoPackets) -> splice.Packets:
+    return splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
+
+
+def _check_output(packets: VideoPackets, plan: smart.Plan) -> None:
+    if len(packets.dts) != plan.total_frames:
+        raise SpliceFailed(f"the join has {len(packets.dts)} frames, {plan.total_frames} planned")
+    if any(b <= a for a, b in zip(packets.dts, packets.dts[1:], strict=False)):
+        raise SpliceFailed("the join's timestamps are not strictly increasing")
+
+
+async def join(
+    decision: Decision,
+    staged: Mapping[str, Path],
+    enc: graph.Encoding,
+    settings: Settings,
+    work: Path,
+) -> list[FFmpegRun]:
+    """Windows and audio are in `work`; write `enc.video_out` from them and the copies."""
+    plan = decision.plan
+    if plan is None:
+        raise ValueError("join() needs a plan")
+    runs: list[FFmpegRun] = []
+    pairs = [(staged[u].name, name) for u, name in decision.stripped.items()]
+    if pairs:
+        runs.append(await run_ffmpeg(splice.strip_command(pairs), settings=settings, cwd=work))
+    files = [splice.WINDOWS_OUT, *decision.stripped.values()]
+    read = await asyncio.gather(*(read_packets(work / f, settings) for f in files))
+    packets = dict(zip(files, read, strict=True))
+    hashes = {p.extradata_sha256 for p in read}
+    if len(hashes) != 1:
+        raise SpliceFailed("the pieces' parameter sets differ")
+    windows = packets[splice.WINDOWS_OUT]
+    if len(windows.dts) != plan.encoded_frames:
+        raise SpliceFailed(f"{len(windows.dts)} frames encoded, {plan.encoded_frames} planned")
+    document = splice.concat_document(
+        plan, decision.stripped, {f: _as_graph(p) for f, p in packets.items()}
+    )
+    (work / splice.CONCAT_LIST).write_text(document, encoding="utf-8")
+    runs.append(await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work))
+    _check_output(await read_packets(work / enc.video_out, settings), plan)
+    return runs
