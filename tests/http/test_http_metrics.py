@@ -145,6 +145,7 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
     assert value(samples, "vidsvc_render_speed_count", **kind) == 1
     finished = {"kind": "composition", "state": "completed"}
     assert value(samples, "vidsvc_jobs_finished_total", **finished) == 1
+    assert value(samples, "vidsvc_smart_renders_total", applied="false") == 1  # 180p: one pass
     # the usage of THE FFmpeg child, as it reported it, in the metadata and job_metrics
     app: web.Application = client.server.app  # type: ignore[assignment]
     stores = app[RUNNER_KEY].stores
@@ -153,6 +154,10 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
     meta = job.metadata
     assert meta["cpu_seconds"] > 0 and meta["memory_peak_mb"] > 1
     assert meta["output_seconds"] == pytest.approx(3.0, abs=0.1)
+    assert meta["smart_render"] == {
+        "applied": False,
+        "reason": "the output is not 1280x720 at 30 fps",
+    }
     (row,) = await stores.jobs.metrics(job_id)  # type: ignore[attr-defined]
     assert row["cpu_time"] == meta["cpu_seconds"] and row["memory_peak_mb"] > 1
     stats = row["ffmpeg_stats"]

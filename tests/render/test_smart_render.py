@@ -100,13 +100,22 @@ PLANNED: list[tuple[int, int, tuple[str, int] | None]] = [
 TOTAL = 435
 
 
-def _render(doc: dict[str, Any], settings: Settings, out: Path) -> RenderResult:
+def _render(
+    doc: dict[str, Any],
+    settings: Settings,
+    out: Path,
+    stages: list[tuple[str, float]] | None = None,
+) -> RenderResult:
     import asyncio
 
+    def on_stage(stage: str, percent: float, _: str) -> None:
+        if stages is not None:
+            stages.append((stage, percent))
+
+    comp = parse_composition(doc)
+    thumb = out.with_suffix(".jpg")
     return asyncio.run(
-        render(
-            parse_composition(doc), settings, video_out=out, thumbnail_out=out.with_suffix(".jpg")
-        )
+        render(comp, settings, video_out=out, thumbnail_out=thumb, on_stage=on_stage)
     )
 
 
@@ -117,9 +126,19 @@ def renders(
     d = tmp_path_factory.mktemp("smart-out")
     settings = Settings.from_env({"TMP_DIR": str(d / "work"), "ALLOWED_LOCAL_DIRS": "/"})
     return {
-        "smart": _render(seams(clips), settings, d / "smart.mp4"),
+        "smart": _render(seams(clips), settings, d / "smart.mp4", STAGES),
         "one_pass": _render(seams(clips, smart=False), settings, d / "one.mp4"),
     }
+
+
+STAGES: list[tuple[str, float]] = []  #: the smart render's progress reports
+
+
+def test_progress_runs_through_the_encoding_band(renders: dict[str, RenderResult]) -> None:
+    encoding = [percent for stage, percent in STAGES if stage == "encoding"]
+    assert len(set(encoding)) >= 2 and max(encoding) >= 85.0  # the band is 25-90 %
+    percents = [percent for _, percent in STAGES]
+    assert percents == sorted(percents)
 
 
 def packets(path: Path) -> list[dict[str, Any]]:
@@ -144,13 +163,21 @@ def frame_hashes(path: Path, first: int, count: int) -> list[str]:
     return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines() if line[:1] != "#"]
 
 
-def test_the_plan_copies_every_seam_kind(renders: dict[str, RenderResult]) -> None:
+def test_the_plan_copies_every_seam_kind(
+    renders: dict[str, RenderResult], clips: dict[str, Path]
+) -> None:
+    names = {f"file://{p}": k for k, p in clips.items()}
     summary = renders["smart"].smart
     assert summary["applied"] is True
     spans = [
-        (round(a * FPS), round(b * FPS) - round(a * FPS), kind) for a, b, kind in summary["spans"]
+        (
+            round(s["start"] * FPS),
+            round((s["end"] - s["start"]) * FPS),
+            (names[s["source"]], s["source_frame"]) if s["kind"] == "copy" else None,
+        )
+        for s in summary["spans"]
     ]
-    assert spans == [(s, n, "encode" if c is None else "copy") for s, n, c in PLANNED]
+    assert spans == PLANNED
     assert summary["copied_frames"] == 240 and summary["encoded_frames"] == TOTAL - 240
     assert renders["one_pass"].smart == {
         "applied": False,

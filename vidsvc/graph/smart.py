@@ -90,15 +90,14 @@ class Plan:
             "encoded_frames": self.encoded_frames,
             "copied_seconds": round(self.copied_frames / self.fps, 3),
             "encoded_seconds": round(self.encoded_frames / self.fps, 3),
-            "spans": [
-                [
-                    round(p.start / self.fps, 3),
-                    round(p.end / self.fps, 3),
-                    "encode" if p.source is None else "copy",
-                ]
-                for p in self.pieces
-            ],
+            "spans": [self._span(p) for p in self.pieces],
         }
+
+    def _span(self, p: Piece) -> dict[str, object]:
+        times = {"start": round(p.start / self.fps, 3), "end": round(p.end / self.fps, 3)}
+        if p.source is None:
+            return {**times, "kind": "encode"}
+        return {**times, "kind": "copy", "source": p.source, "source_frame": p.source_start}
 
 
 def text_spans(ass_document: str | None, fps: int) -> list[Span]:

@@ -18,7 +18,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
-from vidsvc.media.renderready import inspect, video_matches
+from vidsvc.media.renderready import Readiness, inspect, video_matches
 from vidsvc.spec import INPUT_FORMATS
 
 _PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")
@@ -42,6 +42,7 @@ class MediaInfo:
     #: Encoded like a normalized clip (media.renderready): a composition could splice its GOPs.
     render_ready: bool = False
     keyframe_interval: int | None = None  #: frames between IDRs, when render_ready
+    readiness: Readiness | None = None  #: what smart rendering needs of a render-ready file
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -212,6 +213,9 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         ready = await inspect(path, settings)
         if ready is not None:
             info = dataclasses.replace(
-                info, render_ready=True, keyframe_interval=ready.keyframe_interval
+                info,
+                render_ready=True,
+                keyframe_interval=ready.keyframe_interval,
+                readiness=ready,
             )
     return info

@@ -111,6 +111,18 @@ class RunnerMetrics:
             buckets=SPEED_BUCKETS,
             registry=r,
         )
+        self.smart_renders = Counter(
+            "vidsvc_smart_renders",
+            "Rendered compositions by whether smart rendering copied spans of render-ready clips",
+            ["applied"],
+            registry=r,
+        )
+        self.smart_seconds = Counter(
+            "vidsvc_smart_render_seconds",
+            "Output seconds of smart renders, copied from render-ready clips or encoded",
+            ["span"],
+            registry=r,
+        )
 
     def observe(self, job: Job) -> None:
         """A job this instance finished (an after-job hook)."""
@@ -125,6 +137,17 @@ class RunnerMetrics:
         self.render_seconds.labels(kind=kind).observe(wall)
         if isinstance(output, int | float) and output > 0:
             self.render_speed.labels(kind=kind).observe(output / wall)
+        self._observe_plan(job.metadata.get("smart_render"))
+
+    def _observe_plan(self, plan: object) -> None:
+        """A composition's smart-render plan (work/compositions/smart.py's summary)."""
+        if not isinstance(plan, dict):
+            return
+        applied = plan.get("applied") is True
+        self.smart_renders.labels(applied=str(applied).lower()).inc()
+        if applied:
+            self.smart_seconds.labels(span="copied").inc(float(plan.get("copied_seconds", 0)))
+            self.smart_seconds.labels(span="encoded").inc(float(plan.get("encoded_seconds", 0)))
 
     async def collect(self, stores: Stores) -> None:
         """Refresh the gauges that mirror the store (one COUNT per state and kind)."""

@@ -65,8 +65,13 @@ class OutputSchema(Schema):
     width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
     height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
     fit = fields.String(validate=validate.OneOf(spec.FITS))
-    #: false: always one pass; true (default): copy what render-ready clips hold where it pays
-    smart_render = fields.Boolean()
+    smart_render = fields.Boolean(
+        metadata={
+            "description": "true (default): where render-ready clips (normalize's output) play "
+            "untouched, their frames are copied instead of encoded again, when enough can be "
+            "(README 'Smart rendering'); false: always one FFmpeg pass"
+        }
+    )
 
     @validates_schema
     def _size_pair(self, d: dict[str, Any], **_: Any) -> None:

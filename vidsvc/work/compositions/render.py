@@ -104,6 +104,7 @@ class RenderResult:
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
+    runs: tuple[FFmpegRun, ...] = ()  #: Encoded.runs
 
 
 def encoding(
@@ -164,7 +165,7 @@ async def _compile(
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
     enc = encoding(comp, settings, mixed.timeline.duration_ms, threads)
     decision = await smart.decide(
-        comp, settings, work, staged, mixed.graph, mixed.timeline, sources, enc
+        comp, settings, work, infos, mixed.graph, mixed.timeline, sources, enc
     )
     if decision.plan is None:
         command = graph.compile_command(mixed.graph, enc)
@@ -298,6 +299,7 @@ async def render(
         notes=prepared.notes,
         text=prepared.text,
         smart=encoded.smart,
+        runs=encoded.runs,
     )
 
 

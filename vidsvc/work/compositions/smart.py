@@ -33,7 +33,8 @@ from vidsvc.graph.render_ready import video_args
 from vidsvc.graph.text import ASS_FILE
 from vidsvc.media import gpu
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
-from vidsvc.media.renderready import Readiness, VideoPackets, inspect, read_packets
+from vidsvc.media.probe import MediaInfo
+from vidsvc.media.renderready import VideoPackets, read_packets
 
 log = logging.getLogger(__name__)
 PROBE_OUT = "paramsets.mp4"
@@ -89,7 +90,7 @@ async def decide(
     comp: spec.Composition,
     settings: Settings,
     work: Path,
-    staged: Mapping[str, Path],
+    infos: Mapping[str, MediaInfo],
     built: graph.Graph,
     timeline: graph.Timeline,
     sources: Mapping[str, graph.Source],
@@ -99,9 +100,8 @@ async def decide(
     reason = _shape_reason(comp, enc)
     if reason is not None:
         return Decision(plan=None, reason=reason)
-    urls = sorted({s.source for s in timeline.clips if not sources[s.source].still})
-    found = await asyncio.gather(*(inspect(staged[u], settings) for u in urls))
-    ready: dict[str, Readiness] = {u: r for u, r in zip(urls, found, strict=True) if r}
+    clips = {s.source for s in timeline.clips}
+    ready = {u: i.readiness for u in clips if (i := infos[u]).readiness is not None}
     if not ready:
         return Decision(plan=None, reason="no clip is render-ready")
     own = await _param_sets(enc, settings, work)
