@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 from tests.render.test_render_ready import normalize
-from tests.support.media import ffmpeg, make_video, probe, stream
+from tests.support.media import make_render_ready, make_video, probe, stream
 from vidsvc.config import Settings
 from vidsvc.graph import splice
-from vidsvc.graph.render_ready import video_args
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import RenderResult, render
 
@@ -32,16 +31,10 @@ PRESET = "veryfast"  # the normalize and the composition must share it (ultrafas
 
 
 def _ready(d: Path, name: str, source: str, *, audio: bool, settings: Settings) -> Path:
-    raw = make_video(
-        d / f"{name}-raw.mp4", size="1280x720", rate=FPS, seconds=6, source=source,
-        tone=440 if audio else None,
-    )  # fmt: skip
-    if audio:  # through vidsvc's own normalize
-        return normalize_sync(raw, settings, d / name)
-    out = d / f"{name}.mp4"  # made by hand with the same pinned options: it counts as well
-    ffmpeg("-i", str(raw), "-vf", "setsar=1,format=yuv420p", "-c:v", "libx264", "-preset", PRESET,
-           "-crf", "23", *video_args(), "-an", str(out))  # fmt: skip
-    return out
+    if not audio:  # made by hand with the same pinned options: it counts as well
+        return make_render_ready(d / f"{name}.mp4", source=source, seconds=6, preset=PRESET)
+    raw = make_video(d / f"{name}-raw.mp4", size="1280x720", rate=FPS, seconds=6, source=source)
+    return normalize_sync(raw, settings, d / name)  # through vidsvc's own normalize
 
 
 def normalize_sync(raw: Path, settings: Settings, work: Path) -> Path:

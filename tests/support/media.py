@@ -45,6 +45,26 @@ def make_video(
     return path
 
 
+def make_render_ready(
+    path: Path,
+    *,
+    source: str = "testsrc2",
+    seconds: float = 4.0,
+    tone: int | None = None,
+    preset: str = "veryfast",
+) -> Path:
+    """A 1280x720 30 fps clip encoded by hand with the render-ready options
+    (graph.render_ready.video_args): a composition at the same preset may copy its GOPs."""
+    from vidsvc.graph.render_ready import video_args
+
+    raw = make_video(path.with_name(f"{path.stem}-raw.mp4"), size="1280x720", rate=30,
+                     seconds=seconds, source=source, tone=tone)  # fmt: skip
+    audio = ["-c:a", "aac", "-ar", "48000", "-ac", "2"] if tone is not None else ["-an"]
+    ffmpeg("-i", str(raw), "-vf", "setsar=1,format=yuv420p", "-c:v", "libx264", "-preset",
+           preset, "-crf", "23", *video_args(), *audio, str(path))  # fmt: skip
+    return path
+
+
 def make_tone(path: Path, *, freq: int = 220, seconds: float = 2.0, volume: float = 1.0) -> Path:
     ffmpeg("-f", "lavfi", "-i", f"sine=f={freq}:d={seconds},volume={volume}", str(path))
     return path
