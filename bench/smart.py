@@ -84,7 +84,7 @@ def composition(clips: list[Path], text_share: float, smart_render: bool) -> dic
             at -= 0.5
         doc_clips.append(entry)
         shown = CLIP_SECONDS * text_share
-        overlays.append({"type": "text", "content": f"Clip {i + 1}", "y": "bottom",
+        overlays.append({"type": "text", "content": f"Clip {i + 1}", "position": {"y": "bottom"},
                          "start_time": round(at + (CLIP_SECONDS - shown) / 2, 3),
                          "duration": shown})  # fmt: skip
         at += CLIP_SECONDS
@@ -107,9 +107,10 @@ def _ffmpeg_text(*args: str) -> str:
 
 def per_frame(a: Path, b: Path) -> tuple[list[float], list[float]]:
     """Per-frame PSNR (average of planes) and SSIM (All) of `a` against `b`."""
-    text = _ffmpeg_text("-i", str(a), "-i", str(b), "-lavfi",
-                        "[0:v]split[a1][a2];[1:v]split[b1][b2];"
-                        "[a1][b1]psnr=stats_file=-;[a2][b2]ssim=stats_file=-", "-f", "null", "-")  # fmt: skip
+    both = (
+        "[0:v]split[a1][a2];[1:v]split[b1][b2];[a1][b1]psnr=stats_file=-;[a2][b2]ssim=stats_file=-"
+    )
+    text = _ffmpeg_text("-i", str(a), "-i", str(b), "-lavfi", both, "-f", "null", "-")
     psnr = [99.0 if v == "inf" else float(v) for v in re.findall(r"psnr_avg:(\S+)", text)]
     ssim = [float(v) for v in re.findall(r"All:(\S+)", text)]
     return psnr, ssim

@@ -271,7 +271,7 @@ def test_a_failed_join_falls_back_to_one_pass(
     settings = Settings.from_env({"TMP_DIR": str(tmp_path / "work"), "ALLOWED_LOCAL_DIRS": "/"})
     result = _render(seams(clips), settings, tmp_path / "out.mp4")
     assert result.smart["applied"] is False
-    assert result.smart["reason"].startswith("the join failed: the join has")
+    assert result.smart["reason"].startswith("the smart render failed: the join has")
     assert len(packets(result.video)) == TOTAL
 
 
@@ -283,3 +283,17 @@ def test_nothing_copyable_renders_in_one_pass(clips: dict[str, Path], tmp_path: 
     result = _render(doc, settings, tmp_path / "out.mp4")
     assert result.smart == {"applied": False, "reason": "only 0% of the frames could be copied"}
     assert len(packets(result.video)) == 120
+
+
+def test_a_composition_copied_whole_encodes_no_video(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """Nothing drawn, cut on the grid: every frame is the source's, only the mix is encoded."""
+    doc = {"clips": [{"url": f"file://{clips['c']}", "trim_end": 4}],
+           "output": {"resolution": "720p", "preset": PRESET}}  # fmt: skip
+    settings = Settings.from_env({"TMP_DIR": str(tmp_path / "work"), "ALLOWED_LOCAL_DIRS": "/"})
+    result = _render(doc, settings, tmp_path / "out.mp4")
+    assert result.smart["applied"] is True and result.smart["encoded_frames"] == 0
+    assert frame_hashes(result.video, 0, 120) == frame_hashes(clips["c"], 0, 120)
+    assert len(packets(result.video)) == 120 and result.thumbnail.stat().st_size > 0
+    assert stream(probe(result.video), "audio")["codec_name"] == "aac"  # silence, muxed

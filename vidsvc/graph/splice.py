@@ -69,31 +69,34 @@ def _window_starts(plan: Plan) -> list[int]:
 def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
     """Command 1: the encode spans, the audio mix and the thumbnail in one run of the graph."""
     video, audio, thumb = graph.outputs
-    picked = Filter(
-        name="select", inputs=(video,), outputs=("vpicked",), args=(("expr", _select(plan)),)
-    )
-    retimed = Filter(
-        name="setpts",
-        inputs=("vpicked",),
-        outputs=("vwindows",),
-        args=(("expr", f"N/({plan.fps}*TB)"),),
-    )
+    if plan.windows:
+        picked = Filter(name="select", inputs=(video,), outputs=("vpicked",),
+                        args=(("expr", _select(plan)),))  # fmt: skip
+        retimed = Filter(name="setpts", inputs=("vpicked",), outputs=("vwindows",),
+                         args=(("expr", f"N/({plan.fps}*TB)"),))  # fmt: skip
+        ending: tuple[Filter, ...] = (picked, retimed)
+        outputs: tuple[str, ...] = ("vwindows", audio, thumb)
+    else:  # everything is copied: the graph still makes the mix and the thumbnail
+        ending = (Filter(name="nullsink", inputs=(video,), outputs=()),)
+        outputs = (audio, thumb)
     extended = Graph(
         inputs=graph.inputs,
-        filters=(*graph.filters, picked, retimed),
-        outputs=("vwindows", audio, thumb),
+        filters=(*graph.filters, *ending),
+        outputs=outputs,
         files=graph.files,
         links=graph.links,
     )
     argv, files = head_args(extended, enc)
-    keys = "+".join(f"eq(n,{s})" for s in _window_starts(plan)[1:]) or "0"
-    seconds = f"{enc.duration_ms / 1000:.3f}"
+    if plan.windows:
+        keys = "+".join(f"eq(n,{s})" for s in _window_starts(plan)[1:]) or "0"
+        argv += [
+            "-map", "[vwindows]", *video_codec(enc), *video_args(), "-pix_fmt", "yuv420p",
+            "-force_key_frames", f"expr:{keys}", "-forced-idr", "1",
+            "-frames:v", str(plan.encoded_frames), "-an", WINDOWS_OUT,
+        ]  # fmt: skip
     argv += [
-        "-map", "[vwindows]", *video_codec(enc), *video_args(), "-pix_fmt", "yuv420p",
-        "-force_key_frames", f"expr:{keys}", "-forced-idr", "1",
-        "-frames:v", str(plan.encoded_frames), "-an", WINDOWS_OUT,
         "-map", f"[{audio}]", "-c:a", "aac", "-b:a", enc.audio_bitrate, "-vn",
-        "-t", seconds, AUDIO_OUT,
+        "-t", f"{enc.duration_ms / 1000:.3f}", AUDIO_OUT,
         *thumbnail_args(thumb, enc),
     ]  # fmt: skip
     return Command(

@@ -223,33 +223,34 @@ async def encode(
             on_rate(eta_seconds(p, total_ms), p.speed)
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
+    async def run_command(argv: tuple[str, ...]) -> FFmpegRun:
+        return await run_ffmpeg(
+            argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+        )
+
     started = load.mark()
-    try:
-        run = await run_ffmpeg(
-            command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
-        )
-    except ProcessingFailed as exc:
-        if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
-            raise
-        log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
-        command = prepared.on_cpu()
-        run = await run_ffmpeg(
-            command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
-        )
-    runs = [run]
     decision = prepared.decision
+    runs: list[FFmpegRun] = []
     if decision.plan is not None:
         try:
+            runs.append(await run_command(command.argv))
             runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
-        except smart.SpliceFailed as exc:  # never a wrong video: the one pass instead
-            log.error("smart render failed its checks (%s); rendering in one pass", exc.message)
-            decision = smart.Decision(plan=None, reason=f"the join failed: {exc.message}")
-            command = prepared.one_pass()
-            runs.append(
-                await run_ffmpeg(
-                    command.argv, settings=settings, cwd=work, on_progress=on_progress, load=load
-                )
-            )
+        except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
+            if "timeout" in exc.details:
+                raise
+            log.error("smart render failed (%s); rendering in one pass", exc.message)
+            decision = smart.one_pass(f"the smart render failed: {exc.message}")
+            command, runs = prepared.one_pass(), []
+    if not runs:
+        try:
+            runs.append(await run_command(command.argv))
+        except ProcessingFailed as exc:
+            if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
+                raise
+            log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
+            command = prepared.on_cpu()
+            runs.append(await run_command(command.argv))
+    run = runs[0]
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:

@@ -144,15 +144,14 @@ async def join(
     pairs = [(staged[u].name, name) for u, name in decision.stripped.items()]
     if pairs:
         runs.append(await run_ffmpeg(splice.strip_command(pairs), settings=settings, cwd=work))
-    files = [splice.WINDOWS_OUT, *decision.stripped.values()]
+    files = [*([splice.WINDOWS_OUT] if plan.windows else []), *decision.stripped.values()]
     read = await asyncio.gather(*(read_packets(work / f, settings) for f in files))
     packets = dict(zip(files, read, strict=True))
-    hashes = {p.extradata_sha256 for p in read}
-    if len(hashes) != 1:
+    if len({p.extradata_sha256 for p in read}) != 1:
         raise SpliceFailed("the pieces' parameter sets differ")
-    windows = packets[splice.WINDOWS_OUT]
-    if len(windows.dts) != plan.encoded_frames:
-        raise SpliceFailed(f"{len(windows.dts)} frames encoded, {plan.encoded_frames} planned")
+    encoded = len(packets[splice.WINDOWS_OUT].dts) if plan.windows else 0
+    if encoded != plan.encoded_frames:
+        raise SpliceFailed(f"{encoded} frames encoded, {plan.encoded_frames} planned")
     document = splice.concat_document(
         plan, decision.stripped, {f: _as_graph(p) for f, p in packets.items()}
     )
