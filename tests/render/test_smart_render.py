@@ -297,3 +297,20 @@ def test_a_composition_copied_whole_encodes_no_video(
     assert frame_hashes(result.video, 0, 120) == frame_hashes(clips["c"], 0, 120)
     assert len(packets(result.video)) == 120 and result.thumbnail.stat().st_size > 0
     assert stream(probe(result.video), "audio")["codec_name"] == "aac"  # silence, muxed
+
+
+def test_the_thumbnail_inside_a_copied_span_is_the_one_pass_thumbnail(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """The windows pass leaves copied frames undecoded (graph/holes.py) but for the thumbnail's,
+    decoded from mid-GOP: it must be the very frame the one pass shows."""
+    settings = Settings.from_env({"TMP_DIR": str(tmp_path / "work"), "ALLOWED_LOCAL_DIRS": "/"})
+    thumbs = []
+    for smart in (True, False):
+        doc = {"clips": [{"url": f"file://{clips['a']}", "trim_end": 4}],
+               "output": {"resolution": "720p", "preset": PRESET, "thumbnail_time": 2.5,
+                          "smart_render": smart}}  # fmt: skip
+        result = _render(doc, settings, tmp_path / f"{smart}.mp4")
+        assert result.smart["applied"] is smart
+        thumbs.append(result.thumbnail.read_bytes())
+    assert thumbs[0] == thumbs[1]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vidsvc import graph
-from vidsvc.graph import smart, splice
+from vidsvc.graph import holes, smart, splice
 from vidsvc.schema import parse_composition
 
 GOP = 60
@@ -145,3 +145,19 @@ def test_concat_durations_sum_to_each_pieces_start(total: int) -> None:
         assert round(at * 15360 / 1_000_000) == s * 512
         whole, frac = d.split(".")
         at += int(whole) * 1_000_000 + int(frac)
+
+
+def test_holes_are_the_copies_per_clip_but_the_thumbnails_frame() -> None:
+    comp = parse_composition({"clips": [{"url": "s", "trim_end": 2}, {"url": "a"}]})
+    timeline = graph.plan(comp, DURATIONS, graph.Limits())
+    p = smart.plan(timeline, comp, SOURCES, READY, None)
+    assert pieces(p) == [(0, 60, None, 0), (60, 300, "a", 0)]
+    assert smart.holes(p, timeline, 30) == {1: [(0, 300)]}
+    assert smart.holes(p, timeline, 100) == {1: [(0, 40), (41, 300)]}
+
+
+def test_hole_runs() -> None:
+    assert holes.runs(10, [(2, 4), (6, 10)]) == [
+        (0, 2, False), (2, 4, True), (4, 6, False), (6, 10, True)
+    ]  # fmt: skip
+    assert holes.runs(5, []) == [(0, 5, False)]

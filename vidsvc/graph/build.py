@@ -10,11 +10,12 @@ Pure: imports the leaves and vidsvc.graph only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vidsvc import spec
 from vidsvc.graph import audio, fit, layers, motion, text
+from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
@@ -64,27 +65,34 @@ def build(
     sources: Mapping[str, Source],
     fonts: Mapping[str, FontFace],
     loudness: Measured | None = None,
+    holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
 ) -> Graph:
     """The whole render as one graph; outputs are (video, audio, thumbnail) pads.
 
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
-    with a loudness target and no measurement yet, the mix is built as it sums."""
+    with a loudness target and no measurement yet, the mix is built as it sums. `holes`: per
+    clip (its place in the timeline), frames left black instead of decoded (graph/holes.py)."""
     g = GraphBuilder()
-    segments = _segments(g, timeline, comp.output, sources, comp.clips)
+    segments = _segments(g, timeline, comp.output, sources, comp.clips, holes or {})
     video, bed = _join(g, segments, comp.output.fps)
     video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
-    thumb_frame = frame_at(_thumbnail_ms(comp.output, timeline.duration_ms), comp.output.fps)
-    # a timeline of one or two frames: the middle may round past the last frame (0.1 s at 12 fps)
-    thumb_frame = min(thumb_frame, frame_at(timeline.duration_ms, comp.output.fps) - 1)
+    thumb_frame = thumbnail_frame(comp.output, timeline.duration_ms)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
     if max(comp.output.size) > THUMB_WIDTH:  # the long side, whatever the shape
         wide = comp.output.size[0] >= comp.output.size[1]
         size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
         thumb = g.add("scale", (thumb,), **size)
     return g.finish(video, mixed, thumb)
+
+
+def thumbnail_frame(output: spec.Output, total_ms: int) -> int:
+    """The output frame the thumbnail shows."""
+    frame = frame_at(_thumbnail_ms(output, total_ms), output.fps)
+    # a timeline of one or two frames: the middle may round past the last frame (0.1 s at 12 fps)
+    return min(frame, frame_at(total_ms, output.fps) - 1)
 
 
 def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
@@ -100,14 +108,16 @@ def _segments(
     out: spec.Output,
     sources: Mapping[str, Source],
     comp_clips: tuple[spec.Clip, ...] = (),
+    holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
 ) -> list[Segment]:
     segments: list[Segment] = []
     prev: ClipSlot | None = None
-    for slot in timeline.clips:
+    for i, slot in enumerate(timeline.clips):
         prev_end = prev.end_ms if prev else 0
         if slot.start_ms > prev_end:
             segments.extend(_gap(g, prev_end, slot.start_ms, out))
-        segments.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips))
+        gaps = (holes or {}).get(i, ())
+        segments.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips, gaps))
         prev = slot
     return segments
 
@@ -148,6 +158,7 @@ def _clip(
     source: Source,
     prev: ClipSlot | None,
     comp_clips: tuple[spec.Clip, ...] = (),
+    holes: Sequence[tuple[int, int]] = (),
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
     options: tuple[str, ...] = source.open_options
@@ -157,24 +168,20 @@ def _clip(
         "-t",
         _secs(slot.dur_ms + 100),
     )  # decode only what is used (tpad covers a short end)
-    index = g.input(source.name, options)
+    # with holes the video comes from other inputs: this one is for the sound, if any
+    index = g.input(source.name, options) if source.has_audio or not holes else None
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     w, h = out.size
     clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
     mode = (clip.fit if clip else None) or out.fit
-    video = g.chain(f"{index}:v", ("setpts", {"expr": "PTS-STARTPTS"}))
-    hold: tuple[tuple[str, dict[str, str | int | float]], ...] = (
-        # cut to length before the costly per-pixel filters; tpad then holds the last frame
-        # of a source a little shorter than its trim, and the second trim makes it exact
-        ("trim", {"end_frame": frames}),
-        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(slot.dur_ms)}),
-        ("trim", {"end_frame": frames}),
-    )
-    if source.still:  # fit the one frame once, then repeat it
-        video = g.chain(fit.fit(g, video, w, h, mode), *still_frames(frames, out.fps))
+    if holes:
+        raw = cut.video(g, source, slot.in_ms, frames, out.fps, out.size, holes)
+        video = fit.fit(g, raw, w, h, mode)
     else:
-        video = g.chain(video, ("fps", {"fps": out.fps}), *hold)
+        video = _decoded(g, f"{index}:v", source.still, frames, slot.dur_ms, out.fps)
         video = fit.fit(g, video, w, h, mode)
+        if source.still:
+            video = g.chain(video, *still_frames(frames, out.fps))
     if clip is not None:
         video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
     steps: list[tuple[str, dict[str, str | int | float]]] = [
@@ -199,6 +206,23 @@ def _clip(
         overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
         overlap_samples=overlap_ms * RATE // 1000,
         transition=slot.transition,
+    )
+
+
+def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, fps: int) -> str:
+    """An input's video at `fps`, exactly `frames` long (a still: its one frame, fitted later
+    and then repeated)."""
+    video = g.chain(pad, ("setpts", {"expr": "PTS-STARTPTS"}))
+    if still:
+        return video
+    return g.chain(
+        video,
+        ("fps", {"fps": fps}),
+        # cut to length before the costly per-pixel filters; tpad then holds the last frame
+        # of a source a little shorter than its trim, and the second trim makes it exact
+        ("trim", {"end_frame": frames}),
+        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(dur_ms)}),
+        ("trim", {"end_frame": frames}),
     )
 
 

@@ -55,6 +55,7 @@ class Piece:
     frames: int
     source: str | None = None  #: the copied source's URL; None: encoded
     source_start: int = 0  #: copy: the source frame (an IDR) the piece starts on
+    slot: int = 0  #: copy: the clip's place in the timeline
 
     @property
     def end(self) -> int:
@@ -190,7 +191,8 @@ def plan(
                 gops = _whole_gops(clean, source_first + clean[0] - run[0], ready[slot.source])
                 if gops is not None:
                     start, frames, idr = gops
-                    piece = Piece(start=start, frames=frames, source=slot.source, source_start=idr)
+                    piece = Piece(start=start, frames=frames, source=slot.source,
+                                  source_start=idr, slot=i)  # fmt: skip
                     copies.append(piece)
     pieces: list[Piece] = []
     at = 0
@@ -202,6 +204,20 @@ def plan(
     if at < total:
         pieces.append(Piece(start=at, frames=total - at))
     return Plan(fps=fps, total_frames=total, pieces=tuple(pieces))
+
+
+def holes(p: Plan, timeline: Timeline, thumbnail_frame: int) -> dict[int, list[Span]]:
+    """Per clip (its place in the timeline), the copied frames relative to the clip's first,
+    which the windows pass need not decode (graph/holes.py); never the thumbnail's frame,
+    which that pass still draws."""
+    found: dict[int, list[Span]] = {}
+    for piece in p.pieces:
+        if piece.source is None:
+            continue
+        first = frame_at(timeline.clips[piece.slot].start_ms, p.fps)
+        spans = _subtract((piece.start, piece.end), [(thumbnail_frame, thumbnail_frame + 1)])
+        found.setdefault(piece.slot, []).extend((a - first, b - first) for a, b in spans)
+    return found
 
 
 def worth_it(p: Plan) -> bool:

@@ -23,7 +23,9 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
+from vidsvc.graph import smart as smart_plan
 from vidsvc.graph import splice
+from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
 from vidsvc.media.coverage import missing_glyphs
@@ -169,8 +171,11 @@ async def _compile(
     )
     if decision.plan is None:
         command = graph.compile_command(mixed.graph, enc)
-    else:
-        command = splice.windows_command(mixed.graph, enc, decision.plan)
+    else:  # the same graph, the copied frames left undecoded
+        last = mixed.timeline.duration_ms
+        holes = smart_plan.holes(decision.plan, mixed.timeline, thumbnail_frame(comp.output, last))
+        holed = graph.build(mixed.timeline, comp, sources, fonts, mixed.measured, holes)
+        command = splice.windows_command(holed, enc, decision.plan)
     return Prepared(
         decision=decision,
         command=command,

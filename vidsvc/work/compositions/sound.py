@@ -33,6 +33,7 @@ class Mixed:
     timeline: graph.Timeline
     graph: graph.Graph
     notes: Mapping[str, Any] = field(default_factory=dict)  #: for the job's metadata
+    measured: loudness.Measured | None = None  #: what the graph was built with (to rebuild it)
 
 
 def check(comp: spec.Composition, settings: Settings) -> None:
@@ -105,6 +106,7 @@ async def prepare(
         notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
     built = graph.build(timeline, comp, sources, fonts)
     target = comp.audio.loudness_lufs
+    measured = None
     if target is not None:
         measured, seconds = await measure(built, enc, settings, work)
         built = graph.build(timeline, comp, sources, fonts, measured)
@@ -115,4 +117,4 @@ async def prepare(
             "gain_db": round(loudness.gain_db(target, measured), 2),
             "analysis_seconds": round(seconds, 3),
         }
-    return Mixed(timeline=timeline, graph=built, notes=notes)
+    return Mixed(timeline=timeline, graph=built, notes=notes, measured=measured)
