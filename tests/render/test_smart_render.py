@@ -75,8 +75,10 @@ def seams(clips: dict[str, Path], smart: bool = True) -> dict[str, Any]:
             {"url": u["a"], "trim_start": 1.1, "trim_end": 4.1},
         ],
         "overlays": [{"type": "text", "content": "Hello", "start_time": 0.5, "duration": 0.7}],
-        "output": {"resolution": "720p", "preset": PRESET, "smart_render": smart},
-    }
+        # inside a copied span: the windows pass decodes that one frame (a one-frame run)
+        "output": {"resolution": "720p", "preset": PRESET, "smart_render": smart,
+                   "thumbnail_time": 2.5},
+    }  # fmt: skip
 
 
 #: (first output frame, frames, copied from (clip, first source frame) or None: encoded)

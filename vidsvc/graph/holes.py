@@ -84,4 +84,9 @@ def video(
         pads.append(g.chain(pad, *steps))
     if len(pads) == 1:
         return pads[0]
-    return g.add("concat", pads, n=len(pads), v=1, a=0)
+    joined = g.add("concat", pads, n=len(pads), v=1, a=0)
+    # concat dates each segment by its frames' mean spacing, a microsecond off after a short
+    # one (and a one-frame segment ends where it starts); time-based filters downstream (the
+    # xfade offset, text events) compare against exact times, so the frames get the very times
+    # one pass gives them (fps's frames rescaled to AVTB, rounded), from their numbers
+    return g.chain(joined, ("setpts", {"expr": f"round(N/({fps}*TB))"}))
