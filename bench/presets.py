@@ -34,7 +34,16 @@ from typing import Any
 
 from bench.bare import VIDEO_OUT, CompileFailed, compile_reference
 from bench.passcost import PassFailed, measure
-from bench.presets_match import Point, Score, nearest, next_crf, parse_scores, table, write_section
+from bench.presets_match import (
+    Point,
+    Score,
+    nearest,
+    next_crf,
+    parse_scores,
+    size_at_target,
+    table,
+    write_section,
+)
 from bench.reference import CRF, reference_spec, total_seconds
 from bench.render import prepare
 from vidsvc.graph.compile import Encoding, video_codec
@@ -122,13 +131,16 @@ class Study:
 
 
 def section(matched: list[Point], tried: list[Point], target: Point, info: str) -> list[str]:
+    goal = target.score.ssim_db
+    exact = {p: size_at_target([t for t in tried if t.preset == p], goal) for p in PRESETS}
     rest = ", ".join(f"{p.preset}/{p.crf} {p.score.ssim_db:.2f} dB" for p in tried)
     return [
         info,
         "",
-        *table(matched, target),
+        *table(matched, target, exact),
         "",
-        f"Every point measured (SSIM dB): {rest}.",
+        "The last column: the size at exactly the target SSIM, log-interpolated between the two"
+        f" CRFs that bracket it. Every point measured (SSIM dB): {rest}.",
     ]
 
 

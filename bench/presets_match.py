@@ -7,6 +7,7 @@ SSIM is compared in decibels (-10·log10(1 - SSIM), what the ssim filter prints 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,23 +73,47 @@ def nearest(points: list[Point], target_db: float) -> Point:
     return min(points, key=lambda p: (abs(p.score.ssim_db - target_db), p.bytes))
 
 
-def table(matched: list[Point], reference: Point) -> list[str]:
+def size_at_target(points: list[Point], target_db: float) -> float | None:
+    """The file size at exactly the target SSIM: log-linear between the two CRFs that bracket
+    it (integer CRFs overshoot or undershoot the target by up to half a step). None when the
+    points do not bracket it."""
+    better = [p for p in points if p.score.ssim_db >= target_db]
+    worse = [p for p in points if p.score.ssim_db <= target_db]
+    if not better or not worse:
+        return None
+    hi = min(better, key=lambda p: p.score.ssim_db)
+    lo = max(worse, key=lambda p: p.score.ssim_db)
+    if hi.score.ssim_db == lo.score.ssim_db:
+        return float(hi.bytes)
+    share = (hi.score.ssim_db - target_db) / (hi.score.ssim_db - lo.score.ssim_db)
+    return float(math.exp(math.log(hi.bytes) + share * (math.log(lo.bytes) - math.log(hi.bytes))))
+
+
+def table(
+    matched: list[Point], reference: Point, at_target: dict[str, float | None] | None = None
+) -> list[str]:
     """A Markdown table of the matched points against `reference` (medium, CRF 21)."""
     ref = f"{reference.preset}/{reference.crf}"
     lines = [
         f"| preset | CRF | SSIM (dB) | PSNR dB | x264 CPU s (range) | CPU vs {ref} | size"
-        f" | size vs {ref} |",
-        "|---|---|---|---|---|---|---|---|",
+        f" | size vs {ref} | at exactly its SSIM |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in matched:
         runs = f" ({min(p.cpu_runs):.1f}–{max(p.cpu_runs):.1f})" if len(p.cpu_runs) > 1 else ""
-        size = round((p.bytes / reference.bytes - 1) * 100)
+        exact = (at_target or {}).get(p.preset)
         lines.append(
             f"| {p.preset} | {p.crf} | {p.score.ssim:.5f} ({p.score.ssim_db:.2f}) "
             f"| {p.score.psnr:.2f} | {p.cpu_s:.1f}{runs} | {p.cpu_s / reference.cpu_s:.2f}× "
-            f"| {p.bytes / 1024:.0f} KiB | {f'{size:+d}%' if size else '±0%'} |"
+            f"| {p.bytes / 1024:.0f} KiB | {_change(p.bytes, reference.bytes)} "
+            f"| {_change(exact, reference.bytes) if exact else '–'} |"
         )
     return lines
+
+
+def _change(value: float, reference: float) -> str:
+    percent = round((value / reference - 1) * 100)
+    return f"{percent:+d}%" if percent else "±0%"
 
 
 def write_section(path: Path, heading: str, lines: list[str]) -> None:

@@ -16,6 +16,7 @@ from bench.presets_match import (
     nearest,
     next_crf,
     parse_scores,
+    size_at_target,
     table,
     write_section,
 )
@@ -81,10 +82,19 @@ def test_scores_are_read_from_ffmpeg_s_own_summary(tmp_path: Path) -> None:
 def test_the_table_compares_with_the_reference() -> None:
     ref = _point("medium", 21, 25.0, size=1000, cpu=(4.0, 5.0, 6.0))
     fast = _point("veryfast", 19, 25.1, size=1200, cpu=(2.0, 2.5, 3.0))
-    rows = table([fast, ref], ref)
-    assert rows[0].count("|") == rows[2].count("|") == 9
+    rows = table([fast, ref], ref, {"veryfast": 1100.0, "medium": None})
+    assert rows[0].count("|") == rows[2].count("|") == 10
     assert "| veryfast | 19 |" in rows[2] and "2.5 (2.0–3.0) | 0.50× |" in rows[2]
-    assert rows[2].endswith("| +20% |") and rows[3].endswith("| ±0% |")
+    assert rows[2].endswith("| +20% | +10% |") and rows[3].endswith("| ±0% | – |")
+
+
+def test_the_size_at_the_target_is_interpolated_between_the_bracketing_crfs() -> None:
+    # size halves per 2 dB here, so exactly between 24 and 26 dB is the geometric mean
+    points = [_point("p", c, db, size=s) for c, db, s in [(18, 28, 400), (19, 26, 800),
+                                                          (20, 24, 1600)]]  # fmt: skip
+    assert size_at_target(points, 25.0) == pytest.approx(math.sqrt(800 * 1600))
+    assert size_at_target(points, 26.0) == pytest.approx(800)
+    assert size_at_target(points, 30.0) is None and size_at_target(points, 20.0) is None
 
 
 def test_a_section_is_replaced_in_place_or_appended(tmp_path: Path) -> None:
