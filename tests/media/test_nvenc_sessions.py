@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +137,44 @@ async def test_a_render_waiting_for_a_session_can_be_cancelled(
         assert gate.waiting == 0 and gate.in_use == 1  # only the test's own session
     assert _renders(log) == [] and not (tmp_path / "out.mp4").exists()
     assert list((tmp_path / "work").iterdir()) == []  # its workspace is gone too
+
+
+@pytest.fixture
+def card(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The stand-in's card allows one NVENC session at a time (a consumer card's cap)."""
+    monkeypatch.setenv("NVENC_CARD_SESSIONS", "1")
+    monkeypatch.setenv("NVENC_CARD_DIR", str(tmp_path / "card"))
+    return tmp_path / "card"
+
+
+@pytest.mark.ffmpeg
+def test_the_stand_in_card_refuses_a_session_over_its_cap(card: Path) -> None:
+    def nvenc(seconds: float, *realtime: str) -> list[str]:
+        source = f"color=c=gray:s=64x64:r=25:d={seconds}"
+        return [sys.executable, str(NVENC_FFMPEG), "-v", "error", *realtime, "-f", "lavfi",
+                "-i", source, "-c:v", "h264_nvenc", "-f", "null", "-"]  # fmt: skip
+
+    holder = subprocess.Popen(nvenc(30, "-re"), stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (card / f"{holder.pid}.session").exists():
+            assert time.monotonic() < deadline and holder.poll() is None
+            time.sleep(0.02)
+        refused = subprocess.run(nvenc(0.04), capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1 and "OpenEncodeSessionEx failed" in refused.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert subprocess.run(nvenc(0.04), capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.mark.ffmpeg
+async def test_renders_at_once_never_open_more_sessions_than_allowed(
+    one_session: tuple[Settings, Path], card: Path, media: dict[str, Path], tmp_path: Path
+) -> None:
+    settings, log = one_session
+    outs = [tmp_path / f"r{i}" for i in range(3)]
+    results = await asyncio.gather(*(_start(settings, media, out) for out in outs))
+    assert all("h264_nvenc" in result.argv for result in results)  # none fell back
+    assert [("h264_nvenc" in argv) for argv in _renders(log)] == [True, True, True]
+    assert nvenc_sessions.gate(1).summary()["gave_up"] == 0
