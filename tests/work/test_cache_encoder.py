@@ -5,6 +5,7 @@ libx264 command that made it. Real renders through execute() with the stand-in F
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,11 +16,17 @@ import pytest
 from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
+from vidsvc.media.load import Load
+from vidsvc.media.workspace import workspace
 from vidsvc.runner import execute, lifecycle
+from vidsvc.schema import parse_composition
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryJobStore
+from vidsvc.work.compositions import cache
+from vidsvc.work.compositions.render import prepare
+from vidsvc.work.compositions.reporter import Reporter
 from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
@@ -48,13 +55,17 @@ def stores(tmp_path: Path) -> Stores:
     )
 
 
-@pytest.fixture
-def run(stores: Stores, media: dict[str, Path]) -> Run:
-    """One composition, the same every time, executed once with `settings`."""
-    doc: dict[str, Any] = {
+def document(media: dict[str, Path]) -> dict[str, Any]:
+    return {
         "clips": [{"url": media["a"].as_uri(), "trim_end": 1.0}],
         "output": {"resolution": "180p", "fps": 10, "crf": 25},
     }
+
+
+@pytest.fixture
+def run(stores: Stores, media: dict[str, Path]) -> Run:
+    """One composition, the same every time, executed once with `settings`."""
+    doc = document(media)
 
     async def go(settings: Settings) -> Job:
         now = utcnow()
@@ -133,3 +144,22 @@ async def test_a_render_nvenc_gave_up_on_is_recorded_under_the_libx264_key(
     on_gpu = await run(gpu)
     assert len(renders(log)) == 3 and encoder(on_gpu) == "h264_nvenc"
     assert on_gpu.metadata["cache"]["hit"] is False and on_gpu.metadata["cache"]["key"] != key
+
+
+async def test_the_recorded_key_is_that_of_the_command_that_ran(
+    gpu: Settings, media: dict[str, Path]
+) -> None:
+    comp = parse_composition(document(media))
+    async with workspace(gpu, "key") as work:
+        prepared = await prepare(comp, gpu, work, Reporter(None), load=Load())
+        miss = cache.Miss(key=await cache.render_key(comp, prepared, gpu))
+        ran = prepared.command.argv
+        assert await cache.as_encoded(miss, comp, prepared, ran, gpu) is miss
+        cpu = prepared.on_cpu()
+        as_cpu = await cache.as_encoded(miss, comp, prepared, cpu.argv, gpu)
+        cpu_key = await cache.render_key(comp, dataclasses.replace(prepared, command=cpu), gpu)
+        assert as_cpu.key == cpu_key != miss.key
+        other = (*cpu.argv[:-1], "elsewhere.jpg")  # neither command: nothing to vouch for it
+        assert (await cache.as_encoded(miss, comp, prepared, other, gpu)).key is None
+        off = cache.Miss(key=None, bypass="disabled")
+        assert await cache.as_encoded(off, comp, prepared, cpu.argv, gpu) is off

@@ -32,13 +32,13 @@ through the same fenced finish() as a render. A blob that is gone, or a store th
 the lookup, is a miss: the cache only ever saves work, it never fails a job. Every completed
 composition records its key (hits included), so any one of them can serve later requests.
 
-The key is computed before FFmpeg runs, from the command that is to run; it is recorded only
-if that command is what made the output (`as_encoded`). With ENABLE_GPU_ENCODING the argv
-names h264_nvenc, so NVENC and libx264 renders never share entries. When an NVENC session
-fails and the render is encoded again with libx264 (render.encode), the output is recorded under
-the key of the libx264 command it came from: the same entry a CPU-only instance makes for that
-composition, which it can serve, and which an NVENC lookup never finds. Any other command
-records no key.
+The key is computed before FFmpeg runs, from the command that is to run, and recorded under the
+command that made the output (`as_encoded`). With ENABLE_GPU_ENCODING the argv names
+h264_nvenc, so NVENC and libx264 renders never share entries. When render.encode ran the CPU's
+one pass instead (Prepared.on_cpu: an NVENC session failed, or a smart render fell back), the
+output is recorded under that command's key: the entry a CPU-only or one-pass render of the
+composition makes, which it can serve, and which the NVENC or smart lookup never finds. Any
+other command records no key.
 
 Opting out: `"cache": false` in a request renders afresh, but still records its key, since its
 output is as good an entry as any (the client wanted a fresh render, not to hide it).
@@ -198,7 +198,7 @@ async def as_encoded(
     """The miss to record once FFmpeg has run `argv`: keyed by what made the output."""
     if miss.key is None or tuple(argv) == prepared.command.argv:
         return miss
-    cpu = prepared.on_cpu()  # NVENC gave up; libx264 encoded it
+    cpu = prepared.on_cpu()  # NVENC gave up, or a smart render fell back to one pass
     if tuple(argv) != cpu.argv:
         return dataclasses.replace(miss, key=None)
     key = await render_key(comp, dataclasses.replace(prepared, command=cpu), settings)
