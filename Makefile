@@ -69,6 +69,7 @@ bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # what ducking and a loudness target cost
 	$(BIN)/python -m bench.layers
 	$(BIN)/python -m bench.passcost  # issue 16: peak RSS vs raw, encode vs decode+filter
+	$(BIN)/python -m bench.presets  # x264 presets x CRF at matched SSIM: its section of results.md
 
 # The text engine's cost: vidsvc vs one hand-written ass command vs drawtext.
 bench-text: install

@@ -184,6 +184,8 @@ class Settings:
     enable_metrics: bool = _setting("ENABLE_METRICS", _bool, True)
     enable_beat_detection: bool = _setting("ENABLE_BEAT_DETECTION", _bool, False)
     enable_gpu_encoding: bool = _setting("ENABLE_GPU_ENCODING", _bool, False)
+    #: NVENC encodes this process runs at once (consumer cards refuse sessions over their cap)
+    nvenc_max_sessions: int = _setting("NVENC_MAX_SESSIONS", _int(1, 64), 3)
     enable_4k_output: bool = _setting("ENABLE_4K_OUTPUT", _bool, False)
     # The web console at /: off -> 404. Its playground offers the sample specs in
     # CONSOLE_SAMPLES_DIR (empty: the repository's sample_specs/ when it is there).

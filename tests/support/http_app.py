@@ -22,6 +22,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import CompositionNotFound, ServiceUnavailable
 from vidsvc.http import create_app
 from vidsvc.jobs import Job, JobError, JobEvent, JobKind, JobState, Progress, new_job_id, utcnow
+from vidsvc.media import gpu
 from vidsvc.runner.service import Runner
 from vidsvc.schema import parse_composition
 
@@ -132,6 +133,9 @@ class FakeRunner:
     async def health(self) -> dict[str, str]:
         self._maybe_raise("health")
         return dict(self.components)
+
+    def encoder(self) -> dict[str, Any]:
+        return gpu.status(self.settings, None)
 
     def begin_drain(self) -> None:
         self.draining = True

@@ -1,4 +1,5 @@
-"""/health (liveness) and /health/detailed (each backend, 503 when a configured one is down)."""
+"""/health (liveness) and /health/detailed (each backend, 503 when a configured one is down;
+and the encoder renders use)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ async def health(request: web.Request) -> web.Response:
     summary="Readiness: database, redis, s3 and ffmpeg",
     tag="health",
     description="Each component is healthy, unhealthy or disabled (not configured). 503 when a "
-    "configured one is unhealthy, and while the instance drains for shutdown.",
+    "configured one is unhealthy, and while the instance drains for shutdown. `encoder` names "
+    "the video encoder renders use (libx264, or h264_nvenc with ENABLE_GPU_ENCODING) and, for "
+    "NVENC, the start-up check's result and the session gate (NVENC_MAX_SESSIONS).",
     responses={
         200: (HealthDetailedSchema, "every configured component is healthy"),
         503: (HealthDetailedSchema, "a component is unhealthy, or the instance is draining"),
@@ -46,5 +49,6 @@ async def health_detailed(request: web.Request) -> web.Response:
         "version": __version__,
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "instance": runner.instance_id,
+        "encoder": runner.encoder(),
     }
     return web.json_response(body, status=200 if status == "healthy" else 503)

@@ -151,6 +151,28 @@ class ComponentsSchema(Schema):
     ffmpeg = fields.String(required=True, validate=validate.OneOf(HEALTH))
 
 
+class EncoderCheckSchema(Schema):
+    result = fields.String(required=True, validate=validate.OneOf(["passed", "not run"]))
+    at = fields.DateTime(metadata={"description": "when the one-frame NVENC encode passed"})
+    seconds = fields.Float(metadata={"description": "how long it took"})
+
+
+class EncoderSessionsSchema(Schema):
+    in_use = fields.Integer(required=True, metadata={"description": "NVENC runs now"})
+    max = fields.Integer(required=True, metadata={"description": "NVENC_MAX_SESSIONS"})
+    waiting = fields.Integer(required=True, metadata={"description": "renders waiting"})
+    gave_up = fields.Integer(
+        required=True,
+        metadata={"description": "runs whose session failed, encoded again with libx264"},
+    )
+
+
+class EncoderSchema(Schema):
+    name = fields.String(required=True, validate=validate.OneOf(["libx264", "h264_nvenc"]))
+    check = fields.Nested(EncoderCheckSchema, metadata={"description": "h264_nvenc only"})
+    sessions = fields.Nested(EncoderSessionsSchema, metadata={"description": "h264_nvenc only"})
+
+
 class HealthDetailedSchema(Schema):
     status = fields.String(
         required=True, validate=validate.OneOf(["healthy", "unhealthy", "draining"])
@@ -159,6 +181,7 @@ class HealthDetailedSchema(Schema):
     version = fields.String(required=True)
     timestamp = fields.DateTime(required=True)
     instance = fields.String(required=True)
+    encoder = fields.Nested(EncoderSchema, required=True)
 
 
 class WsMessageSchema(Schema):

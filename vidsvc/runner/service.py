@@ -71,8 +71,15 @@ def _job_settings(settings: Settings) -> Settings:
 
 
 class Runner:
-    def __init__(self, settings: Settings, stores: Stores, handlers: Handlers) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        handlers: Handlers,
+        nvenc_check: gpu.Checked | None = None,
+    ) -> None:
         self.settings = _job_settings(settings)
+        self.nvenc_check = nvenc_check  #: the start-up check's result (ENABLE_GPU_ENCODING)
         self.stores = stores
         self.handlers = handlers
         self.instance_id = _instance_id(settings)
@@ -93,9 +100,9 @@ class Runner:
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings, handlers: Handlers) -> AsyncIterator[Runner]:
-        await gpu.check(settings)  # ENABLE_GPU_ENCODING: NVENC works here, or no start
+        checked = await gpu.check(settings)  # ENABLE_GPU_ENCODING: NVENC works here, or no start
         async with open_stores(settings) as stores:
-            runner = cls(settings, stores, handlers)
+            runner = cls(settings, stores, handlers, nvenc_check=checked)
             await runner._sweep(settings)
             await leases.recover(runner.deps)
             runner.pool.start()
@@ -269,6 +276,10 @@ class Runner:
 
     async def health(self) -> dict[str, str]:
         return await health.components(self.settings, self.stores)
+
+    def encoder(self) -> dict[str, Any]:
+        """What renders encode with (for /health/detailed; see media/gpu.py `status`)."""
+        return gpu.status(self.settings, self.nvenc_check)
 
 
 def _plausible(job_id: str) -> bool:

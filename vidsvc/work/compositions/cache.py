@@ -32,6 +32,14 @@ through the same fenced finish() as a render. A blob that is gone, or a store th
 the lookup, is a miss: the cache only ever saves work, it never fails a job. Every completed
 composition records its key (hits included), so any one of them can serve later requests.
 
+The key is computed before FFmpeg runs, from the command that is to run, and recorded under the
+command that made the output (`as_encoded`). With ENABLE_GPU_ENCODING the argv names
+h264_nvenc, so NVENC and libx264 renders never share entries. When render.encode ran the CPU's
+one pass instead (Prepared.on_cpu: an NVENC session failed, or a smart render fell back), the
+output is recorded under that command's key: the entry a CPU-only or one-pass render of the
+composition makes, which it can serve, and which the NVENC or smart lookup never finds. Any
+other command records no key.
+
 Opting out: `"cache": false` in a request renders afresh, but still records its key, since its
 output is as good an entry as any (the client wanted a fresh render, not to hide it).
 ENABLE_RENDER_CACHE=false turns the whole thing off: nothing is hashed, looked up or recorded.
@@ -47,7 +55,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,6 +186,23 @@ async def lookup(
         return Miss(key=key, bypass="request")
     source = await _copy_from_newest(job, key, stores, keys)
     return Miss(key=key) if source is None else Hit(source=source, key=key)
+
+
+async def as_encoded(
+    miss: Miss,
+    comp: spec.Composition,
+    prepared: Prepared,
+    argv: Sequence[str],
+    settings: Settings,
+) -> Miss:
+    """The miss to record once FFmpeg has run `argv`: keyed by what made the output."""
+    if miss.key is None or tuple(argv) == prepared.command.argv:
+        return miss
+    cpu = prepared.on_cpu()  # NVENC gave up, or a smart render fell back to one pass
+    if tuple(argv) != cpu.argv:
+        return dataclasses.replace(miss, key=None)
+    key = await render_key(comp, dataclasses.replace(prepared, command=cpu), settings)
+    return dataclasses.replace(miss, key=key)
 
 
 async def _copy_from_newest(

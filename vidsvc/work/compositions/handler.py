@@ -70,6 +70,7 @@ async def _render_and_store(
         encoded = await encode(
             prepared, deps.settings, work, report, load=deps.load, on_rate=writer.rate
         )
+        found = await cache.as_encoded(found, comp, prepared, encoded.argv, deps.settings)
         blobs = deps.stores.blobs
         await retrying(lambda: blobs.put_file(video_key, encoded.video, content_type="video/mp4"))
         writer.update("uploading", 95.0, "stored the video")

@@ -229,9 +229,10 @@ async def encode(
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
     async def run_command(argv: tuple[str, ...]) -> FFmpegRun:
-        return await run_ffmpeg(
-            argv, settings=settings, cwd=work, on_progress=on_progress, load=load
-        )
+        async with gpu.session(argv, settings):  # an NVENC run holds one of its sessions
+            return await run_ffmpeg(
+                argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+            )
 
     started = load.mark()
     decision = prepared.decision
