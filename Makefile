@@ -70,6 +70,7 @@ bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.layers
 	$(BIN)/python -m bench.passcost  # issue 16: peak RSS vs raw, encode vs decode+filter
 	$(BIN)/python -m bench.presets  # x264 presets x CRF at matched SSIM: its section of results.md
+	$(BIN)/python -m bench.smart  # smart rendering vs one pass on render-ready clips (60 s, 180 s)
 
 # The text engine's cost: vidsvc vs one hand-written ass command vs drawtext.
 bench-text: install
