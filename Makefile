@@ -54,8 +54,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q -m "not ffmpeg"
 
+# Two workers (pytest-xdist), one test file each at a time so a module's fixtures (renders,
+# servers) are made once: FFmpeg waits on I/O and servers often enough that 2 cores gain.
+PYTEST_WORKERS ?= 2
 test: install lint typecheck
-	$(BIN)/pytest -q --cov --cov-report=term
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term
 
 # The soak of issue #7 (tests/reliability/test_soak.py, deselected from `make test`): 200 small
 # jobs with random cancels and one SIGKILL and restart; prints its numbers.

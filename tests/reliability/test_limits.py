@@ -105,7 +105,9 @@ async def test_l4_oversized_bodies_and_timelines_are_refused_before_anything_is_
         ),
     ]
     for field, setting, doc in cases:
-        status, body = await post(http, url, json={**doc, "output": {"resolution": "360p"}})
+        # ~1 MiB of JSON: as a stream, as aiohttp wants large bodies sent
+        sent = io.BytesIO(json.dumps({**doc, "output": {"resolution": "360p"}}).encode())
+        status, body = await post(http, url, data=sent, headers=headers)
         assert status == 400, (setting, body)
         assert body["error"]["code"] == "INVALID_TIMELINE", body
         assert body["error"]["details"]["field"] == field, body
