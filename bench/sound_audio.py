@@ -25,8 +25,8 @@ from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.work.compositions import sound
 from vidsvc.work.compositions.checks import limits, url_fields
+from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.render import encoding, graph_sources
 
 
 @dataclass(frozen=True, slots=True)

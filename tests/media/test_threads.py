@@ -11,7 +11,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import ConfigError
 from vidsvc.media import threads
 from vidsvc.media.load import Load
-from vidsvc.work.compositions import render
+from vidsvc.work.compositions import facts
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_the_compiled_encoding_follows_the_policy(monkeypatch: pytest.MonkeyPatc
 
     def compiled(**env: str) -> int:
         settings = Settings.from_env(env)
-        return render.encoding(
+        return facts.encoding(
             comp, settings, 1000, threads.threads_for_job(settings, load)
         ).threads
 

@@ -28,7 +28,6 @@ from vidsvc.graph import splice
 from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
-from vidsvc.media.coverage import missing_glyphs
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
@@ -46,6 +45,7 @@ from vidsvc.work.compositions.checks import (
     require_streams,
     url_fields,
 )
+from vidsvc.work.compositions.facts import encoding, graph_sources, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
 from vidsvc.work.compositions.reporter import OnStage, Reporter
 from vidsvc.work.compositions.shape import check_stills
@@ -109,37 +109,6 @@ class RenderResult:
     runs: tuple[FFmpegRun, ...] = ()  #: Encoded.runs
 
 
-def encoding(
-    comp: spec.Composition, settings: Settings, duration_ms: int, threads: int
-) -> graph.Encoding:
-    return graph.Encoding(
-        duration_ms=duration_ms,
-        crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
-        preset=comp.output.preset or settings.x264_preset,
-        threads=threads,
-        encoder=gpu.encoder(settings),
-        max_pixels=settings.max_input_pixels,
-    )
-
-
-def graph_sources(
-    staged: Mapping[str, Path], infos: Mapping[str, MediaInfo]
-) -> dict[str, graph.Source]:
-    """What the pure graph knows of each input: its staged name and the probed facts."""
-    return {
-        url: graph.Source(
-            name=staged[url].name,
-            duration_ms=info.duration_ms,
-            has_video=info.has_video,
-            has_audio=info.has_audio,
-            still=info.still,
-            demuxer=info.format_name if info.still else None,
-            decoder=info.decoder,
-        )
-        for url, info in infos.items()
-    }
-
-
 async def _compile(
     comp: spec.Composition,
     settings: Settings,
@@ -184,7 +153,7 @@ async def _compile(
         built=mixed.graph,
         encoding=enc,
         notes=mixed.notes,
-        text=await _text_facts(comp),
+        text=await text_facts(comp),
     )
 
 
@@ -308,18 +277,6 @@ async def render(
         smart=encoded.smart,
         runs=encoded.runs,
     )
-
-
-async def _text_facts(comp: spec.Composition) -> dict[str, Any]:
-    """`missing_glyphs`: characters of the texts that no installed font has (drawn as nothing
-    recognisable, so the client is told instead)."""
-    texts = [o.text for o in comp.overlays]
-    if comp.captions is not None:
-        texts += [c.text for c in (*comp.captions.cues, *comp.captions.words)]
-    if not texts:
-        return {}
-    found = await missing_glyphs(texts)
-    return {"missing_glyphs": found} if found else {}
 
 
 def _encoding_message(p: FFmpegProgress, total_ms: int) -> str:
