@@ -78,7 +78,9 @@ async def test_l4_oversized_bodies_and_timelines_are_refused_before_anything_is_
     envelope); (b) 10 000 clips, (c) 5 000 overlays and (d) text over MAX_TEXT_CHARS are 400
     INVALID_TIMELINE naming the field and the setting ((e): see the module docstring). No
     row is written and no FFmpeg is ever started (the fake's argv log stays absent)."""
-    srv = server(**fake(tmp_path, "sleep:0.1"))
+    # 4 MiB: the 10 000 clips' JSON (≈1.2 MB with a long temp path) is read and refused for
+    # its count, while the 5 MB body is still over the cap
+    srv = server(**fake(tmp_path, "sleep:0.1"), MAX_BODY_BYTES=str(4 << 20))
     srv.start()
     url = srv.url + COMPOSITIONS
     big = io.BytesIO(b'{"clips": "' + b"x" * (5 << 20) + b'"}')

@@ -101,6 +101,16 @@ function watch(id, onChange, onEnd) {
   return { close: () => { ended = true; ws.close(); } };
 }
 
+// A list poll answered before the socket's latest message must not move the bar back: a
+// render's percentage never goes down while its status stays the same.
+function notBehind(before, item) {
+  const was = before && before.progress;
+  if (!was || !item.progress || before.status !== item.status || TERMINAL.has(item.status)) {
+    return item;
+  }
+  return item.progress.percentage < was.percentage ? { ...item, progress: was } : item;
+}
+
 function progressCell(item) {
   const bar = el("progress", { max: 100, value: item.progress ? item.progress.percentage : 0 });
   const text = el("span", { class: "progress-text" }, progressText(item.status, item.progress));
@@ -109,7 +119,8 @@ function progressCell(item) {
 }
 
 function setProgress(cell, status, progress) {
-  if (progress) cell.bar.value = progress.percentage;
+  if (status === "completed") cell.bar.value = 100; // the socket's last word may carry no progress
+  else if (progress) cell.bar.value = progress.percentage;
   cell.text.textContent = progressText(status, progress);
 }
 
@@ -170,6 +181,7 @@ function listView() {
 
   function update(entry, item) {
     const before = entry.item;
+    item = notBehind(before, item);
     entry.item = item;
     const { cells } = entry;
     cells.status.textContent = item.status;
