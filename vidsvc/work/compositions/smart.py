@@ -10,14 +10,14 @@ is encoded like any other clip.
 join() (after the windows command ran): strip the copied sources to their video, read every
 piece's packets, write the concat script, join, and check the result has exactly the planned
 frames with strictly increasing timestamps. SpliceFailed on any surprise; the caller then
-renders in one pass, so a bad splice costs time, never a wrong video.
+renders in one pass (as on any other failure of the smart path but a timeout), so a bad
+splice costs time, never a wrong video.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,6 @@ from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo
 from vidsvc.media.renderready import VideoPackets, read_packets
 
-log = logging.getLogger(__name__)
 PROBE_OUT = "paramsets.mp4"
 
 
