@@ -109,9 +109,10 @@ def test_cancel_works_and_progress_moves_during_a_render(
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and status not in ("COMPLETED", "FAILED", "CANCELLED"):
         try:
+            # the status first: once it reads COMPLETED, the bar read after it shows the end
+            status = text_of(driver, b, ".status")
             bar = in_row(driver, b, "progress")
             value = float(bar.get_attribute("value")) if bar else None
-            status = text_of(driver, b, ".status")
             texts.add(text_of(driver, b, ".progress-text"))
         except StaleElementReferenceException:
             continue

@@ -9,20 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.jobs import execute_composition
 from tests.support.media import ffmpeg, make_video, probe, stream
 from vidsvc import cliptask, graph
 from vidsvc.config import Settings
 from vidsvc.graph import clip_ops
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
+from vidsvc.jobs import JobState
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.probe import probe as probe_input
 from vidsvc.media.renderready import encoder_agrees, grid, inspect
-from vidsvc.runner import execute, lifecycle
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryJobStore
-from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
 GOP = cliptask.RENDER_READY.gop_frames
@@ -164,14 +163,7 @@ async def test_the_composition_reports_render_ready_inputs(
     }
     stores = Stores(jobs=MemoryJobStore(), blobs=LocalBlobStore(tmp_path / "blobs"),
                     pubsub=MemoryPubSub(), backlog=MemoryBacklog())  # fmt: skip
-    now = utcnow()
-    job = Job(id=new_job_id(), kind=JobKind.COMPOSITION, state=JobState.QUEUED,
-              payload=doc, created_at=now, updated_at=now)  # fmt: skip
-    await stores.jobs.create(job)
-    claimed = await stores.jobs.claim(job.id, owner="w", lease_s=60)
-    assert claimed is not None
-    deps = lifecycle.Deps(settings=settings, stores=stores, instance_id="w")
-    final = await execute.execute(claimed, deps, lifecycle.Control(), handlers())
+    final = await execute_composition(doc, settings, stores)
     assert final is not None and final.state is JobState.COMPLETED, final
     inputs = final.metadata["inputs"]
     assert inputs[ready.as_uri()]["render_ready"] is True

@@ -10,7 +10,9 @@ audio, and a clip whose trim ends off the GOP grid.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -38,8 +40,6 @@ def _ready(d: Path, name: str, source: str, *, audio: bool, settings: Settings) 
 
 
 def normalize_sync(raw: Path, settings: Settings, work: Path) -> Path:
-    import asyncio
-
     return asyncio.run(normalize(raw, settings, work))
 
 
@@ -101,8 +101,6 @@ def _render(
     out: Path,
     stages: list[tuple[str, float]] | None = None,
 ) -> RenderResult:
-    import asyncio
-
     def on_stage(stage: str, percent: float, _: str) -> None:
         if stages is not None:
             stages.append((stage, percent))
@@ -142,8 +140,6 @@ def packets(path: Path) -> list[dict[str, Any]]:
          "packet=pts,dts,flags", "-of", "json", str(path)],
         capture_output=True, check=True, text=True,
     )  # fmt: skip
-    import json
-
     return list(json.loads(out.stdout)["packets"])
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.jobs import execute_composition
 from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id, utcnow
+from vidsvc.jobs import Job, JobState
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import workspace
-from vidsvc.runner import execute, lifecycle
 from vidsvc.schema import parse_composition
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
@@ -27,7 +27,6 @@ from vidsvc.store.memory import MemoryJobStore
 from vidsvc.work.compositions import cache
 from vidsvc.work.compositions.render import prepare
 from vidsvc.work.compositions.reporter import Reporter
-from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
 NVENC_FFMPEG = FAKE_FFMPEG.with_name("nvenc_ffmpeg.py")
@@ -68,14 +67,7 @@ def run(stores: Stores, media: dict[str, Path]) -> Run:
     doc = document(media)
 
     async def go(settings: Settings) -> Job:
-        now = utcnow()
-        job = Job(id=new_job_id(), kind=JobKind.COMPOSITION, state=JobState.QUEUED,
-                  payload=doc, created_at=now, updated_at=now)  # fmt: skip
-        await stores.jobs.create(job)
-        claimed = await stores.jobs.claim(job.id, owner="w", lease_s=60)
-        assert claimed is not None
-        deps = lifecycle.Deps(settings=settings, stores=stores, instance_id="w")
-        final = await execute.execute(claimed, deps, lifecycle.Control(), handlers())
+        final = await execute_composition(doc, settings, stores)
         assert final is not None and final.state is JobState.COMPLETED, final
         return final
 

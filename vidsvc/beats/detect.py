@@ -22,6 +22,7 @@ import numpy as np
 from vidsvc import spec
 from vidsvc.beats.tracker import SAMPLE_RATE, Beats, NoBeats, track
 from vidsvc.config import Settings
+from vidsvc.graph.compile import global_args
 from vidsvc.inputs import staging as inputs
 from vidsvc.inputs.source import refuse
 from vidsvc.media.ffmpeg import run_ffmpeg
@@ -72,7 +73,7 @@ async def _decode(
     path: Path, settings: Settings, work: Path
 ) -> np.ndarray[tuple[int], np.dtype[np.float32]]:
     argv = (
-        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "error",
+        *global_args("error"),
         "-protocol_whitelist", "file", "-format_whitelist", ",".join(spec.INPUT_FORMATS),
         "-i", path.name, "-map", "0:a:0", "-t", str(MAX_SECONDS),
         "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-c:a", "pcm_f32le", PCM_FILE,

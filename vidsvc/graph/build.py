@@ -215,15 +215,7 @@ def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, f
     video = g.chain(pad, ("setpts", {"expr": "PTS-STARTPTS"}))
     if still:
         return video
-    return g.chain(
-        video,
-        ("fps", {"fps": fps}),
-        # cut to length before the costly per-pixel filters; tpad then holds the last frame
-        # of a source a little shorter than its trim, and the second trim makes it exact
-        ("trim", {"end_frame": frames}),
-        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(dur_ms)}),
-        ("trim", {"end_frame": frames}),
-    )
+    return g.chain(video, *cut.exact_frames(frames, fps, dur_ms))
 
 
 def _join(g: GraphBuilder, segments: list[Segment], fps: int) -> tuple[str, str]:

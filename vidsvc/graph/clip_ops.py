@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from vidsvc import cliptask
 from vidsvc.graph.build import COLOR_FILTERS, THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
-from vidsvc.graph.compile import Encoding, graph_string, input_args
+from vidsvc.graph.compile import Encoding, audio_codec, global_args, graph_string, input_args
 from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.render_ready import video_args
 
@@ -161,7 +161,7 @@ def _output_args(name: str, pads: tuple[str, ...], enc: Encoding) -> list[str]:
         "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,
         *video_args(),  # render-ready (issue 16): a composition can splice its GOPs
         "-pix_fmt", "yuv420p", "-r", str(FPS),
-        "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", str(RATE), "-ac", "2",
+        *audio_codec(enc), "-ar", str(RATE), "-ac", "2",
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", f"{name}.mp4",
     ]  # fmt: skip
 
@@ -169,8 +169,7 @@ def _output_args(name: str, pads: tuple[str, ...], enc: Encoding) -> list[str]:
 def compile_clip(built: ClipGraph, enc: Encoding) -> ClipCommand:
     """One invocation: the input (allow-listed like every render's), the graph, each output."""
     argv = [
-        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
-        "-progress", "pipe:1", *input_args(built.graph, enc),
+        *global_args(), "-progress", "pipe:1", *input_args(built.graph, enc),
         "-filter_complex", graph_string(built.graph),
     ]  # fmt: skip
     for name, pads in built.products.items():

@@ -74,6 +74,16 @@ def video_codec(enc: Encoding) -> list[str]:
     return ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads]
 
 
+def global_args(loglevel: str = "warning") -> list[str]:
+    """What every batch FFmpeg run of ours starts with: no banner, no stdin, overwrite, and no
+    stats on stderr (progress comes from -progress)."""
+    return ["-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", loglevel]
+
+
+def audio_codec(enc: Encoding) -> list[str]:
+    return ["-c:a", "aac", "-b:a", enc.audio_bitrate]
+
+
 def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
     """Global options, every input and the filter graph (inline, or a script file when long)."""
     files = dict(graph.files)
@@ -83,8 +93,7 @@ def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
         graph_args = ["-filter_complex_script", GRAPH_FILE]
     else:
         graph_args = ["-filter_complex", text]
-    argv = ["-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
-            "-progress", "pipe:1", *input_args(graph, enc), *graph_args]  # fmt: skip
+    argv = [*global_args(), "-progress", "pipe:1", *input_args(graph, enc), *graph_args]
     return argv, files
 
 
@@ -100,7 +109,7 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
     argv += [
         "-map", f"[{video}]", "-map", f"[{audio}]",
         *video_codec(enc),
-        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", enc.audio_bitrate,
+        "-pix_fmt", "yuv420p", *audio_codec(enc),
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
         *thumbnail_args(thumb, enc),
     ]  # fmt: skip

@@ -44,6 +44,18 @@ def _secs(ms: float) -> str:
     return f"{ms / 1000:.3f}"
 
 
+def exact_frames(frames: int, fps: int, hold_ms: float) -> list[tuple[str, dict[str, Arg]]]:
+    """A decoded video at `fps`, exactly `frames` long: cut to length before the costly
+    per-pixel filters; tpad then holds the last frame of a source a little shorter than its
+    trim (for up to `hold_ms`), and the second trim makes it exact."""
+    return [
+        ("fps", {"fps": fps}),
+        ("trim", {"end_frame": frames}),
+        ("tpad", {"stop_mode": "clone", "stop_duration": _secs(hold_ms)}),
+        ("trim", {"end_frame": frames}),
+    ]
+
+
 def video(
     g: GraphBuilder,
     source: Source,
@@ -72,13 +84,7 @@ def video(
                 _secs(n * 1000 / fps + 100),
             )
             pad = f"{g.input(source.name, options)}:v"
-            steps = [
-                ("setpts", {"expr": "PTS-STARTPTS"}),
-                ("fps", {"fps": fps}),
-                ("trim", {"end_frame": n}),
-                ("tpad", {"stop_mode": "clone", "stop_duration": _secs(n * 1000 / fps)}),
-                ("trim", {"end_frame": n}),
-            ]
+            steps = [("setpts", {"expr": "PTS-STARTPTS"}), *exact_frames(n, fps, n * 1000 / fps)]
         steps += [("format", {"pix_fmts": "yuv420p"}), ("setsar", {"r": 1}),
                   ("settb", {"expr": "AVTB"})]  # fmt: skip
         pads.append(g.chain(pad, *steps))

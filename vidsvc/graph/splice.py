@@ -30,6 +30,8 @@ from vidsvc import spec
 from vidsvc.graph.compile import (
     Command,
     Encoding,
+    audio_codec,
+    global_args,
     head_args,
     thumbnail_args,
     video_codec,
@@ -95,7 +97,7 @@ def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
             "-frames:v", str(plan.encoded_frames), "-an", WINDOWS_OUT,
         ]  # fmt: skip
     argv += [
-        "-map", f"[{audio}]", "-c:a", "aac", "-b:a", enc.audio_bitrate, "-vn",
+        "-map", f"[{audio}]", *audio_codec(enc), "-vn",
         "-t", f"{enc.duration_ms / 1000:.3f}", AUDIO_OUT,
         *thumbnail_args(thumb, enc),
     ]  # fmt: skip
@@ -109,7 +111,7 @@ def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
 
 def strip_command(pairs: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     """Command 2: (staged source, video-only copy) for every source a piece is copied from."""
-    argv = ["-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning"]
+    argv = global_args()
     for name, _ in pairs:
         argv += ["-protocol_whitelist", "file", "-format_whitelist", MP4_DEMUXER, "-i", name]
     for i, (_, stripped) in enumerate(pairs):
@@ -154,7 +156,7 @@ def concat_document(
 def join_command(enc: Encoding) -> tuple[str, ...]:
     """Command 3: the pieces joined without re-encoding, muxed with the audio mix."""
     return (
-        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "warning",
+        *global_args(),
         "-protocol_whitelist", "file", "-format_whitelist", f"concat,{MP4_DEMUXER}",
         "-auto_convert", "0", "-f", "concat", "-i", CONCAT_LIST,
         "-protocol_whitelist", "file", "-format_whitelist", MP4_DEMUXER, "-i", AUDIO_OUT,

@@ -126,15 +126,25 @@ def encoder_agrees(options: str | None, interval: int) -> bool:
     )
 
 
-def _argv(path: Path, settings: Settings) -> list[str]:
-    return [
+async def _probe(path: Path, settings: Settings, entries: str, *select: str) -> dict[str, Any]:
+    """ffprobe's JSON of `entries` (demuxing only, allow-listed like every input), {} when it
+    fails; OSError, TimeoutError or ValueError when it cannot run or answer."""
+    argv = [
         settings.ffprobe_bin,
-        *("-v", "error", "-protocol_whitelist", "file"),
+        *("-v", "error", "-protocol_whitelist", "file", *select),
         *("-format_whitelist", ",".join(INPUT_FORMATS)),
-        *("-show_data_hash", "SHA256", "-print_format", "json"),
-        *("-show_entries", f"stream={_STREAM_FIELDS}:packet=stream_index,flags"),
+        *("-show_data_hash", "SHA256", "-print_format", "json", "-show_entries", entries),
         *("-i", f"file:{path.absolute()}"),
     ]
+    captured = await run_capture(
+        argv, timeout=settings.probe_timeout, limits=child_limits(settings)
+    )
+    data: dict[str, Any] = json.loads(captured.stdout) if captured.returncode == 0 else {}
+    return data
+
+
+def _extradata_sha256(stream: dict[str, Any]) -> str:
+    return str(stream.get("extradata_hash", "")).removeprefix("SHA256:")
 
 
 def _head(path: Path) -> bytes:
@@ -145,10 +155,7 @@ def _head(path: Path) -> bytes:
 async def inspect(path: Path, settings: Settings) -> Readiness | None:
     """The file's Readiness, or None when it is not render-ready (or cannot be read)."""
     try:
-        captured = await run_capture(
-            _argv(path, settings), timeout=settings.probe_timeout, limits=child_limits(settings)
-        )
-        data = json.loads(captured.stdout) if captured.returncode == 0 else {}
+        data = await _probe(path, settings, f"stream={_STREAM_FIELDS}:packet=stream_index,flags")
     except (TimeoutError, OSError, ValueError):
         return None
     streams = data.get("streams") or []
@@ -177,7 +184,7 @@ async def inspect(path: Path, settings: Settings) -> Readiness | None:
     return Readiness(
         keyframe_interval=interval,
         frames=len(keys),
-        extradata_sha256=str(streams[index].get("extradata_hash", "")).removeprefix("SHA256:"),
+        extradata_sha256=_extradata_sha256(streams[index]),
         x264_options=options,
         crf=float(crf) if crf else None,
     )
@@ -189,34 +196,22 @@ class VideoPackets:
 
     pts: tuple[int, ...]
     dts: tuple[int, ...]
-    keys: tuple[bool, ...]
     time_base: Fraction
     extradata_sha256: str
 
 
 async def read_packets(path: Path, settings: Settings) -> VideoPackets:
-    """The packets' timestamps and key flags, by demuxing only; ProcessingFailed if unreadable."""
-    argv = [
-        settings.ffprobe_bin,
-        *("-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0"),
-        *("-format_whitelist", ",".join(INPUT_FORMATS)),
-        *("-show_data_hash", "SHA256", "-print_format", "json"),
-        *("-show_entries", "stream=time_base,extradata_hash:packet=pts,dts,flags"),
-        *("-i", f"file:{path.absolute()}"),
-    ]
+    """The packets' timestamps, by demuxing only; ProcessingFailed if unreadable."""
+    entries = "stream=time_base,extradata_hash:packet=pts,dts"
     try:
-        captured = await run_capture(
-            argv, timeout=settings.probe_timeout, limits=child_limits(settings)
-        )
-        data = json.loads(captured.stdout) if captured.returncode == 0 else {}
+        data = await _probe(path, settings, entries, "-select_streams", "v:0")
         stream = data["streams"][0]
         packets = data.get("packets") or []
         return VideoPackets(
             pts=tuple(int(p["pts"]) for p in packets),
             dts=tuple(int(p["dts"]) for p in packets),
-            keys=tuple("K" in str(p.get("flags", "")) for p in packets),
             time_base=Fraction(stream["time_base"]),
-            extradata_sha256=str(stream.get("extradata_hash", "")).removeprefix("SHA256:"),
+            extradata_sha256=_extradata_sha256(stream),
         )
     except (TimeoutError, OSError, ValueError, KeyError, IndexError) as exc:
         raise ProcessingFailed(f"could not read the packets of {path.name}: {exc}") from None

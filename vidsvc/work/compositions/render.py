@@ -87,10 +87,16 @@ class Encoded:
     thumbnail: Path
     duration_ms: int
     argv: tuple[str, ...]  #: the command that made them, without the binary
-    ffmpeg: FFmpegRun
+    runs: tuple[
+        FFmpegRun, ...
+    ]  #: every FFmpeg run, the main one first (a smart render's join too)
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
-    runs: tuple[FFmpegRun, ...] = ()  #: every FFmpeg run (a smart render's join too)
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Decision.summary()
+
+    @property
+    def ffmpeg(self) -> FFmpegRun:
+        """The run that encoded (a smart render's windows pass)."""
+        return self.runs[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,13 +106,16 @@ class RenderResult:
     duration_ms: int
     argv: tuple[str, ...]  #: the FFmpeg command, without the binary
     inputs: Mapping[str, MediaInfo]
-    ffmpeg: FFmpegRun
+    runs: tuple[FFmpegRun, ...]  #: Encoded.runs
     timings: Mapping[str, float]  #: seconds per stage
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
-    runs: tuple[FFmpegRun, ...] = ()  #: Encoded.runs
+
+    @property
+    def ffmpeg(self) -> FFmpegRun:
+        return self.runs[0]
 
 
 async def _compile(
@@ -216,6 +225,7 @@ async def encode(
             log.error("smart render failed (%s); rendering in one pass", exc.message)
             decision = smart.one_pass(f"the smart render failed: {exc.message}")
             command, runs = prepared.one_pass(), []
+            write_files(work, command.files)  # graph.txt, if the graph is long, is its own
     if not runs:
         try:
             runs.append(await run_command(command.argv))
@@ -225,7 +235,6 @@ async def encode(
             log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
             command = prepared.on_cpu()
             runs.append(await run_command(command.argv))
-    run = runs[0]
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:
@@ -236,9 +245,8 @@ async def encode(
         thumbnail=work / "thumb.jpg",
         duration_ms=total_ms,
         argv=command.argv,
-        ffmpeg=run,
-        sharing=sharing,
         runs=tuple(runs),
+        sharing=sharing,
         smart=decision.summary(),
     )
 
@@ -269,13 +277,12 @@ async def render(
         duration_ms=encoded.duration_ms,
         argv=encoded.argv,
         inputs=prepared.inputs,
-        ffmpeg=encoded.ffmpeg,
+        runs=encoded.runs,
         timings=report.finish(),
         sharing=encoded.sharing,
         notes=prepared.notes,
         text=prepared.text,
         smart=encoded.smart,
-        runs=encoded.runs,
     )
 
 

@@ -17,7 +17,6 @@ splice costs time, never a wrong video.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from vidsvc.cliptask import RENDER_READY
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import smart, splice
-from vidsvc.graph.compile import video_codec
+from vidsvc.graph.compile import global_args, video_codec
 from vidsvc.graph.render_ready import video_args
 from vidsvc.graph.text import ASS_FILE
 from vidsvc.media import gpu
@@ -47,7 +46,12 @@ class SpliceFailed(ProcessingFailed):
 class Decision:
     plan: smart.Plan | None  #: None: one pass
     reason: str  #: why (for the job's metadata)
-    stripped: Mapping[str, str] = dataclasses.field(default_factory=dict)  #: URL → video-only
+
+    @property
+    def stripped(self) -> dict[str, str]:
+        """Each copied source's URL → the name of its video-only copy in the workspace."""
+        copied = sorted({p.source for p in self.plan.pieces if p.source} if self.plan else ())
+        return {u: f"copy{i}.mp4" for i, u in enumerate(copied)}
 
     def summary(self) -> dict[str, Any]:
         if self.plan is None:
@@ -70,19 +74,28 @@ def _shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
     return None
 
 
+#: (FFmpeg binary, argv) → the avcC hash it writes: x264 is deterministic, and the few keys
+#: (preset, CRF, threads) repeat on every render, so the one-frame encode runs once per key.
+#: Should the binary change under a running service, join() still compares the real pieces.
+_PARAM_SETS: dict[tuple[str, ...], str] = {}
+
+
 async def _param_sets(enc: graph.Encoding, settings: Settings, work: Path) -> str:
     """The SHA-256 of the avcC the composition's encode spans will carry."""
     p = RENDER_READY
+    source = f"color=c=black:s={p.width}x{p.height}:r={p.fps}"
     argv = (
-        "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"color=c=black:s={p.width}x{p.height}:r={p.fps}",
+        *global_args("error"), "-f", "lavfi", "-i", source,
         "-vf", "setsar=1,format=yuv420p", "-frames:v", "1",
         *video_codec(enc), *video_args(), "-pix_fmt", "yuv420p", PROBE_OUT,
     )  # fmt: skip
-    await run_ffmpeg(argv, settings=settings, cwd=work, timeout=settings.probe_timeout)
-    packets = await read_packets(work / PROBE_OUT, settings)
-    (work / PROBE_OUT).unlink(missing_ok=True)
-    return packets.extradata_sha256
+    key = (settings.ffmpeg_bin, *argv)
+    if key not in _PARAM_SETS:
+        await run_ffmpeg(argv, settings=settings, cwd=work, timeout=settings.probe_timeout)
+        packets = await read_packets(work / PROBE_OUT, settings)
+        (work / PROBE_OUT).unlink(missing_ok=True)
+        _PARAM_SETS[key] = packets.extradata_sha256
+    return _PARAM_SETS[key]
 
 
 async def decide(
@@ -112,9 +125,7 @@ async def decide(
     if not smart.worth_it(plan):
         share = plan.copied_frames / max(plan.total_frames, 1)
         return Decision(plan=None, reason=f"only {share:.0%} of the frames could be copied")
-    copied = sorted({p.source for p in plan.pieces if p.source is not None})
-    stripped = {u: f"copy{i}.mp4" for i, u in enumerate(copied)}
-    return Decision(plan=plan, reason="render-ready clips", stripped=stripped)
+    return Decision(plan=plan, reason="render-ready clips")
 
 
 def _as_graph(p: VideoPackets) -> splice.Packets:
