@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,10 +122,22 @@ async def test_output_fit_is_the_default_and_a_clip_may_override_it(
 
 @pytest.mark.ffmpeg
 async def test_2160p_renders_with_the_setting(
-    make_settings: Callable[..., Settings], wide_red: Path, tmp_path: Path
+    make_settings: Callable[..., Settings],
+    wide_red: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vidsvc.work.compositions.render import render
+    """A 4K render runs with JOB_TIMEOUT and the child limits scaled for its frame (4x)."""
+    from vidsvc.work.compositions import render as render_module
 
+    real = render_module.run_ffmpeg
+    pixels: list[int] = []
+
+    async def spy(*args: Any, **kw: Any) -> Any:
+        pixels.append(kw["pixels"])
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(render_module, "run_ffmpeg", spy)
     settings = make_settings(ENABLE_4K_OUTPUT="true")
     comp = parse_composition(
         {
@@ -133,9 +146,12 @@ async def test_2160p_renders_with_the_setting(
         }
     )
     out = tmp_path / "4k.mp4"
-    result = await render(comp, settings, video_out=out, thumbnail_out=tmp_path / "4k.jpg")
+    result = await render_module.render(
+        comp, settings, video_out=out, thumbnail_out=tmp_path / "4k.jpg"
+    )
     video = stream(probe(result.video), "video")
     assert (video["width"], video["height"]) == (3840, 2160)
+    assert pixels == [3840 * 2160]
     assert spec.Output(resolution="2160p").shape_key == "3840x2160"
 
 

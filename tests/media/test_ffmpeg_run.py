@@ -106,6 +106,20 @@ async def test_timeout_kills_the_whole_group(
         assert procs.wait_gone(pid, 2), f"pid {pid} survived"
 
 
+async def test_job_timeout_scales_with_the_output_frame(
+    fake_ffmpeg: SelectMode, runner_settings: Callable[..., Settings], workdir: Path
+) -> None:
+    """JOB_TIMEOUT is for a 1080p frame: twice its pixels get twice the time, smaller the same."""
+    settings = runner_settings(ffmpeg_bin=str(FAKE_FFMPEG), kill_grace=0.3, job_timeout=1.0)
+    fake_ffmpeg("hang")
+    with pytest.raises(ProcessingFailed) as caught:
+        await run_ffmpeg(ARGV, settings=settings, cwd=workdir, pixels=2 * 1920 * 1080)
+    assert caught.value.details == {"timeout": 2.0}
+    with pytest.raises(ProcessingFailed) as caught:
+        await run_ffmpeg(ARGV, settings=settings, cwd=workdir, pixels=1280 * 720)
+    assert caught.value.details == {"timeout": 1.0}
+
+
 async def test_cancellation_kills_the_group(
     fake_ffmpeg: SelectMode, settings: Settings, workdir: Path, procs: Any
 ) -> None:

@@ -211,6 +211,39 @@ async def test_s6_spawned_ffmpeg_runs_under_the_configured_rlimits(
 
 
 @pytest.mark.S
+async def test_s6_derived_limits_scale_with_the_output_frame(
+    make_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render of a 2160p frame (4x 1080p's pixels) gets 4x JOB_TIMEOUT in RLIMIT_CPU and
+    1 GiB of address space per extra 1080p frame; an operator's FFMPEG_MAX_MEMORY_MB stays."""
+    pidfile = tmp_path / "pids"
+    monkeypatch.setenv("FAKE_FFMPEG_MODE", "hang")
+    monkeypatch.setenv("FAKE_FFMPEG_PIDFILE", str(pidfile))
+    workdir = tmp_path / "w"
+    workdir.mkdir()
+    derived = make_settings(FFMPEG_BIN=str(FAKE_FFMPEG), KILL_GRACE="0.2", JOB_TIMEOUT="60")
+    pinned = make_settings(
+        FFMPEG_BIN=str(FAKE_FFMPEG), KILL_GRACE="0.2", FFMPEG_MAX_MEMORY_MB="900"
+    )
+    seen = []
+    for settings in (derived, pinned):
+        pidfile.unlink(missing_ok=True)
+        run = run_ffmpeg(["-i", "x"], settings=settings, cwd=workdir, pixels=3840 * 2160)
+        task = asyncio.create_task(run)
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            await asyncio.sleep(0.05)
+        seen.append(_limits_of(int(pidfile.read_text().split()[0])))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[0]["Max cpu time"][0] == str(4 * 60 * children.cores())
+    base = children.DEFAULT_MEMORY_BASE_MB + children.DEFAULT_MEMORY_PER_CORE_MB * children.cores()
+    if resource.getrlimit(resource.RLIMIT_AS)[1] == resource.RLIM_INFINITY:
+        assert seen[0]["Max address space"][0] == str((base + 3 * 1024) << 20)
+        assert seen[1]["Max address space"][0] == str(900 << 20)
+
+
+@pytest.mark.S
 @pytest.mark.ffmpeg
 async def test_s6_a_cpu_bomb_is_stopped_by_rlimit_cpu(
     make_settings: Callable[..., Settings], tmp_path: Path

@@ -417,6 +417,34 @@ async def test_other_font_bytes_at_the_same_path_miss(
     assert output_bytes(stores, second) != output_bytes(stores, first)  # bold text now
 
 
+async def test_installing_a_fallback_font_misses(
+    run: Run, renders: Renders, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libass falls back per character to any installed font, so the key holds the installed
+    set: a font installed since (seen after a restart) is a miss, the same set a hit."""
+    from vidsvc.media import coverage
+
+    fonts = tmp_path / "system-fonts"
+    fonts.mkdir()
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    shutil.copy(dejavu / "DejaVuSans.ttf", fonts)
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        f'<?xml version="1.0"?><fontconfig><dir>{fonts}</dir>'
+        f"<cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>"
+    )
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))  # fc-list and FFmpeg's libass alike
+    monkeypatch.setattr(coverage, "_font_set", None)  # as a process started now
+    first = await run(doc(clip))
+    again = await run(doc(clip))
+    shutil.copy(dejavu / "DejaVuSerif.ttf", fonts)
+    monkeypatch.setattr(coverage, "_font_set", None)  # the restart after installing it
+    third = await run(doc(clip))
+    assert again.metadata["cache"]["hit"] is True
+    assert third.metadata["cache"]["key"] != first.metadata["cache"]["key"]
+    assert renders.count == 2
+
+
 async def test_a_pinned_thread_count_is_in_the_key(
     run: Run, renders: Renders, clip: Path, make_settings: Callable[..., Settings]
 ) -> None:

@@ -32,6 +32,13 @@ MARK_ENV = "VIDSVC_INSTANCE"
 #: core, so base + per-core leaves about 3x room at any core count: only a runaway reaches it.
 DEFAULT_MEMORY_BASE_MB = 6144
 DEFAULT_MEMORY_PER_CORE_MB = 512
+#: The frame JOB_TIMEOUT and the derived limits are set for. A render of a larger frame gets
+#: them scaled by `pixel_factor` (never below): 1440p 1.78x, 2160p 4x.
+BASE_PIXELS = 1920 * 1080
+#: RLIMIT_AS added per BASE_PIXELS of output frame past the first: frames, x264's lookahead
+#: and reference pictures grow with the frame (2160p peaked 1.3 GiB over 1080p, ~450 MiB per
+#: step; twice that keeps the limit a backstop).
+DEFAULT_MEMORY_PER_FRAME_MB = 1024
 #: Seconds between SIGXCPU (soft RLIMIT_CPU) and SIGKILL (hard), for FFmpeg to die by itself.
 CPU_HARD_MARGIN_S = 5
 _MARK: str | None = None
@@ -65,18 +72,29 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def memory_mb(settings: Settings) -> int:
-    if settings.ffmpeg_max_memory_mb:
+def pixel_factor(pixels: int) -> float:
+    """How many 1080p frames' worth `pixels` is, at least 1 (smaller frames keep the limits)."""
+    return max(1.0, pixels / BASE_PIXELS)
+
+
+def job_timeout(settings: Settings, pixels: int = BASE_PIXELS) -> float:
+    """JOB_TIMEOUT for a render whose output frame has `pixels`: encoding time grows with them."""
+    return settings.job_timeout * pixel_factor(pixels)
+
+
+def memory_mb(settings: Settings, pixels: int = BASE_PIXELS) -> int:
+    if settings.ffmpeg_max_memory_mb:  # set by the operator: as it is, whatever the frame
         return settings.ffmpeg_max_memory_mb
-    return DEFAULT_MEMORY_BASE_MB + DEFAULT_MEMORY_PER_CORE_MB * cores()
+    frames = DEFAULT_MEMORY_PER_FRAME_MB * (pixel_factor(pixels) - 1)
+    return DEFAULT_MEMORY_BASE_MB + DEFAULT_MEMORY_PER_CORE_MB * cores() + math.ceil(frames)
 
 
-def cpu_seconds(settings: Settings) -> int:
+def cpu_seconds(settings: Settings, pixels: int = BASE_PIXELS) -> int:
     if settings.ffmpeg_max_cpu_seconds:
         return settings.ffmpeg_max_cpu_seconds
     # Every core busy for the whole wall-clock allowance: only a child that outlives
     # JOB_TIMEOUT's kill could reach it, so it is a backstop, never the first cut.
-    return math.ceil(settings.job_timeout * cores())
+    return math.ceil(job_timeout(settings, pixels) * cores())
 
 
 def _capped(kind: int, soft: int, hard: int) -> tuple[int, int]:
@@ -87,9 +105,10 @@ def _capped(kind: int, soft: int, hard: int) -> tuple[int, int]:
     return min(soft, ceiling), min(hard, ceiling)
 
 
-def child_limits(settings: Settings) -> ChildLimits:
-    mem = memory_mb(settings) << 20
-    cpu = cpu_seconds(settings)
+def child_limits(settings: Settings, pixels: int = BASE_PIXELS) -> ChildLimits:
+    """The limits of a child that renders frames of `pixels` (probes: the 1080p default)."""
+    mem = memory_mb(settings, pixels) << 20
+    cpu = cpu_seconds(settings, pixels)
     size = settings.max_output_bytes
     return ChildLimits(
         memory=_capped(resource.RLIMIT_AS, mem, mem),
@@ -106,7 +125,11 @@ _CPU_SIGNS = (f"received signal {int(signal.SIGXCPU)}.", "Received > 3 system si
 
 
 def name_limit(
-    failure: ProcessingFailed, returncode: int, stderr_tail: str, settings: Settings
+    failure: ProcessingFailed,
+    returncode: int,
+    stderr_tail: str,
+    settings: Settings,
+    pixels: int = BASE_PIXELS,
 ) -> ProcessingFailed:
     """`failure`, restated to name the limit the child ran into, if it ran into one."""
     tail = stderr_tail[-4096:]
@@ -114,7 +137,10 @@ def name_limit(
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL) or cpu_sign:
         # SIGKILL: the hard RLIMIT_CPU, or the kernel's OOM killer; both are limits here
         # (a kill of ours, on timeout or cancel, never reaches this: it raises on its own).
-        limit, what = "cpu", f"CPU time limit (FFMPEG_MAX_CPU_SECONDS={cpu_seconds(settings)})"
+        limit, what = (
+            "cpu",
+            f"CPU time limit (FFMPEG_MAX_CPU_SECONDS={cpu_seconds(settings, pixels)})",
+        )
         if returncode == -signal.SIGKILL:
             limit, what = "cpu_or_memory", f"{what} or memory limit"
         message = f"ffmpeg was stopped by its {what}"
@@ -123,7 +149,7 @@ def name_limit(
         message = f"the output grew past MAX_OUTPUT_BYTES ({settings.max_output_bytes} bytes)"
     elif returncode != 0 and any(sign in tail for sign in _OUT_OF_MEMORY):
         limit = "memory"
-        message = f"ffmpeg ran out of memory (FFMPEG_MAX_MEMORY_MB={memory_mb(settings)})"
+        message = f"ffmpeg ran out of memory (FFMPEG_MAX_MEMORY_MB={memory_mb(settings, pixels)})"
     else:
         return failure
     return ProcessingFailed(message, details={**failure.details, "limit": limit})

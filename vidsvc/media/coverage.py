@@ -6,12 +6,17 @@ of hex ranges, 20 ms); it is merged into sorted ranges once per process and sear
 bisect. Whitespace, controls, format characters (ZWJ, ZWNJ, joiners) and variation selectors
 draw nothing by themselves and are not checked.
 
-Imports the leaves and vidsvc.media.ffmpeg (the one place that runs processes).
+`font_set` fingerprints the same fonts for the render cache: libass's per-character
+fallback may draw with any of them, so installing, removing or upgrading one changes the key.
+
+Imports the leaves and vidsvc.media.process (the one place that runs processes).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import os
 import unicodedata
 from collections.abc import Iterable
 
@@ -21,6 +26,7 @@ FC_LIST_TIMEOUT = 10.0
 #: At most this many missing characters are listed per job (the count is always whole).
 MAX_LISTED = 50
 _ranges: tuple[list[int], list[int]] | None = None
+_font_set: str | None = None
 
 
 def parse_charsets(text: str) -> tuple[list[int], list[int]]:
@@ -89,3 +95,33 @@ async def missing_glyphs(texts: Iterable[str]) -> list[dict[str, str]] | None:
         {"char": ch, "codepoint": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "")}
         for ch in missing(texts, ranges)[:MAX_LISTED]
     ]
+
+
+def _fingerprint(listing: str) -> str:
+    """SHA-256 over each font file's path, version, size and mtime, in sorted order."""
+    lines = []
+    for line in sorted(set(listing.splitlines())):
+        path, _, version = line.partition("\t")
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        lines.append(f"{path}\t{version}\t{st.st_size}\t{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+async def font_set() -> str | None:
+    """A fingerprint of every font fontconfig knows, once per process (None: unknown; a
+    restart sees fonts installed since)."""
+    global _font_set
+    if _font_set is None:
+        try:
+            got = await run_capture(
+                ["fc-list", "--format", "%{file}\\t%{fontversion}\\n"], timeout=FC_LIST_TIMEOUT
+            )
+        except (OSError, TimeoutError):
+            return None
+        if got.returncode != 0:
+            return None
+        _font_set = _fingerprint(got.stdout.decode("utf-8", "replace"))
+    return _font_set

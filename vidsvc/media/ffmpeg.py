@@ -21,7 +21,7 @@ from typing import Any
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.media import ffreport
-from vidsvc.media.children import child_limits, name_limit
+from vidsvc.media.children import BASE_PIXELS, child_limits, job_timeout, name_limit
 from vidsvc.media.load import Load
 from vidsvc.media.process import (
     CHUNK,
@@ -110,14 +110,16 @@ async def run_ffmpeg(
     on_progress: Callable[[FFmpegProgress], None] | None = None,
     timeout: float | None = None,
     load: Load | None = None,
+    pixels: int = BASE_PIXELS,
 ) -> FFmpegRun:
     """Run `settings.ffmpeg_bin *argv` in `cwd`; raise ProcessingFailed unless it exits 0.
-    `load` counts it as an FFmpeg render running while it does."""
-    limit = settings.job_timeout if timeout is None else timeout
+    `load` counts it as an FFmpeg render running while it does. `pixels` (the output frame's)
+    scales JOB_TIMEOUT and the derived child limits past 1080p."""
+    limit = job_timeout(settings, pixels) if timeout is None else timeout
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
     try:
-        proc = await spawn(argv, cwd, child_limits(settings), ffreport.REPORT_ENV)
+        proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
     except OSError as exc:
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = Tail(STDERR_TAIL_BYTES)
@@ -146,7 +148,7 @@ async def run_ffmpeg(
     usage = ffreport.collect(cwd)
     text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
     if returncode != 0:
-        raise name_limit(_failure(returncode, text), returncode, text, settings)
+        raise name_limit(_failure(returncode, text), returncode, text, settings, pixels)
     return FFmpegRun(
         returncode=returncode,
         elapsed_s=time.monotonic() - started,

@@ -1,9 +1,7 @@
 """In-memory backends: MemoryJobStore and MemoryBlobStore, the reference implementations and the
 test fakes; MemoryPubSub and MemoryBacklog are re-exported from store.inprocess.
 
-The job store's semantics are the contract (store/base.py); the SQL stores restate them as
-conditional UPDATEs. Imports only vidsvc.jobs and store.{rules,inprocess}; never runner, graph
-or http.
+The job store's semantics are the contract (store/base.py), restated by the SQL stores.
 """
 
 from __future__ import annotations

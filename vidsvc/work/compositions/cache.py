@@ -14,7 +14,9 @@ before FFmpeg runs:
 - the SHA-256 of each staged input's bytes, in timeline order: hashed after staging, so one
   changed byte misses;
 - the SHA-256 of each font file linked into the job's font directory (the text engine's
-  resolved and brought fonts: a font upgrade changes the glyphs);
+  resolved and brought fonts: a font upgrade changes the glyphs), and, for a render that draws
+  text, a fingerprint of every installed font (media/coverage.font_set: libass falls back per
+  character to any of them);
 - x264's thread count where configuration fixes it. Measured: x264's bytes depend on it (1, 2
   and automatic threads give three different files from one input; one count always gives
   the same file). FFMPEG_THREADS=N puts `-threads N` in the argv; "auto" leaves it to x264,
@@ -65,6 +67,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
 from vidsvc.media.children import cores
+from vidsvc.media.coverage import font_set
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.threads import AUTO
 from vidsvc.store import Stores
@@ -136,6 +139,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
         "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
         "fonts": dict(zip(fonts, font_digests, strict=True)),
+        "system_fonts": await font_set() if fonts else None,
         "cpus": cores() if settings.ffmpeg_threads == AUTO else None,
         "composition": canonical_composition(comp, names),
     }

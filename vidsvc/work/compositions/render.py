@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from vidsvc.graph import splice
 from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
+from vidsvc.media.children import BASE_PIXELS
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
@@ -69,6 +71,7 @@ class Prepared:
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
     #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
+    pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
 
     def one_pass(self) -> graph.Command:
         return graph.compile_command(self.built, self.encoding)
@@ -163,6 +166,7 @@ async def _compile(
         encoding=enc,
         notes=mixed.notes,
         text=await text_facts(comp),
+        pixels=math.prod(comp.output.size),
     )
 
 
@@ -209,7 +213,12 @@ async def encode(
     async def run_command(argv: tuple[str, ...]) -> FFmpegRun:
         async with gpu.session(argv, settings):  # an NVENC run holds one of its sessions
             return await run_ffmpeg(
-                argv, settings=settings, cwd=work, on_progress=on_progress, load=load
+                argv,
+                settings=settings,
+                cwd=work,
+                on_progress=on_progress,
+                load=load,
+                pixels=prepared.pixels,
             )
 
     started = load.mark()
