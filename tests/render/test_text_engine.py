@@ -147,6 +147,23 @@ async def test_max_width_and_align(render_doc: Render, black: Path) -> None:
     assert x1 - x0 <= 200 and abs(x1 - (W // 2 + 100)) <= 4, box
 
 
+@pytest.mark.ffmpeg
+async def test_a_box_is_one_rectangle_behind_every_line(render_doc: Render, black: Path) -> None:
+    """A translucent box behind two lines of unequal length is one even rectangle (libass'
+    BorderStyle 4), as drawtext's was: no bare corner beside the short line, no darker band
+    where per-line boxes would overlap."""
+    style = {"size": 30, "box": True, "box_color": "#FFFFFF80", "box_padding": 8}
+    frame = await draw(render_doc, black, {"content": "WWWWWWWWWW\nii", "style": style})
+    box = ink(frame).box
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x1 - x0 > 150 and y1 - y0 > 2 * 30, box  # both lines inside one box
+    column = [frame.pixel(x0 + 4, y)[0] for y in range(y0 + 2, y1 - 2)]  # beside the text
+    assert all(100 < v < 160 for v in column), column  # half-white all the way down
+    corner = frame.mean((x1 - 12, y1 - 10, x1 - 4, y1 - 3))  # beside the short line
+    assert 100 < corner[0] < 160, corner
+
+
 # -- missing glyphs are reported ----------------------------------------------------------------
 
 

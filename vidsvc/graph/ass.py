@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vidsvc.graph.model import FontFace
+
 WORD_JOINER = "\u2060"
 STYLE_FIELDS = (
     "Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
@@ -68,7 +70,7 @@ class Style:
     primary: str  #: ASS colours (`&HAABBGGRR`)
     outline_colour: str
     back: str
-    border_style: int = 1  #: 1: outline and drop shadow; 3: an opaque box
+    border_style: int = 1  #: 1: outline and drop shadow; BOX: a box behind the whole event
     outline: float = 0
     shadow: float = 0
     alignment: int = 7
@@ -95,6 +97,31 @@ class Style:
             "0,0,0,1",
         ]
         return "Style: " + ",".join(fields)
+
+
+#: libass' BorderStyle 4: one rectangle behind the whole event in BackColour, padded by the
+#: shadow size. BorderStyle 3 boxes each line on its own, and a translucent box then shows a
+#: darker band where two lines' boxes overlap; drawtext's box was one rectangle too.
+BOX = 4
+
+
+def box_style(
+    name: str, face: FontFace, size: float, colour: str, padding: float, alignment: int = 7
+) -> Style:
+    """The style of a box event: invisible text of the same layout under the drawn text."""
+    return Style(
+        name=name,
+        font=face.family,
+        size=size,
+        primary="&HFF000000",  # the text itself is the other event's
+        outline_colour="&HFF000000",
+        back=colour,
+        border_style=BOX,
+        shadow=padding,
+        alignment=alignment,
+        bold=face.bold,
+        italic=face.italic,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

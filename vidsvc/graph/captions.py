@@ -205,18 +205,13 @@ def events(
     if st.box:
         kinds.insert(
             0,
-            ass.Style(
-                name="capbox",
-                font=face.family,
-                size=st.size * face.em_ratio,
-                primary="&HFF000000",
-                outline_colour=ass.colour(st.box_color),
-                back="&HFF000000",
-                border_style=3,
-                outline=st.box_padding,
-                alignment=alignment,
-                bold=face.bold,
-                italic=face.italic,
+            ass.box_style(
+                "capbox",
+                face,
+                st.size * face.em_ratio,
+                ass.colour(st.box_color),
+                st.box_padding,
+                alignment,
             ),
         )
     styles.extend(kinds)

@@ -1,7 +1,7 @@
 """Every text of a render as one ASS document, drawn by one `ass` filter after the visual layers.
 
 Overlays become events in list order (later ones on top): an optional box (an event of its
-own with invisible text and BorderStyle 3, so a box can carry an outlined, shadowed text, as
+own with invisible text and ass.BOX, so a box can carry an outlined, shadowed text, as
 drawtext could) and the text. Each event is pinned with `\\an` and `\\pos` (so libass never
 moves it to avoid another) and its wrap width is set through the event's margins. The user's
 text only ever reaches the document through ass.escape_text(), and the graph string holds
@@ -44,19 +44,7 @@ def _styles(index: int, st: spec.TextStyle, face: FontFace) -> list[ass.Style]:
     )
     if not st.box:
         return [text]
-    box = ass.Style(
-        name=f"b{index}",
-        font=face.family,
-        size=size,
-        primary="&HFF000000",  # the text itself is the other event's
-        outline_colour=ass.colour(st.box_color),
-        back="&HFF000000",
-        border_style=3,
-        outline=st.box_padding,
-        bold=face.bold,
-        italic=face.italic,
-    )
-    return [box, text]
+    return [ass.box_style(f"b{index}", face, size, ass.colour(st.box_color), st.box_padding), text]
 
 
 def events(
@@ -75,7 +63,7 @@ def events(
         steps = animate.steps(anim, lines, slot.start_ms, slot.end_ms)
         for style in _styles(i, st, fonts[st.font]):
             styles.append(style)
-            box = style.border_style == 3
+            box = style.border_style == ass.BOX
             for step in steps[-1:] if box else steps:  # a box is there from the start
                 evs.append(
                     ass.Event(
