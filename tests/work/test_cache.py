@@ -434,11 +434,11 @@ async def test_installing_a_fallback_font_misses(
         f"<cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>"
     )
     monkeypatch.setenv("FONTCONFIG_FILE", str(conf))  # fc-list and FFmpeg's libass alike
-    monkeypatch.setattr(coverage, "_font_set", None)  # as a process started now
+    monkeypatch.setattr(coverage, "_listings", {})  # as a process started now
     first = await run(doc(clip))
     again = await run(doc(clip))
     shutil.copy(dejavu / "DejaVuSerif.ttf", fonts)
-    monkeypatch.setattr(coverage, "_font_set", None)  # the restart after installing it
+    monkeypatch.setattr(coverage, "_listings", {})  # the restart after installing it
     third = await run(doc(clip))
     assert again.metadata["cache"]["hit"] is True
     assert third.metadata["cache"]["key"] != first.metadata["cache"]["key"]

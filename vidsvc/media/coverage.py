@@ -18,15 +18,17 @@ import bisect
 import hashlib
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from vidsvc.media.process import run_capture
 
 FC_LIST_TIMEOUT = 10.0
 #: At most this many missing characters are listed per job (the count is always whole).
 MAX_LISTED = 50
-_ranges: tuple[list[int], list[int]] | None = None
-_font_set: str | None = None
+T = TypeVar("T")
+#: What one fc-list call per line format gave, parsed (once per process).
+_listings: dict[str, Any] = {}
 
 
 def parse_charsets(text: str) -> tuple[list[int], list[int]]:
@@ -50,19 +52,19 @@ def parse_charsets(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-async def _system_ranges() -> tuple[list[int], list[int]] | None:
-    global _ranges
-    if _ranges is None:
+async def _fc_list(line_format: str, parse: Callable[[str], T]) -> T | None:
+    """`parse` of fc-list's lines in `line_format`, once per process (None: fontconfig failed;
+    a failure is asked again next time)."""
+    if line_format not in _listings:
         try:
-            got = await run_capture(
-                ["fc-list", "--format", "%{charset}\\n"], timeout=FC_LIST_TIMEOUT
-            )
+            got = await run_capture(["fc-list", "--format", line_format], timeout=FC_LIST_TIMEOUT)
         except (OSError, TimeoutError):
             return None
         if got.returncode != 0:
             return None
-        _ranges = parse_charsets(got.stdout.decode("ascii", "replace"))
-    return _ranges
+        _listings[line_format] = parse(got.stdout.decode("utf-8", "replace"))
+    parsed: T = _listings[line_format]
+    return parsed
 
 
 def _checked(ch: str) -> bool:
@@ -88,7 +90,7 @@ def missing(texts: Iterable[str], ranges: tuple[list[int], list[int]]) -> list[s
 
 async def missing_glyphs(texts: Iterable[str]) -> list[dict[str, str]] | None:
     """Metadata for the characters no installed font has (None: coverage is unknown)."""
-    ranges = await _system_ranges()
+    ranges = await _fc_list("%{charset}\\n", parse_charsets)
     if ranges is None:
         return None
     return [
@@ -113,15 +115,4 @@ def _fingerprint(listing: str) -> str:
 async def font_set() -> str | None:
     """A fingerprint of every font fontconfig knows, once per process (None: unknown; a
     restart sees fonts installed since)."""
-    global _font_set
-    if _font_set is None:
-        try:
-            got = await run_capture(
-                ["fc-list", "--format", "%{file}\\t%{fontversion}\\n"], timeout=FC_LIST_TIMEOUT
-            )
-        except (OSError, TimeoutError):
-            return None
-        if got.returncode != 0:
-            return None
-        _font_set = _fingerprint(got.stdout.decode("utf-8", "replace"))
-    return _font_set
+    return await _fc_list("%{file}\\t%{fontversion}\\n", _fingerprint)
