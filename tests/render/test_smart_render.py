@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from tests.render.test_render_ready import normalize
 from tests.support.media import make_render_ready, make_video, probe, stream
 from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import RenderResult, render
@@ -312,3 +314,67 @@ def test_the_thumbnail_inside_a_copied_span_is_the_one_pass_thumbnail(
         assert result.smart["applied"] is smart
         thumbs.append(result.thumbnail.read_bytes())
     assert thumbs[0] == thumbs[1]
+
+
+SLOW_FFMPEG = Path(__file__).resolve().parent.parent / "reliability" / "slow_ffmpeg.py"
+
+
+def _slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[Settings, Path]:
+    """Settings whose FFmpeg sleeps 3 s (reporting progress) before it renders; its pid file.
+    The parameter-set encode is made afresh, so the runs are: that encode, then the windows."""
+    from vidsvc.work.compositions import smart
+
+    monkeypatch.setattr(smart, "_PARAM_SETS", {})
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("SLOW_FFMPEG_PLAN", "sleep=3")
+    monkeypatch.setenv("SLOW_FFMPEG_PIDFILE", str(pids))
+    settings = Settings.from_env(
+        {"TMP_DIR": str(tmp_path / "work"), "ALLOWED_LOCAL_DIRS": "/",
+         "FFMPEG_BIN": str(SLOW_FFMPEG), **env}
+    )  # fmt: skip
+    return settings, pids
+
+
+def _runs(pids: Path) -> list[int]:
+    text = pids.read_text() if pids.exists() else ""
+    return [int(line) for line in text.split() if line.isdigit()]
+
+
+def test_a_timeout_on_the_smart_path_fails_the_render_without_a_second_pass(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JOB_TIMEOUT ends a smart render as it ends one pass: the job fails naming the timeout,
+    and no one-pass fall-back runs after it (it would only time out again)."""
+    settings, pids = _slow(tmp_path, monkeypatch, JOB_TIMEOUT="1")
+    with pytest.raises(ProcessingFailed) as caught:
+        _render(seams(clips), settings, tmp_path / "out.mp4")
+    assert caught.value.details["timeout"] == 1.0
+    assert len(_runs(pids)) == 2  # the parameter-set encode and the windows pass, no more
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_cancel_on_the_smart_path_stops_its_ffmpeg(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, pids = _slow(tmp_path, monkeypatch)
+
+    async def cancel_during_the_windows_pass() -> None:
+        comp = parse_composition(seams(clips))
+        out = tmp_path / "out.mp4"
+        task = asyncio.create_task(
+            render(comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"))
+        )
+        async with asyncio.timeout(60):
+            while len(_runs(pids)) < 2:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_during_the_windows_pass())
+    windows = _runs(pids)[1]
+    with pytest.raises(ProcessLookupError):
+        os.kill(windows, 0)
+    assert len(_runs(pids)) == 2 and not (tmp_path / "out.mp4").exists()
+    assert not any((tmp_path / "work").iterdir())  # the workspace is gone
