@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,39 @@ async def test_a_still_takes_start_and_end_time_and_sits_between_videos(
     assert result.duration_ms == 2500
     assert frame_at(result.video, 1.2).mean()[0] > 150  # the red still
     assert frame_at(result.video, 2.3).mean()[2] > 150  # blue again
+
+
+def _exif_rotated(path: Path) -> Path:
+    """A 64x32 JPEG, blue on its left quarter and red elsewhere, with an EXIF APP1 segment
+    saying Orientation 6 (rotate 90° clockwise to display): as phone cameras write them."""
+    plain = path.with_name("plain-" + path.name)
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x32,drawbox=w=16:h=32:c=blue:t=fill",
+           "-frames:v", "1", str(plain))  # fmt: skip
+    tiff = b"II*\x00" + struct.pack("<IHHHII", 8, 1, 0x0112, 3, 1, 6) + struct.pack("<I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    data = plain.read_bytes()
+    path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:])
+    return path
+
+
+async def test_a_still_is_drawn_the_way_its_exif_orientation_says(
+    render_doc: Render, tmp_path: Path
+) -> None:
+    """FFmpeg turns the EXIF orientation into a display matrix and rotates the frame: the
+    blue left edge of the stored picture is the top of the drawn one, which fills a portrait
+    frame in `cover` (the picture is 32x64 once turned)."""
+    still = _exif_rotated(tmp_path / "phone.jpg")
+    result = await render_doc(
+        {
+            "clips": [{"url": still, "duration": 1, "fit": "cover"}],
+            "output": {"resolution": "180p", "aspect_ratio": "9:16", "fps": 10},
+        }
+    )
+    frame = frame_at(result.video, 0.5)
+    assert (frame.width, frame.height) == (180, 320)
+    top, bottom = frame.mean((60, 10, 120, 40)), frame.mean((60, 280, 120, 310))
+    assert top[2] > 200 and top[0] < 60, top  # blue
+    assert bottom[0] > 200 and bottom[2] < 60, bottom  # red
 
 
 async def test_a_still_without_a_length_is_an_invalid_timeline_naming_the_clip(
