@@ -11,11 +11,10 @@ import pytest
 
 from tests.support.jobs import execute_composition
 from tests.support.media import ffmpeg, make_video, probe, stream
-from vidsvc import cliptask, graph
+from tests.support.normalize import normalize
+from vidsvc import cliptask
 from vidsvc.config import Settings
-from vidsvc.graph import clip_ops
 from vidsvc.jobs import JobState
-from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.probe import probe as probe_input
 from vidsvc.media.renderready import encoder_agrees, grid, inspect
 from vidsvc.store import Stores
@@ -39,21 +38,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
         seconds=SECONDS,
         extra=("-vf", "negate=enable='gte(t,2.2)'"),
     )
-
-
-async def normalize(clip: Path, settings: Settings, work: Path, *, crf: int = 23) -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "in0.mp4").symlink_to(clip)
-    info = await probe_input(work / "in0.mp4", settings, field="clip")
-    source = graph.Source(
-        name="in0.mp4", duration_ms=info.duration_ms, has_video=True, has_audio=info.has_audio
-    )
-    # not ultrafast: without CABAC and 8x8dct x264 writes Constrained Baseline, not High
-    enc = graph.Encoding(duration_ms=info.duration_ms, preset="veryfast", crf=crf)
-    task = cliptask.ClipTask(processing_id="p", clips=("x",), operations=("normalize",))
-    command = clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
-    await run_ffmpeg(command.argv, settings=settings, cwd=work)
-    return work / command.files["normalized"]
 
 
 def keyframes(path: Path) -> list[int]:

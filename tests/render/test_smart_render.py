@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.render.test_render_ready import normalize
 from tests.support.media import make_render_ready, make_video, probe, stream
+from tests.support.normalize import normalize
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
