@@ -71,11 +71,13 @@ bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # what ducking and a loudness target cost
 	$(BIN)/python -m bench.layers
+	$(BIN)/python -m bench.text  # the text engine vs a hand-written ass command and drawtext
 	$(BIN)/python -m bench.passcost  # issue 16: peak RSS vs raw, encode vs decode+filter
 	$(BIN)/python -m bench.presets  # x264 presets x CRF at matched SSIM: its section of results.md
 	$(BIN)/python -m bench.smart  # smart rendering vs one pass on render-ready clips (60 s, 180 s)
 
-# The text engine's cost: vidsvc vs one hand-written ass command vs drawtext.
+# The text engine's cost alone (also part of `make bench`): vidsvc vs a hand-written ass command
+# vs drawtext.
 bench-text: install
 	$(BIN)/python -m bench.text $(BENCH_ARGS)
 
