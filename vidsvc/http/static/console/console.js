@@ -12,6 +12,8 @@ const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const MAX_LIST_SOCKETS = 8;
 // After a socket ends without a terminal message, wait this long before opening another.
 const SOCKET_RETRY_MS = 5000;
+// Compositions per page of the list (the API allows up to 100); "Show older" fetches one more.
+const PAGE_SIZE = 50;
 const app = document.getElementById("app");
 let view = null; // {stop()} of the view on screen
 
@@ -146,9 +148,16 @@ function listView() {
     el("thead", {}, el("tr", {}, ["", "Composition", "Status", "Progress", "Duration", "Created", ""].map((h) => el("th", {}, h)))),
     tbody,
   );
-  app.replaceChildren(el("h2", {}, "Compositions"), table, empty);
+  const older = el("button", { id: "older", type: "button", hidden: true }, "Show older");
+  app.replaceChildren(el("h2", {}, "Compositions"), table, empty, older);
   let timer = null;
   let stopped = false;
+  let pages = 1; // pages of PAGE_SIZE the list keeps up to date; "Show older" adds one
+  older.addEventListener("click", () => {
+    pages += 1;
+    clearTimeout(timer);
+    refresh();
+  });
 
   function build(item) {
     const cells = {
@@ -233,10 +242,19 @@ function listView() {
 
   async function refresh() {
     try {
-      const page = await api(`${API}?limit=50`);
+      const items = [];
+      let cursor = null;
+      for (let n = 0; n < pages; n += 1) {
+        const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+        const page = await api(`${API}?limit=${PAGE_SIZE}${query}`);
+        items.push(...page.items);
+        cursor = page.next_cursor;
+        if (!cursor) break;
+      }
       if (stopped) return;
+      older.hidden = !cursor;
       const seen = new Set();
-      for (const item of page.items) {
+      for (const item of items) {
         seen.add(item.composition_id);
         let entry = rows.get(item.composition_id);
         if (entry) update(entry, item);
