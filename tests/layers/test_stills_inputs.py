@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 import subprocess
 from collections.abc import Callable
@@ -106,6 +107,28 @@ async def test_a_still_is_drawn_the_way_its_exif_orientation_says(
     top, bottom = frame.mean((60, 10, 120, 40)), frame.mean((60, 280, 120, 310))
     assert top[2] > 200 and top[0] < 60, top  # blue
     assert bottom[0] > 200 and bottom[2] < 60, bottom  # red
+
+
+#: A 64x32 red JPEG in Adobe CMYK (4 components, inverted, as Photoshop and Pillow write it;
+#: made with Pillow, which vidsvc does not depend on, so its 447 bytes are here).
+CMYK_JPEG = base64.b64decode(
+    "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcG"
+    "BggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgAIABABEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAAB"
+    "AgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNi"
+    "coIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SV"
+    "lpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4E"
+    "QwBNAFkASwAAPwD9/K/n/r+f+v38oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo"
+    "oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooor//Z"
+)
+
+
+async def test_a_cmyk_jpeg_still_keeps_its_colours(render_doc: Render, tmp_path: Path) -> None:
+    still = tmp_path / "print.jpg"
+    still.write_bytes(CMYK_JPEG)
+    assert stream(probe(still), "video")["pix_fmt"] == "gbrap"  # FFmpeg's CMYK path
+    result = await render_doc({"clips": [{"url": still, "duration": 1, "fit": "cover"}]})
+    red = frame_at(result.video, 0.5).mean((100, 40, 220, 140))
+    assert red[0] > 230 and red[1] < 30 and red[2] < 30, red
 
 
 async def test_a_still_without_a_length_is_an_invalid_timeline_naming_the_clip(
