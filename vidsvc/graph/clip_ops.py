@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from vidsvc import cliptask
 from vidsvc.graph.build import COLOR_FILTERS, THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
-from vidsvc.graph.compile import Encoding, audio_codec, global_args, graph_string, input_args
+from vidsvc.graph.compile import (
+    Encoding,
+    audio_codec,
+    global_args,
+    graph_string,
+    input_args,
+    thumbnail_args,
+    video_codec,
+)
 from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.render_ready import video_args
 
@@ -152,14 +160,11 @@ def build_clip(task: cliptask.ClipTask, source: Source) -> ClipGraph:
 
 def _output_args(name: str, pads: tuple[str, ...], enc: Encoding) -> list[str]:
     if name in ("thumbnail", "contact_sheet"):
-        # -strict -1: the MJPEG encoder takes limited-range yuv420p only when told to
-        return ["-map", f"[{pads[0]}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
-                "-update", "1", f"{name}.jpg"]  # fmt: skip
-    threads = ["-threads", str(enc.threads)] if enc.threads else []
+        return thumbnail_args(pads[0], f"{name}.jpg")
     return [
         "-map", f"[{pads[0]}]", "-map", f"[{pads[1]}]",
-        "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), *threads,
-        *video_args(),  # render-ready (issue 16): a composition can splice its GOPs
+        *video_codec(enc),  # libx264: clip jobs never encode with NVENC (not spliceable)
+        *video_args(),  # render-ready: a composition can splice its GOPs
         "-pix_fmt", "yuv420p", "-r", str(FPS),
         *audio_codec(enc), "-ar", str(RATE), "-ac", "2",
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", f"{name}.mp4",

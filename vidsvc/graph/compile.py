@@ -97,9 +97,20 @@ def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
     return argv, files
 
 
-def thumbnail_args(label: str, enc: Encoding) -> list[str]:
+def thumbnail_args(label: str, out: str) -> list[str]:
+    """One JPEG of the pad `label` (-strict -1: MJPEG takes limited-range yuv420p only so)."""
     return ["-map", f"[{label}]", "-frames:v", "1", "-q:v", "3", "-strict", "-1",
-            "-update", "1", enc.thumb_out]  # fmt: skip
+            "-update", "1", out]  # fmt: skip
+
+
+def command(graph: Graph, enc: Encoding, argv: list[str], files: dict[str, str]) -> Command:
+    """The Command of an argv compiled from `graph` (its side files and font links)."""
+    return Command(
+        argv=tuple(argv),
+        files=files,
+        links=dict(graph.links),
+        expected_duration_ms=enc.duration_ms,
+    )
 
 
 def compile_command(graph: Graph, enc: Encoding) -> Command:
@@ -111,11 +122,6 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
         *video_codec(enc),
         "-pix_fmt", "yuv420p", *audio_codec(enc),
         "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
-        *thumbnail_args(thumb, enc),
+        *thumbnail_args(thumb, enc.thumb_out),
     ]  # fmt: skip
-    return Command(
-        argv=tuple(argv),
-        files=files,
-        links=dict(graph.links),
-        expected_duration_ms=enc.duration_ms,
-    )
+    return command(graph, enc, argv, files)

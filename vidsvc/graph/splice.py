@@ -31,6 +31,7 @@ from vidsvc.graph.compile import (
     Command,
     Encoding,
     audio_codec,
+    command,
     global_args,
     head_args,
     thumbnail_args,
@@ -99,14 +100,9 @@ def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
     argv += [
         "-map", f"[{audio}]", *audio_codec(enc), "-vn",
         "-t", f"{enc.duration_ms / 1000:.3f}", AUDIO_OUT,
-        *thumbnail_args(thumb, enc),
+        *thumbnail_args(thumb, enc.thumb_out),
     ]  # fmt: skip
-    return Command(
-        argv=tuple(argv),
-        files=files,
-        links=dict(graph.links),
-        expected_duration_ms=enc.duration_ms,
-    )
+    return command(extended, enc, argv, files)
 
 
 def strip_command(pairs: Sequence[tuple[str, str]]) -> tuple[str, ...]:
@@ -117,11 +113,6 @@ def strip_command(pairs: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     for i, (_, stripped) in enumerate(pairs):
         argv += ["-map", f"{i}:v:0", "-c", "copy", stripped]
     return tuple(argv)
-
-
-def _micros(seconds: Fraction, rounding: str) -> int:
-    value = seconds * 1_000_000
-    return math.ceil(value) if rounding == "up" else math.floor(value)
 
 
 def _secs(micros: int) -> str:
@@ -142,11 +133,11 @@ def concat_document(
             name, first = stripped[piece.source], piece.source_start
         p = packets[name]
         lines.append(f"file {name}")
-        inpoint = p.pts[first] * p.time_base
-        lines.append(f"inpoint {_secs(_micros(inpoint, 'up'))}")
+        micros = p.time_base * 1_000_000
+        lines.append(f"inpoint {_secs(math.ceil(p.pts[first] * micros))}")
         after = first + piece.frames
         if after < len(p.dts):
-            lines.append(f"outpoint {_secs(_micros(p.dts[after] * p.time_base, 'down'))}")
+            lines.append(f"outpoint {_secs(math.floor(p.dts[after] * micros))}")
         begin = round(Fraction(piece.start * 1_000_000, plan.fps))
         end = round(Fraction(piece.end * 1_000_000, plan.fps))
         lines.append(f"duration {_secs(end - begin)}")

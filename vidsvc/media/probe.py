@@ -39,10 +39,18 @@ class MediaInfo:
     audio_codec: str | None
     still: bool = False  #: a single image (an image pipe demuxer): no duration of its own
     decoder: str | None = None  #: a decoder the render must force (VP9 with alpha: libvpx-vp9)
-    #: Encoded like a normalized clip (media.renderready): a composition could splice its GOPs.
-    render_ready: bool = False
-    keyframe_interval: int | None = None  #: frames between IDRs, when render_ready
-    readiness: Readiness | None = None  #: what smart rendering needs of a render-ready file
+    #: Encoded like a normalized clip (media.renderready): a composition could splice its GOPs;
+    #: what smart rendering needs of it. None: not render-ready.
+    readiness: Readiness | None = None
+
+    @property
+    def render_ready(self) -> bool:
+        return self.readiness is not None
+
+    @property
+    def keyframe_interval(self) -> int | None:
+        """Frames between IDRs, when render-ready."""
+        return self.readiness.keyframe_interval if self.readiness else None
 
     def summary(self) -> dict[str, Any]:
         """What job metadata shows of a probed file (inputs and outputs alike)."""
@@ -212,10 +220,5 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
     if candidate:
         ready = await inspect(path, settings)
         if ready is not None:
-            info = dataclasses.replace(
-                info,
-                render_ready=True,
-                keyframe_interval=ready.keyframe_interval,
-                readiness=ready,
-            )
+            info = dataclasses.replace(info, readiness=ready)
     return info

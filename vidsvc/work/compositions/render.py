@@ -90,9 +90,8 @@ class Encoded:
     thumbnail: Path
     duration_ms: int
     argv: tuple[str, ...]  #: the command that made them, without the binary
-    runs: tuple[
-        FFmpegRun, ...
-    ]  #: every FFmpeg run, the main one first (a smart render's join too)
+    #: every FFmpeg run, the main one first (a smart render's strip and join too)
+    runs: tuple[FFmpegRun, ...]
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Decision.summary()
 

@@ -154,9 +154,11 @@ function listView() {
   let stopped = false;
   let pages = 1; // pages of PAGE_SIZE the list keeps up to date; "Show older" adds one
   older.addEventListener("click", () => {
-    pages += 1;
-    clearTimeout(timer);
-    refresh();
+    pages += 1; // the next refresh fetches it: now, unless one is under way (it then hurries)
+    if (timer !== null) {
+      clearTimeout(timer);
+      refresh();
+    }
   });
 
   function build(item) {
@@ -241,6 +243,8 @@ function listView() {
   }
 
   async function refresh() {
+    timer = null; // one refresh at a time: it schedules the next itself
+    const wanted = pages;
     try {
       const items = [];
       let cursor = null;
@@ -272,7 +276,7 @@ function listView() {
     } catch (_) {
       /* keep what is on screen; try again */
     }
-    if (!stopped) timer = setTimeout(refresh, 2000);
+    if (!stopped) timer = setTimeout(refresh, pages === wanted ? 2000 : 0);
   }
 
   refresh();
