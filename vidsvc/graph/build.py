@@ -11,12 +11,12 @@ Pure: imports the leaves and vidsvc.graph only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from vidsvc import spec
 from vidsvc.graph import audio, fit, layers, motion, text
 from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.join import Segment, join
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
@@ -32,16 +32,6 @@ COLOR_FILTERS: dict[str, tuple[tuple[str, dict[str, str | int | float]], ...]] =
     "muted": (("eq", {"saturation": 0.5, "contrast": 0.94}),),
     "bw": (("hue", {"s": 0}),),
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Segment:
-    video: str
-    audio: str
-    frames: int
-    overlap_frames: int  #: > 0: joined to the previous segment by an xfade of this length
-    overlap_samples: int  #: the same overlap for acrossfade, exact in samples
-    transition: str
 
 
 def still_frames(frames: int, fps: int) -> tuple[tuple[str, dict[str, str | int | float]], ...]:
@@ -74,7 +64,7 @@ def build(
     clip (its place in the timeline), frames left black instead of decoded (graph/holes.py)."""
     g = GraphBuilder()
     segments = _segments(g, timeline, comp.output, sources, comp.clips, holes or {})
-    video, bed = _join(g, segments, comp.output.fps)
+    video, bed = join(g, segments, comp.output.fps)
     video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
@@ -136,19 +126,19 @@ def _gap(g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output) -> list[
         ("setsar", {"r": 1}),
         ("settb", {"expr": "AVTB"}),
     )
-    silence = audio.silence(g, (end_ms - start_ms) * RATE // 1000)
-    return [_cut(video, silence, frames)]
-
-
-def _cut(video: str, sound: str, frames: int) -> Segment:
-    return Segment(
-        video=video,
-        audio=sound,
-        frames=frames,
-        overlap_frames=0,
-        overlap_samples=0,
-        transition="cut",
-    )
+    samples = (end_ms - start_ms) * RATE // 1000
+    silence = audio.silence(g, samples)
+    return [
+        Segment(
+            video=video,
+            audio=silence,
+            frames=frames,
+            samples=samples,
+            overlap_frames=0,
+            overlap_samples=0,
+            transition="cut",
+        )
+    ]
 
 
 def _clip(
@@ -168,8 +158,13 @@ def _clip(
         "-t",
         _secs(slot.dur_ms + 100),
     )  # decode only what is used (tpad covers a short end)
-    # with holes the video comes from other inputs: this one is for the sound, if any
-    index = g.input(source.name, options) if source.has_audio or not holes else None
+    # With holes the pictures come from other inputs (graph/holes.py). Picture and sound
+    # come from two demuxers of one file: a transition's sound is read ahead of its pictures
+    # (acrossfade waits for the outgoing track's end), and one demuxer would decode the
+    # pictures with it, to wait in the graph (graph/join.py).
+    video_options = (*options, "-an") if source.has_audio else options
+    index = None if holes else g.input(source.name, video_options)
+    sound_index = g.input(source.name, (*options, "-vn")) if source.has_audio else None
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     w, h = out.size
     clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
@@ -197,12 +192,13 @@ def _clip(
         steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
     steps.append(("settb", {"expr": "AVTB"}))
     video = g.chain(video, *steps)
-    sound = audio.clip_track(g, index if source.has_audio else None, slot)
+    sound = audio.clip_track(g, sound_index, slot)
     overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
     return Segment(
         video=video,
         audio=sound,
         frames=frames,
+        samples=slot.dur_ms * RATE // 1000,
         overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
         overlap_samples=overlap_ms * RATE // 1000,
         transition=slot.transition,
@@ -216,48 +212,6 @@ def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, f
     if still:
         return video
     return g.chain(video, *cut.exact_frames(frames, fps, dur_ms))
-
-
-def _join(g: GraphBuilder, segments: list[Segment], fps: int) -> tuple[str, str]:
-    """Concatenate runs of cuts with one concat each; join crossfades with xfade/acrossfade."""
-    run: list[Segment] = [segments[0]]
-    video = audio_pad = ""
-    frames = 0
-    for seg in segments[1:]:
-        if seg.overlap_frames <= 0:
-            run.append(seg)
-            continue
-        video, audio_pad, frames = _flush(g, run, video, audio_pad, frames)
-        shape = "fade" if seg.transition == "crossfade" else seg.transition
-        video = g.add(
-            "xfade",
-            (video, seg.video),
-            transition=shape,
-            duration=seg.overlap_frames / fps,
-            offset=(frames - seg.overlap_frames) / fps,
-        )
-        audio_pad = g.add_audio("acrossfade", (audio_pad, seg.audio), ns=seg.overlap_samples)
-        frames += seg.frames - seg.overlap_frames
-        run = []
-    video, audio_pad, frames = _flush(g, run, video, audio_pad, frames)
-    return video, audio_pad
-
-
-def _flush(
-    g: GraphBuilder, run: list[Segment], video: str, audio_pad: str, frames: int
-) -> tuple[str, str, int]:
-    """Concatenate the pending run after what was joined so far."""
-    parts = ([_cut(video, audio_pad, frames)] if video else []) + run
-    if len(parts) == 1:
-        return parts[0].video, parts[0].audio, parts[0].frames
-    if not parts:
-        return video, audio_pad, frames
-    video = g.chain(
-        g.add("concat", [s.video for s in parts], n=len(parts), v=1, a=0),
-        ("settb", {"expr": "AVTB"}),
-    )
-    audio_pad = g.add_audio("concat", [s.audio for s in parts], n=len(parts), v=0, a=1)
-    return video, audio_pad, sum(s.frames for s in parts)
 
 
 def _secs(ms: int) -> str:
