@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.builder import Arg, GraphBuilder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,13 +99,11 @@ def _pieces(
 
 
 def _trimmed(g: GraphBuilder, pad: str, first: int, end: int, *, video: bool) -> str:
-    if video:
-        trim = ("trim", {"start_frame": first, "end_frame": end}) if first else (
-            "trim", {"end_frame": end})  # fmt: skip
-        return g.chain(pad, trim, ("setpts", {"expr": "PTS-STARTPTS"}))
-    atrim = ("atrim", {"start_sample": first, "end_sample": end}) if first else (
-        "atrim", {"end_sample": end})  # fmt: skip
-    return g.chain(pad, atrim, ("asetpts", {"expr": "PTS-STARTPTS"}))
+    """Frames [first, end) of a video pad (samples of an audio one), restarting at time 0."""
+    unit, prefix = ("frame", "") if video else ("sample", "a")
+    bounds: dict[str, Arg] = {f"start_{unit}": first} if first else {}
+    bounds[f"end_{unit}"] = end
+    return g.chain(pad, (f"{prefix}trim", bounds), (f"{prefix}setpts", {"expr": "PTS-STARTPTS"}))
 
 
 def _concat(g: GraphBuilder, videos: list[str], sounds: list[str], fps: int) -> tuple[str, str]:
