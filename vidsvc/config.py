@@ -151,6 +151,9 @@ class Settings:
     ffmpeg_max_memory_mb: int = _setting("FFMPEG_MAX_MEMORY_MB", _int(0, 1 << 22), 0)
     ffmpeg_max_cpu_seconds: int = _setting("FFMPEG_MAX_CPU_SECONDS", _int(0, 1 << 31), 0)
     max_output_bytes: int = _setting("MAX_OUTPUT_BYTES", _int(1 << 20, 1 << 42), 4 << 30)
+    #: the resident memory all renders of this instance may hold together (estimated before
+    #: each starts: graph/memory.py); 0 = 75 % of the machine's (media/memory_gate.py)
+    render_memory_mb: int = _setting("RENDER_MEMORY_MB", _int(0, 1 << 22), 0)
     #: added to each child's niceness, so the API's event loop wins the CPU over the renders
     ffmpeg_nice: int = _setting("FFMPEG_NICE", _int(0, 19), 10)
     # per-client rate limit on POSTs (token bucket; 0 turns it off)

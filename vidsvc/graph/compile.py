@@ -32,6 +32,9 @@ class Encoding:
     max_pixels: int = 3840 * 2160
     video_out: str = "out.mp4"
     thumb_out: str = "thumb.jpg"
+    #: one decoding thread per video input and for the filter graph: far fewer threads (each
+    #: reserves address space) when many inputs would not fit otherwise (graph/memory.py)
+    lean: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +62,8 @@ def input_args(graph: Graph, enc: Encoding) -> list[str]:
     formats = ",".join(spec.INPUT_FORMATS)
     for item in graph.inputs:
         argv += ["-protocol_whitelist", "file", "-format_whitelist", formats]
-        argv += ["-max_pixels", str(enc.max_pixels), *item.options, "-i", item.path]
+        lean = ["-threads", "1"] if enc.lean and "-vn" not in item.options else []
+        argv += ["-max_pixels", str(enc.max_pixels), *item.options, *lean, "-i", item.path]
     return argv
 
 
@@ -93,7 +97,8 @@ def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
         graph_args = ["-filter_complex_script", GRAPH_FILE]
     else:
         graph_args = ["-filter_complex", text]
-    argv = [*global_args(), "-progress", "pipe:1", *input_args(graph, enc), *graph_args]
+    lean = ["-filter_complex_threads", "1"] if enc.lean else []
+    argv = [*global_args(), "-progress", "pipe:1", *lean, *input_args(graph, enc), *graph_args]
     return argv, files
 
 

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from vidsvc.media.memory_gate import MemoryGate
+
 Mark = tuple[float, float]  #: (render-seconds so far, when)
 
 
@@ -20,6 +22,8 @@ class Load:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.under_way = 0  #: renders (compositions, clips jobs) between start and end
         self.encoding = 0  #: their FFmpeg processes running now
+        #: the service's memory budget for renders; None (the CLI, tests): no gate
+        self.memory: MemoryGate | None = None
         self._clock = clock
         self._area = 0.0  #: the time integral of under_way, in render-seconds
         self._at = clock()

@@ -91,6 +91,25 @@ class RunnerMetrics:
             "vidsvc_ffmpeg_processes", "FFmpeg renders running in this process", registry=r
         )
         self.ffmpeg.set_function(lambda: load.encoding)
+        self.memory_reserved = Gauge(
+            "vidsvc_render_memory_reserved_mb",
+            "Estimated peak memory (MiB) of the renders running here (media/memory_gate.py)",
+            registry=r,
+        )
+        self.memory_reserved.set_function(lambda: load.memory.reserved if load.memory else 0)
+        self.memory_budget = Gauge(
+            "vidsvc_render_memory_budget_mb",
+            "The memory (MiB) renders of this instance may hold together (RENDER_MEMORY_MB)",
+            registry=r,
+        )
+        self.memory_budget.set_function(lambda: load.memory.budget if load.memory else 0)
+        self.memory_ratio = Histogram(
+            "vidsvc_render_memory_peak_to_estimate",
+            "A completed render's measured peak RSS over its estimate (graph/memory.py)",
+            ["kind"],
+            buckets=(0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0),
+            registry=r,
+        )
         self.finished = Counter(
             "vidsvc_jobs_finished",
             "Jobs this instance ran to a terminal state",
@@ -138,6 +157,9 @@ class RunnerMetrics:
         if isinstance(output, int | float) and output > 0:
             self.render_speed.labels(kind=kind).observe(output / wall)
         self._observe_plan(job.metadata.get("smart_render"))
+        peak, estimate = job.metadata.get("memory_peak_mb"), job.metadata.get("memory_estimate_mb")
+        if isinstance(peak, int | float) and isinstance(estimate, int | float) and estimate > 0:
+            self.memory_ratio.labels(kind=kind).observe(peak / estimate)
 
     def _observe_plan(self, plan: object) -> None:
         """A composition's smart-render plan (work/compositions/smart.py's summary)."""

@@ -37,6 +37,7 @@ from vidsvc.errors import (
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState
 from vidsvc.media import children, gpu, workspace
 from vidsvc.media.load import Load
+from vidsvc.media.memory_gate import MemoryGate, budget_mb
 from vidsvc.runner import health, leases, watch
 from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Handlers
@@ -85,6 +86,7 @@ class Runner:
         self.instance_id = _instance_id(settings)
         self.estimator = Estimator()
         load = Load()
+        load.memory = MemoryGate(budget_mb(self.settings))
         self.metrics = RunnerMetrics(load)
         self.deps = Deps(
             settings=self.settings,

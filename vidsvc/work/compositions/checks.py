@@ -12,7 +12,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat
 from vidsvc.inputs import policy
 from vidsvc.media.probe import MediaInfo, probe
-from vidsvc.work.compositions import sound
+from vidsvc.work.compositions import memory, sound
 from vidsvc.work.compositions.shape import check_output
 
 
@@ -43,6 +43,7 @@ def check(comp: spec.Composition, settings: Settings) -> None:
     check_output(comp.output, settings)
     graph.check(comp, limits(settings))
     sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
+    memory.admit(comp, settings)  # what cannot fit whatever its inputs are
     for url, field in url_fields(comp).items():
         policy.check_url(url, settings, field=field)
     if comp.captions is not None and comp.captions.url is not None:

@@ -12,11 +12,12 @@ runs the phases with the cache between them; `render()` runs both for the CLI an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
+from vidsvc.graph import memory as graph_memory
 from vidsvc.graph import smart as smart_plan
 from vidsvc.graph import splice
 from vidsvc.graph.build import thumbnail_frame
@@ -38,7 +40,7 @@ from vidsvc.media.probe import MediaInfo
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
-from vidsvc.work.compositions import smart, sound
+from vidsvc.work.compositions import memory, smart, sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.checks import (
     check,
@@ -72,6 +74,7 @@ class Prepared:
     #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
     pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
+    memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
 
     def one_pass(self) -> graph.Command:
         return graph.compile_command(self.built, self.encoding)
@@ -146,6 +149,7 @@ async def _compile(
     enc = encoding(comp, settings, timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
     enc = encoding(comp, settings, mixed.timeline.duration_ms, threads)
+    enc, needs = memory.plan(mixed.graph, comp, enc, infos, staged, settings)
     decision = await smart.decide(
         comp, settings, work, infos, mixed.graph, mixed.timeline, sources, enc
     )
@@ -166,6 +170,7 @@ async def _compile(
         notes=mixed.notes,
         text=await text_facts(comp),
         pixels=math.prod(comp.output.size),
+        memory=needs,
     )
 
 
@@ -210,7 +215,10 @@ async def encode(
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
     async def run_command(argv: tuple[str, ...]) -> FFmpegRun:
-        async with gpu.session(argv, settings):  # an NVENC run holds one of its sessions
+        async with (
+            gpu.session(argv, settings),  # an NVENC run holds one of its sessions
+            _reserved(load, prepared.memory),  # and its memory, where the service has a budget
+        ):
             return await run_ffmpeg(
                 argv,
                 settings=settings,
@@ -292,6 +300,15 @@ async def render(
         text=prepared.text,
         smart=encoded.smart,
     )
+
+
+@contextlib.asynccontextmanager
+async def _reserved(load: Load, needs: graph_memory.Estimate | None) -> AsyncIterator[None]:
+    if load.memory is None or needs is None:
+        yield
+        return
+    async with load.memory.reserve(needs.rss_mb):
+        yield
 
 
 def _encoding_message(p: FFmpegProgress, total_ms: int) -> str:

@@ -1,0 +1,125 @@
+"""What one render's FFmpeg will need in memory, from its shape, before it starts.
+
+Two figures, because two limits apply:
+- the resident set (RSS), what the machine must hold: the pool admits renders by it;
+- the address space, what RLIMIT_AS (FFMPEG_MAX_MEMORY_MB) caps: it counts every thread's
+  reserved stack and glibc's malloc arenas, so it grows with threads, not with frames.
+
+The model is linear in the parts that stay open for the whole run. FFmpeg 5.1 keeps every
+input's demuxer, decoder and filter chain (with its buffer pools) until it exits, so each clip
+costs its decoder's frames, and each crossfade its 4:4:4 conversion (xfade takes no 4:2:0);
+the frames in flight no longer grow with the timeline (graph/join.py). Coefficients were fitted
+on this machine (2 cores, FFmpeg 5.1.x, x264 164) from peak RSS and VmPeak of 5- and 30-clip
+renders, 720p and 1080p output, 480p and 1080p H.264 sources, cuts and crossfades, presets
+ultrafast and medium (README, "Render memory"); tests/render/test_render_memory.py keeps them
+honest against measured peaks.
+
+Pure: imports only vidsvc.graph and the spec.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vidsvc import spec
+from vidsvc.graph.model import Graph
+
+BASE_MB = 45.0  #: FFmpeg itself, libraries, the muxer and the audio side
+ENCODER_MB_PER_MP = 45.0  #: x264's own pictures at a preset without lookahead
+LOOKAHEAD_MB_PER_MP = 5.0  #: x264's lookahead adds this per frame of rc-lookahead
+INPUT_MB = 12.5  #: per open video input: decoder contexts and thread state, whatever its size
+LEAN_INPUT_MB = 2.0  #: the same with one decoding thread (`lean`)
+INPUT_MB_PER_MP = 11.1  #: per open video input, per megapixel of its pictures (decoded frames)
+AUDIO_INPUT_MB = 1.5  #: per sound-only input (a clip's sound demuxer, music, voiceover)
+TRANSITION_MB_PER_MP = 11.8  #: per crossfade, per output megapixel (its 4:4:4 frames)
+MARGIN = 1.15  #: the fitted model undershot a one-clip 360p render by 10 %: a margin above it
+#: Address space beyond the resident set, fitted on VmPeak (5 and 30 clips, 46 to 395 threads):
+#: glibc's malloc arenas (reserved, mostly untouched) and about 7 MiB per thread (its stack).
+ARENAS_MB_PER_CORE = 580
+THREAD_MB = 7
+MIN_THREADS = 46  #: a one-input render: x264's threads and lookahead, the filter graph's pool
+#: x264's rc-lookahead per preset (x264 164): what the encoder holds grows with it.
+LOOKAHEAD = {
+    "ultrafast": 0, "superfast": 0, "veryfast": 10, "faster": 20, "fast": 30,
+    "medium": 40, "slow": 50, "slower": 60, "veryslow": 60, "placebo": 60,
+}  # fmt: skip
+MP = 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shape:
+    """What a render holds open for its whole run."""
+
+    output: tuple[int, int]
+    preset: str
+    video_inputs: tuple[int, ...]  #: pixels of each open video input's pictures
+    audio_inputs: int  #: sound-only inputs
+    transitions: int  #: crossfades (xfade filters)
+    #: one thread per decoder and for the filter graph (compile.Encoding.lean): a third of the
+    #: address space and two thirds of the memory of many inputs, about 20 % slower
+    lean: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Estimate:
+    rss_mb: int  #: peak resident set
+    address_mb: int  #: peak address space (what RLIMIT_AS sees)
+
+    def summary(self) -> dict[str, int]:
+        return {"memory_estimate_mb": self.rss_mb, "address_space_estimate_mb": self.address_mb}
+
+
+def shape_of(
+    built: Graph, output: tuple[int, int], preset: str, pixels: Mapping[str, int]
+) -> Shape:
+    """The shape of a built graph; `pixels`: each input file's picture size (0: sound only)."""
+    video: list[int] = []
+    sound = 0
+    for item in built.inputs:
+        size = pixels.get(item.path, 0)
+        if size and "-vn" not in item.options:
+            video.append(size)
+        else:
+            sound += 1
+    transitions = sum(1 for f in built.filters if f.name == "xfade")
+    return Shape(
+        output=output,
+        preset=preset,
+        video_inputs=tuple(video),
+        audio_inputs=sound,
+        transitions=transitions,
+    )
+
+
+def least_shape(comp: spec.Composition, preset: str) -> Shape:
+    """The smallest shape `comp` can have whatever its inputs turn out to be (each clip a tiny
+    picture without sound): what is knowable at POST, before anything is downloaded."""
+    transitions = sum(1 for c in comp.clips[1:] if spec.is_crossfade(c.transition))
+    return Shape(
+        output=comp.output.size,
+        preset=preset,
+        video_inputs=tuple(0 for _ in comp.clips),
+        audio_inputs=0,
+        transitions=transitions,
+    )
+
+
+def estimate(shape: Shape, cores: int) -> Estimate:
+    """The peak of a render of `shape` on `cores` CPUs (MiB, the model's margin included)."""
+    out_mp = math.prod(shape.output) / MP
+    lookahead = LOOKAHEAD.get(shape.preset, LOOKAHEAD["medium"])
+    rss = BASE_MB + (ENCODER_MB_PER_MP + LOOKAHEAD_MB_PER_MP * lookahead) * out_mp
+    fixed = LEAN_INPUT_MB if shape.lean else INPUT_MB
+    rss += sum(fixed + INPUT_MB_PER_MP * px / MP for px in shape.video_inputs)
+    rss += AUDIO_INPUT_MB * shape.audio_inputs
+    rss += TRANSITION_MB_PER_MP * out_mp * shape.transitions
+    # each video input: its decoder's frame threads (cores + 1) and the slice threads of the
+    # scalers in its chain (about five per core)
+    per_input = 1 if shape.lean else 2 + 6 * cores
+    threads = max(MIN_THREADS, len(shape.video_inputs) * per_input)
+    rss_mb = math.ceil(rss * MARGIN)
+    return Estimate(
+        rss_mb=rss_mb, address_mb=rss_mb + ARENAS_MB_PER_CORE * cores + THREAD_MB * threads
+    )

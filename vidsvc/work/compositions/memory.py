@@ -1,0 +1,82 @@
+"""Render memory at admission: a composition's estimate (graph/memory.py) against the limits.
+
+Two moments: at POST, before any input is downloaded, the least the composition can need (each
+clip a tiny picture) is checked, so only what cannot fit whatever its inputs are is refused;
+once the inputs are probed, the render's own estimate decides, seconds into the job and
+before FFmpeg starts, never minutes into an encode. Two limits: the address space one FFmpeg
+may reserve (RLIMIT_AS, FFMPEG_MAX_MEMORY_MB or its derived default) and the resident memory
+of the instance's render budget (RENDER_MEMORY_MB). When the usual threads would not fit, the
+render is compiled `lean` (one decoding thread per input and for the filter graph: about a
+third of the address space and two thirds of the memory of many inputs, ~20 % slower) and only
+refused when even that does not fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from vidsvc import graph, spec
+from vidsvc.config import Settings
+from vidsvc.errors import ValidationError
+from vidsvc.graph import memory
+from vidsvc.media.children import cores, memory_mb
+from vidsvc.media.memory_gate import budget_mb
+from vidsvc.media.probe import MediaInfo
+
+
+def _fits(estimate: memory.Estimate, settings: Settings, pixels: int) -> bool:
+    return estimate.address_mb <= memory_mb(settings, pixels) and estimate.rss_mb <= budget_mb(
+        settings
+    )
+
+
+def _refuse(shape: memory.Shape, estimate: memory.Estimate, settings: Settings) -> None:
+    w, h = shape.output
+    raise ValidationError(
+        f"this composition needs about {estimate.rss_mb} MiB of memory and "
+        f"{estimate.address_mb} MiB of address space to render "
+        f"({len(shape.video_inputs)} clips, {shape.transitions} crossfades at {w}x{h}), more "
+        "than this server allows; use fewer clips or crossfades, or a smaller output",
+        details={
+            "field": "clips",
+            "memory_estimate_mb": estimate.rss_mb,
+            "address_space_estimate_mb": estimate.address_mb,
+            "limit_mb": memory_mb(settings, w * h),
+            "budget_mb": budget_mb(settings),
+        },
+    )
+
+
+def admit(comp: spec.Composition, settings: Settings) -> None:
+    """At POST: refuse what cannot fit even with the smallest inputs and the lean threads."""
+    preset = comp.output.preset or settings.x264_preset
+    shape = dataclasses.replace(memory.least_shape(comp, preset), lean=True)
+    least = memory.estimate(shape, cores())
+    if not _fits(least, settings, math.prod(comp.output.size)):
+        _refuse(shape, least, settings)
+
+
+def plan(
+    built: graph.Graph,
+    comp: spec.Composition,
+    enc: graph.Encoding,
+    infos: Mapping[str, MediaInfo],
+    staged: Mapping[str, Path],
+    settings: Settings,
+) -> tuple[graph.Encoding, memory.Estimate]:
+    """The encoding to compile `built` with (lean when needed) and its estimate; raises
+    ValidationError when the render cannot fit at all."""
+    pixels = {staged[url].name: (i.width or 0) * (i.height or 0) for url, i in infos.items()}
+    shape = memory.shape_of(built, comp.output.size, enc.preset, pixels)
+    out_pixels = math.prod(comp.output.size)
+    usual = memory.estimate(shape, cores())
+    if _fits(usual, settings, out_pixels):
+        return enc, usual
+    lean_shape = dataclasses.replace(shape, lean=True)
+    lean = memory.estimate(lean_shape, cores())
+    if not _fits(lean, settings, out_pixels):
+        _refuse(lean_shape, lean, settings)
+    return dataclasses.replace(enc, lean=True), lean
