@@ -146,6 +146,10 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
     finished = {"kind": "composition", "state": "completed"}
     assert value(samples, "vidsvc_jobs_finished_total", **finished) == 1
     assert value(samples, "vidsvc_smart_renders_total", applied="false") == 1  # 180p: one pass
+    # render memory: the budget, nothing reserved once done, the peak against its estimate
+    assert value(samples, "vidsvc_render_memory_budget_mb") > 0
+    assert value(samples, "vidsvc_render_memory_reserved_mb") == 0
+    assert value(samples, "vidsvc_render_memory_peak_to_estimate_count", **kind) == 1
     # the usage of THE FFmpeg child, as it reported it, in the metadata and job_metrics
     app: web.Application = client.server.app  # type: ignore[assignment]
     stores = app[RUNNER_KEY].stores
@@ -153,6 +157,8 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
     assert job is not None
     meta = job.metadata
     assert meta["cpu_seconds"] > 0 and meta["memory_peak_mb"] > 1
+    assert meta["memory_peak_mb"] <= meta["memory_estimate_mb"] < meta["address_space_estimate_mb"]
+    assert meta["memory_mode"] == "usual"
     assert meta["output_seconds"] == pytest.approx(3.0, abs=0.1)
     assert meta["smart_render"] == {
         "applied": False,

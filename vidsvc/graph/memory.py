@@ -26,15 +26,18 @@ from dataclasses import dataclass
 from vidsvc import spec
 from vidsvc.graph.model import Graph
 
-BASE_MB = 45.0  #: FFmpeg itself, libraries, the muxer and the audio side
+BASE_MB = 70.0  #: FFmpeg itself (its libraries alone are ~40 MiB resident), muxer, audio side
 ENCODER_MB_PER_MP = 45.0  #: x264's own pictures at a preset without lookahead
 LOOKAHEAD_MB_PER_MP = 5.0  #: x264's lookahead adds this per frame of rc-lookahead
-INPUT_MB = 12.5  #: per open video input: decoder contexts and thread state, whatever its size
-LEAN_INPUT_MB = 2.0  #: the same with one decoding thread (`lean`)
-INPUT_MB_PER_MP = 11.1  #: per open video input, per megapixel of its pictures (decoded frames)
+#: Per open video input: a + b * MP + c * sqrt(MP) of its pictures, fitted on 240p, 480p and
+#: 1080p H.264 sources (9, 17 and 35 MiB each): decoder state grows slower than its frames.
+INPUT_MB = 3.5
+INPUT_MB_PER_MP = 1.5
+INPUT_MB_PER_SQRT_MP = 20.1
+LEAN_INPUT_SHARE = 0.6  #: with one decoding thread (`lean`): 21 MiB instead of 35 at 1080p
 AUDIO_INPUT_MB = 1.5  #: per sound-only input (a clip's sound demuxer, music, voiceover)
 TRANSITION_MB_PER_MP = 11.8  #: per crossfade, per output megapixel (its 4:4:4 frames)
-MARGIN = 1.15  #: the fitted model undershot a one-clip 360p render by 10 %: a margin above it
+MARGIN = 1.1  #: above the fit: the same render measured up to 1.2x apart (thread timing)
 #: Address space beyond the resident set, fitted on VmPeak (5 and 30 clips, 46 to 395 threads):
 #: glibc's malloc arenas (reserved, mostly untouched) and about 7 MiB per thread (its stack).
 ARENAS_MB_PER_CORE = 580
@@ -106,13 +109,23 @@ def least_shape(comp: spec.Composition, preset: str) -> Shape:
     )
 
 
+def _input_mb(mp: float) -> float:
+    return INPUT_MB + INPUT_MB_PER_MP * mp + INPUT_MB_PER_SQRT_MP * math.sqrt(mp)
+
+
+def one_clip(shape: Shape) -> Shape:
+    """The smallest render of the same output: one tiny clip, lean."""
+    return Shape(output=shape.output, preset=shape.preset, video_inputs=(0,), audio_inputs=0,
+                 transitions=0, lean=True)  # fmt: skip
+
+
 def estimate(shape: Shape, cores: int) -> Estimate:
     """The peak of a render of `shape` on `cores` CPUs (MiB, the model's margin included)."""
     out_mp = math.prod(shape.output) / MP
     lookahead = LOOKAHEAD.get(shape.preset, LOOKAHEAD["medium"])
     rss = BASE_MB + (ENCODER_MB_PER_MP + LOOKAHEAD_MB_PER_MP * lookahead) * out_mp
-    fixed = LEAN_INPUT_MB if shape.lean else INPUT_MB
-    rss += sum(fixed + INPUT_MB_PER_MP * px / MP for px in shape.video_inputs)
+    share = LEAN_INPUT_SHARE if shape.lean else 1.0
+    rss += share * sum(_input_mb(px / MP) for px in shape.video_inputs)
     rss += AUDIO_INPUT_MB * shape.audio_inputs
     rss += TRANSITION_MB_PER_MP * out_mp * shape.transitions
     # each video input: its decoder's frame threads (cores + 1) and the slice threads of the

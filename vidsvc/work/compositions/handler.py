@@ -86,8 +86,7 @@ async def _render_and_store(
         "command": ["ffmpeg", *encoded.argv],
         "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
         **usage_metadata(encoded.runs),  # render_seconds, cpu_seconds, memory_peak_mb…
-        **(prepared.memory.summary() if prepared.memory else {}),  # memory_estimate_mb…
-        "memory_mode": "lean" if prepared.encoding.lean else "usual",
+        **prepared.memory_summary(),  # memory_estimate_mb, memory_mode…
         "smart_render": dict(encoded.smart),  # the plan: spans copied and encoded
         **({"sound": dict(prepared.notes)} if prepared.notes else {}),  # loudness, beat sync
         **({"text": dict(prepared.text)} if prepared.text else {}),  # e.g. text.missing_glyphs

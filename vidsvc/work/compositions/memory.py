@@ -27,10 +27,14 @@ from vidsvc.media.memory_gate import budget_mb
 from vidsvc.media.probe import MediaInfo
 
 
-def _fits(estimate: memory.Estimate, settings: Settings, pixels: int) -> bool:
-    return estimate.address_mb <= memory_mb(settings, pixels) and estimate.rss_mb <= budget_mb(
-        settings
-    )
+def _fits(estimate: memory.Estimate, shape: memory.Shape, settings: Settings) -> bool:
+    """Within both limits. A limit that not even a one-clip render of this output meets is the
+    operator's choice, not this composition's size: RLIMIT_AS enforces it when FFmpeg runs."""
+    least = memory.estimate(memory.one_clip(shape), cores())
+    limit = memory_mb(settings, math.prod(shape.output))
+    address_ok = estimate.address_mb <= limit or least.address_mb > limit
+    memory_ok = estimate.rss_mb <= budget_mb(settings) or least.rss_mb > budget_mb(settings)
+    return address_ok and memory_ok
 
 
 def _refuse(shape: memory.Shape, estimate: memory.Estimate, settings: Settings) -> None:
@@ -55,7 +59,7 @@ def admit(comp: spec.Composition, settings: Settings) -> None:
     preset = comp.output.preset or settings.x264_preset
     shape = dataclasses.replace(memory.least_shape(comp, preset), lean=True)
     least = memory.estimate(shape, cores())
-    if not _fits(least, settings, math.prod(comp.output.size)):
+    if not _fits(least, shape, settings):
         _refuse(shape, least, settings)
 
 
@@ -71,12 +75,11 @@ def plan(
     ValidationError when the render cannot fit at all."""
     pixels = {staged[url].name: (i.width or 0) * (i.height or 0) for url, i in infos.items()}
     shape = memory.shape_of(built, comp.output.size, enc.preset, pixels)
-    out_pixels = math.prod(comp.output.size)
     usual = memory.estimate(shape, cores())
-    if _fits(usual, settings, out_pixels):
+    if _fits(usual, shape, settings):
         return enc, usual
     lean_shape = dataclasses.replace(shape, lean=True)
     lean = memory.estimate(lean_shape, cores())
-    if not _fits(lean, settings, out_pixels):
+    if not _fits(lean, lean_shape, settings):
         _refuse(lean_shape, lean, settings)
     return dataclasses.replace(enc, lean=True), lean

@@ -76,6 +76,12 @@ class Prepared:
     pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
     memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
 
+    def memory_summary(self) -> dict[str, Any]:
+        """The estimate and the threads it chose, for the job's metadata."""
+        if self.memory is None:
+            return {}
+        return {**self.memory.summary(), "memory_mode": "lean" if self.encoding.lean else "usual"}
+
     def one_pass(self) -> graph.Command:
         return graph.compile_command(self.built, self.encoding)
 
@@ -117,6 +123,7 @@ class RenderResult:
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
+    memory: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: memory_summary()
 
     @property
     def ffmpeg(self) -> FFmpegRun:
@@ -299,6 +306,7 @@ async def render(
         notes=prepared.notes,
         text=prepared.text,
         smart=encoded.smart,
+        memory=prepared.memory_summary(),
     )
 
 
