@@ -154,6 +154,9 @@ class Settings:
     #: the resident memory all renders of this instance may hold together (estimated before
     #: each starts: graph/memory.py); 0 = 75 % of the machine's (media/memory_gate.py)
     render_memory_mb: int = _setting("RENDER_MEMORY_MB", _int(0, 1 << 22), 0)
+    #: a timeline of more clips makes its pictures by parts of this many (graph/parts.py), so
+    #: a render's memory stays flat in its clip count; 0 = always one FFmpeg
+    render_part_clips: int = _setting("RENDER_PART_CLIPS", _int(0, 10000), 8)
     #: added to each child's niceness, so the API's event loop wins the CPU over the renders
     ffmpeg_nice: int = _setting("FFMPEG_NICE", _int(0, 19), 10)
     # per-client rate limit on POSTs (token bucket; 0 turns it off)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
-from vidsvc.graph import audio, fit, layers, motion, text
+from vidsvc.graph import audio, fit, layers, motion, parts, text
 from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
-from vidsvc.graph.join import Segment, join
+from vidsvc.graph.join import Segment, join, join_audio, join_video
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
 from vidsvc.graph.timeline import ClipSlot, Timeline
@@ -56,15 +56,29 @@ def build(
     fonts: Mapping[str, FontFace],
     loudness: Measured | None = None,
     holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+    part_clips: int = 0,
 ) -> Graph:
     """The whole render as one graph; outputs are (video, audio, thumbnail) pads.
 
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
     with a loudness target and no measurement yet, the mix is built as it sums. `holes`: per
-    clip (its place in the timeline), frames left black instead of decoded (graph/holes.py)."""
+    clip (its place in the timeline), frames left black instead of decoded (graph/holes.py).
+    `part_clips`: a timeline of more clips has its pictures made by parts of this many clips,
+    fed to this graph one after another (graph/parts.py); 0: all in this graph."""
     g = GraphBuilder()
-    segments = _segments(g, timeline, comp.output, sources, comp.clips, holes or {})
-    video, bed = join(g, segments, comp.output.fps)
+    out = comp.output
+    feeds: tuple[Graph, ...] = ()
+    joined: Graph | None = None
+    if parts.split(len(timeline.clips), part_clips) and not holes:
+        joined = _sound(timeline, comp, sources)
+        bed = parts.sound(g)
+        video = parts.fed(g, out.size, out.fps)
+        feeds = tuple(
+            _part(timeline, comp, sources, first, end)
+            for first, end in parts.ranges(len(timeline.clips), part_clips)
+        )
+    else:
+        video, bed = join(g, segments(g, timeline, out, sources, comp.clips, holes or {}), out.fps)
     video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
@@ -75,7 +89,41 @@ def build(
         wide = comp.output.size[0] >= comp.output.size[1]
         size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
         thumb = g.add("scale", (thumb,), **size)
-    return g.finish(video, mixed, thumb)
+    return g.finish(video, mixed, thumb, feeds=feeds, sound=joined)
+
+
+def _sound(timeline: Timeline, comp: spec.Composition, sources: Mapping[str, Source]) -> Graph:
+    """The clips' sound joined, for a render made by parts (graph/parts.py)."""
+    g = GraphBuilder()
+    made = segments(g, timeline, comp.output, sources, comp.clips, want="audio")
+    return g.finish(join_audio(g, made))
+
+
+def _part(
+    timeline: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    first: int,
+    end: int,
+) -> Graph:
+    """Clips [first, end) of the timeline's pictures, as one part: from where the blend into
+    clip `first` ended (an earlier part made it) through the blend into clip `end`."""
+    g = GraphBuilder()
+    clips, fps = timeline.clips, comp.output.fps
+    blend_out = end < len(clips) and _overlap_frames(clips[end - 1], clips[end], fps) > 0
+    made = segments(
+        g, timeline, comp.output, sources, comp.clips, want="video", first=first,
+        end=end + 1 if blend_out else end,
+    )  # fmt: skip
+    after_head = first > 0 and made[0].overlap_frames > 0
+    video = join_video(g, made, fps, after_head=after_head, last_head_only=blend_out)
+    return g.finish(video)
+
+
+def _overlap_frames(prev: ClipSlot, slot: ClipSlot, fps: int) -> int:
+    if not spec.is_crossfade(slot.transition):
+        return 0
+    return frame_at(prev.end_ms, fps) - frame_at(slot.start_ms, fps)
 
 
 def thumbnail_frame(output: spec.Output, total_ms: int) -> int:
@@ -92,42 +140,54 @@ def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
     return max(0, min(output.thumbnail_ms, total_ms - 1000 // output.fps))
 
 
-def _segments(
+def segments(
     g: GraphBuilder,
     timeline: Timeline,
     out: spec.Output,
     sources: Mapping[str, Source],
     comp_clips: tuple[spec.Clip, ...] = (),
     holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+    *,
+    want: str = "both",
+    first: int = 0,
+    end: int | None = None,
 ) -> list[Segment]:
-    segments: list[Segment] = []
-    prev: ClipSlot | None = None
-    for i, slot in enumerate(timeline.clips):
+    """Clips [first, end) and the gaps before them as segments; `want`: "both", "video" (no
+    sound input opened) or "audio" (no picture input opened)."""
+    made: list[Segment] = []
+    clips = timeline.clips
+    prev: ClipSlot | None = clips[first - 1] if first > 0 else None
+    for i in range(first, len(clips) if end is None else end):
+        slot = clips[i]
         prev_end = prev.end_ms if prev else 0
         if slot.start_ms > prev_end:
-            segments.extend(_gap(g, prev_end, slot.start_ms, out))
+            made.extend(_gap(g, prev_end, slot.start_ms, out, want))
         gaps = (holes or {}).get(i, ())
-        segments.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips, gaps))
+        made.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips, gaps, want))
         prev = slot
-    return segments
+    return made
 
 
-def _gap(g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output) -> list[Segment]:
+def _gap(
+    g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output, want: str = "both"
+) -> list[Segment]:
     """Black and silence between clips (or before the first)."""
     frames = frame_at(end_ms, out.fps) - frame_at(start_ms, out.fps)
     if frames <= 0:
         return []
     w, h = out.size
-    video = g.add("color", (), c="black", s=f"{w}x{h}", r=out.fps)
-    video = g.chain(
-        video,
-        ("trim", {"end_frame": frames}),
-        ("format", {"pix_fmts": "yuv420p"}),
-        ("setsar", {"r": 1}),
-        ("settb", {"expr": "AVTB"}),
-    )
+    video = ""
+    if want != "audio":
+        video = g.add("color", (), c="black", s=f"{w}x{h}", r=out.fps)
+        video = g.chain(
+            video,
+            ("trim", {"end_frame": frames}),
+            ("format", {"pix_fmts": "yuv420p"}),
+            ("setsar", {"r": 1}),
+            ("settb", {"expr": "AVTB"}),
+        )
     samples = (end_ms - start_ms) * RATE // 1000
-    silence = audio.silence(g, samples)
+    silence = audio.silence(g, samples) if want != "video" else ""
     return [
         Segment(
             video=video,
@@ -149,6 +209,7 @@ def _clip(
     prev: ClipSlot | None,
     comp_clips: tuple[spec.Clip, ...] = (),
     holes: Sequence[tuple[int, int]] = (),
+    want: str = "both",
 ) -> Segment:
     """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
     options: tuple[str, ...] = source.open_options
@@ -158,14 +219,41 @@ def _clip(
         "-t",
         _secs(slot.dur_ms + 100),
     )  # decode only what is used (tpad covers a short end)
-    # With holes the pictures come from other inputs (graph/holes.py). Picture and sound
-    # come from two demuxers of one file: a transition's sound is read ahead of its pictures
-    # (acrossfade waits for the outgoing track's end), and one demuxer would decode the
-    # pictures with it, to wait in the graph (graph/join.py).
-    video_options = (*options, "-an") if source.has_audio else options
-    index = None if holes else g.input(source.name, video_options)
-    sound_index = g.input(source.name, (*options, "-vn")) if source.has_audio else None
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
+    video = sound = ""
+    if want != "audio":
+        video = _picture(g, slot, out, source, options, frames, comp_clips, holes)
+    if want != "video":
+        # Picture and sound come from two demuxers of one file: a transition's sound is read
+        # ahead of its pictures (acrossfade waits for the outgoing track's end), and one
+        # demuxer would decode the pictures with it, to wait in the graph (graph/join.py).
+        index = g.input(source.name, (*options, "-vn")) if source.has_audio else None
+        sound = audio.clip_track(g, index, slot)
+    fps = out.fps
+    overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
+    return Segment(
+        video=video,
+        audio=sound,
+        frames=frames,
+        samples=slot.dur_ms * RATE // 1000,
+        overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
+        overlap_samples=overlap_ms * RATE // 1000,
+        transition=slot.transition,
+    )
+
+
+def _picture(
+    g: GraphBuilder,
+    slot: ClipSlot,
+    out: spec.Output,
+    source: Source,
+    options: tuple[str, ...],
+    frames: int,
+    comp_clips: tuple[spec.Clip, ...],
+    holes: Sequence[tuple[int, int]],
+) -> str:
+    """A clip's pictures: decoded (with holes: from other inputs, graph/holes.py), fitted,
+    moved, coloured and faded, exactly `frames` long."""
     w, h = out.size
     clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
     mode = (clip.fit if clip else None) or out.fit
@@ -173,6 +261,7 @@ def _clip(
         raw = cut.video(g, source, slot.in_ms, frames, out.fps, out.size, holes)
         video = fit.fit(g, raw, w, h, mode)
     else:
+        index = g.input(source.name, (*options, "-an") if source.has_audio else options)
         video = _decoded(g, f"{index}:v", source.still, frames, slot.dur_ms, out.fps)
         video = fit.fit(g, video, w, h, mode)
         if source.still:
@@ -191,18 +280,7 @@ def _clip(
         start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
         steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
     steps.append(("settb", {"expr": "AVTB"}))
-    video = g.chain(video, *steps)
-    sound = audio.clip_track(g, sound_index, slot)
-    overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
-    return Segment(
-        video=video,
-        audio=sound,
-        frames=frames,
-        samples=slot.dur_ms * RATE // 1000,
-        overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
-        overlap_samples=overlap_ms * RATE // 1000,
-        transition=slot.transition,
-    )
+    return g.chain(video, *steps)
 
 
 def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, fps: int) -> str:

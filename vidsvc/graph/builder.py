@@ -26,9 +26,9 @@ class GraphBuilder:
         self._links: dict[str, str] = {}
         self._count = {"v": 0, "a": 0}
 
-    def input(self, path: str, options: tuple[str, ...] = ()) -> int:
+    def input(self, path: str, options: tuple[str, ...] = (), *, raw: bool = False) -> int:
         """Add an input file; returns its index (pads are `{index}:v` and `{index}:a`)."""
-        self._inputs.append(Input(path=path, options=options))
+        self._inputs.append(Input(path=path, options=options, raw=raw))
         return len(self._inputs) - 1
 
     def side_file(self, name: str, text: str) -> str:
@@ -82,8 +82,12 @@ class GraphBuilder:
             pad = self.add_many(name, (pad,), pad[0] if ":" not in pad else pad[-1], **args)[0]
         return pad
 
-    def finish(self, *outputs: str) -> Graph:
+    def finish(
+        self, *outputs: str, feeds: tuple[Graph, ...] = (), sound: Graph | None = None
+    ) -> Graph:
         graph = Graph(
+            feeds=feeds,
+            sound=sound,
             inputs=tuple(self._inputs),
             filters=tuple(self._filters),
             outputs=outputs,

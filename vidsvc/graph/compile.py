@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from vidsvc import spec
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.model import Filter, Graph
+from vidsvc.graph.parts import FEED, SOUND
 
 #: Graph strings longer than this go to a script file (Linux caps one argv string at 128 KiB).
 MAX_INLINE_GRAPH = 64 * 1024
@@ -43,6 +44,11 @@ class Command:
     files: Mapping[str, str] = field(default_factory=dict)  #: side files to write first
     links: Mapping[str, str] = field(default_factory=dict)  #: links to make first (fonts)
     expected_duration_ms: int
+    #: the parts' commands, run one after another into `feed` (graph/parts.py); none: one run
+    feeds: tuple[tuple[str, ...], ...] = ()
+    feed: str | None = None
+    #: with parts: the pass that joins the clips' sound, run before `argv` (graph/parts.py)
+    sound: tuple[str, ...] = ()
 
 
 def render_filter(f: Filter) -> str:
@@ -61,7 +67,8 @@ def input_args(graph: Graph, enc: Encoding) -> list[str]:
     argv: list[str] = []
     formats = ",".join(spec.INPUT_FORMATS)
     for item in graph.inputs:
-        argv += ["-protocol_whitelist", "file", "-format_whitelist", formats]
+        allowed = "rawvideo" if item.raw else formats
+        argv += ["-protocol_whitelist", "file", "-format_whitelist", allowed]
         lean = ["-threads", "1"] if enc.lean and "-vn" not in item.options else []
         argv += ["-max_pixels", str(enc.max_pixels), *item.options, *lean, "-i", item.path]
     return argv
@@ -88,17 +95,28 @@ def audio_codec(enc: Encoding) -> list[str]:
     return ["-c:a", "aac", "-b:a", enc.audio_bitrate]
 
 
-def head_args(graph: Graph, enc: Encoding) -> tuple[list[str], dict[str, str]]:
+def head_args(
+    graph: Graph, enc: Encoding, script: str = GRAPH_FILE, progress: bool = True
+) -> tuple[list[str], dict[str, str]]:
     """Global options, every input and the filter graph (inline, or a script file when long)."""
     files = dict(graph.files)
     text = graph_string(graph)
     if len(text) > MAX_INLINE_GRAPH:
-        files[GRAPH_FILE] = text
-        graph_args = ["-filter_complex_script", GRAPH_FILE]
+        files[script] = text
+        graph_args = ["-filter_complex_script", script]
     else:
         graph_args = ["-filter_complex", text]
     lean = ["-filter_complex_threads", "1"] if enc.lean else []
-    argv = [*global_args(), "-progress", "pipe:1", *lean, *input_args(graph, enc), *graph_args]
+    report = ["-progress", "pipe:1"] if progress else []
+    argv = [*global_args(), *report, *lean, *input_args(graph, enc), *graph_args]
+    return argv, files
+
+
+def feed_args(part: Graph, enc: Encoding, number: int) -> tuple[list[str], dict[str, str]]:
+    """One part (graph/parts.py): its pictures as raw yuv420p on stdout, which is the pipe."""
+    argv, files = head_args(part, enc, script=f"part{number}.txt", progress=False)
+    (video,) = part.outputs
+    argv += ["-map", f"[{video}]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]
     return argv, files
 
 
@@ -109,12 +127,26 @@ def thumbnail_args(label: str, out: str) -> list[str]:
 
 
 def command(graph: Graph, enc: Encoding, argv: list[str], files: dict[str, str]) -> Command:
-    """The Command of an argv compiled from `graph` (its side files and font links)."""
+    """The Command of an argv compiled from `graph` (its side files, font links and parts)."""
+    feeds: list[tuple[str, ...]] = []
+    for number, part in enumerate(graph.feeds):
+        feed, more = feed_args(part, enc, number)
+        feeds.append(tuple(feed))
+        files = {**files, **more}
+    sound: list[str] = []
+    if graph.sound is not None:
+        sound, more = head_args(graph.sound, enc, script="sound.txt", progress=False)
+        (pad,) = graph.sound.outputs
+        sound += ["-map", f"[{pad}]", "-c:a", "pcm_f32le", "-f", "wav", SOUND]
+        files = {**files, **more}
     return Command(
         argv=tuple(argv),
         files=files,
         links=dict(graph.links),
         expected_duration_ms=enc.duration_ms,
+        feeds=tuple(feeds),
+        feed=FEED if feeds else None,
+        sound=tuple(sound),
     )
 
 

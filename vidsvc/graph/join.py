@@ -38,47 +38,95 @@ class Segment:
 
 def join(g: GraphBuilder, segments: Sequence[Segment], fps: int) -> tuple[str, str]:
     """The segments in order, crossfaded where they overlap, as (video, audio) pads."""
-    videos: list[str] = []
-    sounds: list[str] = []
-    tail_v = tail_a = ""
+    return join_video(g, segments, fps), join_audio(g, segments)
+
+
+def join_video(
+    g: GraphBuilder,
+    segments: Sequence[Segment],
+    fps: int,
+    *,
+    after_head: bool = False,
+    last_head_only: bool = False,
+) -> str:
+    """The segments' pictures in order, crossfaded where they overlap.
+
+    A part of a timeline (graph/feed.py): `after_head` starts after the first segment's head,
+    which an earlier part blended; `last_head_only` takes only the last segment's head, for
+    the blend that ends this part."""
+    pads: list[str] = []
+    tail = ""
+    last = len(segments) - 1
     for i, seg in enumerate(segments):
-        nxt = segments[i + 1] if i + 1 < len(segments) else None
-        out_frames = nxt.overlap_frames if nxt is not None else 0
-        out_samples = nxt.overlap_samples if nxt is not None and out_frames > 0 else 0
-        head_v, body_v, next_tail_v = _pieces(
-            g, seg.video, seg.frames, seg.overlap_frames, out_frames, video=True
+        out = segments[i + 1].overlap_frames if i < last else 0
+        head = seg.overlap_frames
+        if i == last and last_head_only:
+            out = seg.frames - head  # the rest is never read
+        keep_head = not (i == 0 and after_head)
+        keep_rest = not (i == last and last_head_only)
+        head_v, body_v, next_tail = _pieces(
+            g,
+            seg.video,
+            seg.frames,
+            head,
+            out,
+            video=True,
+            keep_head=keep_head,
+            keep_rest=keep_rest,
         )
-        head_a, body_a, next_tail_a = _pieces(
-            g, seg.audio, seg.samples, seg.overlap_samples if seg.overlap_frames > 0 else 0,
-            out_samples, video=False,
-        )  # fmt: skip
-        if seg.overlap_frames > 0:
+        if head_v:
             shape = "fade" if seg.transition == "crossfade" else seg.transition
-            videos.append(
-                g.add(
-                    "xfade",
-                    (tail_v, head_v),
-                    transition=shape,
-                    duration=seg.overlap_frames / fps,
-                    offset=0,
-                )
-            )
-            sounds.append(g.add_audio("acrossfade", (tail_a, head_a), ns=seg.overlap_samples))
-        videos += [body_v] if body_v else []
-        sounds += [body_a] if body_a else []
-        tail_v, tail_a = next_tail_v, next_tail_a
-    return _concat(g, videos, sounds, fps)
+            duration = head / fps
+            pads.append(g.add("xfade", (tail, head_v), transition=shape, duration=duration,
+                              offset=0))  # fmt: skip
+        pads += [body_v] if body_v else []
+        tail = next_tail
+    if len(pads) == 1:
+        return pads[0]
+    joined = g.add("concat", pads, n=len(pads), v=1, a=0)
+    # concat dates each segment by its frames' mean spacing (a one-frame segment ends where
+    # it starts): the frames get the times one pass gives them, from their numbers
+    return g.chain(joined, ("setpts", {"expr": f"round(N/({fps}*TB))"}))
+
+
+def join_audio(g: GraphBuilder, segments: Sequence[Segment]) -> str:
+    """The segments' sound in order, crossfaded (acrossfade) where the pictures overlap."""
+    pads: list[str] = []
+    tail = ""
+    last = len(segments) - 1
+    for i, seg in enumerate(segments):
+        crossfaded = seg.overlap_frames > 0
+        out = segments[i + 1].overlap_samples if i < last and segments[i + 1].overlap_frames else 0
+        head = seg.overlap_samples if crossfaded else 0
+        head_a, body_a, next_tail = _pieces(g, seg.audio, seg.samples, head, out, video=False)
+        if head_a:
+            pads.append(g.add_audio("acrossfade", (tail, head_a), ns=seg.overlap_samples))
+        pads += [body_a] if body_a else []
+        tail = next_tail
+    if len(pads) == 1:
+        return pads[0]
+    return g.add_audio("concat", pads, n=len(pads), v=0, a=1)
 
 
 def _pieces(
-    g: GraphBuilder, pad: str, length: int, head: int, tail: int, *, video: bool
+    g: GraphBuilder,
+    pad: str,
+    length: int,
+    head: int,
+    tail: int,
+    *,
+    video: bool,
+    keep_head: bool = True,
+    keep_rest: bool = True,
 ) -> tuple[str, str, str]:
-    """A segment cut into (head, body, tail) pads, each starting at time 0; '' where empty.
+    """A segment cut into (head, body, tail) pads, each starting at time 0; '' where empty or
+    not kept (`keep_head`: the head; `keep_rest`: body and tail).
 
     One split feeds every piece; each piece's trim drops the frames that are not its own as
     they pass, so a piece waiting for its turn holds only its own frames."""
     spans = [(0, head), (head, length - tail), (length - tail, length)]
-    wanted = [(first, end) for first, end in spans if end > first]
+    kept = [keep_head, keep_rest, keep_rest]
+    wanted = [(a, b) for (a, b), keep in zip(spans, kept, strict=True) if keep and b > a]
     if len(wanted) == 1 and wanted[0] == (0, length):
         outs: tuple[str, ...] = (pad,)
     elif video:
@@ -87,8 +135,8 @@ def _pieces(
         outs = g.add_many("asplit", (pad,), "a" * len(wanted), len(wanted))
     pads = iter(outs)
     result: list[str] = []
-    for first, end in spans:
-        if end <= first:
+    for (first, end), keep in zip(spans, kept, strict=True):
+        if not keep or end <= first:
             result.append("")
             continue
         out = next(pads)
@@ -104,16 +152,3 @@ def _trimmed(g: GraphBuilder, pad: str, first: int, end: int, *, video: bool) ->
     bounds: dict[str, Arg] = {f"start_{unit}": first} if first else {}
     bounds[f"end_{unit}"] = end
     return g.chain(pad, (f"{prefix}trim", bounds), (f"{prefix}setpts", {"expr": "PTS-STARTPTS"}))
-
-
-def _concat(g: GraphBuilder, videos: list[str], sounds: list[str], fps: int) -> tuple[str, str]:
-    if len(videos) == 1:
-        video = videos[0]
-    else:
-        joined = g.add("concat", videos, n=len(videos), v=1, a=0)
-        # concat dates each segment by its frames' mean spacing (a one-frame segment ends where
-        # it starts): the frames get the times one pass gives them, from their numbers
-        video = g.chain(joined, ("setpts", {"expr": f"round(N/({fps}*TB))"}))
-    audio = sounds[0] if len(sounds) == 1 else g.add_audio(
-        "concat", sounds, n=len(sounds), v=0, a=1)  # fmt: skip
-    return video, audio

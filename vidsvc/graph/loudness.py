@@ -65,7 +65,22 @@ def analysis(graph: Graph) -> Graph:
         outputs=("ameter",),
         args=(("peak", "true"), ("framelog", "verbose")),
     )
-    pruned = replace(graph, filters=(*reversed(kept), meter), outputs=("ameter",), files={})
+    filters = (*reversed(kept), meter)
+    used = sorted(
+        {int(label.split(":")[0]) for f in filters for label in f.inputs if ":" in label}
+    )
+    # only the inputs the sound reads: the parts' pipe (graph/parts.py) has no writer here
+    number = {old: new for new, old in enumerate(used)}
+
+    def renumbered(label: str) -> str:
+        index, sep, stream = label.partition(":")
+        return f"{number[int(index)]}:{stream}" if sep else label
+
+    filters = tuple(replace(f, inputs=tuple(renumbered(x) for x in f.inputs)) for f in filters)
+    inputs = tuple(graph.inputs[i] for i in used)
+    pruned = replace(
+        graph, inputs=inputs, filters=filters, outputs=("ameter",), files={}, feeds=()
+    )
     pruned.check()
     return pruned
 

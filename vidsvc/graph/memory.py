@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vidsvc import spec
+from vidsvc.graph import parts
 from vidsvc.graph.model import Graph
 
 BASE_MB = 70.0  #: FFmpeg itself (its libraries alone are ~40 MiB resident), muxer, audio side
+PART_BASE_MB = 45.0  #: a part: FFmpeg writing raw pictures (no encoder, muxer or text engine)
 ENCODER_MB_PER_MP = 45.0  #: x264's own pictures at a preset without lookahead
 LOOKAHEAD_MB_PER_MP = 5.0  #: x264's lookahead adds this per frame of rc-lookahead
 #: Per open video input: a + b * MP + c * sqrt(MP) of its pictures, fitted on 240p, 480p and
@@ -63,6 +65,9 @@ class Shape:
     #: one thread per decoder and for the filter graph (compile.Encoding.lean): a third of the
     #: address space and two thirds of the memory of many inputs, about 20 % slower
     lean: bool = False
+    encodes: bool = True  #: False for a part (graph/parts.py): it writes raw pictures
+    #: the parts that feed this render's pictures; one runs at a time, beside this one
+    parts: tuple[Shape, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,26 +92,50 @@ def shape_of(
         else:
             sound += 1
     transitions = sum(1 for f in built.filters if f.name == "xfade")
+    parts = tuple(
+        replace(shape_of(part, output, preset, pixels), encodes=False) for part in built.feeds
+    )
     return Shape(
         output=output,
         preset=preset,
         video_inputs=tuple(video),
         audio_inputs=sound,
         transitions=transitions,
+        parts=parts,
     )
 
 
-def least_shape(comp: spec.Composition, preset: str) -> Shape:
+def least_shape(comp: spec.Composition, preset: str, part_clips: int = 0) -> Shape:
     """The smallest shape `comp` can have whatever its inputs turn out to be (each clip a tiny
-    picture without sound): what is knowable at POST, before anything is downloaded."""
-    transitions = sum(1 for c in comp.clips[1:] if spec.is_crossfade(c.transition))
-    return Shape(
-        output=comp.output.size,
-        preset=preset,
-        video_inputs=tuple(0 for _ in comp.clips),
-        audio_inputs=0,
-        transitions=transitions,
+    picture without sound): what is knowable at POST, before anything is downloaded. Made by
+    parts (graph/parts.py), it is the main render beside its largest part."""
+    crossfades = [spec.is_crossfade(c.transition) for c in comp.clips]
+    transitions = sum(crossfades[1:])
+    clips = len(comp.clips)
+    if not parts.split(clips, part_clips):
+        return Shape(output=comp.output.size, preset=preset, video_inputs=(0,) * clips,
+                     audio_inputs=0, transitions=transitions)  # fmt: skip
+    largest = max(
+        (
+            Shape(
+                output=comp.output.size,
+                preset=preset,
+                encodes=False,
+                audio_inputs=0,
+                video_inputs=(0,) * (end - first + (end < clips)),
+                transitions=sum(crossfades[first + 1 : end + 1]),
+            )
+            for first, end in parts.ranges(clips, part_clips)
+        ),
+        key=lambda part: (len(part.video_inputs), part.transitions),
     )
+    return Shape(output=comp.output.size, preset=preset, video_inputs=(), audio_inputs=0,
+                 transitions=0, parts=(largest,))  # fmt: skip
+
+
+def with_lean(shape: Shape) -> Shape:
+    """The same render with one thread per decoder, parts included."""
+    return replace(shape, lean=True, parts=tuple(with_lean(p) for p in shape.parts))
 
 
 def _input_mb(mp: float) -> float:
@@ -121,9 +150,18 @@ def one_clip(shape: Shape) -> Shape:
 
 def estimate(shape: Shape, cores: int) -> Estimate:
     """The peak of a render of `shape` on `cores` CPUs (MiB, the model's margin included)."""
+    own = _own(shape, cores)
+    if not shape.parts:
+        return own
+    part = max((_own(p, cores) for p in shape.parts), key=lambda e: e.rss_mb)
+    return Estimate(rss_mb=own.rss_mb + part.rss_mb, address_mb=own.address_mb + part.address_mb)
+
+
+def _own(shape: Shape, cores: int) -> Estimate:
     out_mp = math.prod(shape.output) / MP
     lookahead = LOOKAHEAD.get(shape.preset, LOOKAHEAD["medium"])
-    rss = BASE_MB + (ENCODER_MB_PER_MP + LOOKAHEAD_MB_PER_MP * lookahead) * out_mp
+    encoder = (ENCODER_MB_PER_MP + LOOKAHEAD_MB_PER_MP * lookahead) * out_mp
+    rss = BASE_MB + encoder if shape.encodes else PART_BASE_MB
     share = LEAN_INPUT_SHARE if shape.lean else 1.0
     rss += share * sum(_input_mb(px / MP) for px in shape.video_inputs)
     rss += AUDIO_INPUT_MB * shape.audio_inputs

@@ -61,6 +61,8 @@ class FontFace:
 class Input:
     path: str  #: workspace-relative, service-chosen (`in0.mp4`)
     options: tuple[str, ...] = ()  #: input options placed before `-i` (seek, loop)
+    #: raw pictures from the parts' pipe (graph/parts.py), not a staged file
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +86,11 @@ class Graph:
     files: Mapping[str, str] = field(default_factory=dict)  #: side files (the ASS document)
     #: workspace-relative names to link to existing files (the fonts libass must load)
     links: Mapping[str, str] = field(default_factory=dict)
+    #: graphs of the parts that make this one's pictures, in order (graph/parts.py); each has
+    #: one output, the pictures it writes to the pipe
+    feeds: tuple[Graph, ...] = ()
+    #: with parts: the clips' sound, joined before this graph runs (one output, graph/parts.py)
+    sound: Graph | None = None
 
     def check(self) -> None:
         """Raise GraphError unless each pad is produced once and consumed once."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.media import ffreport
+from vidsvc.media import feed, ffreport
 from vidsvc.media.children import BASE_PIXELS, child_limits, job_timeout, name_limit
 from vidsvc.media.load import Load
 from vidsvc.media.process import (
@@ -111,26 +111,41 @@ async def run_ffmpeg(
     timeout: float | None = None,
     load: Load | None = None,
     pixels: int = BASE_PIXELS,
+    parts: Sequence[Sequence[str]] = (),
+    pipe: str | None = None,
 ) -> FFmpegRun:
     """Run `settings.ffmpeg_bin *argv` in `cwd`; raise ProcessingFailed unless it exits 0.
     `load` counts it as an FFmpeg render running while it does. `pixels` (the output frame's)
-    scales JOB_TIMEOUT and the derived child limits past 1080p."""
+    scales JOB_TIMEOUT and the derived child limits past 1080p. `parts`: commands that write
+    its pictures into the FIFO `pipe`, one after another (media/feed.py)."""
     limit = job_timeout(settings, pixels) if timeout is None else timeout
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
+    fifo = feed.Pipe(cwd / pipe) if parts and pipe else None
     try:
         proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
     except OSError as exc:
+        if fifo is not None:
+            fifo.close()
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = Tail(STDERR_TAIL_BYTES)
     last: list[FFmpegProgress] = []
+    peak: list[float] = [0.0]
+    parts_usage = feed.PartsUsage()
 
     def seen(progress: FFmpegProgress) -> None:
         last[:] = [progress]
+        peak[0] = max(peak[0], ffreport.resident_peak_mb(proc.pid) or 0.0)
         if on_progress is not None:
             on_progress(progress)
 
-    readers = (_pump_progress(proc.stdout, seen), tail.drain(proc.stderr))
+    readers = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr)]
+    if fifo is not None:
+        readers.append(
+            feed.feed(
+                proc, fifo, parts, settings=settings, cwd=cwd, pixels=pixels, usage=parts_usage
+            )
+        )
     try:
         with load.ffmpeg() if load is not None else contextlib.nullcontext():
             async with asyncio.timeout(limit) as deadline:
@@ -145,6 +160,9 @@ async def run_ffmpeg(
     except BaseException:
         await stop_shielded(proc, settings.kill_grace)
         raise
+    finally:
+        if fifo is not None:
+            fifo.close()
     usage = ffreport.collect(cwd)
     text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
     if returncode != 0:
@@ -153,10 +171,17 @@ async def run_ffmpeg(
         returncode=returncode,
         elapsed_s=time.monotonic() - started,
         stderr_tail=text,
-        cpu_s=usage.cpu_s if usage else None,
-        memory_peak_mb=usage.memory_peak_mb if usage else None,
+        cpu_s=usage.cpu_s + parts_usage.cpu_s if usage else None,
+        memory_peak_mb=_peak(peak[0], usage, parts_usage),
         last=last[0] if last else None,
     )
+
+
+def _peak(polled: float, usage: ffreport.Usage | None, parts: feed.PartsUsage) -> float | None:
+    """The render's peak resident set: its FFmpeg's (VmHWM, read at each progress report; the
+    -benchmark maxrss where none was read) plus the largest part's, which ran beside it."""
+    own = polled or (usage.memory_peak_mb if usage else None)
+    return None if own is None else round(own + parts.peak_mb, 1)
 
 
 async def ffmpeg_version(settings: Settings) -> str:

@@ -49,9 +49,22 @@ def parse(text: str) -> Usage | None:
     )
 
 
-def collect(cwd: Path) -> Usage | None:
+def resident_peak_mb(pid: int) -> float | None:
+    """A running process's peak resident set (VmHWM), MiB; None once it is gone.
+
+    Not the -benchmark maxrss: Linux carries a process's maxrss across exec, and a child
+    forked from the service starts with the service's resident set (a 300 MiB test process
+    made a 75 MiB render report 320). VmHWM belongs to the FFmpeg image alone."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def collect(cwd: Path, name: str = REPORT_FILE) -> Usage | None:
     """Read and remove the report FFmpeg left in `cwd` (None when there is none)."""
-    path = cwd / REPORT_FILE
+    path = cwd / name
     try:
         with path.open("rb") as f:
             size = f.seek(0, 2)

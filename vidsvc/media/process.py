@@ -68,13 +68,16 @@ async def spawn(
     cwd: Path | None,
     limits: ChildLimits | None = None,
     extra_env: dict[str, str] | None = None,
+    stdout: int | None = None,
 ) -> asyncio.subprocess.Process:
+    """Start `argv` in its own process group under `limits`; stdout is a pipe to us unless
+    `stdout` gives a descriptor to write to (a render part's pipe: graph/parts.py)."""
     env = child_env(extra_env)
     # PDEATHSIG fires when the forking *thread* exits: children are forked from the loop thread.
     return await asyncio.create_subprocess_exec(
         *argv,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if stdout is None else stdout,
         stderr=subprocess.PIPE,
         cwd=cwd,
         start_new_session=True,
@@ -88,7 +91,7 @@ def signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
         os.killpg(proc.pid, sig)  # start_new_session: the group id is the leader's pid
 
 
-async def _leader_exit(proc: asyncio.subprocess.Process) -> int:
+async def leader_exit(proc: asyncio.subprocess.Process) -> int:
     """Wait for the leader alone: proc.wait() also waits for every holder of our pipes."""
     delay = 0.005
     while proc.returncode is None:
@@ -101,9 +104,9 @@ async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
     if proc.returncode is None and grace > 0:
         signal_group(proc, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_leader_exit(proc), grace)
+            await asyncio.wait_for(leader_exit(proc), grace)
     signal_group(proc, signal.SIGKILL)  # also the leader's leftovers, if it did exit
-    await _leader_exit(proc)
+    await leader_exit(proc)
     with contextlib.suppress(TimeoutError):  # a child that left our session keeps the pipes
         await asyncio.wait_for(proc.wait(), 5)
 
@@ -118,7 +121,7 @@ async def stop_shielded(proc: asyncio.subprocess.Process, grace: float) -> None:
 async def supervise(proc: asyncio.subprocess.Process, readers: Sequence[Awaitable[None]]) -> int:
     """Run the pipe readers until the leader exits, surfacing a reader's error at once."""
     tasks = [asyncio.ensure_future(r) for r in readers]
-    exit_task = asyncio.ensure_future(_leader_exit(proc))
+    exit_task = asyncio.ensure_future(leader_exit(proc))
     pending: set[asyncio.Future[Any]] = {exit_task, *tasks}
     try:
         while not exit_task.done():

@@ -37,12 +37,13 @@ def _fits(estimate: memory.Estimate, shape: memory.Shape, settings: Settings) ->
     return address_ok and memory_ok
 
 
-def _refuse(shape: memory.Shape, estimate: memory.Estimate, settings: Settings) -> None:
-    w, h = shape.output
+def _refuse(comp: spec.Composition, estimate: memory.Estimate, settings: Settings) -> None:
+    w, h = comp.output.size
+    crossfades = sum(1 for c in comp.clips[1:] if spec.is_crossfade(c.transition))
     raise ValidationError(
         f"this composition needs about {estimate.rss_mb} MiB of memory and "
         f"{estimate.address_mb} MiB of address space to render "
-        f"({len(shape.video_inputs)} clips, {shape.transitions} crossfades at {w}x{h}), more "
+        f"({len(comp.clips)} clips, {crossfades} crossfades at {w}x{h}), more "
         "than this server allows; use fewer clips or crossfades, or a smaller output",
         details={
             "field": "clips",
@@ -57,10 +58,10 @@ def _refuse(shape: memory.Shape, estimate: memory.Estimate, settings: Settings) 
 def admit(comp: spec.Composition, settings: Settings) -> None:
     """At POST: refuse what cannot fit even with the smallest inputs and the lean threads."""
     preset = comp.output.preset or settings.x264_preset
-    shape = dataclasses.replace(memory.least_shape(comp, preset), lean=True)
+    shape = memory.with_lean(memory.least_shape(comp, preset, settings.render_part_clips))
     least = memory.estimate(shape, cores())
     if not _fits(least, shape, settings):
-        _refuse(shape, least, settings)
+        _refuse(comp, least, settings)
 
 
 def plan(
@@ -78,8 +79,8 @@ def plan(
     usual = memory.estimate(shape, cores())
     if _fits(usual, shape, settings):
         return enc, usual
-    lean_shape = dataclasses.replace(shape, lean=True)
+    lean_shape = memory.with_lean(shape)
     lean = memory.estimate(lean_shape, cores())
     if not _fits(lean, lean_shape, settings):
-        _refuse(lean_shape, lean, settings)
+        _refuse(comp, lean, settings)
     return dataclasses.replace(enc, lean=True), lean

@@ -221,26 +221,34 @@ async def encode(
             on_rate(eta_seconds(p, total_ms), p.speed)
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
-    async def run_command(argv: tuple[str, ...]) -> FFmpegRun:
+    async def run_command(command: graph.Command) -> list[FFmpegRun]:
+        """The command's runs, its main FFmpeg first; by parts, the clips' sound is joined
+        before the main FFmpeg starts (graph/parts.py)."""
+        sound = []
+        if command.sound:
+            sound.append(await run_ffmpeg(command.sound, settings=settings, cwd=work, load=load))
         async with (
-            gpu.session(argv, settings),  # an NVENC run holds one of its sessions
+            gpu.session(command.argv, settings),  # an NVENC run holds one of its sessions
             _reserved(load, prepared.memory),  # and its memory, where the service has a budget
         ):
-            return await run_ffmpeg(
-                argv,
+            main = await run_ffmpeg(
+                command.argv,
                 settings=settings,
                 cwd=work,
                 on_progress=on_progress,
                 load=load,
                 pixels=prepared.pixels,
+                parts=command.feeds,
+                pipe=command.feed,
             )
+        return [main, *sound]
 
     started = load.mark()
     decision = prepared.decision
     runs: list[FFmpegRun] = []
     if decision.plan is not None:
         try:
-            runs.append(await run_command(command.argv))
+            runs += await run_command(command)
             runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
         except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
             if "timeout" in exc.details:
@@ -251,13 +259,13 @@ async def encode(
             write_files(work, command.files)  # graph.txt, if the graph is long, is its own
     if not runs:
         try:
-            runs.append(await run_command(command.argv))
+            runs += await run_command(command)
         except ProcessingFailed as exc:
             if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
                 raise
             log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
             command = prepared.on_cpu()
-            runs.append(await run_command(command.argv))
+            runs += await run_command(command)
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:

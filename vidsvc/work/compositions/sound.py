@@ -104,12 +104,16 @@ async def prepare(
         durations = {url: s.duration_ms for url, s in sources.items()}
         timeline, moved = beatsync.snap(timeline, grid, durations, sync)
         notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
-    built = graph.build(timeline, comp, sources, fonts)
+    part_clips = settings.render_part_clips
+    built = graph.build(timeline, comp, sources, fonts, part_clips=part_clips)
     target = comp.audio.loudness_lufs
     measured = None
     if target is not None:
-        measured, seconds = await measure(built, enc, settings, work)
-        built = graph.build(timeline, comp, sources, fonts, measured)
+        # measured on the one-FFmpeg graph: by parts, the sound passes through a file that
+        # only the render writes (graph/parts.py); the mix is the same either way
+        plain = graph.build(timeline, comp, sources, fonts)
+        measured, seconds = await measure(plain, enc, settings, work)
+        built = graph.build(timeline, comp, sources, fonts, measured, part_clips=part_clips)
         notes["loudness"] = {
             "target_lufs": target,
             "measured_lufs": measured.integrated_lufs,
