@@ -75,6 +75,7 @@ bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.passcost  # issue 16: peak RSS vs raw, encode vs decode+filter
 	$(BIN)/python -m bench.presets  # x264 presets x CRF at matched SSIM: its section of results.md
 	$(BIN)/python -m bench.smart  # smart rendering vs one pass on render-ready clips (60 s, 180 s)
+	$(BIN)/python -m bench.clips  # issue 23: peak memory and wall vs clip count, before and now
 
 # The text engine's cost alone (also part of `make bench`): vidsvc vs a hand-written ass command
 # vs drawtext.

@@ -1,9 +1,8 @@
 """build(): a planned timeline and its staged sources become one filter graph.
 
-Every clip is normalized inside the graph (constant fps, fit and letterbox, SAR 1, yuv420p,
-AVTB timebase) before any xfade, because xfade needs identical size, rate, format and timebase.
-Video boundaries are rounded to frames and audio boundaries to samples from *absolute* times,
-so rounding never accumulates into drift along a long timeline.
+The clips become segments (graph/segments.py) joined in order (graph/join.py), or, for a long
+timeline, pictures fed by parts (graph/parts.py); then overlays, text, the mix and the
+thumbnail.
 
 Pure: imports the leaves and vidsvc.graph only.
 """
@@ -13,40 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
-from vidsvc.graph import audio, fit, layers, motion, parts, text
-from vidsvc.graph import holes as cut
+from vidsvc.graph import audio, layers, parts, text
 from vidsvc.graph.builder import GraphBuilder
-from vidsvc.graph.join import Segment, join, join_audio, join_video
+from vidsvc.graph.join import join
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
-from vidsvc.graph.timeline import ClipSlot, Timeline
+from vidsvc.graph.segments import COLOR_FILTERS, frame_at, segments
+from vidsvc.graph.timeline import Timeline
 
-RATE = audio.RATE
 THUMB_WIDTH = 640
-#: Colour presets as cheap YUV-domain filters (no RGB round trip on the hot path).
-COLOR_FILTERS: dict[str, tuple[tuple[str, dict[str, str | int | float]], ...]] = {
-    "none": (),
-    "warm": (("lutyuv", {"u": "val-12", "v": "val+12"}),),
-    "cool": (("lutyuv", {"u": "val+12", "v": "val-12"}),),
-    "vivid": (("eq", {"saturation": 1.45, "contrast": 1.08}),),
-    "muted": (("eq", {"saturation": 0.5, "contrast": 0.94}),),
-    "bw": (("hue", {"s": 0}),),
-}
-
-
-def still_frames(frames: int, fps: int) -> tuple[tuple[str, dict[str, str | int | float]], ...]:
-    """One decoded image as `frames` frames at `fps`. The image has no duration, so `fps` alone
-    would drop it; `loop` repeats it and `setpts` gives the copies their times."""
-    return (
-        ("loop", {"loop": frames, "size": 1, "start": 0}),
-        ("setpts", {"expr": f"N/({fps}*TB)"}),
-        ("fps", {"fps": fps}),
-        ("trim", {"end_frame": frames}),
-    )
-
-
-def frame_at(ms: int, fps: int) -> int:
-    return round(ms * fps / 1000)
+__all__ = ["COLOR_FILTERS", "THUMB_WIDTH", "build", "frame_at", "thumbnail_frame"]
 
 
 def build(
@@ -70,11 +45,11 @@ def build(
     feeds: tuple[Graph, ...] = ()
     joined: Graph | None = None
     if parts.split(len(timeline.clips), part_clips) and not holes:
-        joined = _sound(timeline, comp, sources)
+        joined = parts.sound_graph(timeline, comp, sources)
         bed = parts.sound(g)
         video = parts.fed(g, out.size, out.fps)
         feeds = tuple(
-            _part(timeline, comp, sources, first, end)
+            parts.part_graph(timeline, comp, sources, first, end)
             for first, end in parts.ranges(len(timeline.clips), part_clips)
         )
     else:
@@ -92,40 +67,6 @@ def build(
     return g.finish(video, mixed, thumb, feeds=feeds, sound=joined)
 
 
-def _sound(timeline: Timeline, comp: spec.Composition, sources: Mapping[str, Source]) -> Graph:
-    """The clips' sound joined, for a render made by parts (graph/parts.py)."""
-    g = GraphBuilder()
-    made = segments(g, timeline, comp.output, sources, comp.clips, want="audio")
-    return g.finish(join_audio(g, made))
-
-
-def _part(
-    timeline: Timeline,
-    comp: spec.Composition,
-    sources: Mapping[str, Source],
-    first: int,
-    end: int,
-) -> Graph:
-    """Clips [first, end) of the timeline's pictures, as one part: from where the blend into
-    clip `first` ended (an earlier part made it) through the blend into clip `end`."""
-    g = GraphBuilder()
-    clips, fps = timeline.clips, comp.output.fps
-    blend_out = end < len(clips) and _overlap_frames(clips[end - 1], clips[end], fps) > 0
-    made = segments(
-        g, timeline, comp.output, sources, comp.clips, want="video", first=first,
-        end=end + 1 if blend_out else end,
-    )  # fmt: skip
-    after_head = first > 0 and made[0].overlap_frames > 0
-    video = join_video(g, made, fps, after_head=after_head, last_head_only=blend_out)
-    return g.finish(video)
-
-
-def _overlap_frames(prev: ClipSlot, slot: ClipSlot, fps: int) -> int:
-    if not spec.is_crossfade(slot.transition):
-        return 0
-    return frame_at(prev.end_ms, fps) - frame_at(slot.start_ms, fps)
-
-
 def thumbnail_frame(output: spec.Output, total_ms: int) -> int:
     """The output frame the thumbnail shows."""
     frame = frame_at(_thumbnail_ms(output, total_ms), output.fps)
@@ -138,159 +79,3 @@ def _thumbnail_ms(output: spec.Output, total_ms: int) -> int:
     if output.thumbnail_ms is None:
         return min(1000, total_ms // 2)
     return max(0, min(output.thumbnail_ms, total_ms - 1000 // output.fps))
-
-
-def segments(
-    g: GraphBuilder,
-    timeline: Timeline,
-    out: spec.Output,
-    sources: Mapping[str, Source],
-    comp_clips: tuple[spec.Clip, ...] = (),
-    holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
-    *,
-    want: str = "both",
-    first: int = 0,
-    end: int | None = None,
-) -> list[Segment]:
-    """Clips [first, end) and the gaps before them as segments; `want`: "both", "video" (no
-    sound input opened) or "audio" (no picture input opened)."""
-    made: list[Segment] = []
-    clips = timeline.clips
-    prev: ClipSlot | None = clips[first - 1] if first > 0 else None
-    for i in range(first, len(clips) if end is None else end):
-        slot = clips[i]
-        prev_end = prev.end_ms if prev else 0
-        if slot.start_ms > prev_end:
-            made.extend(_gap(g, prev_end, slot.start_ms, out, want))
-        gaps = (holes or {}).get(i, ())
-        made.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips, gaps, want))
-        prev = slot
-    return made
-
-
-def _gap(
-    g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output, want: str = "both"
-) -> list[Segment]:
-    """Black and silence between clips (or before the first)."""
-    frames = frame_at(end_ms, out.fps) - frame_at(start_ms, out.fps)
-    if frames <= 0:
-        return []
-    w, h = out.size
-    video = ""
-    if want != "audio":
-        video = g.add("color", (), c="black", s=f"{w}x{h}", r=out.fps)
-        video = g.chain(
-            video,
-            ("trim", {"end_frame": frames}),
-            ("format", {"pix_fmts": "yuv420p"}),
-            ("setsar", {"r": 1}),
-            ("settb", {"expr": "AVTB"}),
-        )
-    samples = (end_ms - start_ms) * RATE // 1000
-    silence = audio.silence(g, samples) if want != "video" else ""
-    return [
-        Segment(
-            video=video,
-            audio=silence,
-            frames=frames,
-            samples=samples,
-            overlap_frames=0,
-            overlap_samples=0,
-            transition="cut",
-        )
-    ]
-
-
-def _clip(
-    g: GraphBuilder,
-    slot: ClipSlot,
-    out: spec.Output,
-    source: Source,
-    prev: ClipSlot | None,
-    comp_clips: tuple[spec.Clip, ...] = (),
-    holes: Sequence[tuple[int, int]] = (),
-    want: str = "both",
-) -> Segment:
-    """One clip: seek by input options, normalize, colour, trim to exact frames, fades."""
-    options: tuple[str, ...] = source.open_options
-    if slot.in_ms > 0 and not source.still:
-        options += ("-ss", _secs(slot.in_ms))
-    options += (
-        "-t",
-        _secs(slot.dur_ms + 100),
-    )  # decode only what is used (tpad covers a short end)
-    frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
-    video = sound = ""
-    if want != "audio":
-        video = _picture(g, slot, out, source, options, frames, comp_clips, holes)
-    if want != "video":
-        # Picture and sound come from two demuxers of one file: a transition's sound is read
-        # ahead of its pictures (acrossfade waits for the outgoing track's end), and one
-        # demuxer would decode the pictures with it, to wait in the graph (graph/join.py).
-        index = g.input(source.name, (*options, "-vn")) if source.has_audio else None
-        sound = audio.clip_track(g, index, slot)
-    fps = out.fps
-    overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
-    return Segment(
-        video=video,
-        audio=sound,
-        frames=frames,
-        samples=slot.dur_ms * RATE // 1000,
-        overlap_frames=frame_at(slot.start_ms + overlap_ms, fps) - frame_at(slot.start_ms, fps),
-        overlap_samples=overlap_ms * RATE // 1000,
-        transition=slot.transition,
-    )
-
-
-def _picture(
-    g: GraphBuilder,
-    slot: ClipSlot,
-    out: spec.Output,
-    source: Source,
-    options: tuple[str, ...],
-    frames: int,
-    comp_clips: tuple[spec.Clip, ...],
-    holes: Sequence[tuple[int, int]],
-) -> str:
-    """A clip's pictures: decoded (with holes: from other inputs, graph/holes.py), fitted,
-    moved, coloured and faded, exactly `frames` long."""
-    w, h = out.size
-    clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
-    mode = (clip.fit if clip else None) or out.fit
-    if holes:
-        raw = cut.video(g, source, slot.in_ms, frames, out.fps, out.size, holes)
-        video = fit.fit(g, raw, w, h, mode)
-    else:
-        index = g.input(source.name, (*options, "-an") if source.has_audio else options)
-        video = _decoded(g, f"{index}:v", source.still, frames, slot.dur_ms, out.fps)
-        video = fit.fit(g, video, w, h, mode)
-        if source.still:
-            video = g.chain(video, *still_frames(frames, out.fps))
-    if clip is not None:
-        video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
-    steps: list[tuple[str, dict[str, str | int | float]]] = [
-        ("setsar", {"r": 1}),
-        ("format", {"pix_fmts": "yuv420p"}),
-        *COLOR_FILTERS[slot.color_preset],
-    ]
-    fps = out.fps
-    if slot.transition == "fade":
-        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(slot.transition_ms)}))
-    if slot.fade_out_ms:
-        start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
-        steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
-    steps.append(("settb", {"expr": "AVTB"}))
-    return g.chain(video, *steps)
-
-
-def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, fps: int) -> str:
-    """An input's video at `fps`, exactly `frames` long (a still: its one frame, fitted later
-    and then repeated)."""
-    video = g.chain(pad, ("setpts", {"expr": "PTS-STARTPTS"}))
-    if still:
-        return video
-    return g.chain(video, *cut.exact_frames(frames, fps, dur_ms))
-
-
-def _secs(ms: int) -> str:
-    return f"{ms / 1000:.3f}"

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 from vidsvc import spec
 from vidsvc.graph.escape import filter_args
-from vidsvc.graph.model import Filter, Graph
-from vidsvc.graph.parts import FEED, SOUND
+from vidsvc.graph.model import FEED, SOUND, Filter, Graph
 
 #: Graph strings longer than this go to a script file (Linux caps one argv string at 128 KiB).
 MAX_INLINE_GRAPH = 64 * 1024

@@ -127,7 +127,7 @@ def _pieces(
     spans = [(0, head), (head, length - tail), (length - tail, length)]
     kept = [keep_head, keep_rest, keep_rest]
     wanted = [(a, b) for (a, b), keep in zip(spans, kept, strict=True) if keep and b > a]
-    if len(wanted) == 1 and wanted[0] == (0, length):
+    if len(wanted) == 1:  # one piece: no split (trimmed below unless it is the whole)
         outs: tuple[str, ...] = (pad,)
     elif video:
         outs = g.add_many("split", (pad,), "v" * len(wanted), len(wanted))

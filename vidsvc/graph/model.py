@@ -21,6 +21,12 @@ AUDIO_FILTERS = frozenset(
 )
 
 
+#: By parts (graph/parts.py): the pipe the parts write and the main FFmpeg reads (a FIFO in the
+#: render's workspace), and the clips' sound, joined by an audio-only pass before it starts.
+FEED = "pictures.fifo"
+SOUND = "sound.wav"
+
+
 class GraphError(ValueError):
     """The builder produced an ill-formed graph: a bug in vidsvc, never a user error."""
 

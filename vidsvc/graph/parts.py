@@ -14,17 +14,20 @@ open at any moment is the main graph and one part: flat in the number of clips.
 The pictures are the one graph's: every part uses the same clip chains and the same join
 (graph/join.py), and the main graph gives the frames the times one graph gives them.
 
-Pure: imports only vidsvc.graph.
+Pure: imports the leaves and vidsvc.graph only.
 """
 
 from __future__ import annotations
 
-from vidsvc.graph.builder import GraphBuilder
+import itertools
+from collections.abc import Mapping
 
-#: The pipe the parts write and the main FFmpeg reads (a FIFO in the render's workspace).
-FEED = "pictures.fifo"
-#: The clips' sound, joined by a short audio-only pass before the main FFmpeg starts.
-SOUND = "sound.wav"
+from vidsvc import spec
+from vidsvc.graph.builder import GraphBuilder
+from vidsvc.graph.join import join_audio, join_video
+from vidsvc.graph.model import FEED, SOUND, Graph, Source
+from vidsvc.graph.segments import frame_at, segments
+from vidsvc.graph.timeline import ClipSlot, Timeline
 
 
 def split(clips: int, part_clips: int) -> bool:
@@ -33,8 +36,15 @@ def split(clips: int, part_clips: int) -> bool:
 
 
 def ranges(clips: int, part_clips: int) -> list[tuple[int, int]]:
-    """Clip index ranges [first, end) of the parts, in order."""
-    return [(i, min(i + part_clips, clips)) for i in range(0, clips, part_clips)]
+    """Clip index ranges [first, end) of the parts, in order: as few parts as `part_clips`
+    allows, of sizes that differ by one at most (10 clips: 5 and 5, not 8 and 2; a render's
+    peak is its largest part's)."""
+    count = -(-clips // part_clips)
+    size, extra = divmod(clips, count)
+    bounds = [0]
+    for i in range(count):
+        bounds.append(bounds[-1] + size + (1 if i < extra else 0))
+    return list(itertools.pairwise(bounds))
 
 
 def sound(g: GraphBuilder) -> str:
@@ -58,3 +68,39 @@ def fed(g: GraphBuilder, size: tuple[int, int], fps: int) -> str:
         ("settb", {"expr": "AVTB"}),
         ("setpts", {"expr": f"round(N/({fps}*TB))"}),
     )
+
+
+def sound_graph(
+    timeline: Timeline, comp: spec.Composition, sources: Mapping[str, Source]
+) -> Graph:
+    """The clips' sound joined, for a render made by parts (graph/parts.py)."""
+    g = GraphBuilder()
+    made = segments(g, timeline, comp.output, sources, comp.clips, want="audio")
+    return g.finish(join_audio(g, made))
+
+
+def part_graph(
+    timeline: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    first: int,
+    end: int,
+) -> Graph:
+    """Clips [first, end) of the timeline's pictures, as one part: from where the blend into
+    clip `first` ended (an earlier part made it) through the blend into clip `end`."""
+    g = GraphBuilder()
+    clips, fps = timeline.clips, comp.output.fps
+    blend_out = end < len(clips) and _overlap_frames(clips[end - 1], clips[end], fps) > 0
+    made = segments(
+        g, timeline, comp.output, sources, comp.clips, want="video", first=first,
+        end=end + 1 if blend_out else end,
+    )  # fmt: skip
+    after_head = first > 0 and made[0].overlap_frames > 0
+    video = join_video(g, made, fps, after_head=after_head, last_head_only=blend_out)
+    return g.finish(video)
+
+
+def _overlap_frames(prev: ClipSlot, slot: ClipSlot, fps: int) -> int:
+    if not spec.is_crossfade(slot.transition):
+        return 0
+    return frame_at(prev.end_ms, fps) - frame_at(slot.start_ms, fps)

@@ -12,19 +12,18 @@ runs the phases with the cache between them; `render()` runs both for the CLI an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import math
 import shutil
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
-from vidsvc.errors import ProcessingFailed
+from vidsvc.errors import ProcessingFailed, ValidationError
 from vidsvc.graph import memory as graph_memory
 from vidsvc.graph import smart as smart_plan
 from vidsvc.graph import splice
@@ -32,7 +31,7 @@ from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
 from vidsvc.media.children import BASE_PIXELS
-from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
 from vidsvc.media.load import Load
@@ -40,7 +39,7 @@ from vidsvc.media.probe import MediaInfo
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
-from vidsvc.work.compositions import memory, smart, sound
+from vidsvc.work.compositions import memory, passes, smart, sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.checks import (
     check,
@@ -160,13 +159,21 @@ async def _compile(
     decision = await smart.decide(
         comp, settings, work, infos, mixed.graph, mixed.timeline, sources, enc
     )
-    if decision.plan is None:
+    plan = decision.plan
+    if plan is None:
         command = graph.compile_command(mixed.graph, enc)
     else:  # the same graph, the copied frames left undecoded
         last = mixed.timeline.duration_ms
-        holes = smart_plan.holes(decision.plan, mixed.timeline, thumbnail_frame(comp.output, last))
+        holes = smart_plan.holes(plan, mixed.timeline, thumbnail_frame(comp.output, last))
         holed = graph.build(mixed.timeline, comp, sources, fonts, mixed.measured, holes)
-        command = splice.windows_command(holed, enc, decision.plan)
+        try:  # one FFmpeg holding every clip's runs open (never by parts): its own estimate
+            windows_enc, windows = memory.plan(holed, comp, enc, infos, staged, settings)
+        except ValidationError as exc:
+            decision = smart.one_pass(f"the windows pass would not fit: {exc.message}")
+            command = graph.compile_command(mixed.graph, enc)
+        else:
+            needs = max(needs, windows, key=lambda e: e.rss_mb)
+            command = splice.windows_command(holed, windows_enc, plan)
     return Prepared(
         decision=decision,
         command=command,
@@ -222,26 +229,8 @@ async def encode(
         report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
 
     async def run_command(command: graph.Command) -> list[FFmpegRun]:
-        """The command's runs, its main FFmpeg first; by parts, the clips' sound is joined
-        before the main FFmpeg starts (graph/parts.py)."""
-        sound = []
-        if command.sound:
-            sound.append(await run_ffmpeg(command.sound, settings=settings, cwd=work, load=load))
-        async with (
-            gpu.session(command.argv, settings),  # an NVENC run holds one of its sessions
-            _reserved(load, prepared.memory),  # and its memory, where the service has a budget
-        ):
-            main = await run_ffmpeg(
-                command.argv,
-                settings=settings,
-                cwd=work,
-                on_progress=on_progress,
-                load=load,
-                pixels=prepared.pixels,
-                parts=command.feeds,
-                pipe=command.feed,
-            )
-        return [main, *sound]
+        return await passes.run(command, prepared.memory, settings, work, load, on_progress,
+                                pixels=prepared.pixels)  # fmt: skip
 
     started = load.mark()
     decision = prepared.decision
@@ -316,15 +305,6 @@ async def render(
         smart=encoded.smart,
         memory=prepared.memory_summary(),
     )
-
-
-@contextlib.asynccontextmanager
-async def _reserved(load: Load, needs: graph_memory.Estimate | None) -> AsyncIterator[None]:
-    if load.memory is None or needs is None:
-        yield
-        return
-    async with load.memory.reserve(needs.rss_mb):
-        yield
 
 
 def _encoding_message(p: FFmpegProgress, total_ms: int) -> str:
