@@ -128,16 +128,17 @@ async def test_2160p_renders_with_the_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A 4K render runs with JOB_TIMEOUT and the child limits scaled for its frame (4x)."""
+    from vidsvc.work.compositions import passes
     from vidsvc.work.compositions import render as render_module
 
-    real = render_module.run_ffmpeg
+    real = passes.run_ffmpeg
     pixels: list[int] = []
 
     async def spy(*args: Any, **kw: Any) -> Any:
         pixels.append(kw["pixels"])
         return await real(*args, **kw)
 
-    monkeypatch.setattr(render_module, "run_ffmpeg", spy)
+    monkeypatch.setattr(passes, "run_ffmpeg", spy)
     settings = make_settings(ENABLE_4K_OUTPUT="true")
     comp = parse_composition(
         {

@@ -93,7 +93,7 @@ async def test_concurrent_children_are_not_blurred(
     assert slow.cpu_s < heavy.cpu_s / 3, (slow.cpu_s, heavy.cpu_s)
 
 
-async def test_a_fake_ffmpeg_has_no_usage_rather_than_a_guess(
+async def test_a_fake_ffmpeg_has_no_cpu_figure_rather_than_a_guess(
     runner_settings: Callable[..., Settings],
     fake_ffmpeg: Callable[[str], Path],
     tmp_path: Path,
@@ -103,7 +103,10 @@ async def test_a_fake_ffmpeg_has_no_usage_rather_than_a_guess(
     run = await run_ffmpeg(
         args, settings=runner_settings(ffmpeg_bin=str(FAKE_FFMPEG)), cwd=tmp_path
     )
-    assert (run.cpu_s, run.memory_peak_mb) == (None, None)
+    # no -benchmark report: no CPU figure; the peak memory is the process's own VmHWM, read
+    # from /proc while it ran (the fake is a small Python process)
+    assert run.cpu_s is None
+    assert run.memory_peak_mb is not None and 1 < run.memory_peak_mb < 200
     assert usage_metadata([run])["cpu_seconds"] is None
 
 
