@@ -121,7 +121,10 @@ async def run_ffmpeg(
     limit = job_timeout(settings, pixels) if timeout is None else timeout
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
-    fifo = feed.Pipe(cwd / pipe) if parts and pipe else None
+    try:
+        fifo = feed.Pipe(cwd / pipe) if parts and pipe else None
+    except OSError as exc:  # TMP_DIR on a filesystem without FIFOs
+        raise ProcessingFailed(f"the render's pipe could not be made: {exc.strerror}") from None
     try:
         proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
     except OSError as exc:
