@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,32 @@ class Pipe:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+class Parts:
+    """One render's parts and their pipe (none: a render in one FFmpeg, nothing to feed)."""
+
+    def __init__(self, cwd: Path, pipe: str | None, parts: Sequence[Sequence[str]]) -> None:
+        self.cwd, self.parts, self.usage = cwd, parts, PartsUsage()
+        try:
+            self.pipe = Pipe(cwd / pipe) if parts and pipe else None
+        except OSError as exc:  # TMP_DIR on a filesystem without FIFOs
+            raise ProcessingFailed(
+                f"the render's pipe could not be made: {exc.strerror}"
+            ) from None
+
+    def feeding(
+        self, main: asyncio.subprocess.Process, settings: Settings, pixels: int
+    ) -> list[Awaitable[None]]:
+        """What runs beside the main FFmpeg: the parts, in order, into its pipe."""
+        if self.pipe is None:
+            return []
+        return [feed(main, self.pipe, self.parts, settings=settings, cwd=self.cwd, pixels=pixels,
+                     usage=self.usage)]  # fmt: skip
+
+    def close(self) -> None:
+        if self.pipe is not None:
+            self.pipe.close()
 
 
 async def feed(

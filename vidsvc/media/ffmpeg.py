@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,20 +121,15 @@ async def run_ffmpeg(
     limit = job_timeout(settings, pixels) if timeout is None else timeout
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
-    try:
-        fifo = feed.Pipe(cwd / pipe) if parts and pipe else None
-    except OSError as exc:  # TMP_DIR on a filesystem without FIFOs
-        raise ProcessingFailed(f"the render's pipe could not be made: {exc.strerror}") from None
+    fed = feed.Parts(cwd, pipe, parts)
     try:
         proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
     except OSError as exc:
-        if fifo is not None:
-            fifo.close()
+        fed.close()
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = Tail(STDERR_TAIL_BYTES)
     last: list[FFmpegProgress] = []
-    peak: list[float] = [0.0]
-    parts_usage = feed.PartsUsage()
+    peak = [0.0]  #: its VmHWM, read at each progress report (see _peak)
 
     def seen(progress: FFmpegProgress) -> None:
         last[:] = [progress]
@@ -142,17 +137,38 @@ async def run_ffmpeg(
         if on_progress is not None:
             on_progress(progress)
 
-    readers = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr)]
-    if fifo is not None:
-        readers.append(
-            feed.feed(
-                proc, fifo, parts, settings=settings, cwd=cwd, pixels=pixels, usage=parts_usage
-            )
-        )
+    readers: list[Awaitable[None]] = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr)]
+    readers += fed.feeding(proc, settings, pixels)
+    try:
+        returncode = await _supervised(proc, readers, settings, limit, load)
+    finally:
+        fed.close()
+    usage = ffreport.collect(cwd)
+    text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
+    if returncode != 0:
+        raise name_limit(_failure(returncode, text), returncode, text, settings, pixels)
+    return FFmpegRun(
+        returncode=returncode,
+        elapsed_s=time.monotonic() - started,
+        stderr_tail=text,
+        cpu_s=usage.cpu_s + fed.usage.cpu_s if usage else None,
+        memory_peak_mb=_peak(peak[0], usage, fed.usage),
+        last=last[0] if last else None,
+    )
+
+
+async def _supervised(
+    proc: asyncio.subprocess.Process,
+    readers: Sequence[Awaitable[None]],
+    settings: Settings,
+    limit: float,
+    load: Load | None,
+) -> int:
+    """Its exit code, its readers run beside it; stopped on timeout, cancellation or error."""
     try:
         with load.ffmpeg() if load is not None else contextlib.nullcontext():
             async with asyncio.timeout(limit) as deadline:
-                returncode = await supervise(proc, readers)
+                return await supervise(proc, readers)
     except TimeoutError:
         await stop_shielded(proc, settings.kill_grace)
         if not deadline.expired():
@@ -163,21 +179,6 @@ async def run_ffmpeg(
     except BaseException:
         await stop_shielded(proc, settings.kill_grace)
         raise
-    finally:
-        if fifo is not None:
-            fifo.close()
-    usage = ffreport.collect(cwd)
-    text = _sanitise(tail.data.decode("utf-8", "replace"), cwd)
-    if returncode != 0:
-        raise name_limit(_failure(returncode, text), returncode, text, settings, pixels)
-    return FFmpegRun(
-        returncode=returncode,
-        elapsed_s=time.monotonic() - started,
-        stderr_tail=text,
-        cpu_s=usage.cpu_s + parts_usage.cpu_s if usage else None,
-        memory_peak_mb=_peak(peak[0], usage, parts_usage),
-        last=last[0] if last else None,
-    )
 
 
 def _peak(polled: float, usage: ffreport.Usage | None, parts: feed.PartsUsage) -> float | None:

@@ -23,10 +23,9 @@ from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
-from vidsvc.errors import ProcessingFailed, ValidationError
+from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import memory as graph_memory
 from vidsvc.graph import smart as smart_plan
-from vidsvc.graph import splice
 from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.media import gpu
@@ -159,21 +158,15 @@ async def _compile(
     decision = await smart.decide(
         comp, settings, work, infos, mixed.graph, mixed.timeline, sources, enc
     )
-    plan = decision.plan
-    if plan is None:
+    if decision.plan is None:
         command = graph.compile_command(mixed.graph, enc)
     else:  # the same graph, the copied frames left undecoded
-        last = mixed.timeline.duration_ms
-        holes = smart_plan.holes(plan, mixed.timeline, thumbnail_frame(comp.output, last))
+        holes = smart_plan.holes(
+            decision.plan, mixed.timeline, thumbnail_frame(comp.output, mixed.timeline.duration_ms)
+        )
         holed = graph.build(mixed.timeline, comp, sources, fonts, mixed.measured, holes)
-        try:  # one FFmpeg holding every clip's runs open (never by parts): its own estimate
-            windows_enc, windows = memory.plan(holed, comp, enc, infos, staged, settings)
-        except ValidationError as exc:
-            decision = smart.one_pass(f"the windows pass would not fit: {exc.message}")
-            command = graph.compile_command(mixed.graph, enc)
-        else:
-            needs = max(needs, windows, key=lambda e: e.rss_mb)
-            command = splice.windows_command(holed, windows_enc, plan)
+        decision, command, needs = smart.windows(decision, holed, mixed.graph, comp, enc, needs,
+                                                 infos, staged, settings)  # fmt: skip
     return Prepared(
         decision=decision,
         command=command,

@@ -25,15 +25,17 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.cliptask import RENDER_READY
 from vidsvc.config import Settings
-from vidsvc.errors import ProcessingFailed
+from vidsvc.errors import ProcessingFailed, ValidationError
 from vidsvc.graph import smart, splice
 from vidsvc.graph.compile import global_args, video_codec
+from vidsvc.graph.memory import Estimate
 from vidsvc.graph.render_ready import video_args
 from vidsvc.graph.text import ASS_FILE
 from vidsvc.media import gpu
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo
 from vidsvc.media.renderready import VideoPackets, read_packets
+from vidsvc.work.compositions import memory
 
 PROBE_OUT = "paramsets.mp4"
 
@@ -169,3 +171,27 @@ async def join(
     runs.append(await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work))
     _check_output(await read_packets(work / enc.video_out, settings), plan)
     return runs
+
+
+def windows(
+    decision: Decision,
+    holed: graph.Graph,
+    built: graph.Graph,
+    comp: spec.Composition,
+    enc: graph.Encoding,
+    needs: Estimate,
+    infos: Mapping[str, MediaInfo],
+    staged: Mapping[str, Path],
+    settings: Settings,
+) -> tuple[Decision, graph.Command, Estimate]:
+    """A smart render's windows pass: one FFmpeg holding every clip's runs open (never by
+    parts), so its own estimate; one pass instead when it cannot fit."""
+    plan = decision.plan
+    assert plan is not None, "a windows pass needs a plan"
+    try:
+        windows_enc, windows = memory.plan(holed, comp, enc, infos, staged, settings)
+    except ValidationError as exc:
+        decision = one_pass(f"the windows pass would not fit: {exc.message}")
+        return decision, graph.compile_command(built, enc), needs
+    command = splice.windows_command(holed, windows_enc, plan)
+    return decision, command, max(needs, windows, key=lambda e: e.rss_mb)
