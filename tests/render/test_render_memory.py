@@ -302,6 +302,14 @@ async def test_parts_make_the_very_pictures_and_sound_of_one_ffmpeg(
     assert _decoded(parts.video) == _decoded(one.video)
     assert len(_decoded(parts.video)[0]) == round(parts.duration_ms * FPS / 1000)
     assert parts.thumbnail.read_bytes() == one.thumbnail.read_bytes()
+    # one run per output (the sound pass folded in), so the speed metrics and the estimator
+    # learn from renders by parts too
+    from vidsvc.runner.metrics import usage_metadata
+
+    usage = usage_metadata(parts.runs)
+    assert len(parts.runs) == 1
+    assert usage["output_seconds"] == pytest.approx(parts.duration_ms / 1000, abs=0.1)
+    assert usage["cpu_seconds"] > 0
 
 
 async def test_by_parts_memory_is_flat_in_the_number_of_clips(

@@ -5,6 +5,7 @@ instance's gate (media/memory_gate.py) and, with NVENC, one of the card's sessio
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -27,10 +28,11 @@ async def run(
     *,
     pixels: int,
 ) -> list[FFmpegRun]:
-    """The command's runs, its main FFmpeg first."""
-    sound = []
+    """The command's runs, its main FFmpeg first (by parts, with the sound pass's time and CPU
+    in it: one run per output, as the metrics and the estimator count them)."""
+    sound = None
     if command.sound:
-        sound.append(await run_ffmpeg(command.sound, settings=settings, cwd=work, load=load))
+        sound = await run_ffmpeg(command.sound, settings=settings, cwd=work, load=load)
     async with (
         gpu.session(command.argv, settings),  # an NVENC run holds one of its sessions
         _reserved(load, needs),  # and its memory, where the service has a budget
@@ -45,7 +47,20 @@ async def run(
             parts=command.feeds,
             pipe=command.feed,
         )
-    return [main, *sound]
+    return [main if sound is None else _with(main, sound)]
+
+
+def _with(main: FFmpegRun, before: FFmpegRun) -> FFmpegRun:
+    """`main` with a run that ended before it started: its seconds and CPU added, the larger
+    peak (they never ran side by side)."""
+    cpu = None if main.cpu_s is None or before.cpu_s is None else main.cpu_s + before.cpu_s
+    peaks = [p for p in (main.memory_peak_mb, before.memory_peak_mb) if p is not None]
+    return dataclasses.replace(
+        main,
+        elapsed_s=main.elapsed_s + before.elapsed_s,
+        cpu_s=cpu,
+        memory_peak_mb=max(peaks) if peaks else None,
+    )
 
 
 @contextlib.asynccontextmanager
