@@ -134,7 +134,13 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
             await asyncio.sleep(0.1)
     assert status["status"] == "completed", status
     assert status["progress"]["eta_seconds"] is None and status["progress"]["speed"] is None
-    _, samples = await scrape(client)
+    # the after-job hooks (the metrics among them) run once the final row is stored: a scrape
+    # right after the status says completed can come before them
+    finished = {"kind": "composition", "state": "completed"}
+    async with asyncio.timeout(10):
+        while value((samples := (await scrape(client))[1]), "vidsvc_jobs_finished_total",
+                    **finished) != 1:  # fmt: skip
+            await asyncio.sleep(0.05)
     jobs = "vidsvc_jobs"
     assert value(samples, jobs, state="completed", kind="composition") == 1
     assert value(samples, jobs, state="queued", kind="composition") == 0
@@ -143,7 +149,6 @@ async def test_real_render_shows_in_job_render_and_usage_metrics(
     kind = {"kind": "composition"}
     assert value(samples, "vidsvc_render_duration_seconds_count", **kind) == 1
     assert value(samples, "vidsvc_render_speed_count", **kind) == 1
-    finished = {"kind": "composition", "state": "completed"}
     assert value(samples, "vidsvc_jobs_finished_total", **finished) == 1
     assert value(samples, "vidsvc_smart_renders_total", applied="false") == 1  # 180p: one pass
     # render memory: the budget, nothing reserved once done, the peak against its estimate

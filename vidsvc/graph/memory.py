@@ -8,13 +8,15 @@ Two figures, because two limits apply:
 The model is linear in the parts that stay open for the whole run. FFmpeg 5.1 keeps every
 input's demuxer, decoder and filter chain (with its buffer pools) until it exits, so each clip
 costs its decoder's frames, and each crossfade its 4:4:4 conversion (xfade takes no 4:2:0);
-the frames in flight no longer grow with the timeline (graph/join.py). Coefficients were fitted
+the frames in flight no longer grow with the timeline (graph/join.py). A render by parts
+(graph/parts.py) needs its main FFmpeg plus its largest part, which run side by side (the
+sound pass before them holds only sound demuxers, ~1.5 MiB a clip). Coefficients were fitted
 on this machine (2 cores, FFmpeg 5.1.x, x264 164) from peak RSS and VmPeak of 5- and 30-clip
 renders, 720p and 1080p output, 480p and 1080p H.264 sources, cuts and crossfades, presets
 ultrafast and medium (README, "Render memory"); tests/render/test_render_memory.py keeps them
 honest against measured peaks.
 
-Pure: imports only vidsvc.graph and the spec.
+Pure: imports the leaves and vidsvc.graph only.
 """
 
 from __future__ import annotations
