@@ -254,8 +254,9 @@ def _decoded(path: Path) -> tuple[list[str], str]:
     return [line.split(",")[-1] for line in pictures.splitlines() if line[:1] != "#"], sound
 
 
-def _mixed(media: dict[str, Path], n: int) -> list[dict[str, Any]]:
-    """n clips of every kind of join: crossfades, shapes, cuts, fades through black, a still."""
+def _mixed(media: dict[str, Path], n: int, cycle: int = 5) -> list[dict[str, Any]]:
+    """n clips of every kind of join: crossfades, shapes, cuts, fades through black, a still
+    (the first `cycle` sources of five, in turn)."""
     kinds: list[dict[str, Any]] = [
         {"transition_in": "crossfade", "transition_duration": 0.3},
         {"transition_in": "wipeleft", "transition_duration": 0.2},
@@ -266,8 +267,8 @@ def _mixed(media: dict[str, Path], n: int) -> list[dict[str, Any]]:
     sources = [media["a"], media["portrait"], media["wide60"], media["b"], media["still"]]
     clips: list[dict[str, Any]] = []
     for i in range(n):
-        clip: dict[str, Any] = {"url": sources[i % 5], "trim_end": 1.2}
-        if sources[i % 5] == media["still"]:
+        clip: dict[str, Any] = {"url": sources[i % cycle], "trim_end": 1.2}
+        if sources[i % cycle] == media["still"]:
             clip = {"url": media["still"], "duration": 1.2}
         clips.append(clip | (kinds[i % 5] if i else {}))
     return clips
@@ -316,17 +317,17 @@ async def test_by_parts_memory_is_flat_in_the_number_of_clips(
     make_settings: Callable[..., Settings], media: dict[str, Path], still: Path, tmp_path: Path
 ) -> None:
     """Issue 23's bar: 30 clips with crossfades, fades through black and shapes within 1.2x of
-    the peak of 5 such clips, at the same output size, 720p. Parts of 3 clips, so both are by
-    parts with parts alike (3 and 2 clips; ten of 3): below RENDER_PART_CLIPS a render is one
-    FFmpeg, which grows by 10 to 35 MiB a clip. What still differs is which clips the largest
-    part holds (measured 1.12x to 1.17x)."""
+    the peak of 5 such clips, at the same output size, 720p. Parts of 3 clips over three
+    sources in turn, so both are by parts and every full part holds the same three (5 clips: 3
+    and 2; 30: ten of 3): below RENDER_PART_CLIPS a render is one FFmpeg, which grows by 10 to
+    35 MiB a clip."""
     from vidsvc.work.compositions.render import render
 
     settings = make_settings(RENDER_PART_CLIPS="3")
     peaks = {}
     for n in (5, 30):
         out = tmp_path / f"flat{n}.mp4"
-        document = {"clips": _mixed({**media, "still": still}, n)}
+        document = {"clips": _mixed({**media, "still": still}, n, cycle=3)}
         comp = parse_composition(
             _as_urls({**document, "output": {**OUTPUT, "resolution": "720p"}})
         )
