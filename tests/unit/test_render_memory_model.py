@@ -90,3 +90,17 @@ async def test_the_gate_lets_a_render_wait_until_the_budget_has_room() -> None:
     async with alone.reserve(500):
         assert alone.reserved == 500
     assert alone.reserved == 0
+
+
+def test_a_clip_of_no_frames_joins_as_an_empty_body() -> None:
+    """Found by the property test: 0.2 s at 5 fps after a 0.3 s gap rounds to no frame; its
+    pad is still consumed (concat takes an empty segment), never a `split` of no outputs."""
+    comp = parse_composition(
+        {"clips": [{"url": "a", "trim_end": 0.2, "start_time": 0.3}],
+         "output": {"resolution": "180p", "fps": 5}}
+    )  # fmt: skip
+    srcs = sources("a")
+    built = build(plan(comp, {"a": 2000}, Limits()), comp, srcs, FONTS)
+    assert not [
+        f for f in built.filters if f.name in ("split", "asplit") and f.args == (("", "0"),)
+    ]

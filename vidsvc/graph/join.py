@@ -127,6 +127,8 @@ def _pieces(
     spans = [(0, head), (head, length - tail), (length - tail, length)]
     kept = [keep_head, keep_rest, keep_rest]
     wanted = [(a, b) for (a, b), keep in zip(spans, kept, strict=True) if keep and b > a]
+    if not wanted:  # no frames at all (a clip shorter than half a frame): an empty body
+        return "", pad, ""
     if len(wanted) == 1:  # one piece: no split (trimmed below unless it is the whole)
         outs: tuple[str, ...] = (pad,)
     elif video:
