@@ -17,11 +17,10 @@ from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import join
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
-from vidsvc.graph.segments import COLOR_FILTERS, frame_at, segments
+from vidsvc.graph.segments import frame_at, segments
 from vidsvc.graph.timeline import Timeline
 
 THUMB_WIDTH = 640
-__all__ = ["COLOR_FILTERS", "THUMB_WIDTH", "build", "frame_at", "thumbnail_frame"]
 
 
 def build(

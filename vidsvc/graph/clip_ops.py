@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vidsvc import cliptask
-from vidsvc.graph.build import COLOR_FILTERS, THUMB_WIDTH
+from vidsvc.graph.build import THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.compile import (
     Encoding,
@@ -38,6 +38,7 @@ from vidsvc.graph.compile import (
 )
 from vidsvc.graph.model import Graph, Source
 from vidsvc.graph.render_ready import video_args
+from vidsvc.graph.segments import COLOR_FILTERS
 
 #: The render-ready profile's numbers, so the graph and the pinned encoding cannot disagree.
 WIDTH, HEIGHT = cliptask.RENDER_READY.width, cliptask.RENDER_READY.height

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from vidsvc import spec
 from vidsvc.graph import layers
-from vidsvc.graph.build import frame_at
 from vidsvc.graph.model import Source
+from vidsvc.graph.segments import frame_at
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
 #: Below this share of frames copied, one pass: measured (bench/smart.py), a smart render that

@@ -16,7 +16,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vidsvc.config import Settings
@@ -27,7 +27,6 @@ from vidsvc.media.process import STDERR_TAIL_BYTES, Tail, leader_exit, spawn, st
 
 PIPE_BYTES = 1 << 20  #: Linux's default cap for an unprivileged pipe (64 KiB otherwise)
 PART_REPORT = ".part-report.log"
-POLL_S = 0.2  #: how often a part's peak memory is read while it runs
 _F_SETPIPE_SZ = 1031
 
 
@@ -35,7 +34,6 @@ _F_SETPIPE_SZ = 1031
 class PartsUsage:
     cpu_s: float = 0.0  #: the parts' CPU seconds, summed
     peak_mb: float = 0.0  #: the largest part's peak resident set (one runs at a time)
-    runs: list[float] = field(default_factory=list)  #: each part's wall seconds
 
 
 class Pipe:
@@ -113,7 +111,6 @@ async def _part(
     usage: PartsUsage,
 ) -> bool:
     """Run one part to its end; False when the main FFmpeg ended first (the part is stopped)."""
-    started = asyncio.get_running_loop().time()
     env = {"FFREPORT": f"file={PART_REPORT}:level=32"}
     command = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
     try:
@@ -121,27 +118,25 @@ async def _part(
     except OSError as exc:
         raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
     tail = Tail(STDERR_TAIL_BYTES)
-    drain = asyncio.ensure_future(tail.drain(proc.stderr))
+    peak = [0.0]
+    helpers = [asyncio.ensure_future(tail.drain(proc.stderr)),
+               asyncio.ensure_future(ffreport.watch_peak(proc, peak))]  # fmt: skip
     part_exit = asyncio.ensure_future(leader_exit(proc))
     try:
-        while not part_exit.done():
-            peak = ffreport.resident_peak_mb(proc.pid)
-            usage.peak_mb = max(usage.peak_mb, peak or 0.0)
-            await asyncio.wait({part_exit, main_exit}, timeout=POLL_S,
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            if main_exit.done() and not part_exit.done():
-                await stop_shielded(proc, settings.kill_grace)
-                return False
-        await drain
+        await asyncio.wait({part_exit, main_exit}, return_when=asyncio.FIRST_COMPLETED)
+        if not part_exit.done():  # the main FFmpeg ended first
+            await stop_shielded(proc, settings.kill_grace)
+            return False
+        await asyncio.gather(*helpers)
     except BaseException:
         await stop_shielded(proc, settings.kill_grace)
         raise
     finally:
-        part_exit.cancel()
-        drain.cancel()
+        for task in (part_exit, *helpers):
+            task.cancel()
+    usage.peak_mb = max(usage.peak_mb, peak[0])
     report = ffreport.collect(cwd, PART_REPORT)
     usage.cpu_s += report.cpu_s if report else 0.0
-    usage.runs.append(asyncio.get_running_loop().time() - started)
     if part_exit.result() != 0:
         text = tail.data.decode("utf-8", "replace").replace(str(cwd), ".").strip().splitlines()
         reason = text[-1] if text else f"exit code {part_exit.result()}"

@@ -34,7 +34,6 @@ from vidsvc.media.process import (
 )
 from vidsvc.media.progress import FFmpegProgress, ProgressParser
 
-PEAK_POLL_S = 0.2  #: how often a running FFmpeg's VmHWM is read, beside each progress report
 ERROR_TAIL_BYTES = 4 * 1024  #: what an error's details may carry (clients see it)
 _BORING: tuple[str, ...] = ("Conversion failed!", "Exiting normally", "frame=", "size=", "video:")
 #: What -benchmark and FFREPORT add at the info level (seen only without -loglevel warning).
@@ -139,7 +138,7 @@ async def run_ffmpeg(
             on_progress(progress)
 
     readers: list[Awaitable[None]] = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr)]
-    readers.append(_watch_peak(proc, peak))
+    readers.append(ffreport.watch_peak(proc, peak))
     readers += fed.feeding(proc, settings, pixels)
     try:
         returncode = await _supervised(proc, readers, settings, limit, load)
@@ -181,13 +180,6 @@ async def _supervised(
     except BaseException:
         await stop_shielded(proc, settings.kill_grace)
         raise
-
-
-async def _watch_peak(proc: asyncio.subprocess.Process, peak: list[float]) -> None:
-    """Its VmHWM while it runs (a run without -progress reports nothing else to read it on)."""
-    while proc.returncode is None:
-        peak[0] = max(peak[0], ffreport.resident_peak_mb(proc.pid) or 0.0)
-        await asyncio.sleep(PEAK_POLL_S)
 
 
 def _peak(polled: float, usage: ffreport.Usage | None, parts: feed.PartsUsage) -> float | None:

@@ -11,6 +11,7 @@ the bench lines without touching stderr (which stays the short, warnings-only er
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 #: In the render's private workspace; `FFREPORT` wants `:` and `\` escaped, this has neither.
 REPORT_FILE = ".ffmpeg-report.log"
+PEAK_POLL_S = 0.2  #: how often a running FFmpeg's VmHWM is read
 #: The bench lines are among the last FFmpeg writes; x264's summary follows them.
 _TAIL_BYTES = 64 * 1024
 _TIMES = re.compile(r"bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s")
@@ -60,6 +62,14 @@ def resident_peak_mb(pid: int) -> float | None:
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return None
+
+
+async def watch_peak(proc: asyncio.subprocess.Process, peak: list[float]) -> None:
+    """Keep `peak[0]` at the running process's VmHWM, read every PEAK_POLL_S until it exits
+    (a run without -progress reports nothing else to read it on)."""
+    while proc.returncode is None:
+        peak[0] = max(peak[0], resident_peak_mb(proc.pid) or 0.0)
+        await asyncio.sleep(PEAK_POLL_S)
 
 
 def collect(cwd: Path, name: str = REPORT_FILE) -> Usage | None:
