@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port
 
 
 def env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -46,13 +47,6 @@ def test_a_bad_setting_is_one_line_naming_it_and_exit_2(
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0], done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_serves_json_logs_and_stops_on_sigterm(tmp_path: Path) -> None:

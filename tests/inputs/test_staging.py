@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.abc import ResolveResult
 from aiohttp.test_utils import TestServer
 
+from tests.support.ports import free_port
 from vidsvc.config import Settings
 from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError, VidsvcError
 from vidsvc.inputs import network, staging
@@ -256,9 +257,7 @@ async def test_first_failure_cancels_the_rest(
 
 
 async def test_connection_refused(workdir: Path) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     settings = Settings(allowed_url_hosts=(f"127.0.0.1:{port}",))
     with pytest.raises(InputUnavailable, match=f"cannot connect to 127.0.0.1:{port}"):
         await stage([f"http://127.0.0.1:{port}/a.mp4"], workdir, settings)

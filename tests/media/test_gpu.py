@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.processes import FAKE_FFMPEG
-from tests.support.server import free_port
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError
 from vidsvc.media import gpu

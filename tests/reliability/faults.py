@@ -123,19 +123,20 @@ async def settle(
 ) -> dict[str, dict[str, Any]]:
     """Wait until every job is terminal (connection errors while a server restarts are fine)."""
     final: dict[str, dict[str, Any]] = {}
+    seen: dict[str, dict[str, Any]] = {}  #: the last answer, to say where a job got stuck
     deadline = time.monotonic() + timeout
     while len(final) < len(ids) and time.monotonic() < deadline:
         for job_id in ids:
             if job_id in final:
                 continue
             try:
-                body = await get(http, base, job_id)
+                body = seen[job_id] = await get(http, base, job_id)
             except aiohttp.ClientError:
                 break
             if body.get("status") in TERMINAL:
                 final[job_id] = body
         await asyncio.sleep(0.1)
-    missing = [j for j in ids if j not in final]
+    missing = {j: seen.get(j) for j in ids if j not in final}
     assert not missing, f"not terminal after {timeout} s: {missing}"
     return final
 

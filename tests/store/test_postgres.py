@@ -16,7 +16,8 @@ import asyncpg
 import pytest
 
 from tests.support.jobs import make_job
-from tests.support.pg_server import PgServer, free_port
+from tests.support.pg_server import PgServer
+from tests.support.ports import free_port
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobState, Progress
 from vidsvc.store.postgres import PostgresJobStore, numbered

@@ -17,7 +17,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from tests.support.ports import free_port
 from vidsvc.store.migrate import migrate_postgres
 
 ENV_URL = "VIDSVC_TEST_DATABASE_URL"
@@ -185,12 +185,6 @@ def as_cluster_user() -> tuple[list[str], pwd.struct_passwd | None] | None:
     if runuser := shutil.which("runuser"):
         return [runuser, "-u", OS_USER, "--"], user
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_throwaway() -> PgServer:

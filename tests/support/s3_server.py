@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.ports import free_port
 from vidsvc.config import Settings
 
 _DUMMY = "testing"
@@ -230,7 +230,4 @@ async def s3_proxy(s3_endpoint: S3Endpoint) -> AsyncIterator[FaultProxy]:
 @pytest.fixture
 def dead_s3_url() -> str:
     """An endpoint where nothing listens: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

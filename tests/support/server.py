@@ -20,13 +20,7 @@ import aiohttp
 import pytest
 
 from tests.support.media import make_video
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support.ports import free_port
 
 
 def ffmpeg_pids(under: Path) -> list[int]:
