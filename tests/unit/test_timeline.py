@@ -52,7 +52,7 @@ def test_fade_goes_through_black_without_overlap() -> None:
         ]
     )
     assert [c.start_ms for c in t.clips] == [0, 2000]
-    assert t.clips[0].fade_out_ms == 400 and t.clips[0].transition_ms == 500
+    assert t.clips[0].look.fade_out_ms == 400 and t.clips[0].transition_ms == 500
 
 
 def test_gaps_are_allowed_and_placement_derives_the_length() -> None:

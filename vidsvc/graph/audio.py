@@ -55,8 +55,7 @@ def clip_track(g: GraphBuilder, index: int | None, slot: ClipSlot) -> str:
         )
         if slot.volume != 1.0:
             pad = g.chain(pad, ("volume", {"volume": slot.volume}))
-    fade_in = slot.transition_ms if slot.transition == "fade" else 0
-    return _fades(g, pad, samples, fade_in, slot.fade_out_ms)
+    return _fades(g, pad, samples, slot.look.fade_in_ms, slot.look.fade_out_ms)
 
 
 def _fades(g: GraphBuilder, pad: str, samples: int, in_ms: int, out_ms: int) -> str:

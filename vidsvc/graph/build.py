@@ -52,7 +52,7 @@ def build(
             for first, end in parts.ranges(len(timeline.clips), part_clips)
         )
     else:
-        video, bed = join(g, segments(g, timeline, out, sources, comp.clips, holes or {}), out.fps)
+        video, bed = join(g, segments(g, timeline, out, sources, holes or {}), out.fps)
     video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)

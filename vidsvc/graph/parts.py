@@ -75,7 +75,7 @@ def sound_graph(
 ) -> Graph:
     """The clips' sound joined, for a render made by parts (graph/parts.py)."""
     g = GraphBuilder()
-    made = segments(g, timeline, comp.output, sources, comp.clips, want="audio")
+    made = segments(g, timeline, comp.output, sources, want="audio")
     return g.finish(join_audio(g, made))
 
 
@@ -92,7 +92,7 @@ def part_graph(
     clips, fps = timeline.clips, comp.output.fps
     blend_out = end < len(clips) and _overlap_frames(clips[end - 1], clips[end], fps) > 0
     made = segments(
-        g, timeline, comp.output, sources, comp.clips, want="video", first=first,
+        g, timeline, comp.output, sources, want="video", first=first,
         end=end + 1 if blend_out else end,
     )  # fmt: skip
     after_head = first > 0 and made[0].overlap_frames > 0

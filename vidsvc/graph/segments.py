@@ -52,7 +52,6 @@ def segments(
     timeline: Timeline,
     out: spec.Output,
     sources: Mapping[str, Source],
-    comp_clips: tuple[spec.Clip, ...] = (),
     holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     *,
     want: str = "both",
@@ -70,7 +69,7 @@ def segments(
         if slot.start_ms > prev_end:
             made.extend(_gap(g, prev_end, slot.start_ms, out, want))
         gaps = (holes or {}).get(i, ())
-        made.append(_clip(g, slot, out, sources[slot.source], prev, comp_clips, gaps, want))
+        made.append(_clip(g, slot, out, sources[slot.source], prev, gaps, want))
         prev = slot
     return made
 
@@ -114,7 +113,6 @@ def _clip(
     out: spec.Output,
     source: Source,
     prev: ClipSlot | None,
-    comp_clips: tuple[spec.Clip, ...] = (),
     holes: Sequence[tuple[int, int]] = (),
     want: str = "both",
 ) -> Segment:
@@ -129,7 +127,7 @@ def _clip(
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     video = sound = ""
     if want != "audio":
-        video = _picture(g, slot, out, source, options, frames, comp_clips, holes)
+        video = _picture(g, slot, out, source, options, frames, holes)
     if want != "video":
         # Picture and sound come from two demuxers of one file: a transition's sound is read
         # ahead of its pictures (acrossfade waits for the outgoing track's end), and one
@@ -156,36 +154,33 @@ def _picture(
     source: Source,
     options: tuple[str, ...],
     frames: int,
-    comp_clips: tuple[spec.Clip, ...],
     holes: Sequence[tuple[int, int]],
 ) -> str:
-    """A clip's pictures: decoded (with holes: from other inputs, graph/holes.py), fitted,
-    moved, coloured and faded, exactly `frames` long."""
+    """A clip's pictures: decoded (with holes: from other inputs, graph/holes.py), then its
+    look (graph/look.py) drawn: fitted, moved, coloured and faded, exactly `frames` long."""
     w, h = out.size
-    clip = comp_clips[slot.index] if slot.index < len(comp_clips) else None
-    mode = (clip.fit if clip else None) or out.fit
+    look = slot.look
     if holes:
         raw = cut.video(g, source, slot.in_ms, frames, out.fps, out.size, holes)
-        video = fit.fit(g, raw, w, h, mode)
+        video = fit.fit(g, raw, w, h, look.fit)
     else:
         index = g.input(source.name, (*options, "-an") if source.has_audio else options)
         video = _decoded(g, f"{index}:v", source.still, frames, slot.dur_ms, out.fps)
-        video = fit.fit(g, video, w, h, mode)
+        video = fit.fit(g, video, w, h, look.fit)
         if source.still:
             video = g.chain(video, *still_frames(frames, out.fps))
-    if clip is not None:
-        video = motion.move(g, video, clip.motion, clip.motion_amount, frames)
+    video = motion.move(g, video, look.motion, look.motion_amount, frames)
     steps: list[tuple[str, dict[str, str | int | float]]] = [
         ("setsar", {"r": 1}),
         ("format", {"pix_fmts": "yuv420p"}),
-        *COLOR_FILTERS[slot.color_preset],
+        *COLOR_FILTERS[look.color],
     ]
     fps = out.fps
-    if slot.transition == "fade":
-        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(slot.transition_ms)}))
-    if slot.fade_out_ms:
-        start = (frames - frame_at(slot.fade_out_ms, fps)) / fps
-        steps.append(("fade", {"t": "out", "st": start, "d": _secs(slot.fade_out_ms)}))
+    if look.fade_in_ms:
+        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(look.fade_in_ms)}))
+    if look.fade_out_ms:
+        start = (frames - frame_at(look.fade_out_ms, fps)) / fps
+        steps.append(("fade", {"t": "out", "st": start, "d": _secs(look.fade_out_ms)}))
     steps.append(("settb", {"expr": "AVTB"}))
     return g.chain(video, *steps)
 

@@ -34,8 +34,6 @@ from vidsvc.graph.timeline import ClipSlot, Timeline
 #: copies nothing costs what one pass does (0.99x wall, 1.02x CPU) and one that copies a third
 #: saves about a fifth, so the gain follows the share; under a tenth it is not worth a join.
 MIN_COPY_SHARE = 0.1
-#: Fits that leave a picture of the output's own size untouched.
-IDENTITY_FITS = frozenset({"contain", "cover"})
 _TIME = r"(\d+):(\d\d):(\d\d)\.(\d\d)"
 _DIALOGUE = re.compile(rf"^Dialogue: [^,]*,{_TIME},{_TIME},")
 
@@ -143,24 +141,20 @@ def _clip_runs(
 ) -> list[tuple[Span, int]]:
     """The slot's clean output frames as runs, each with its first source frame."""
     slot, fps = slots[i], comp.output.fps
-    clip = comp.clips[slot.index] if slot.index < len(comp.clips) else None
-    fit = (clip.fit if clip else None) or comp.output.fit
-    if ready is None or clip is None or clip.motion != "none" or fit not in IDENTITY_FITS:
-        return []
-    if slot.color_preset != "none":
+    if ready is None or not slot.look.untouched:
         return []
     first, end = frame_at(slot.start_ms, fps), frame_at(slot.end_ms, fps)
     s0 = math.ceil(slot.in_ms * fps / 1000)
     end = min(end, first + ready.frames - s0)  # past the source's end tpad holds a frame
     holes: list[Span] = []
-    if slot.transition == "fade":
-        holes.append((first, frame_at(slot.start_ms + slot.transition_ms, fps)))
+    if slot.look.fade_in_ms:
+        holes.append((first, frame_at(slot.start_ms + slot.look.fade_in_ms, fps)))
     if i > 0 and spec.is_crossfade(slot.transition):
         holes.append((first, frame_at(slots[i - 1].end_ms, fps)))
     if i + 1 < len(slots) and spec.is_crossfade(slots[i + 1].transition):
         holes.append((frame_at(slots[i + 1].start_ms, fps), end))
-    if slot.fade_out_ms:
-        holes.append((frame_at(slot.end_ms, fps) - frame_at(slot.fade_out_ms, fps), end))
+    if slot.look.fade_out_ms:
+        holes.append((frame_at(slot.end_ms, fps) - frame_at(slot.look.fade_out_ms, fps), end))
     return [(run, s0 + run[0] - first) for run in _subtract((first, end), holes)]
 
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
-from vidsvc.graph import layers
+from vidsvc.graph import layers, look
+from vidsvc.graph.look import Look
 from vidsvc.graph.timeline_rules import (
     Issues,
     Limits,
@@ -42,9 +43,8 @@ class ClipSlot:
     start_ms: int  #: placement on the output timeline
     transition: str  #: into this clip
     transition_ms: int
-    fade_out_ms: int  #: fade to black at its end (the next clip comes in with `fade`)
     volume: float
-    color_preset: str
+    look: Look  #: fit, motion, colour and fades, resolved (graph/look.py)
 
     @property
     def end_ms(self) -> int:
@@ -120,23 +120,17 @@ def _place_clips(
     slots: list[ClipSlot | None] = []
     prev: ClipSlot | None = None
     for i, clip in enumerate(comp.clips):
-        placed = _place_one(i, clip, prev, durations, issues, strict=strict)
-        if placed is not None:
-            placed = _with_preset(placed, clip, comp.color_preset)
-            if prev is not None and clip.transition == "fade":
-                slots[-1] = prev = _with_fade_out(prev, placed.transition_ms)
+        placed = _place_one(i, clip, prev, durations, issues, look.of(clip, comp), strict=strict)
+        if placed is not None and prev is not None and clip.transition == "fade":
+            slots[-1] = prev = _with_fade_out(prev, placed.transition_ms)
         slots.append(placed)
         prev = placed if (placed is not None or not strict) else prev
     _check_transition_room(slots, issues)
     return slots
 
 
-def _with_preset(slot: ClipSlot, clip: spec.Clip, default: str) -> ClipSlot:
-    return replace(slot, color_preset=clip.color_preset or default)
-
-
 def _with_fade_out(slot: ClipSlot, fade_ms: int) -> ClipSlot:
-    return replace(slot, fade_out_ms=fade_ms)
+    return replace(slot, look=replace(slot.look, fade_out_ms=fade_ms))
 
 
 def _place_one(
@@ -145,6 +139,7 @@ def _place_one(
     prev: ClipSlot | None,
     durations: Mapping[str, int],
     issues: Issues,
+    resolved: Look,
     *,
     strict: bool,
 ) -> ClipSlot | None:
@@ -201,9 +196,8 @@ def _place_one(
         start_ms=start,
         transition=clip.transition,
         transition_ms=td,
-        fade_out_ms=0,
         volume=clip.volume,
-        color_preset=clip.color_preset or "none",
+        look=resolved,
     )
 
 
