@@ -57,16 +57,8 @@ def load_composition(path: Path) -> spec.Composition:
         raise ValidationError(f"cannot read {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{path} is not valid JSON: {exc}") from None
-    if isinstance(document, dict):
-        base = path.resolve().parent
-        for clip in [*(document.get("clips") or []), *(document.get("overlays") or [])]:
-            if isinstance(clip, dict) and isinstance(clip.get("url"), str):
-                clip["url"] = _local_url(clip["url"], base)
-        audio = document.get("audio")
-        for key in ("music_url", "voiceover_url"):
-            if isinstance(audio, dict) and isinstance(audio.get(key), str):
-                audio[key] = _local_url(audio[key], base)
-    return parse_composition(document)
+    base = path.resolve().parent
+    return parse_composition(document).with_urls(lambda i: _local_url(i.url, base))
 
 
 def cli_settings(env: Mapping[str, str]) -> Settings:

@@ -122,7 +122,7 @@ def test_overlay_fields_are_checked() -> None:
                                        {"type": "image", "url": "file:///a.png"}]}
     )  # fmt: skip
     assert len(comp.overlays) == 1 and comp.layers[0].index == 1
-    assert comp.sources() == ("file:///x.mp4", "file:///a.png")
+    assert [i.url for i in comp.inputs()] == ["file:///x.mp4", "file:///a.png"]
 
 
 async def test_an_overlay_past_the_end_names_its_field(

@@ -39,7 +39,8 @@ def test_seconds_become_milliseconds_and_defaults_apply() -> None:
     assert overlay.style.fade_out_ms == 250
     assert comp.audio.music_fade_out_ms == 2000
     assert (comp.output.fps, comp.output.size, comp.output.crf) == (24, (1280, 720), None)
-    assert comp.sources() == ("a", "m")
+    inputs = [(i.url, i.field) for i in comp.inputs()]
+    assert inputs == [("a", "clips[0].url"), ("m", "audio.music_url")]
 
 
 @pytest.mark.parametrize("color", ["white", "WHITE", "#fff", "#FFFFFF", "#ffffffff", "ffffff"])

@@ -36,7 +36,7 @@ def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
             still=Path(url).suffix in STILLS,
             demuxer=STILLS.get(Path(url).suffix),
         )
-        for i, url in enumerate(comp.sources())
+        for i, url in enumerate(dict.fromkeys(i.url for i in comp.inputs() if i.media))
     }
     durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
     timeline = plan(comp, durations, Limits())

@@ -17,7 +17,7 @@ def _built(measured: Measured | None = None) -> tuple[Graph, Timeline]:
     sources = {
         url: Source(name=f"in{i}{Path(url).suffix}", duration_ms=60_000, has_video=True,
                     has_audio=True)
-        for i, url in enumerate(comp.sources())
+        for i, url in enumerate(dict.fromkeys(i.url for i in comp.inputs() if i.media))
     }  # fmt: skip
     timeline = plan(comp, {u: s.duration_ms for u, s in sources.items()}, Limits())
     return build(timeline, comp, sources, {}, measured), timeline

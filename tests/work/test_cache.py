@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState, new_job_id, utcnow
@@ -487,3 +488,47 @@ async def test_text_facts_and_captions_reach_the_job_and_the_key(
     assert "text" not in second.metadata
     assert second.metadata["cache"]["key"] != first.metadata["cache"]["key"]
     assert renders.count == 2
+
+
+async def test_a_captions_file_and_a_font_at_presigned_urls_hit(
+    run: Run,
+    renders: Renders,
+    clip: Path,
+    aiohttp_server: Callable[..., Awaitable[Any]],
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A presigned URL changes per request: the same caption and font bytes behind another
+    query string are the same render; other caption bytes are not."""
+    files = {
+        "/cap.srt": b"1\n00:00:00,000 --> 00:00:00,800\nhello\n",
+        "/brought.ttf": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").read_bytes(),
+    }
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=files[request.path])
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    srv = await aiohttp_server(app)
+    settings = make_settings(
+        FFMPEG_BIN=str(renders.bin), ALLOWED_URL_HOSTS=f"{srv.host}:{srv.port}"
+    )
+
+    def signed(sig: int) -> dict[str, Any]:
+        return doc(
+            clip,
+            captions={"url": str(srv.make_url(f"/cap.srt?sig={sig}"))},
+            fonts=[{"family": "Brought", "url": str(srv.make_url(f"/brought.ttf?sig={sig}"))}],
+            overlays=[
+                {"content": "hi", "duration": 1.0, "style": {"font": "Brought", "size": 20}}
+            ],
+        )
+
+    first = await run(signed(1), settings)
+    second = await run(signed(2), settings)
+    assert renders.count == 1, "the same caption and font bytes rendered again"
+    assert second.metadata["cache"] == {**first.metadata["cache"], "hit": True,
+                                        "source_composition_id": first.id}  # fmt: skip
+    files["/cap.srt"] = files["/cap.srt"].replace(b"hello", b"other")
+    third = await run(signed(3), settings)
+    assert renders.count == 2 and third.metadata["cache"]["hit"] is False

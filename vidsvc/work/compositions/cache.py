@@ -105,17 +105,13 @@ def _sha256_text(text: str) -> str:
 
 
 def canonical_composition(comp: spec.Composition, names: Mapping[str, str]) -> dict[str, Any]:
-    """The composition as plain data without user_id, URLs replaced by staged file names."""
-    doc = dataclasses.asdict(comp)
+    """The composition as plain data without user_id, and without a URL: a media input is
+    named by its staged file (whose digest the key holds), a captions file or font by its
+    field (the cues it gave are in the command's subtitle file, and every font file libass
+    may load is hashed), so the same bytes at a presigned URL are the same render."""
+    doc = dataclasses.asdict(comp.with_urls(lambda i: names[i.url] if i.media else i.field))
     doc.pop("user_id", None)
     doc.pop("cache", None)  # an opted-out render is as good an entry as any
-    for clip in doc["clips"]:
-        clip["url"] = names[clip["url"]]
-    for field in ("music_url", "voiceover_url"):
-        if doc["audio"][field]:
-            doc["audio"][field] = names[doc["audio"][field]]
-    for layer in doc["layers"]:  # image/video overlays are inputs like clips
-        layer["url"] = names[layer["url"]]
     return doc
 
 
@@ -126,11 +122,13 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         at = argv.index("-threads")
         del argv[at : at + 2]
     inputs = list(prepared.staged.values())
-    fonts = sorted(set(prepared.command.links.values()))  # every font file libass may load
+    # Every font file libass may load, by the name it is linked as: a composition's own font is
+    # staged in the job's folder, so its path differs from job to job while its bytes do not.
+    fonts = sorted(prepared.command.links.items())
     digests = await sha256_files(inputs)
     # A font that is not there is FFmpeg's to report (fonts.py falls back to a path that may not
     # exist), not the cache's.
-    font_digests = await sha256_files([Path(f) for f in fonts], missing_ok=True)
+    font_digests = await sha256_files([Path(f) for _, f in fonts], missing_ok=True)
     names = {url: path.name for url, path in prepared.staged.items()}
     document = {
         "cache_version": CACHE_VERSION,
@@ -138,7 +136,7 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         "argv": argv,
         "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
         "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
-        "fonts": dict(zip(fonts, font_digests, strict=True)),
+        "fonts": {name: d for (name, _), d in zip(fonts, font_digests, strict=True)},
         "system_fonts": await font_set() if fonts else None,
         "cpus": cores() if settings.ffmpeg_threads == AUTO else None,
         "composition": canonical_composition(comp, names),

@@ -26,15 +26,12 @@ def limits(settings: Settings) -> graph.Limits:
 
 
 def url_fields(comp: spec.Composition) -> dict[str, str]:
-    """Each distinct input URL with the first field that names it (for error messages)."""
-    named = [(f"clips[{i}].url", c.url) for i, c in enumerate(comp.clips)]
-    named += [(f"overlays[{o.index}].url", o.url) for o in comp.layers]
-    named += [("audio.music_url", comp.audio.music_url or "")]
-    named += [("audio.voiceover_url", comp.audio.voiceover_url or "")]
+    """Each distinct media input URL (staged together and probed) with the first field that
+    names it, for error messages."""
     fields: dict[str, str] = {}
-    for field, url in named:
-        if url:
-            fields.setdefault(url, field)
+    for found in comp.inputs():
+        if found.media:
+            fields.setdefault(found.url, found.field)
     return fields
 
 
@@ -44,12 +41,8 @@ def check(comp: spec.Composition, settings: Settings) -> None:
     graph.check(comp, limits(settings))
     sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
     memory.admit(comp, settings)  # what cannot fit whatever its inputs are
-    for url, field in url_fields(comp).items():
-        policy.check_url(url, settings, field=field)
-    if comp.captions is not None and comp.captions.url is not None:
-        policy.check_url(comp.captions.url, settings, field="captions.url")
-    for i, font in enumerate(comp.fonts):
-        policy.check_url(font.url, settings, field=f"fonts[{i}].url")
+    for found in comp.inputs():
+        policy.check_url(found.url, settings, field=found.field)
 
 
 async def probe_all(

@@ -1,15 +1,11 @@
-"""The composition as frozen values: what a client asked for, in integer milliseconds.
-
-Shape and types are checked where these values are built (vidsvc.schema); the timeline's meaning
-(derived fields, overlaps, gaps, limits) is resolved by vidsvc.graph.timeline, which needs the
-probed source durations for the rules that depend on them.
-
-A leaf module: imports only vidsvc.errors. No I/O.
-"""
+"""A composition's clips, sound, output and image/video overlays, and its inputs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from vidsvc.spec.text import Captions, FontSource, TextOverlay
 
 #: Transitions with a meaning of their own; every other accepted name is an xfade shape.
 BASIC_TRANSITIONS = ("cut", "fade", "crossfade")
@@ -33,13 +29,6 @@ RESOLUTIONS = {
     "1440p": (2560, 1440),  #: only with ENABLE_4K_OUTPUT (vidsvc.work.compositions.shape)
     "2160p": (3840, 2160),  #: only with ENABLE_4K_OUTPUT
 }
-X_POSITIONS = ("center", "left", "right")
-Y_POSITIONS = ("center", "top", "bottom")
-DEFAULT_FONT = "DejaVu Sans"
-TEXT_ALIGNS = ("left", "center", "right")
-ANIMATIONS = ("none", "fade", "pop", "slide_up", "typewriter")
-CAPTION_MODES = ("lines", "highlight", "word")
-CAPTION_POSITIONS = ("bottom", "center", "top")
 #: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
 INPUT_FORMATS = (
     "mov,mp4,m4a,3gp,3g2,mj2",
@@ -86,67 +75,6 @@ class Clip:
     fit: str | None = None  #: a name from FITS; None: output.fit
     motion: str = "none"  #: a name from MOTIONS
     motion_amount: float = 0.1  #: 0-0.5: the zoom or travel over the whole clip
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TextStyle:
-    font: str = DEFAULT_FONT
-    size: int = 48
-    color: str = "0xFFFFFFFF"  #: normalized to 0xRRGGBBAA by the schema
-    shadow: bool = False
-    shadow_color: str = "0x000000B0"
-    box: bool = False
-    box_color: str = "0x00000080"
-    box_padding: int = 12
-    outline: int = 0  #: border width in pixels; 0 is none
-    outline_color: str = "0x000000FF"
-    fade_in_ms: int = 0
-    fade_out_ms: int = 0
-    max_width: int | None = None  #: wrap width in pixels; None: the frame minus safe margins
-    align: str | None = None  #: a name from TEXT_ALIGNS; None: follows the x anchor
-    highlight_color: str = "0xFFD700FF"  #: captions in mode `highlight`: the spoken word
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TextOverlay:
-    text: str
-    x: str | int = "center"  #: a name from X_POSITIONS or pixels from the left
-    y: str | int = "center"  #: a name from Y_POSITIONS or pixels from the top
-    start_ms: int = 0
-    duration_ms: int | None = None  #: None: until the end of the timeline
-    style: TextStyle = field(default_factory=TextStyle)
-    animation: str = "none"  #: a name from ANIMATIONS
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cue:
-    """One timed text: a caption line, or one spoken word."""
-
-    start_ms: int
-    end_ms: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Captions:
-    """Exactly one of url, cues or words is given (the schema checks; the runner fills `cues`
-    from the file at `url`)."""
-
-    url: str | None = None
-    cues: tuple[Cue, ...] = ()
-    words: tuple[Cue, ...] = ()
-    mode: str = "lines"  #: a name from CAPTION_MODES
-    position: str = "bottom"  #: a name from CAPTION_POSITIONS
-    offset_ms: int = 0  #: added to every time (may be negative)
-    style: TextStyle = field(default_factory=TextStyle)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FontSource:
-    """A TTF/OTF file a composition brings, answering for `family` in `style.font`."""
-
-    family: str
-    url: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,11 +165,54 @@ class Composition:
         free = (i for i in range(len(self.overlays) + len(self.layers)) if i not in taken)
         return next(i for k, i in enumerate(free) if k == j)
 
-    def sources(self) -> tuple[str, ...]:
-        """Every distinct input URL, in first-use order (clips, then music, then voiceover)."""
-        urls = [c.url for c in self.clips] + [layer.url for layer in self.layers]
-        urls += [u for u in (self.audio.music_url, self.audio.voiceover_url) if u]
-        return tuple(dict.fromkeys(urls))
+    def inputs(self) -> tuple[Input, ...]:
+        """Every URL the composition reads, in the request's order, each with its field: the
+        one list that URL checks, staging, the render cache and the CLI's paths go by."""
+        found = [Input(c.url, f"clips[{i}].url", "clip") for i, c in enumerate(self.clips)]
+        found += [Input(o.url, f"overlays[{o.index}].url", "overlay") for o in self.layers]
+        for kind in ("music", "voiceover"):
+            if url := getattr(self.audio, f"{kind}_url"):
+                found.append(Input(url, f"audio.{kind}_url", kind))
+        if self.captions is not None and self.captions.url is not None:
+            found.append(Input(self.captions.url, "captions.url", "captions"))
+        found += [Input(f.url, f"fonts[{i}].url", "font") for i, f in enumerate(self.fonts)]
+        return tuple(found)
+
+    def with_urls(self, new: Callable[[Input], str]) -> Composition:
+        """The composition with the URL of every input replaced by `new(input)`."""
+        url = {i.field: new(i) for i in self.inputs()}
+        a = self.audio
+        audio = replace(
+            a,
+            music_url=url.get("audio.music_url", a.music_url),
+            voiceover_url=url.get("audio.voiceover_url", a.voiceover_url),
+        )
+        cap = self.captions
+        return replace(
+            self,
+            clips=tuple(replace(c, url=url[f"clips[{i}].url"]) for i, c in enumerate(self.clips)),
+            layers=tuple(replace(o, url=url[f"overlays[{o.index}].url"]) for o in self.layers),
+            audio=audio,
+            captions=replace(cap, url=url["captions.url"]) if cap and cap.url else cap,
+            fonts=tuple(replace(f, url=url[f"fonts[{i}].url"]) for i, f in enumerate(self.fonts)),
+        )
+
+
+#: The inputs staged together, probed and read by FFmpeg; captions and fonts are read by us.
+MEDIA_INPUTS = ("clip", "overlay", "music", "voiceover")
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One URL a composition reads, and the field that gave it (errors name the field)."""
+
+    url: str
+    field: str  #: e.g. "clips[2].url"
+    kind: str  #: clip, overlay, music, voiceover, captions or font
+
+    @property
+    def media(self) -> bool:
+        return self.kind in MEDIA_INPUTS
 
 
 # --- output shapes, fit, motion, image and video overlays ---------------------------

@@ -1,0 +1,87 @@
+"""The composition as frozen values: what a client asked for, in integer milliseconds.
+
+Shape and types are checked where these values are built (vidsvc.schema); the timeline's meaning
+(derived fields, overlaps, gaps, limits) is resolved by vidsvc.graph.timeline, which needs the
+probed source durations for the rules that depend on them. `composition` holds the clips, sound,
+output and overlays; `text` the texts, captions and fonts. No I/O.
+"""
+
+from __future__ import annotations
+
+from vidsvc.spec.composition import (
+    ASPECT_RATIOS,
+    BASIC_TRANSITIONS,
+    COLOR_PRESETS,
+    DEFAULT_TRANSITION_MS,
+    FITS,
+    INPUT_FORMATS,
+    LAYER_TYPES,
+    MEDIA_INPUTS,
+    MOTIONS,
+    RESOLUTIONS,
+    TRANSITIONS,
+    XFADE_SHAPES,
+    Audio,
+    BeatSync,
+    Clip,
+    Composition,
+    Ducking,
+    ImageOverlay,
+    Input,
+    Output,
+    VideoOverlay,
+    is_crossfade,
+    output_size,
+)
+from vidsvc.spec.text import (
+    ANIMATIONS,
+    CAPTION_MODES,
+    CAPTION_POSITIONS,
+    DEFAULT_FONT,
+    TEXT_ALIGNS,
+    X_POSITIONS,
+    Y_POSITIONS,
+    Captions,
+    Cue,
+    FontSource,
+    TextOverlay,
+    TextStyle,
+)
+
+__all__ = [
+    "ANIMATIONS",
+    "ASPECT_RATIOS",
+    "BASIC_TRANSITIONS",
+    "CAPTION_MODES",
+    "CAPTION_POSITIONS",
+    "COLOR_PRESETS",
+    "DEFAULT_FONT",
+    "DEFAULT_TRANSITION_MS",
+    "FITS",
+    "INPUT_FORMATS",
+    "LAYER_TYPES",
+    "MEDIA_INPUTS",
+    "MOTIONS",
+    "RESOLUTIONS",
+    "TEXT_ALIGNS",
+    "TRANSITIONS",
+    "XFADE_SHAPES",
+    "X_POSITIONS",
+    "Y_POSITIONS",
+    "Audio",
+    "BeatSync",
+    "Captions",
+    "Clip",
+    "Composition",
+    "Cue",
+    "Ducking",
+    "FontSource",
+    "ImageOverlay",
+    "Input",
+    "Output",
+    "TextOverlay",
+    "TextStyle",
+    "VideoOverlay",
+    "is_crossfade",
+    "output_size",
+]
