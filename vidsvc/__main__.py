@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from vidsvc import __version__, spec
 from vidsvc.config import Settings
@@ -66,18 +66,30 @@ def cli_settings(env: Mapping[str, str]) -> Settings:
     return Settings.from_env({"ALLOWED_LOCAL_DIRS": "/", **env})
 
 
+class Shown(Protocol):
+    """A progress as the bar shows it: the server's (`vidsvc render`) or the client's."""
+
+    @property
+    def stage(self) -> str: ...
+    @property
+    def percentage(self) -> float: ...
+    @property
+    def message(self) -> str: ...
+
+
 class Bar:
     """A one-line progress bar on a terminal; silent elsewhere."""
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream, self.enabled = stream, enabled
 
-    def __call__(self, stage: str, percentage: float, message: str) -> None:
+    def __call__(self, progress: Shown) -> None:
         if not self.enabled:
             return
-        filled = int(BAR_WIDTH * percentage / 100)
+        filled = int(BAR_WIDTH * progress.percentage / 100)
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {percentage:5.1f}% {stage:<11} {message[:40]:<40}")
+        line = f"{progress.percentage:5.1f}% {progress.stage:<11} {progress.message[:40]:<40}"
+        self.stream.write(f"\r[{bar}] {line}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -92,7 +104,11 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         out = args.out.resolve()
         result = asyncio.run(
             render(
-                comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"), on_stage=bar
+                comp,
+                settings,
+                video_out=out,
+                thumbnail_out=out.with_suffix(".jpg"),
+                on_progress=bar,
             )
         )
     except VidsvcError as exc:

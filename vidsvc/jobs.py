@@ -48,18 +48,37 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-#: stage -> (first percentage, last percentage) of a running job's progress: SPEC.md §4.
+class Stage(StrEnum):
+    """Where a job is. A running job moves through the four banded stages in order; the last
+    three name a terminal state (the store writes them, at the percentage the job reached)."""
+
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    VALIDATING = "validating"
+    ENCODING = "encoding"
+    UPLOADING = "uploading"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def percentage(self, fraction: float) -> float:
+        """The job's percentage `fraction` (0-1) of the way through this stage's band."""
+        low, high = BANDS[self]
+        return low + (high - low) * min(max(fraction, 0.0), 1.0)
+
+
+#: stage -> (first percentage, last percentage) of a running job's progress (docs/api.md).
 BANDS = {
-    "downloading": (0.0, 20.0),
-    "validating": (20.0, 25.0),
-    "encoding": (25.0, 90.0),
-    "uploading": (90.0, 99.0),
+    Stage.DOWNLOADING: (0.0, 20.0),
+    Stage.VALIDATING: (20.0, 25.0),
+    Stage.ENCODING: (25.0, 90.0),
+    Stage.UPLOADING: (90.0, 99.0),
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Progress:
-    stage: str = "queued"  #: queued, downloading, validating, encoding, uploading, completed…
+    stage: str = Stage.QUEUED  #: a Stage's value
     percentage: float = 0.0
     message: str = ""
     #: Seconds until the encode ends, from FFmpeg's speed and the output time left; None

@@ -13,19 +13,17 @@ async def test_rate_comes_from_ffmpeg_speed_and_ends_at_zero(
     events: list[tuple[str, float | None, float | None]] = []
     result = await render_doc(
         {"clips": [{"url": media["a"]}]},
-        on_stage=lambda stage, pct, msg: events.append((stage, None, None)),
-        on_rate=lambda eta, speed: events.append(("rate", eta, speed)),
+        on_progress=lambda p: events.append((p.stage, p.eta_seconds, p.speed)),
     )
-    rates = [(eta, speed) for kind, eta, speed in events if kind == "rate"]
-    assert rates, "no -progress block reached on_rate"
+    rates = [(eta, speed) for stage, eta, speed in events if stage == "encoding" and speed]
+    assert rates, "no -progress block reached the reporter"
     eta, speed = rates[-1]  # the `progress=end` block: the whole output is encoded
     assert speed is not None and speed > 0
     assert eta == 0.0
     known = [e for e, s in rates if e is not None]
     assert all(e >= 0 for e in known)
-    # each rate is reported just before the encoding progress it belongs to
-    kinds = [kind for kind, _, _ in events]
-    for i, kind in enumerate(kinds):
-        if kind == "rate":
-            assert kinds[i + 1] == "encoding"
+    # a rate describes the encode: no other stage carries one
+    assert all(
+        eta is None and speed is None for stage, eta, speed in events if stage != "encoding"
+    )
     assert result.ffmpeg.last is not None and result.ffmpeg.last.done

@@ -266,7 +266,7 @@ async def test_progress_is_reported_in_bands_and_never_goes_back(
     seen: list[tuple[str, float, str]] = []
     result = await render_doc(
         {"clips": [{"url": media["a"]}]},
-        on_stage=lambda stage, pct, msg: seen.append((stage, pct, msg)),
+        on_progress=lambda p: seen.append((p.stage, p.percentage, p.message)),
     )
     stages = [s for s, _, _ in seen]
     assert stages[0] == "downloading" and stages[-1] == "uploading"

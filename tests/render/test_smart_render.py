@@ -26,6 +26,7 @@ from tests.support.normalize import normalize
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
+from vidsvc.jobs import Progress
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import RenderResult, render
 
@@ -103,14 +104,14 @@ def _render(
     out: Path,
     stages: list[tuple[str, float]] | None = None,
 ) -> RenderResult:
-    def on_stage(stage: str, percent: float, _: str) -> None:
+    def on_progress(p: Progress) -> None:
         if stages is not None:
-            stages.append((stage, percent))
+            stages.append((p.stage, p.percentage))
 
     comp = parse_composition(doc)
     thumb = out.with_suffix(".jpg")
     return asyncio.run(
-        render(comp, settings, video_out=out, thumbnail_out=thumb, on_stage=on_stage)
+        render(comp, settings, video_out=out, thumbnail_out=thumb, on_progress=on_progress)
     )
 
 

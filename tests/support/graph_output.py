@@ -16,8 +16,8 @@ from vidsvc.config import Settings
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
+from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions.render import Prepared, prepare
-from vidsvc.work.compositions.reporter import Reporter
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from tests.support.jobs import make_job
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.runner.lifecycle import AfterJob, Deps, terminal
-from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.reporter import Reporter
 from vidsvc.store import Stores
 from vidsvc.store.memory import MemoryBacklog, MemoryBlobStore, MemoryJobStore, MemoryPubSub
 
@@ -70,7 +70,7 @@ class Scripted:
         self.admitted.append(document)
         return make_job(payload=dict(document))
 
-    async def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+    async def run(self, job: Job, deps: Deps, report: Reporter) -> Job | None:
         self.ran.append(job.id)
         self.under_way_seen.append(deps.load.under_way)
         await self.gate.wait()

@@ -19,6 +19,7 @@ from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobState
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import workspace
+from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_composition
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
@@ -26,7 +27,6 @@ from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory import MemoryJobStore
 from vidsvc.work.compositions import cache
 from vidsvc.work.compositions.render import prepare
-from vidsvc.work.compositions.reporter import Reporter
 
 pytestmark = pytest.mark.ffmpeg
 NVENC_FFMPEG = FAKE_FFMPEG.with_name("nvenc_ffmpeg.py")

@@ -6,6 +6,7 @@ error envelope as JSON on stderr), 2 a spec file that cannot be sent (one line o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -15,20 +16,18 @@ from vidsvc.client.aio import AsyncClient
 from vidsvc.client.models import Progress, VidsvcClientError
 from vidsvc.client.specfile import SpecFileError, load_for_server
 
-StageBar = Callable[[str, float, str], None]
 
-
-async def submit_file(spec: Path, out: Path, server: str, bar: StageBar) -> Path:
+async def submit_file(spec: Path, out: Path, server: str, bar: Callable[[Progress], None]) -> Path:
     """Submit spec, follow its progress into bar, download the MP4 to out."""
     document = load_for_server(spec)
 
     def show(progress: Progress) -> None:
         eta = f"ETA {progress.eta_seconds:.0f} s" if progress.eta_seconds is not None else ""
-        bar(progress.stage, progress.percentage, progress.message or eta)
+        bar(dataclasses.replace(progress, message=progress.message or eta))
 
     async with AsyncClient(server) as api:
         accepted = await api.submit(document)
-        bar("queued", 0.0, accepted.composition_id)
+        bar(Progress("queued", 0.0, accepted.composition_id))
         await api.wait(accepted.composition_id, on_progress=show)
         return await api.download(accepted.composition_id, out)
 

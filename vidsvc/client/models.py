@@ -60,16 +60,18 @@ class Progress:
     stage: str
     percentage: float
     message: str = ""
-    eta_seconds: float | None = None
+    eta_seconds: float | None = None  #: while encoding, once FFmpeg reports a speed
+    speed: float | None = None  #: FFmpeg's render speed while encoding (1.0 is realtime)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Progress:
-        eta = data.get("eta_seconds")
+        eta, speed = data.get("eta_seconds"), data.get("speed")
         return cls(
             stage=str(data.get("stage", "")),
             percentage=float(data.get("percentage") or 0),
             message=str(data.get("message") or ""),
             eta_seconds=None if eta is None else float(eta),
+            speed=None if speed is None else float(speed),
         )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from vidsvc.jobs import JobState
+from vidsvc.jobs import JobState, Stage
 
 STATES = [s.value for s in JobState]
 HEALTH = ["healthy", "unhealthy", "disabled"]
@@ -28,8 +28,10 @@ def _when(description: str, *, allow_none: bool = False) -> fields.DateTime:
 
 
 class ProgressSchema(Schema):
-    stage = _text(
-        "queued, downloading, validating, encoding, uploading, completed…", required=True
+    stage = fields.String(
+        required=True,
+        validate=validate.OneOf([s.value for s in Stage]),
+        metadata={"description": "where the job is; the running stages fill bands of percentage"},
     )
     percentage = fields.Float(required=True, validate=validate.Range(0, 100))
     message = fields.String(required=True)

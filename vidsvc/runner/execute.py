@@ -19,6 +19,7 @@ from vidsvc.errors import ProcessingFailed, StorageError, VidsvcError
 from vidsvc.jobs import Job, JobError, JobKind, JobState
 from vidsvc.runner.lifecycle import Control, Deps, Handler, StopReason, channel, publish, terminal
 from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.reporter import Reporter
 
 log = logging.getLogger(__name__)
 Handlers = Mapping[JobKind, Handler]
@@ -78,7 +79,7 @@ async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) ->
     log.info("job started", extra={"composition_id": job.id, "attempt": job.attempts})
     await publish(deps, job)  # watchers learn it is processing before the first progress
     try:
-        final = await handler.run(job, deps, writer)
+        final = await handler.run(job, deps, Reporter(writer.update, flush=writer.close))
     except asyncio.CancelledError:
         await asyncio.shield(writer.close())
         final = await _stopped(job, deps, control)

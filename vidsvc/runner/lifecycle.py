@@ -20,7 +20,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobEvent
 from vidsvc.media.load import Load
-from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.reporter import Reporter
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Handler(Protocol):
 
     def admit(self, document: Mapping[str, Any], settings: Settings) -> Awaitable[Job]: ...
 
-    def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Awaitable[Job | None]: ...
+    def run(self, job: Job, deps: Deps, report: Reporter) -> Awaitable[Job | None]: ...
 
     def finished(self, job: Job, deps: Deps) -> Awaitable[None]: ...
 

@@ -27,27 +27,13 @@ class ProgressWriter:
         self._stage = job.progress.stage
         self._wake = asyncio.Event()
         self._urgent = False
-        self._eta: float | None = None
-        self._speed: float | None = None
         self._task = asyncio.create_task(self._run(), name=f"progress:{job.id}")
 
-    def rate(self, eta_seconds: float | None, speed: float | None) -> None:
-        """The encode's ETA and speed, carried by the next `update` while encoding lasts."""
-        self._eta, self._speed = eta_seconds, speed
-
-    def update(self, stage: str, percentage: float, message: str) -> None:
-        """Called by the render; never blocks."""
-        if stage != "encoding":  # an ETA describes the encode; other stages have none
-            self._eta = self._speed = None
-        self._latest = Progress(
-            stage=stage,
-            percentage=percentage,
-            message=message,
-            eta_seconds=self._eta,
-            speed=self._speed,
-        )
-        if stage != self._stage:
-            self._stage, self._urgent = stage, True
+    def update(self, progress: Progress) -> None:
+        """A Reporter's sink (runner/reporter.py); never blocks."""
+        self._latest = progress
+        if progress.stage != self._stage:
+            self._stage, self._urgent = progress.stage, True
         self._wake.set()
 
     async def _write(self) -> None:

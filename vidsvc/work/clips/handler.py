@@ -20,7 +20,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.graph import clip_ops
 from vidsvc.inputs import policy, staging
-from vidsvc.jobs import BANDS, Job, JobKind, JobState
+from vidsvc.jobs import Job, JobKind, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo, probe
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
@@ -29,26 +29,12 @@ from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
-from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_clip_task
 from vidsvc.work.clips import callbacks
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
-
-
-class _ClipProgress:
-    """Clip i of n owns [i/n, (i+1)/n) of 0–99 %; inside it the composition bands apply."""
-
-    def __init__(self, writer: ProgressWriter, count: int) -> None:
-        self.writer, self.count, self.index = writer, count, 0
-
-    def __call__(self, stage: str, fraction: float, message: str) -> None:
-        low, high = BANDS[stage]
-        within = (low + (high - low) * min(max(fraction, 0.0), 1.0)) / 100
-        share = 99.0 / self.count
-        note = f"clip {self.index + 1}/{self.count}: {message}"
-        self.writer.update(stage, round(share * (self.index + within), 1), note)
 
 
 def _command(
@@ -68,16 +54,16 @@ def _command(
 
 
 async def _run_one(
-    task: cliptask.ClipTask, index: int, work: Path, deps: Deps, report: _ClipProgress
+    task: cliptask.ClipTask, index: int, work: Path, deps: Deps, report: Reporter
 ) -> tuple[dict[str, Path], dict[str, Any], list[str], FFmpegRun, dict[str, Any] | None]:
     url, field, settings = task.clips[index], f"clips[{index}]", deps.settings
 
     def on_bytes(done: int, total: int | None) -> None:
-        report("downloading", done / total if total else 0.0, "fetching")
+        report(Stage.DOWNLOADING, done / total if total else 0.0, "fetching")
 
-    report("downloading", 0.0, "fetching")
+    report(Stage.DOWNLOADING, 0.0, "fetching")
     staged = await staging.stage([url], work, settings, on_bytes=on_bytes, fields={url: field})
-    report("validating", 0.0, "probing")
+    report(Stage.VALIDATING, 0.0, "probing")
     info = await probe(staged[url], settings, field=field)
     if not info.has_video:
         raise InvalidClipFormat(f"{field}: has no video stream", details={"field": field})
@@ -86,10 +72,10 @@ async def _run_one(
     total = max(command.expected_duration_ms, 1)
 
     def on_progress(p: FFmpegProgress) -> None:
-        report.writer.rate(eta_seconds(p, total), p.speed)  # this clip's encode only
-        report("encoding", p.out_time_ms / total, "encoding")
+        eta = eta_seconds(p, total)  # this clip's encode only
+        report(Stage.ENCODING, p.out_time_ms / total, "encoding", eta=eta, speed=p.speed)
 
-    report("encoding", 0.0, "encoding")
+    report(Stage.ENCODING, 0.0, "encoding")
     run = await run_ffmpeg(
         command.argv, settings=settings, cwd=work, on_progress=on_progress, load=deps.load
     )
@@ -120,21 +106,22 @@ def _put(deps: Deps, key: str, path: Path, kind: str) -> Callable[[], Awaitable[
     return lambda: deps.stores.blobs.put_file(key, path, content_type=kind)
 
 
-async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+async def _run(job: Job, deps: Deps, progress: Reporter) -> Job | None:
     """Process every clip of a claimed clips job, then finish it COMPLETED (fenced)."""
     token = job.token
     task = parse_clip_task(job.payload)
-    report = _ClipProgress(writer, len(task.clips))
+    count = len(task.clips)
+    whole = Reporter(progress.sink, flush=progress.flush, span=(0.0, 99.0))  # 100: completed
     results: list[dict[str, Any]] = []
     commands: list[list[str]] = []
     runs: list[FFmpegRun] = []
     async with workspace(deps.settings, job.id) as root:  # the job's one scratch directory
         for index, url in enumerate(task.clips):
-            report.index = index
+            report = whole.part(index, count, f"clip {index + 1}/{count}: ")
             work = root / str(index)
             work.mkdir()
             files, summary, argv, run, ready = await _run_one(task, index, work, deps, report)
-            report("uploading", 0.0, "storing the outputs")
+            report(Stage.UPLOADING, 0.0, "storing the outputs")
             keys = await _store(deps, job.id, token, index, files)
             # stored: a long job needs the scratch space of one clip at a time
             await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
@@ -142,7 +129,7 @@ async def _run(job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
             results.append({"clip": url, "outputs": keys, "probe": summary, "render_ready": ready})
             commands.append(argv)
             runs.append(run)
-    await writer.close()
+    await progress.flush()
     metadata = {
         "results": results,
         "commands": commands,
@@ -180,8 +167,8 @@ class Clips:
             max_attempts=settings.max_attempts,
         )
 
-    async def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
-        return await _run(job, deps, writer)
+    async def run(self, job: Job, deps: Deps, report: Reporter) -> Job | None:
+        return await _run(job, deps, report)
 
     async def finished(self, job: Job, deps: Deps) -> None:
         """Hand the result to callback delivery, which schedules the POST outside the render

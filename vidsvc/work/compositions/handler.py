@@ -18,18 +18,17 @@ from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobKind, JobState, new_job_id
+from vidsvc.jobs import Job, JobKind, JobState, Stage, new_job_id
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
-from vidsvc.runner.progress_writer import ProgressWriter
+from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import cache
 from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.render import Prepared, encode, prepare
-from vidsvc.work.compositions.reporter import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,10 @@ async def _common(deps: Deps, job: Job, timings: Mapping[str, float]) -> dict[st
 
 
 async def _render_and_store(
-    job: Job, deps: Deps, writer: ProgressWriter, keys: tuple[str, str]
+    job: Job, deps: Deps, report: Reporter, keys: tuple[str, str]
 ) -> Job | None:
     comp = parse_composition(job.payload)
     video_key, thumb_key = keys
-    report = Reporter(writer.update)
     started = time.monotonic()
     async with workspace(deps.settings, job.id) as work:  # the job's one scratch directory
         prepared = await prepare(comp, deps.settings, work, report, load=deps.load)
@@ -66,14 +64,12 @@ async def _render_and_store(
                 "preparing": round(prepared_at - started, 3),
                 "cache": round(time.monotonic() - prepared_at, 3),
             }
-            return await _served(job, deps, writer, found, prepared, timings, keys)
-        encoded = await encode(
-            prepared, deps.settings, work, report, load=deps.load, on_rate=writer.rate
-        )
+            return await _served(job, deps, report, found, prepared, timings, keys)
+        encoded = await encode(prepared, deps.settings, work, report, load=deps.load)
         found = await cache.as_encoded(found, comp, prepared, encoded.argv, deps.settings)
         blobs = deps.stores.blobs
         await retrying(lambda: blobs.put_file(video_key, encoded.video, content_type="video/mp4"))
-        writer.update("uploading", 95.0, "stored the video")
+        report(Stage.UPLOADING, 0.5, "stored the video")
         await retrying(
             lambda: blobs.put_file(thumb_key, encoded.thumbnail, content_type="image/jpeg")
         )
@@ -92,7 +88,7 @@ async def _render_and_store(
         **({"text": dict(prepared.text)} if prepared.text else {}),  # e.g. text.missing_glyphs
         "cache": found.summary,
     }
-    await writer.close()
+    await report.flush()
     done = await _complete(job, deps, keys, metadata, found.key)
     await record_job_metrics(deps.stores, job, encoded.runs, timings=timings)
     return done
@@ -101,7 +97,7 @@ async def _render_and_store(
 async def _served(
     job: Job,
     deps: Deps,
-    writer: ProgressWriter,
+    report: Reporter,
     hit: cache.Hit,
     prepared: Prepared,
     timings: Mapping[str, float],
@@ -110,8 +106,8 @@ async def _served(
     """A render cache hit: the earlier output, already copied to this job's keys, completes it
     (fenced like any completion). What describes the output comes from the earlier job."""
     # Only now: a miss goes on to encode, and progress never goes back from "uploading".
-    writer.update("uploading", 99.0, f"render cache hit: reused the output of {hit.source.id}")
-    await writer.close()
+    report(Stage.UPLOADING, 1.0, f"render cache hit: reused the output of {hit.source.id}")
+    await report.flush()
     metadata = {
         **await _common(deps, job, timings),
         "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
@@ -174,12 +170,12 @@ class Compositions:
             max_attempts=settings.max_attempts,
         )
 
-    async def run(self, job: Job, deps: Deps, writer: ProgressWriter) -> Job | None:
+    async def run(self, job: Job, deps: Deps, report: Reporter) -> Job | None:
         keys = output_keys(job)
         # Recorded before anything is stored, so a later attempt knows what to clean up (C5)
         staged = [*job.metadata.get("staged_outputs", ()), *keys]
         await retrying(lambda: deps.stores.jobs.annotate(job.id, {"staged_outputs": staged}))
-        done = await _render_and_store(job, deps, writer, keys)
+        done = await _render_and_store(job, deps, report, keys)
         await _drop_stale_outputs(deps, done, staged, keys)
         return done
 

@@ -5,8 +5,9 @@
              (nothing encoded yet: the render cache decides here)
     encode:  write side files → run FFmpeg → `out.mp4` and `thumb.jpg` in the workspace
 
-FFmpegProgress is reported in SPEC.md §4's bands and never goes backwards. The composition handler
-runs the phases with the cache between them; `render()` runs both for the CLI and the tests.
+Each step reports through the job's Reporter (runner/reporter.py), FFmpeg's -progress as the
+encoding stage. The composition handler runs the phases with the cache between them; `render()`
+runs both for the CLI and the tests.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dataclasses
 import logging
 import math
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from vidsvc.graph import memory as graph_memory
 from vidsvc.graph import smart as smart_plan
 from vidsvc.graph.build import thumbnail_frame
 from vidsvc.inputs import staging
+from vidsvc.jobs import Stage
 from vidsvc.media import gpu
 from vidsvc.media.children import BASE_PIXELS
 from vidsvc.media.ffmpeg import FFmpegRun
@@ -38,6 +40,7 @@ from vidsvc.media.probe import MediaInfo
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
+from vidsvc.runner.reporter import Reporter, Sink
 from vidsvc.work.compositions import memory, passes, smart, sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.checks import (
@@ -49,12 +52,10 @@ from vidsvc.work.compositions.checks import (
 )
 from vidsvc.work.compositions.facts import encoding, graph_sources, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.reporter import OnStage, Reporter
 from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
-OnRate = Callable[[float | None, float | None], None]  #: (eta_seconds, speed) while encoding
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +150,7 @@ async def _compile(
     check_stills(comp, stills)
     durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}
     timeline = graph.plan(comp, durations, limits(settings))
-    report("validating", 0.8, "inputs validated")
+    report(Stage.VALIDATING, 0.8, "inputs validated")
     sources = graph_sources(staged, infos)
     enc = encoding(comp, settings, timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
@@ -186,14 +187,14 @@ async def prepare(
 ) -> Prepared:
     """Stage, probe and compile `comp` in `work`; nothing is encoded yet."""
     check(comp, settings)
-    report("downloading", 0.0, "fetching inputs")
+    report(Stage.DOWNLOADING, 0.0, "fetching inputs")
 
     def on_bytes(done: int, total: int | None) -> None:
-        report("downloading", done / total if total else 0.0, "fetching inputs")
+        report(Stage.DOWNLOADING, done / total if total else 0.0, "fetching inputs")
 
     fields = url_fields(comp)
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
-    report("validating", 0.0, "probing inputs")
+    report(Stage.VALIDATING, 0.0, "probing inputs")
     comp = await with_caption_file(comp, work, settings)  # captions.url: its cues, parsed
     brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
     threads = threads_for_job(settings, load)
@@ -207,19 +208,17 @@ async def encode(
     report: Reporter,
     *,
     load: Load,
-    on_rate: OnRate | None = None,
 ) -> Encoded:
     """Run the prepared command in `work`: `work/out.mp4` and `work/thumb.jpg`."""
     command = prepared.command
     write_files(work, command.files)
     link_files(work, command.links)  # the text engine's font directory
     total_ms = command.expected_duration_ms
-    report("encoding", 0.0, "encoding")
+    report(Stage.ENCODING, 0.0, "encoding")
 
     def on_progress(p: FFmpegProgress) -> None:
-        if on_rate is not None:  # first: the report below carries it
-            on_rate(eta_seconds(p, total_ms), p.speed)
-        report("encoding", p.out_time_ms / total_ms, _encoding_message(p, total_ms))
+        report(Stage.ENCODING, p.out_time_ms / total_ms, _encoding_message(p, total_ms),
+               eta=eta_seconds(p, total_ms), speed=p.speed)  # fmt: skip
 
     async def run_command(command: graph.Command) -> list[FFmpegRun]:
         return await passes.run(command, prepared.memory, settings, work, load, on_progress,
@@ -252,7 +251,7 @@ async def encode(
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:
         raise ProcessingFailed("ffmpeg finished without writing the output")
-    report("uploading", 0.0, "storing the output")  # the caller stores it (90–99 %)
+    report(Stage.UPLOADING, 0.0, "storing the output")  # the caller stores it
     return Encoded(
         video=video,
         thumbnail=work / "thumb.jpg",
@@ -271,16 +270,15 @@ async def render(
     video_out: Path,
     thumbnail_out: Path,
     name: str = "render",
-    on_stage: OnStage | None = None,
-    on_rate: OnRate | None = None,
+    on_progress: Sink | None = None,
 ) -> RenderResult:
     """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run,
     as the only render of this process (the CLI, tests)."""
-    report, load = Reporter(on_stage), Load()
+    report, load = Reporter(on_progress), Load()
     async with workspace(settings, name) as work:
         with load.render():
             prepared = await prepare(comp, settings, work, report, load=load)
-            encoded = await encode(prepared, settings, work, report, load=load, on_rate=on_rate)
+            encoded = await encode(prepared, settings, work, report, load=load)
         for produced, target in ((encoded.video, video_out), (encoded.thumbnail, thumbnail_out)):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(produced, target)
