@@ -13,6 +13,7 @@ from tests.support.http_app import Client, assert_envelope
 from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
+from vidsvc.jobs import JobKind
 from vidsvc.media.probe import probe
 from vidsvc.work import devmedia
 
@@ -90,7 +91,7 @@ async def test_generation_completes_and_reset_user_deletes_it(
     finished = await status_of(client, mine["composition_id"], "completed")
     assert finished["status"] == "completed", finished
     runner = app[RUNNER_KEY]
-    job = await runner.get(mine["composition_id"])
+    job = await runner.get(JobKind.COMPOSITION, mine["composition_id"])
     keys = devmedia.blob_keys(job)
     assert keys and all([await runner.stores.blobs.exists(k) for k in keys])
 

@@ -22,6 +22,7 @@ from vidsvc.config import Settings
 from vidsvc.http import create_app
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ClipsAcceptedSchema, ClipsStatusSchema
+from vidsvc.jobs import JobKind
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -102,7 +103,7 @@ async def test_process_two_clips_idempotently(
     assert missing.status == 404
 
     runner = client.server.app[RUNNER_KEY]
-    job = await runner.get_clips("proc-1")
+    job = await runner.get(JobKind.CLIPS, "proc-1")
     assert len(job.metadata["commands"]) == 2  # one FFmpeg run per clip
     assert all(c.count("-i") == 1 for c in job.metadata["commands"])
     listed = await (await client.get("/api/v1/compositions")).json()

@@ -12,8 +12,8 @@ import pytest
 from tests.support.jobs import make_job
 from vidsvc import spec
 from vidsvc.jobs import Job, JobKind, JobState
-from vidsvc.runner.estimate import DEFAULT_SPEED, Estimator, compare, output_seconds
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.estimate import DEFAULT_SPEED, Estimator, compare, output_seconds
 
 
 def payload(seconds: float = 10.0, resolution: str = "720p") -> dict[str, Any]:

@@ -55,8 +55,9 @@ class FakeRunner:
         if method in self.raise_on:
             raise self.raise_on[method]
 
-    async def submit(self, document: Mapping[str, Any]) -> Job:
+    async def submit(self, kind: JobKind, document: Mapping[str, Any]) -> tuple[Job, bool]:
         self._maybe_raise("submit")
+        assert kind is JobKind.COMPOSITION, "the fake takes compositions only"
         if self.draining:
             raise ServiceUnavailable("draining", details={"retry_after": 5})
         parse_composition(document)  # the real shape checks: VALIDATION_ERROR with field
@@ -71,9 +72,9 @@ class FakeRunner:
             updated_at=now,
         )
         self.jobs[job.id] = job
-        return job
+        return job, True
 
-    async def get(self, job_id: str) -> Job:
+    async def get(self, kind: JobKind, job_id: str) -> Job:
         self._maybe_raise("get")
         if job_id not in self.jobs:
             raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
@@ -90,8 +91,8 @@ class FakeRunner:
         more = start + limit < len(ordered)
         return page, (page[-1].id if more and page else None)
 
-    async def cancel(self, job_id: str) -> Job:
-        job = await self.get(job_id)
+    async def cancel(self, kind: JobKind, job_id: str) -> Job:
+        job = await self.get(kind, job_id)
         if job.state is JobState.QUEUED:
             return self.advance(job_id, state=JobState.CANCELLED, stage="cancelled")
         if job.state is JobState.PROCESSING:
@@ -110,12 +111,14 @@ class FakeRunner:
         return self.blobs.get(key)
 
     @asynccontextmanager
-    async def watch(self, job_id: str) -> AsyncIterator[tuple[Job, AsyncIterator[JobEvent]]]:
-        await self.get(job_id)
+    async def watch(
+        self, kind: JobKind, job_id: str
+    ) -> AsyncIterator[tuple[Job, AsyncIterator[JobEvent]]]:
+        await self.get(kind, job_id)
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
         self._subscribers.setdefault(job_id, []).append(queue)
         try:
-            snapshot = await self.get(job_id)
+            snapshot = await self.get(kind, job_id)
 
             async def newer() -> AsyncIterator[JobEvent]:
                 while True:

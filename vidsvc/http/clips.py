@@ -20,7 +20,7 @@ from vidsvc.http.downloads import redirect_to_blob
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.views import iso, progress
-from vidsvc.jobs import Job, JobState
+from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.schema import ClipTaskSchema
 
 PROCESS_CLIPS = "/internal/v1/process-clips"
@@ -90,7 +90,7 @@ def status(request: web.Request, job: Job) -> dict[str, Any]:
     headers={202: ("Location",), 503: ("Retry-After",)},
 )
 async def create(request: web.Request) -> web.Response:
-    job, created = await request.app[RUNNER_KEY].submit_clips(await read_json(request))
+    job, created = await request.app[RUNNER_KEY].submit(JobKind.CLIPS, await read_json(request))
     location = f"{PROCESS_CLIPS}/{job.id}"
     body = {
         "processing_id": job.id,
@@ -108,7 +108,7 @@ async def create(request: web.Request) -> web.Response:
     responses={200: (ClipsStatusSchema, "the job"), 401: UNAUTHORIZED, 404: NOT_FOUND},
 )
 async def get_processing(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].get_clips(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].get(JobKind.CLIPS, request.match_info["id"])
     return web.json_response(status(request, job))
 
 
@@ -123,7 +123,7 @@ async def get_processing(request: web.Request) -> web.Response:
     },
 )
 async def download(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].get_clips(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].get(JobKind.CLIPS, request.match_info["id"])
     if job.state is not JobState.COMPLETED:
         raise CompositionNotReady(
             f"processing job {job.id} is {job.state.value}; outputs exist once it completes",

@@ -22,7 +22,7 @@ from vidsvc.http.schemas import (
     ErrorEnvelopeSchema,
     ListQuerySchema,
 )
-from vidsvc.jobs import JobState
+from vidsvc.jobs import JobKind, JobState
 from vidsvc.schema import CompositionSchema
 
 ERROR = ErrorEnvelopeSchema
@@ -67,7 +67,7 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
 )
 async def create(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
-    job = await runner.submit(await read_json(request))
+    job, _ = await runner.submit(JobKind.COMPOSITION, await read_json(request))
     body = views.accepted(request, job, await runner.estimate_seconds(job))
     location = f"{views.COMPOSITIONS}/{job.id}"
     return web.json_response(body, status=202, headers={"Location": location})
@@ -95,7 +95,7 @@ async def list_compositions(request: web.Request) -> web.Response:
     responses={200: (CompositionStatusSchema, "the composition"), 404: NOT_FOUND},
 )
 async def get_composition(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].get(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].get(JobKind.COMPOSITION, request.match_info["id"])
     return web.json_response(views.composition(request, job))
 
 
@@ -112,7 +112,7 @@ async def get_composition(request: web.Request) -> web.Response:
     },
 )
 async def cancel(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].cancel(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].cancel(JobKind.COMPOSITION, request.match_info["id"])
     if job.state in (JobState.COMPLETED, JobState.FAILED):
         raise CompositionFinished(
             f"composition {job.id} already {job.state.value}",
@@ -128,5 +128,5 @@ async def cancel(request: web.Request) -> web.Response:
     responses={200: (CompositionMetadataSchema, "what the render recorded"), 404: NOT_FOUND},
 )
 async def metadata(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].get(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].get(JobKind.COMPOSITION, request.match_info["id"])
     return web.json_response(views.metadata(job))

@@ -16,6 +16,7 @@ from vidsvc.http.compositions import read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ErrorEnvelopeSchema
+from vidsvc.jobs import JobKind
 from vidsvc.work import devmedia
 
 TEST_GENERATION = "/dev/test-generation"
@@ -64,7 +65,7 @@ async def test_generation(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     req = devmedia.parse_request(await read_json(request))
     media = await devmedia.generate(runner.settings, req)
-    job = await runner.submit(devmedia.composition(media, req))
+    job, _ = await runner.submit(JobKind.COMPOSITION, devmedia.composition(media, req))
     body = views.accepted(request, job, await runner.estimate_seconds(job))
     body["media"] = [path.as_uri() for path in media.files()]
     return web.json_response(body, status=202)

@@ -14,7 +14,7 @@ from vidsvc.http.compositions import ERROR, NOT_FOUND, load_query
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY
 from vidsvc.http.schemas import DownloadQuerySchema, FileQuerySchema
-from vidsvc.jobs import JobState
+from vidsvc.jobs import JobKind, JobState
 
 FILES = "/files"
 
@@ -35,7 +35,7 @@ FILES = "/files"
 async def download(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     which = load_query(DownloadQuerySchema(), request.query)["file"]
-    job = await runner.get(request.match_info["id"])
+    job = await runner.get(JobKind.COMPOSITION, request.match_info["id"])
     key = job.thumbnail_key if which == "thumbnail" else job.output_key
     if job.state is not JobState.COMPLETED or key is None:
         raise CompositionNotReady(

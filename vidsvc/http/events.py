@@ -25,7 +25,7 @@ from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SOCKETS_KEY
 from vidsvc.http.outbox import Outbox
 from vidsvc.http.ratelimit import client_address
 from vidsvc.http.schemas import ErrorEnvelopeSchema, WsMessageSchema
-from vidsvc.jobs import Job, JobEvent
+from vidsvc.jobs import Job, JobEvent, JobKind
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ async def _pump(
                 outbox.put(views.ws_progress(event), droppable=True)
                 continue
             # The row is committed before the event is published: it has the final details.
-            job = await request.app[RUNNER_KEY].get(event.job_id)
+            job = await request.app[RUNNER_KEY].get(JobKind.COMPOSITION, event.job_id)
             outbox.put(views.ws_terminal(request, job), final=True)
             return
     except VidsvcError as err:
@@ -185,7 +185,8 @@ async def _serve_socket(request: web.Request) -> web.WebSocketResponse:
     sockets = request.app[SOCKETS_KEY]
     sockets.add(ws)
     try:
-        async with runner.watch(request.match_info["id"]) as (snapshot, events):
+        job_id = request.match_info["id"]
+        async with runner.watch(JobKind.COMPOSITION, job_id) as (snapshot, events):
             await _watch(request, ws, snapshot, events)
     except CompositionNotFound as err:
         await ws.close(code=CLOSE_NOT_FOUND, message=_reason(err))

@@ -12,6 +12,7 @@ from aiohttp import web
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.schemas import ErrorEnvelopeSchema
+from vidsvc.jobs import JobKind
 from vidsvc.schema import CompositionSchema
 
 PATH = "/api/v1/compositions/{id}/request"
@@ -26,5 +27,5 @@ PATH = "/api/v1/compositions/{id}/request"
     },
 )
 async def composition_request(request: web.Request) -> web.Response:
-    job = await request.app[RUNNER_KEY].get(request.match_info["id"])
+    job = await request.app[RUNNER_KEY].get(JobKind.COMPOSITION, request.match_info["id"])
     return web.json_response(dict(job.payload))

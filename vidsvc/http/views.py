@@ -71,7 +71,7 @@ def output_duration(job: Job) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def accepted(request: web.Request, job: Job, estimate_s: float) -> dict[str, Any]:
+def accepted(request: web.Request, job: Job, estimate_s: float | None) -> dict[str, Any]:
     """The 202 body of POST /api/v1/compositions."""
     return {
         "composition_id": job.id,

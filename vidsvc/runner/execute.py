@@ -42,7 +42,7 @@ async def _storage_down(job: Job, deps: Deps, exc: StorageError) -> Job | None:
     if job.attempts < job.max_attempts:
         log.warning(
             "storage unavailable; retrying after the lease expires",
-            extra={"composition_id": job.id, "attempt": job.attempts},
+            extra={"job_id": job.id, "attempt": job.attempts},
         )
         return None
     return await _fail(job, deps, exc)
@@ -67,7 +67,7 @@ async def _after(final: Job | None, handler: Handler, deps: Deps) -> None:
         try:
             await hook(final)
         except Exception:  # an observer's bug must not turn a finished job into a crash
-            log.exception("after-job hook failed", extra={"composition_id": final.id})
+            log.exception("after-job hook failed", extra={"job_id": final.id})
 
 
 async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) -> Job | None:
@@ -76,7 +76,7 @@ async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) ->
     handler = handlers[job.kind]
     writer = ProgressWriter(deps.stores, job, channel(job.id))
     final: Job | None = None
-    log.info("job started", extra={"composition_id": job.id, "attempt": job.attempts})
+    log.info("job started", extra={"job_id": job.id, "attempt": job.attempts})
     await publish(deps, job)  # watchers learn it is processing before the first progress
     try:
         final = await handler.run(job, deps, Reporter(writer.update, flush=writer.close))
@@ -92,13 +92,11 @@ async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) ->
         await writer.close()
         final = await _fail(job, deps, exc)
     except Exception as exc:  # a bug must still end the job, never strand it
-        log.exception("job crashed", extra={"composition_id": job.id})
+        log.exception("job crashed", extra={"job_id": job.id})
         await writer.close()
         final = await _fail(job, deps, ProcessingFailed(f"internal error ({type(exc).__name__})"))
     await _after(final, handler, deps)
     state = final.state.value if final else "lost"
     elapsed = round((time.monotonic() - started) * 1000)
-    log.info(
-        "job finished", extra={"composition_id": job.id, "state": state, "elapsed_ms": elapsed}
-    )
+    log.info("job finished", extra={"job_id": job.id, "state": state, "elapsed_ms": elapsed})
     return final

@@ -31,7 +31,7 @@ async def recover(deps: Deps) -> None:
     if not stores.shared:
         for job in await stores.jobs.reap_expired(FAR_FUTURE):
             await publish(deps, job)
-            log.info("recovered", extra={"composition_id": job.id, "state": job.state.value})
+            log.info("recovered", extra={"job_id": job.id, "state": job.state.value})
     root = Path(deps.settings.tmp_dir)
     if root.is_dir():
         await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
@@ -55,7 +55,7 @@ async def reap(deps: Deps) -> None:
         if job.state is JobState.QUEUED:
             await deps.stores.backlog.push(job.id)
         await publish(deps, job)
-        log.info("lease expired", extra={"composition_id": job.id, "state": job.state.value})
+        log.info("lease expired", extra={"job_id": job.id, "state": job.state.value})
 
 
 async def reconcile(deps: Deps) -> None:

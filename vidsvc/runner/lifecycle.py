@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from vidsvc.config import Settings
-from vidsvc.errors import StorageError
+from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobEvent
 from vidsvc.media.load import Load
 from vidsvc.runner.reporter import Reporter
@@ -56,11 +57,42 @@ class Deps:
     after_job: Sequence[AfterJob] = ()  #: what follows every job (the estimator, metrics)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobIds:
+    """How a kind's jobs are named: what an id of it looks like (anything else is unknown
+    without asking the store), whether the client chooses it (then a repeated submit is the
+    same job, never a second one), and the error that says one does not exist."""
+
+    pattern: re.Pattern[str]
+    not_found: Callable[[str], VidsvcError]
+    client_chosen: bool = False
+    field: str = "id"  #: the request's field that carries a client-chosen id
+
+    def plausible(self, job_id: str) -> bool:
+        return self.pattern.fullmatch(job_id) is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Queue:
+    """What an estimate of a just-submitted job needs to know about the queue."""
+
+    ahead: int  #: jobs queued before it
+    running: int  #: jobs rendering here now
+    slots: int  #: MAX_CONCURRENT_JOBS
+
+
 class Handler(Protocol):
     """One kind of work. `admit` turns a request into a queued job (raising a 4xx error);
     `run` does the claimed job and returns its fenced terminal row (None when fenced out);
-    `finished` follows any terminal state (a callback to deliver, say); `close` gives what it
-    still has under way `timeout` seconds when the service stops."""
+    `finished` follows any terminal state this instance wrote (a callback to deliver, what the
+    estimator learns); `estimate` guesses a just-submitted job's seconds to done (None: no
+    guess); `close` gives what it still has under way `timeout` seconds when the service
+    stops."""
+
+    @property
+    def ids(self) -> JobIds: ...
+
+    def estimate(self, job: Job, queue: Queue) -> float | None: ...
 
     def admit(self, document: Mapping[str, Any], settings: Settings) -> Awaitable[Job]: ...
 
@@ -83,7 +115,7 @@ async def publish(deps: Deps, job: Job | None) -> None:
     try:
         await deps.stores.pubsub.publish(channel(job.id), JobEvent.of(job).to_json())
     except StorageError:
-        log.warning("could not publish an event", extra={"composition_id": job.id})
+        log.warning("could not publish an event", extra={"job_id": job.id})
 
 
 async def retrying(call: Callable[[], Awaitable[T]], *, tries: int | None = None) -> T:

@@ -72,7 +72,7 @@ async def record_job_metrics(
             },
         )
     except VidsvcError:
-        log.warning("could not record metrics", extra={"composition_id": job.id})
+        log.warning("could not record metrics", extra={"job_id": job.id})
 
 
 class RunnerMetrics:

@@ -45,7 +45,7 @@ class ProgressWriter:
             if row is not None:
                 await self.stores.pubsub.publish(self.channel, JobEvent.of(row).to_json())
         except VidsvcError:  # progress is advisory; the terminal write is what must land
-            log.warning("progress write failed", extra={"composition_id": self.job.id})
+            log.warning("progress write failed", extra={"job_id": self.job.id})
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

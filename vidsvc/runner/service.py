@@ -17,18 +17,14 @@ import dataclasses
 import functools
 import logging
 import os
-import re
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.errors import (
-    CompositionNotFound,
-    ProcessingNotFound,
     QueueFull,
     ServiceUnavailable,
     StorageError,
@@ -39,17 +35,14 @@ from vidsvc.media import children, gpu, workspace
 from vidsvc.media.load import Load
 from vidsvc.media.memory_gate import MemoryGate, budget_mb
 from vidsvc.runner import health, leases, watch
-from vidsvc.runner.estimate import Estimator
 from vidsvc.runner.execute import Handlers
-from vidsvc.runner.lifecycle import Deps, StopReason, channel, publish
+from vidsvc.runner.lifecycle import Deps, Queue, StopReason, channel, publish
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
-from vidsvc.schema import parse_composition
 from vidsvc.store import Stores, open_stores
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
-_PROCESSING_ID = re.compile(cliptask.PROCESSING_ID_PATTERN)
 
 
 def _instance_id(settings: Settings) -> str:
@@ -84,7 +77,6 @@ class Runner:
         self.stores = stores
         self.handlers = handlers
         self.instance_id = _instance_id(settings)
-        self.estimator = Estimator()
         load = Load()
         load.memory = MemoryGate(budget_mb(self.settings))
         self.metrics = RunnerMetrics(load)
@@ -150,14 +142,25 @@ class Runner:
 
     # -- the façade -------------------------------------------------------------------------
 
-    async def submit(self, document: Mapping[str, Any]) -> Job:
-        """Validate, commit, wake a worker. The row is durable before this returns."""
+    async def submit(self, kind: JobKind, document: Mapping[str, Any]) -> tuple[Job, bool]:
+        """Validate, commit, wake a worker; (job, True) when newly created. The row is durable
+        before this returns. A kind whose ids the client chooses answers a repeated submit
+        with the job it already has, (job, False): never a second one."""
         self._accepting()
-        job = await self.handlers[JobKind.COMPOSITION].admit(document, self.settings)
+        handler = self.handlers[kind]
+        job = await handler.admit(document, self.settings)
+        client_chosen = handler.ids.client_chosen
+        if client_chosen and (found := await self._existing(job.id, kind)):
+            return found, False
         await self._room()
-        job = await self.stores.jobs.create(job)  # committed: from here the job cannot be lost
+        try:
+            job = await self.stores.jobs.create(job)  # committed: now the job cannot be lost
+        except ValueError:  # a concurrent submit with the same client-chosen id won the insert
+            if not client_chosen:
+                raise
+            return await self.get(kind, job.id), False
         await self._wake(job)
-        return job
+        return job, True
 
     def _accepting(self) -> None:
         if self.draining:
@@ -176,43 +179,25 @@ class Runner:
         try:
             await self.stores.backlog.push(job.id)
         except StorageError:  # Redis away: the reconciler pushes it, idle workers claim it
-            log.warning("backlog unavailable at submit", extra={"composition_id": job.id})
-        log.info("job queued", extra={"composition_id": job.id, "state": "queued"})
-
-    async def submit_clips(self, document: Mapping[str, Any]) -> tuple[Job, bool]:
-        """A clips job under the client's processing_id; (job, True) only when newly created."""
-        self._accepting()
-        job = await self.handlers[JobKind.CLIPS].admit(document, self.settings)
-        if found := await self._existing(job.id, JobKind.CLIPS):
-            return found, False  # the client's retry: the same job, never a second one
-        await self._room()
-        try:
-            job = await self.stores.jobs.create(job)
-        except ValueError:  # a concurrent POST with the same id won the insert
-            return await self.get_clips(job.id), False
-        await self._wake(job)
-        return job, True
+            log.warning("backlog unavailable at submit", extra={"job_id": job.id})
+        log.info("job queued", extra={"job_id": job.id, "state": "queued"})
 
     async def _existing(self, job_id: str, kind: JobKind) -> Job | None:
         """The job with this client-chosen id, if any; an id another kind took is refused."""
         job = await self.stores.jobs.get(job_id)
         if job is not None and job.kind is not kind:
+            field = self.handlers[kind].ids.field
             raise ValidationError(
-                "processing_id: already used by another job", details={"field": "processing_id"}
+                f"{field}: already used by another job", details={"field": field}
             )
         return job
 
-    async def get_clips(self, processing_id: str) -> Job:
-        plausible = _PROCESSING_ID.match(processing_id)
-        job = await self._existing(processing_id, JobKind.CLIPS) if plausible else None
-        if job is None:
-            raise ProcessingNotFound(f"processing job {processing_id[:80]!r} does not exist")
-        return job
-
-    async def get(self, job_id: str) -> Job:
-        job = await self.stores.jobs.get(job_id) if _plausible(job_id) else None
-        if job is None or job.kind is not JobKind.COMPOSITION:
-            raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
+    async def get(self, kind: JobKind, job_id: str) -> Job:
+        """The job of this kind with this id, or the kind's not-found error."""
+        ids = self.handlers[kind].ids
+        job = await self.stores.jobs.get(job_id) if ids.plausible(job_id) else None
+        if job is None or job.kind is not kind:
+            raise ids.not_found(job_id)
         return job
 
     async def list(
@@ -226,11 +211,11 @@ class Runner:
         page = page[:limit]
         return page, (page[-1].id if more and page else None)
 
-    async def cancel(self, job_id: str) -> Job:
-        await self.get(job_id)
+    async def cancel(self, kind: JobKind, job_id: str) -> Job:
+        await self.get(kind, job_id)
         job = await self.stores.jobs.cancel(job_id)
         if job is None:
-            raise CompositionNotFound(f"composition {job_id[:80]!r} does not exist")
+            raise self.handlers[kind].ids.not_found(job_id)
         if job.state is JobState.CANCELLED:
             with contextlib.suppress(StorageError):  # a stale wake-up only fails its claim
                 await self.stores.backlog.discard(job_id)
@@ -241,23 +226,20 @@ class Runner:
             )  # here: at once; elsewhere: its heartbeat
         return job
 
-    async def estimate_seconds(self, job: Job) -> float:
+    async def estimate_seconds(self, job: Job) -> float | None:
         """Called right after submit: the queue is counted after the job's own insert, so
         requests submitted together see each other."""
         try:
             others = max(await self.stores.jobs.count(JobState.QUEUED) - 1, 0)
         except StorageError:  # the row is committed; an estimate is not worth a 503
             others = 0
-        return self.estimator.estimate(
-            parse_composition(job.payload),
-            ahead=others,
-            running=len(self.pool.running),
-            slots=self.settings.max_concurrent_jobs,
+        queue = Queue(
+            ahead=others, running=len(self.pool.running), slots=self.settings.max_concurrent_jobs
         )
+        return self.handlers[job.kind].estimate(job, queue)
 
     async def _finished(self, job: Job) -> None:
-        """After each job this instance ran: what it teaches the estimator and the metrics."""
-        self.estimator.observe(job)
+        """After each job this instance ran: what it adds to the metrics."""
         self.metrics.observe(job)
 
     async def blob_url(self, key: str) -> str | None:
@@ -267,13 +249,15 @@ class Runner:
         return self.stores.blobs.local_path(key)
 
     @asynccontextmanager
-    async def watch(self, job_id: str) -> AsyncIterator[tuple[Job, AsyncIterator[JobEvent]]]:
+    async def watch(
+        self, kind: JobKind, job_id: str
+    ) -> AsyncIterator[tuple[Job, AsyncIterator[JobEvent]]]:
         """Subscribe first, then read the snapshot, so nothing falls between the two."""
-        await self.get(job_id)
+        await self.get(kind, job_id)
         async with self.stores.pubsub.subscribe(channel(job_id)) as messages:
-            snapshot = await self.get(job_id)
+            snapshot = await self.get(kind, job_id)
 
-            reread = functools.partial(self.get, job_id)
+            reread = functools.partial(self.get, kind, job_id)
             yield snapshot, watch.newer(snapshot.progress_seq, messages, reread)
 
     async def health(self) -> dict[str, str]:

@@ -173,7 +173,7 @@ async def _record(deps: Deps, job: Job, url: str, note: dict[str, Any], done: bo
         note_doc = {"url": url, "attempts": attempts, "delivered": done}
         await deps.stores.jobs.annotate(job.id, {"callback": note_doc})
     except Exception:  # the note is a record, not the delivery: losing it must not stop retries
-        log.warning("could not record a callback attempt", extra={"composition_id": job.id})
+        log.warning("could not record a callback attempt", extra={"job_id": job.id})
 
 
 async def deliver(deps: Deps, job: Job, url: str) -> bool:
@@ -194,10 +194,10 @@ async def _deliver_logged(deps: Deps, job: Job, url: str) -> None:
     try:
         delivered = await deliver(deps, job, url)
     except Exception:
-        log.exception("callback delivery crashed", extra={"composition_id": job.id})
+        log.exception("callback delivery crashed", extra={"job_id": job.id})
         return
     if not delivered:
-        log.warning("callback not delivered", extra={"composition_id": job.id})
+        log.warning("callback not delivered", extra={"job_id": job.id})
 
 
 async def notify(deps: Deps, job: Job, url: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from vidsvc import cliptask, graph
 from vidsvc.config import Settings
-from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.errors import InvalidClipFormat, ProcessingFailed, ProcessingNotFound
 from vidsvc.graph import clip_ops
 from vidsvc.inputs import policy, staging
 from vidsvc.jobs import Job, JobKind, JobState, Stage
@@ -27,7 +28,7 @@ from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.renderready import inspect
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
-from vidsvc.runner.lifecycle import Deps, retrying, terminal
+from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_clip_task
@@ -147,6 +148,18 @@ async def _run(job: Job, deps: Deps, progress: Reporter) -> Job | None:
 
 class Clips:
     """The Handler of JobKind.CLIPS: the job's id is the client's processing_id."""
+
+    ids = JobIds(
+        pattern=re.compile(cliptask.PROCESSING_ID_PATTERN),
+        not_found=lambda job_id: ProcessingNotFound(
+            f"processing job {job_id[:80]!r} does not exist"
+        ),
+        client_chosen=True,  # processing_id: a client's retry is the same job
+        field="processing_id",
+    )
+
+    def estimate(self, job: Job, queue: Queue) -> None:
+        return None  # the internal API promises no duration
 
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
         """Each clip URL's policy; the callback URL's, statically and by what its host

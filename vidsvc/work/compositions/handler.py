@@ -12,22 +12,24 @@ before anything is stored, so a later attempt knows what to clean up (RELIABILIT
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from vidsvc.config import Settings
-from vidsvc.errors import StorageError
+from vidsvc.errors import CompositionNotFound, StorageError
 from vidsvc.jobs import Job, JobKind, JobState, Stage, new_job_id
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
-from vidsvc.runner.lifecycle import Deps, retrying, terminal
+from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics, usage_metadata
 from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import cache
 from vidsvc.work.compositions.checks import check
+from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.render import Prepared, encode, prepare
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,22 @@ async def _drop_stale_outputs(
 class Compositions:
     """The Handler of JobKind.COMPOSITION."""
 
+    ids = JobIds(
+        pattern=re.compile(r"[A-Za-z0-9_]{6,64}"),  # ours are comp_ + hex
+        not_found=lambda job_id: CompositionNotFound(
+            f"composition {job_id[:80]!r} does not exist"
+        ),
+    )
+
+    def __init__(self) -> None:
+        self.estimator = Estimator()  #: learns this machine's throughput from what it renders
+
+    def estimate(self, job: Job, queue: Queue) -> float:
+        comp = parse_composition(job.payload)
+        return self.estimator.estimate(
+            comp, ahead=queue.ahead, running=queue.running, slots=queue.slots
+        )
+
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
         comp = parse_composition(document)
         check(comp, settings)
@@ -180,7 +198,7 @@ class Compositions:
         return done
 
     async def finished(self, job: Job, deps: Deps) -> None:
-        return None
+        self.estimator.observe(job)
 
     async def close(self, timeout: float) -> None:
         return None
