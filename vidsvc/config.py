@@ -1,4 +1,6 @@
-"""Settings: every knob of SPEC.md §5, read once from a mapping (tests never touch os.environ).
+"""Settings: every knob of docs/contract.md §5, read once from a mapping.
+
+Tests never touch os.environ.
 
 A leaf module: imports only vidsvc.errors.
 """
@@ -138,7 +140,7 @@ class Settings:
     allowed_s3_buckets: tuple[str, ...] = _setting("ALLOWED_S3_BUCKETS", _csv, ())
     allowed_url_hosts: tuple[str, ...] = _setting("ALLOWED_URL_HOSTS", _csv, ())
     allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _dirs, ())
-    # limits (RELIABILITY.md §0.3)
+    # limits (docs/reliability.md §0.3)
     max_duration_seconds: float = _setting("MAX_DURATION_SECONDS", _float(1, 86400), 180.0)
     max_clips: int = _setting("MAX_CLIPS", _int(1, 10000), 200)
     max_overlays: int = _setting("MAX_OVERLAYS", _int(0, 10000), 100)

@@ -1,4 +1,4 @@
-"""The one exception tree of vidsvc. Each error carries the stable code of SPEC.md §2.
+"""The one exception tree of vidsvc. Each error carries the stable code of docs/contract.md §2.
 
     VidsvcError                      code               HTTP
      ├── ValidationError             VALIDATION_ERROR    400
@@ -43,7 +43,7 @@ class VidsvcError(Exception):
         self.details: dict[str, Any] = dict(details or {})
 
     def envelope(self, *, request_id: str | None = None) -> dict[str, Any]:
-        """The standard JSON error body of SPEC.md §2."""
+        """The standard JSON error body of docs/contract.md §2."""
         return {
             "error": {
                 "code": self.code,

@@ -1,6 +1,6 @@
 """Jobs as values: identity, state, progress snapshot, lease, error, and the event codec.
 
-The database row is the truth (RELIABILITY.md §0.1); these are its frozen image. Times are
+The database row is the truth (docs/reliability.md §0.1); these are its frozen image. Times are
 timezone-aware UTC datetimes. A leaf module: imports only vidsvc.errors; no I/O.
 """
 
@@ -113,7 +113,7 @@ class Progress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobError:
-    code: str  #: an error code of SPEC.md §2
+    code: str  #: an error code of docs/contract.md §2
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
 

@@ -1,4 +1,6 @@
-"""What the client returns and raises: typed views of the API's JSON bodies (SPEC.md §2, §4).
+"""What the client returns and raises: typed views of the API's JSON bodies.
+
+The bodies are docs/contract.md §2 and §4.
 
 Each dataclass keeps the whole body in `raw`, so fields the server adds later are not lost.
 Depends on nothing but the standard library.

@@ -1,4 +1,4 @@
-"""Captions as events of the render's one ASS document (SPEC §3.1 `captions`).
+"""Captions as events of the render's one ASS document (docs/contract.md §3.1 `captions`).
 
 - Times: `offset` is added, then every cue is clipped to the timeline; cues left empty are
   dropped, the rest sorted by start. Overlapping cues are stacked by libass (captions are

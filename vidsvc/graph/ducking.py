@@ -1,4 +1,6 @@
-"""Ducking: the music lowered by about `amount_db` while the voiceover sounds (SPEC.md §3.1).
+"""Ducking: the music lowered by about `amount_db` while the voiceover sounds.
+
+docs/contract.md §3.1.
 
 A sidechain compressor on the music, keyed by a copy of the voiceover. A compressor's gain
 reduction grows with how far its key rises over the threshold, so a quiet voice would duck less

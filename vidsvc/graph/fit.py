@@ -1,4 +1,4 @@
-"""Fit modes: how a clip's picture fills the output frame (SPEC.md §3.1 `fit`).
+"""Fit modes: how a clip's picture fills the output frame (docs/contract.md §3.1 `fit`).
 
 - contain: the whole picture, letterboxed in black (the first release's behaviour);
 - cover: scaled to fill, the centre cropped;

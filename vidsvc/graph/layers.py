@@ -1,5 +1,5 @@
-"""Image and video overlays (`overlays[]` of type image/video, SPEC.md §3.1), drawn in list order
-over the joined clips and under the text.
+"""Image and video overlays (`overlays[]` of type image/video, docs/contract.md §3.1),
+drawn in list order over the joined clips and under the text.
 
 Each overlay is its own input, cut to its window before anything per-pixel: a video overlay is
 seeked (`-ss`) and trimmed to its frames, an image is one frame scaled once and then held by

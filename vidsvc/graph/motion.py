@@ -1,4 +1,4 @@
-"""Motion on a clip (SPEC.md §3.1 `motion`): slow zooms and pans, without jitter.
+"""Motion on a clip (docs/contract.md §3.1 `motion`): slow zooms and pans, without jitter.
 
 The window that is shown moves by a fraction of a pixel per frame. `zoompan` and `crop` place
 their window on whole pixels, so a slow zoom shakes (the window's edge stalls, then jumps);

@@ -1,4 +1,4 @@
-"""Timeline arithmetic (SPEC.md §3): derive omitted fields, place clips, check every rule.
+"""Timeline arithmetic (docs/contract.md §3): derive omitted fields, place clips, check every rule.
 
 All times are integer milliseconds. `plan()` needs the probed duration of every source whose
 length is not given; `check()` runs the same rules on what is known before probing (at POST).

@@ -1,4 +1,4 @@
-"""Timeline rules beyond the clips' own placement (SPEC.md §3): counts, overlay text and
+"""Timeline rules beyond the clips' own placement (docs/contract.md §3): counts, overlay text and
 placement, and the audio track, with the collector every rule reports into.
 
 Split from timeline.py, which places the clips and calls these. Pure: imports only the leaves.

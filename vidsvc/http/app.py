@@ -92,7 +92,7 @@ def _announce(*args: Any, **_: Any) -> None:
 
 
 async def second_signal_hurries(app: web.Application) -> None:
-    """on_shutdown, first: from now on SIGTERM/SIGINT cut the drain short (RELIABILITY C9).
+    """on_shutdown, first: from now on SIGTERM/SIGINT cut the drain short (docs/reliability.md C9).
 
     aiohttp's own handlers would raise GracefulExit again in the middle of the drain, which
     cancels every task at once; ours instead tells the pool to hand its jobs back now, so

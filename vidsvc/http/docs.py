@@ -3,7 +3,7 @@
 Handlers describe themselves with `@documented(...)` (aiohttp-apispec metadata underneath);
 `setup_docs(app)` runs once every route is registered and keeps the finished document under
 OPENAPI_KEY. aiohttp-apispec emits Swagger 2.0; openapi3.py turns it into the OpenAPI 3.0.3
-that SPEC.md §2 prefers.
+that docs/contract.md §2 prefers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Domain errors to HTTP, in one place; request ids; one access-log line per request.
 
-Every error, from every route, leaves as the SPEC.md §2 envelope: VidsvcError with its own
+Every error, from every route, leaves as the docs/contract.md §2 envelope: VidsvcError with its own
 status; aiohttp's HTTPException (unknown route, 405, 413 from client_max_size) with the code of
 _HTTP_CODES; anything else as a 500 INTERNAL_ERROR whose stack trace is logged, never sent.
 """
@@ -57,7 +57,8 @@ def _request_id(request: web.Request) -> str:
 
 def error_response(err: VidsvcError, *, status: int | None = None) -> web.Response:
     """The envelope of `err`, with Retry-After on the 429 and 503s a client should retry
-    (STORAGE_ERROR included: a database or Redis outage is worth retrying, RELIABILITY D5)."""
+    (STORAGE_ERROR included: a database or Redis outage is worth retrying;
+    docs/reliability.md D5)."""
     response = web.json_response(
         err.envelope(request_id=request_id_var.get()), status=status or err.http_status
     )
@@ -71,7 +72,7 @@ def _from_http(exc: web.HTTPException, request: web.Request) -> VidsvcError:
     kind = _HTTP_CODES.get(exc.status, VidsvcError)
     if exc.status == 404 and request.path.startswith(COMPOSITIONS_PREFIX):
         # An id with a slash in it (`../../etc/passwd` sent verbatim) misses every route, but to
-        # the client it is an unknown composition (RELIABILITY.md B10).
+        # the client it is an unknown composition (docs/reliability.md B10).
         return CompositionNotFound("no such composition")
     if exc.status == 404:
         return kind(f"no route for {request.method} {request.path[:200]}")

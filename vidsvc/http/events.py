@@ -1,6 +1,6 @@
 """WS /ws/compositions/{id}: the status snapshot first, then progress, then one terminal message.
 
-Per connection (RELIABILITY.md A3): `Runner.watch` subscribes before it reads the snapshot, so
+Per connection (docs/reliability.md A3): `Runner.watch` subscribes before it reads the snapshot, so
 nothing falls between the two; a pump task turns events into messages in a bounded Outbox
 without ever waiting on the client; a sender task is the only writer, so a client that never
 reads blocks only its own sender; the handler itself runs the receive loop, which is what keeps
@@ -39,7 +39,7 @@ CAP_RETRY_AFTER = 5
 
 
 class Connections:
-    """Open WebSockets per client address and in all (RELIABILITY.md L7).
+    """Open WebSockets per client address and in all (docs/reliability.md L7).
 
     Counted before the upgrade, so a refusal is a plain 503 envelope with Retry-After (not a
     101 then close 1013: a client library sees the status and the reason at once).

@@ -1,4 +1,4 @@
-"""Swagger 2.0 (what aiohttp-apispec emits) → OpenAPI 3.0.3 (what SPEC.md §2 prefers).
+"""Swagger 2.0 (what aiohttp-apispec emits) → OpenAPI 3.0.3 (what docs/contract.md §2 prefers).
 
 A pure function over the document that setup_docs builds: definitions become
 components/schemas, the body parameter a requestBody, each response schema a content map,

@@ -1,4 +1,4 @@
-"""Outbox: one WebSocket connection's bounded send queue (RELIABILITY.md A3, C.4, L6).
+"""Outbox: one WebSocket connection's bounded send queue (docs/reliability.md A3, C.4, L6).
 
 The publisher side never waits: when the queue is full the oldest *progress* message is dropped
 (progress only moves forward, so the newest one says everything the dropped one did), and

@@ -1,4 +1,4 @@
-"""Jobs as the JSON bodies of SPEC.md §2 and §4: one function per body, no I/O.
+"""Jobs as the JSON bodies of docs/contract.md §2 and §4: one function per body, no I/O.
 
 Times are ISO-8601 UTC with a `Z`. Links point at this app (`…/download`), never at a blob
 store, so a body stays valid after a presigned URL expires.
@@ -104,7 +104,7 @@ def metadata(job: Job) -> dict[str, Any]:
     }
 
 
-# -- WebSocket messages (SPEC.md §4) ---------------------------------------------------------
+# -- WebSocket messages (docs/contract.md §4) ---------------------------------------------
 
 
 def ws_status(request: web.Request, job: Job) -> dict[str, Any]:

@@ -4,7 +4,7 @@ One rule for every outbound connection (input downloads, callback delivery): an 
 address (loopback, private, link-local, metadata) is reached only when its exact "host:port"
 is listed. Hosts are resolved once, every answer is checked, and the connection goes only to
 those answers (PinnedResolver), so a DNS rebind between the check and the connect cannot
-reach an internal address (RELIABILITY A2.7). Callers turn `Refused` into their own error.
+reach an internal address (docs/reliability.md A2.7). Callers turn `Refused` into their own error.
 """
 
 from __future__ import annotations

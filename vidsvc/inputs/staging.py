@@ -1,7 +1,7 @@
 """Staging: each accepted input URL becomes a local file, by its scheme's stager.
 
 FFmpeg only ever reads files that the service staged itself, under names it chose
-(`in0.mp4`, `in1.mp3`, ...), so no user text reaches its argv (RELIABILITY.md B3, S4, S10).
+(`in0.mp4`, `in1.mp3`, ...), so no user text reaches its argv (docs/reliability.md B3, S4, S10).
 http(s) hosts are resolved once, every address is checked, and the connection goes to
 those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
 

@@ -1,6 +1,6 @@
 """FFmpeg children's hygiene: resource limits, the instance mark, and the orphan sweep.
 
-Limits (RELIABILITY.md S6) are computed here, in the parent, so the code that runs between
+Limits (docs/reliability.md S6) are computed here, in the parent, so the code that runs between
 fork and exec (process.py) only calls setrlimit. Every child carries MARK_ENV
 (`<owner>:<pid of its vidsvc>`) in its environment, inherited by grandchildren; at start-up,
 `kill_orphans` kills processes marked with our owner whose vidsvc is dead (C10). A mark whose

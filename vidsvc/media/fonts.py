@@ -1,6 +1,6 @@
 """Font family names to font files, through fontconfig's fc-match; never fails.
 
-SPEC.md §3: a missing font falls back to a default one, never to a failure. fc-match
+docs/contract.md §3: a missing font falls back to a default one, never to a failure. fc-match
 itself already answers its best match for unknown names; the fallback here covers a
 missing or broken fc-match and answers that name no existing file.
 """

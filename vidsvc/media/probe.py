@@ -2,7 +2,7 @@
 
 ffprobe runs with `-protocol_whitelist file` and a demuxer whitelist (spec.INPUT_FORMATS),
 so playlists, concat scripts, images and DASH manifests in disguise are refused here,
-before any render. Limits (pixels, duration, streams) are RELIABILITY.md B5/B6.
+before any render. Limits (pixels, duration, streams) are docs/reliability.md B5/B6.
 """
 
 from __future__ import annotations

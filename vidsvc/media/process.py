@@ -57,7 +57,7 @@ def _child_setup(parent: int, limits: ChildLimits | None) -> Callable[[], None]:
             if os.getppid() != parent:  # the parent died before prctl took effect
                 os._exit(1)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if limits is not None:  # values computed in the parent (RELIABILITY.md S6)
+        if limits is not None:  # values computed in the parent (docs/reliability.md S6)
             limits.apply()
 
     return setup

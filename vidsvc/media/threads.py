@@ -1,4 +1,4 @@
-"""How many encoder threads one render gets (FFMPEG_THREADS, SPEC.md §5).
+"""How many encoder threads one render gets (FFMPEG_THREADS, docs/contract.md §5).
 
 Left alone, every FFmpeg sizes x264 for the whole machine (about 1.5 threads per core plus
 lookahead), so MAX_CONCURRENT_JOBS renders on a small host run five times the threads there are

@@ -1,7 +1,7 @@
 """The per-job scratch directory: private (0700), unique, and always removed afterwards.
 
 Everything a job writes (staged inputs, side files, the output before upload) lives
-here, so deleting one directory leaves nothing behind (RELIABILITY INV-4). Directories are
+here, so deleting one directory leaves nothing behind (docs/reliability.md INV-4). Directories are
 named `<job id>-<suffix>`; `sweep` removes those whose job is over or unknown (C10).
 """
 

@@ -34,7 +34,7 @@ async def components(settings: Settings, stores: Stores) -> dict[str, str]:
 
 async def _redis_ready(stores: Stores) -> None:
     """Reachable, and not evicting: under memory pressure an evicting Redis drops queued
-    ids (RELIABILITY D2), so such an instance reports not ready until it is fixed."""
+    ids (docs/reliability.md D2), so such an instance reports not ready until it is fixed."""
     await stores.backlog.size()
     policy = getattr(stores.backlog, "eviction_policy", None)
     if policy is not None and await policy() not in ("noeviction", "unknown"):

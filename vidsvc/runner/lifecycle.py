@@ -3,7 +3,7 @@
 A `Handler` does one kind of work (a composition, a clips job); the lifecycle (execute.py)
 claims, runs it, and owns every terminal write and what follows. Writes a handler makes
 carry the claim's lease token (`job.token`), so a worker that lost its lease can neither
-overwrite the result nor flip the state (RELIABILITY.md INV-3); `retrying` rides out a storage
+overwrite the result nor flip the state (docs/reliability.md INV-3); `retrying` rides out a storage
 blip, and `terminal` does that shielded from cancellation.
 """
 

@@ -107,7 +107,7 @@ class Runner:
                 await runner._stop()
 
     async def _sweep(self, settings: Settings) -> None:
-        """What a previous life left (RELIABILITY.md C10): FFmpeg processes marked with our
+        """What a previous life left (docs/reliability.md C10): FFmpeg processes marked with our
         owner whose vidsvc is dead, and job directories under TMP_DIR of jobs no longer live
         (recover clears our own TMP_DIR/jobs/<owner>)."""
         owner = _owner(settings)
@@ -136,7 +136,7 @@ class Runner:
         self.draining = True
 
     def hurry(self) -> None:
-        """A second stop signal: skip the rest of SHUTDOWN_GRACE (RELIABILITY.md C9)."""
+        """A second stop signal: skip the rest of SHUTDOWN_GRACE (docs/reliability.md C9)."""
         self.draining = True
         self.pool.hurry()
 

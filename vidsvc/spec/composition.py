@@ -105,7 +105,7 @@ class Audio:
     music_fade_in_ms: int = 0
     music_fade_out_ms: int = 0
     voiceover_delay_ms: int = 0  #: where the voiceover starts on the timeline
-    # Finishing (SPEC.md §3.1): fades of the voiceover, ducking, loudness, beat sync.
+    # Finishing (docs/contract.md §3.1): fades of the voiceover, ducking, loudness, beat sync.
     voiceover_fade_in_ms: int = 0  #: from the voiceover's own start (after its delay)
     voiceover_fade_out_ms: int = 0  #: to the voiceover's end, or the timeline's if sooner
     ducking: Ducking | None = None  #: None: the music is not lowered under the voiceover

@@ -102,7 +102,8 @@ async def _open_redis(settings: Settings, stack: AsyncExitStack) -> tuple[PubSub
         stack.push_async_callback(pubsub.aclose)
         backlog = await RedisBacklog.open(settings.redis_url, prefix=settings.redis_prefix)
         policy = await backlog.eviction_policy()
-        if policy != "noeviction":  # RELIABILITY D2: an evicting Redis can drop the backlog
+        # docs/reliability.md D2: an evicting Redis can drop the backlog
+        if policy != "noeviction":
             log.warning(
                 "Redis maxmemory-policy is %s, not noeviction: under memory pressure it may drop"
                 " backlog entries (the reconciler re-pushes them from the database)",

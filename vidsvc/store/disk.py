@@ -1,7 +1,8 @@
 """LocalBlobStore: blobs as files under one root directory (`DATA_DIR/blobs` by default).
 
 Owns the mapping key → path and its confinement: a key passes the lexical rules of store.rules,
-and its resolved path (symlinks followed) must stay under the resolved root (RELIABILITY S10).
+and its resolved path (symlinks followed) must stay under the resolved root
+(docs/reliability.md S10).
 Writes are atomic: a temp file in the target's directory, fsync, then os.replace. File I/O runs
 in worker threads. Imports only vidsvc.errors and store.rules; never runner, graph or http.
 """

@@ -3,7 +3,8 @@
 One client per process: `await S3BlobStore.open(settings)` creates it, `aclose()` closes it.
 AWS_S3_BUCKET is `bucket` or `bucket/key/prefix`; keys pass store.rules.check_key. Endpoint
 trouble is StorageError, raised fast (store/s3_client.py). Files over 16 MiB go up in parts, a
-few at a time; a multipart upload that fails is aborted, never left behind (RELIABILITY INV-4).
+few at a time; a multipart upload that fails is aborted, never left behind
+(docs/reliability.md INV-4).
 Downloads stream to a temp file beside the destination and are renamed into place.
 
 fetch_object() (re-exported from s3_client) stages s3:// inputs with a short-lived client.

@@ -208,7 +208,7 @@ class RedisBacklog:
 
     async def eviction_policy(self) -> str:
         """Redis's maxmemory-policy (from INFO, which managed Redis allows where CONFIG is
-        off). Anything but "noeviction" may silently drop queued ids (RELIABILITY D2)."""
+        off). Anything but "noeviction" may silently drop queued ids (docs/reliability.md D2)."""
         with storage_errors("info"):
             info = await self._redis.info("memory")
         return str(info.get("maxmemory_policy", "unknown"))

@@ -1,7 +1,7 @@
 """Result callbacks: check a callback_url, then POST a job's result there in the background.
 
 A callback_url is a request to make this service connect somewhere, so it gets the same
-SSRF policy as inputs (RELIABILITY S7): a static check at submit (no literal internal
+SSRF policy as inputs (docs/reliability.md S7): a static check at submit (no literal internal
 address, no userinfo), a DNS check at submit and again at every send, and the connection
 pinned to the addresses that were checked (a rebind between check and connect reaches
 nothing). Redirects are not followed: a 3xx could point anywhere. Every attempt is noted

@@ -6,7 +6,7 @@
 All of it in one scratch directory per job.
 
 Outputs are stored under keys fenced by the attempt's lease token, and recorded in the row
-before anything is stored, so a later attempt knows what to clean up (RELIABILITY C3, C5).
+before anything is stored, so a later attempt knows what to clean up (docs/reliability.md C3, C5).
 """
 
 from __future__ import annotations
@@ -147,9 +147,10 @@ async def _complete(
 async def _drop_stale_outputs(
     deps: Deps, done: Job | None, staged: list[str], ours: tuple[str, ...]
 ) -> None:
-    """One output per job (RELIABILITY C3, C5): a fenced attempt (done is None: the lease went
-    to another worker) removes what it stored; the winner removes what dead attempts stored
-    between their upload and their commit. Best effort: a leftover costs space, not safety."""
+    """One output per job (docs/reliability.md C3, C5): a fenced attempt (done is None: the
+    lease went to another worker) removes what it stored; the winner removes what dead attempts
+    stored between their upload and their commit. Best effort: a leftover costs space, not
+    safety."""
     doomed = ours if done is None else [k for k in staged if k not in ours]
     for key in doomed:
         try:

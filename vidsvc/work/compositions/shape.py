@@ -1,5 +1,5 @@
 """Checks that need settings or probe facts: the output shape gate (sizes above 1080p only with
-ENABLE_4K_OUTPUT, SPEC.md §3.1) and stills that need a length.
+ENABLE_4K_OUTPUT, docs/contract.md §3.1) and stills that need a length.
 
 The schema checks a shape's form (names, even sides); whether this deployment may render it is
 a setting, so it is checked here, at submit and again before rendering, before any input is

@@ -2,7 +2,7 @@
 -- The same names and parameter names as sql/sqlite/queries.sql. Every state change is ONE
 -- conditional UPDATE ... WHERE status = ... [AND lease_token = ...] RETURNING *: the row is the
 -- lock, and a stale worker's token matches nothing. A single statement commits on its own, so no
--- row lock outlives the call (RELIABILITY.md Part D 1).
+-- row lock outlives the call (docs/reliability.md Part D 1).
 -- Parameters are written :name; PostgresJobStore numbers them $1, $2… in order of first use.
 -- A parameter whose type PostgreSQL cannot infer from its place carries a cast (:now::timestamptz).
 -- Times come from Python (vidsvc.jobs.utcnow), never now(): every backend uses one clock, and
