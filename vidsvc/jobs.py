@@ -1,7 +1,7 @@
 """Jobs as values: identity, state, progress snapshot, lease, error, and the event codec.
 
 The database row is the truth (docs/reliability.md §0.1); these are its frozen image. Times are
-timezone-aware UTC datetimes. A leaf module: imports only vidsvc.errors; no I/O.
+timezone-aware UTC datetimes. A leaf: imports nothing of vidsvc; no I/O.
 """
 
 from __future__ import annotations

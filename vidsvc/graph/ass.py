@@ -16,7 +16,7 @@ neutralised here (verified by rendering, tests/render/test_text_engine.py):
 Fields we write from our own values (names, colours, numbers) never carry user text; a font
 family name is reduced to characters that cannot end a field or a line.
 
-Pure: imports nothing from vidsvc.
+Pure: no I/O.
 """
 
 from __future__ import annotations

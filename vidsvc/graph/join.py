@@ -5,7 +5,7 @@ its frames, and a file's audio and video are demuxed together. A nested chain of
 acrossfade filters asks early: every acrossfade holds back the last `ns` samples of its first
 input until that input ends, so with N crossfades the audio in front runs up to N overlaps ahead
 of the output, reads later files early, and their decoded video waits inside the graph (16
-clips of 4 s at 1080p: 4.0 GB peak, growing with every clip; issue 23).
+clips of 4 s at 1080p: 4.0 GB peak, growing with every clip).
 
 So each transition is its own short segment: the outgoing clip's tail and the incoming clip's
 head, each trimmed to exactly the overlap, blended by one xfade (acrossfade for the sound). The

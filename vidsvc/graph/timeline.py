@@ -5,7 +5,7 @@ length is not given; `check()` runs the same rules on what is known before probi
 Violations are InvalidTimeline with a message naming the clip and the field.
 
 The rules about counts, overlays and audio live in timeline_rules.py.
-Pure: imports only the leaves (spec, errors) and timeline_rules.
+Pure: no I/O.
 """
 
 from __future__ import annotations

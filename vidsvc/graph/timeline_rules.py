@@ -1,7 +1,7 @@
 """Timeline rules beyond the clips' own placement (docs/contract.md §3): counts, overlay text and
 placement, and the audio track, with the collector every rule reports into.
 
-Split from timeline.py, which places the clips and calls these. Pure: imports only the leaves.
+timeline.py places the clips and calls these. Pure.
 """
 
 from __future__ import annotations

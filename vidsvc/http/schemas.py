@@ -250,7 +250,7 @@ class ClipResultSchema(Schema):
     probe = fields.Nested(ProbeSummarySchema, required=True)
     render_ready = fields.Nested(
         RenderReadySchema, allow_none=True,
-        metadata={"description": "the video output's render-ready fingerprint (issue 16); "
+        metadata={"description": "the video output's render-ready fingerprint; "
                   "null when there is no video output or it is not render-ready"},
     )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """http(s) inputs: resolve once, check every address, connect only there, stream to disk.
 
-Split from inputs.py so that aiohttp is imported only when an http(s) input is staged.
+Its own module so that aiohttp is imported only when an http(s) input is staged.
 Imports the leaves, sources.py and network.py.
 """
 

@@ -5,7 +5,7 @@ Protocols pin signatures only; behaviour is pinned by one contract suite per pro
 truth and its row is the lock: every state change is one conditional update, and every write by a
 worker is fenced by the lease token of its claim. The backlog and pub/sub only wake and inform.
 
-Imports only the leaves (jobs, errors); never vidsvc.runner, vidsvc.graph or vidsvc.http.
+Imports only the leaf jobs; never vidsvc.runner, vidsvc.graph or vidsvc.http.
 """
 
 from __future__ import annotations

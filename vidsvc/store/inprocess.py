@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from vidsvc.jobs import JobId
 
 
-class _Subscription:
+class Mailbox:
     """One subscriber's bounded mailbox; when full, the oldest message makes room."""
 
     def __init__(self, limit: int) -> None:
@@ -30,7 +30,7 @@ class _Subscription:
             self.dropped += 1
         self._queue.put_nowait(message)
 
-    def __aiter__(self) -> _Subscription:
+    def __aiter__(self) -> Mailbox:
         return self
 
     async def __anext__(self) -> bytes:
@@ -48,7 +48,7 @@ class MemoryPubSub:
 
     def __init__(self, *, limit: int = 256) -> None:
         self._limit = limit
-        self._channels: dict[str, set[_Subscription]] = {}
+        self._channels: dict[str, set[Mailbox]] = {}
         self._closed = False
 
     async def publish(self, channel: str, message: bytes) -> None:
@@ -60,7 +60,7 @@ class MemoryPubSub:
 
     @asynccontextmanager
     async def _subscription(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        sub = _Subscription(self._limit)
+        sub = Mailbox(self._limit)
         if self._closed:
             sub.offer(None)
         subs = self._channels.setdefault(channel, set())

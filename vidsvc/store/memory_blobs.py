@@ -1,6 +1,6 @@
 """MemoryBlobStore: blobs in a dict, the reference BlobStore and the test fake.
 
-Split from memory.py (re-exported there); imports only store.rules.
+Re-exported by memory.py; imports only store.rules.
 """
 
 from __future__ import annotations

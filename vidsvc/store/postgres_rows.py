@@ -1,6 +1,6 @@
 """The PostgreSQL row <-> Job codec: timestamptz as aware UTC datetimes, jsonb as JSON text.
 
-Split from postgres.py so the store reads as its queries; imports only vidsvc.jobs and
+Kept apart from postgres.py so the store reads as its queries; imports only vidsvc.jobs and
 store.rules (asyncpg only for its types).
 """
 

@@ -1,6 +1,6 @@
 """The SQLite row <-> Job codec: fixed-width UTC text times, JSON text columns.
 
-Split from sqlite.py so the store reads as its queries; imports only vidsvc.jobs and store.rules.
+Kept apart from sqlite.py so the store reads as its queries.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, RedisError
 
 from vidsvc.errors import StorageError
-from vidsvc.store.inprocess import _Subscription as Mailbox
+from vidsvc.store.inprocess import Mailbox
 from vidsvc.store.redis.client import connect, pool, storage_errors
 from vidsvc.store.redis.keys import CHANNEL
 

@@ -85,7 +85,7 @@ async def _run_one(
         if not path.is_file() or path.stat().st_size == 0:
             raise ProcessingFailed(f"{field}: ffmpeg finished without writing {name}")
     video = clip_ops.video_product(task)
-    # render-ready: checked on the file written, not assumed from the options (issue 16)
+    # render-ready: checked on the file written, not assumed from the options
     ready = await inspect(files[video], settings) if video else None
     fingerprint = ready.fingerprint() if ready else None
     return files, info.summary(), ["ffmpeg", *command.argv], run, fingerprint

@@ -1,4 +1,4 @@
--- 0002_cache_key: the render cache (issue #6), as in sql/sqlite/migrations/0002_cache_key.sql.
+-- 0002_cache_key: the render cache, as in sql/sqlite/migrations/0002_cache_key.sql.
 -- A nullable column without a default is a catalog change only (no table rewrite). The index is
 -- built inside the migration's transaction, which blocks writes to compositions while it builds:
 -- on a very large table, build it CONCURRENTLY by hand before deploying (same name: IF NOT EXISTS).

@@ -1,5 +1,5 @@
--- 0002_cache_key: the render cache (issue #6). cache_key is the SHA-256 (hex) of everything that
--- determines a composition's output bytes (vidsvc/runner/cache.py); it is written by finish() on
+-- 0002_cache_key: the render cache. cache_key is the SHA-256 (hex) of everything that
+-- determines a composition's output bytes (vidsvc/work/compositions/cache.py); it is written by finish() on
 -- completion, so only a completed job with an output ever carries one that a lookup can match.
 ALTER TABLE compositions ADD COLUMN cache_key TEXT;
 
