@@ -37,7 +37,7 @@ COMPOSITION_COLUMNS = (
     "max_attempts lease_owner lease_token lease_expires_at cancel_requested created_at updated_at "
     "started_at finished_at metadata cache_key"
 ).split()
-VERSIONS = ["0001", "0002"]
+VERSIONS = ["0001", "0002", "0003"]
 
 
 async def migrated(path: Path) -> list[str]:
