@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from vidsvc import spec
-from vidsvc.schema.wire import SwitchOrNested, load, seconds, to_ms
+from vidsvc.schema.wire import FADE_S, Millis, SwitchOrNested, load
 
 
 class DuckingSchema(Schema):
@@ -16,21 +16,22 @@ class DuckingSchema(Schema):
         validate=validate.Range(1, 30),
         metadata={"description": "how far the music goes down under the voiceover (10)"},
     )
-    attack = fields.Float(
-        allow_nan=False,
-        validate=validate.Range(0.001, 2),
+    attack_ms = Millis(
+        data_key="attack",
+        least=0.001,
+        most=2,
         metadata={"description": "seconds to go down once the voice starts (0.02)"},
     )
-    release = fields.Float(
-        allow_nan=False,
-        validate=validate.Range(0.01, 5),
+    release_ms = Millis(
+        data_key="release",
+        least=0.01,
+        most=5,
         metadata={"description": "seconds to come back after the voice stops (0.4)"},
     )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Ducking:
-        timed = {f"{k}_ms": round(d.pop(k) * 1000) for k in ("attack", "release") if k in d}
-        return spec.Ducking(**d, **timed)
+        return spec.Ducking(**d)
 
 
 class BeatSyncSchema(Schema):
@@ -39,16 +40,15 @@ class BeatSyncSchema(Schema):
         validate=validate.Range(1, 16),
         metadata={"description": "snap to every Nth beat (1; 2 if the tracker reads double)"},
     )
-    max_shift = fields.Float(
-        allow_nan=False,
-        validate=validate.Range(0, 10),
+    max_shift_ms = Millis(
+        data_key="max_shift",
+        most=10,
         metadata={"description": "seconds a cut may move (default: half a beat)"},
     )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.BeatSync:
-        shift = d.pop("max_shift", None)
-        return spec.BeatSync(**d, max_shift_ms=to_ms(shift))
+        return spec.BeatSync(**d)
 
 
 class AudioSchema(Schema):
@@ -57,12 +57,12 @@ class AudioSchema(Schema):
     music_volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
     voiceover_volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
     music_loop = fields.Boolean()
-    music_start = seconds()
-    music_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
-    music_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
-    voiceover_delay = seconds()
-    voiceover_fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
-    voiceover_fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    music_start_ms = Millis(data_key="music_start")
+    music_fade_in_ms = Millis(data_key="music_fade_in", most=FADE_S)
+    music_fade_out_ms = Millis(data_key="music_fade_out", most=FADE_S)
+    voiceover_delay_ms = Millis(data_key="voiceover_delay")
+    voiceover_fade_in_ms = Millis(data_key="voiceover_fade_in", most=FADE_S)
+    voiceover_fade_out_ms = Millis(data_key="voiceover_fade_out", most=FADE_S)
     ducking = SwitchOrNested(DuckingSchema, spec.Ducking())
     loudness_lufs = fields.Float(
         allow_nan=False, allow_none=True, validate=validate.Range(-30, -5)
@@ -71,10 +71,7 @@ class AudioSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Audio:
-        timed: tuple[str, ...] = ("music_start", "music_fade_in", "music_fade_out")
-        timed += ("voiceover_delay", "voiceover_fade_in", "voiceover_fade_out")
-        ms = {f"{k}_ms": round(d.pop(k) * 1000) for k in timed if k in d}
-        return spec.Audio(**d, **ms)
+        return spec.Audio(**d)
 
 
 class BeatRequestSchema(Schema):

@@ -8,13 +8,13 @@ from marshmallow import Schema, fields, post_load, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import cliptask
-from vidsvc.schema.wire import load, seconds, to_ms
+from vidsvc.schema.wire import Millis, load
 
 
 class ClipOptionsSchema(Schema):
     color_preset = fields.String(validate=validate.OneOf(cliptask.CLIP_COLOR_PRESETS))
     contact_sheet = fields.Boolean()
-    thumbnail_time = seconds()
+    thumbnail_ms = Millis(data_key="thumbnail_time")
 
 
 def no_duplicates(values: list[str]) -> None:
@@ -50,7 +50,7 @@ class ClipTaskSchema(Schema):
             callback_url=d.get("callback_url"),
             color_preset=options.get("color_preset", "auto"),
             contact_sheet=options.get("contact_sheet", False),
-            thumbnail_ms=to_ms(options.get("thumbnail_time")),
+            thumbnail_ms=options.get("thumbnail_ms"),
             user_id=d.get("user_id"),
         )
 

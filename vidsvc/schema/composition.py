@@ -12,46 +12,29 @@ from vidsvc.config import X264_PRESETS
 from vidsvc.schema.audio import AudioSchema
 from vidsvc.schema.layers import OverlayField, indexed
 from vidsvc.schema.text import MAX_FONTS, CaptionsSchema, FontSourceSchema
-from vidsvc.schema.wire import MAX_SECONDS, even, load, seconds, to_ms
+from vidsvc.schema.wire import FADE_S, Millis, even, load
 
 
 class ClipSchema(Schema):
     url = fields.String(required=True, validate=validate.Length(1, 4096))
-    start_time = seconds()
-    end_time = seconds()
-    trim_start = seconds()
-    trim_end = seconds()
-    transition_in = fields.String(validate=validate.OneOf(spec.TRANSITIONS))
-    transition_duration = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    start_ms = Millis(data_key="start_time")
+    end_ms = Millis(data_key="end_time")
+    trim_start_ms = Millis(data_key="trim_start")
+    trim_end_ms = Millis(data_key="trim_end")
+    transition = fields.String(data_key="transition_in", validate=validate.OneOf(spec.TRANSITIONS))
+    transition_ms = Millis(data_key="transition_duration", most=FADE_S)
     volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
     color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
-    duration = fields.Float(
-        allow_nan=False, validate=validate.Range(0, MAX_SECONDS, min_inclusive=False)
-    )
+    duration_ms = Millis(data_key="duration", above_least=True)
     fit = fields.String(validate=validate.OneOf(spec.FITS))
     motion = fields.String(validate=validate.OneOf(spec.MOTIONS))
     motion_amount = fields.Float(allow_nan=False, validate=validate.Range(0, 0.5))
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
-        transition = d.get("transition_in", "cut")
-        default_ms = 0 if transition == "cut" else spec.DEFAULT_TRANSITION_MS
-        duration = d.get("transition_duration")
-        return spec.Clip(
-            url=d["url"],
-            start_ms=to_ms(d.get("start_time")),
-            end_ms=to_ms(d.get("end_time")),
-            trim_start_ms=to_ms(d.get("trim_start")),
-            trim_end_ms=to_ms(d.get("trim_end")),
-            transition=transition,
-            transition_ms=default_ms if duration is None else round(duration * 1000),
-            volume=d.get("volume", 1.0),
-            color_preset=d.get("color_preset"),
-            duration_ms=to_ms(d.get("duration")),
-            fit=d.get("fit"),
-            motion=d.get("motion", "none"),
-            motion_amount=d.get("motion_amount", 0.1),
-        )
+        if d.get("transition", "cut") != "cut":  # a transition without a length: the default
+            d.setdefault("transition_ms", spec.DEFAULT_TRANSITION_MS)
+        return spec.Clip(**d)
 
 
 class OutputSchema(Schema):
@@ -60,7 +43,7 @@ class OutputSchema(Schema):
     crf = fields.Integer(strict=True, validate=validate.Range(0, 51))
     preset = fields.String(validate=validate.OneOf(X264_PRESETS))
     format = fields.String(validate=validate.OneOf(["mp4"]))
-    thumbnail_time = seconds()
+    thumbnail_ms = Millis(data_key="thumbnail_time")
     aspect_ratio = fields.String(validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
     width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
     height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
@@ -82,8 +65,7 @@ class OutputSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
-        thumb = d.pop("thumbnail_time", None)
-        return spec.Output(**d, thumbnail_ms=to_ms(thumb))
+        return spec.Output(**d)
 
 
 #: Inline cues or words per composition (a file at captions.url has the same cap).

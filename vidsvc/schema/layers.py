@@ -12,7 +12,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
 from vidsvc.schema.text import OverlaySchema, TextStyleSchema
-from vidsvc.schema.wire import MAX_SECONDS, PositionSchema, seconds, to_ms
+from vidsvc.schema.wire import FADE_S, Millis, PositionSchema
 
 
 class ImageOverlaySchema(Schema):
@@ -22,53 +22,32 @@ class ImageOverlaySchema(Schema):
     width = fields.Integer(strict=True, validate=validate.Range(2, 7680))
     height = fields.Integer(strict=True, validate=validate.Range(2, 7680))
     opacity = fields.Float(allow_nan=False, validate=validate.Range(0, 1))
-    start_time = seconds()
-    duration = fields.Float(
-        allow_nan=False, validate=validate.Range(0, MAX_SECONDS, min_inclusive=False)
-    )
-    fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
-    fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    start_ms = Millis(data_key="start_time")
+    duration_ms = Millis(data_key="duration", above_least=True)
+    fade_in_ms = Millis(data_key="fade_in", most=FADE_S)
+    fade_out_ms = Millis(data_key="fade_out", most=FADE_S)
 
     @validates_schema
     def _one_size(self, d: dict[str, Any], **_: Any) -> None:
         if "width" in d and "height" in d:
             raise MarshmallowError({"height": ["give width or height, not both (aspect is kept)"]})
 
-    def fields_of(self, d: dict[str, Any]) -> dict[str, Any]:
-        position = d.get("position", {})
-        return {
-            "index": -1,
-            "url": d["url"],
-            "x": position.get("x", "right"),
-            "y": position.get("y", "top"),
-            "width": d.get("width"),
-            "height": d.get("height"),
-            "opacity": d.get("opacity", 1.0),
-            "start_ms": to_ms(d.get("start_time")) or 0,
-            "duration_ms": to_ms(d.get("duration")),
-            "fade_in_ms": to_ms(d.get("fade_in")) or 0,
-            "fade_out_ms": to_ms(d.get("fade_out")) or 0,
-        }
-
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.ImageOverlay:
-        return spec.ImageOverlay(**self.fields_of(d))
+        d.pop("type")
+        return spec.ImageOverlay(index=-1, **d.pop("position", {}), **d)
 
 
 class VideoOverlaySchema(ImageOverlaySchema):
     type = fields.String(required=True, validate=validate.OneOf(["video"]))
-    trim_start = seconds()
-    trim_end = seconds()
+    trim_start_ms = Millis(data_key="trim_start")
+    trim_end_ms = Millis(data_key="trim_end")
     volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.VideoOverlay:
-        return spec.VideoOverlay(
-            **self.fields_of(d),
-            trim_start_ms=to_ms(d.get("trim_start")) or 0,
-            trim_end_ms=to_ms(d.get("trim_end")),
-            volume=d.get("volume", 0.0),
-        )
+        d.pop("type")
+        return spec.VideoOverlay(index=-1, **d.pop("position", {}), **d)
 
 
 class AnyOverlaySchema(Schema):
@@ -87,15 +66,15 @@ class AnyOverlaySchema(Schema):
     )
     url = fields.String(metadata={"description": "image and video: the file, as clips[].url"})
     position = fields.Nested(PositionSchema)
-    start_time = seconds()
+    start_time = Millis()
     duration = fields.Float(metadata={"description": "default: to the end of the timeline"})
     width = fields.Integer(metadata={"description": "image/video: pixels, aspect kept"})
     height = fields.Integer(metadata={"description": "image/video: instead of width"})
     opacity = fields.Float(metadata={"description": "image/video: 0-1 (1)"})
     fade_in = fields.Float(metadata={"description": "image/video: seconds"})
     fade_out = fields.Float(metadata={"description": "image/video: seconds"})
-    trim_start = seconds(metadata={"description": "video: the source range"})
-    trim_end = seconds(metadata={"description": "video: the source range"})
+    trim_start = Millis(metadata={"description": "video: the source range"})
+    trim_end = Millis(metadata={"description": "video: the source range"})
     volume = fields.Float(metadata={"description": "video: 0 (default) is silent"})
 
 

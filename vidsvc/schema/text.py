@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
-from vidsvc.schema.wire import FONT_NAME, MAX_SECONDS, ColorField, PositionSchema, seconds, to_ms
+from vidsvc.schema.wire import FADE_S, FONT_NAME, MAX_SECONDS, ColorField, Millis, PositionSchema
 
 
 class TextStyleSchema(Schema):
@@ -22,8 +22,8 @@ class TextStyleSchema(Schema):
     box_padding = fields.Integer(strict=True, validate=validate.Range(0, 200))
     outline = fields.Integer(strict=True, validate=validate.Range(0, 50))
     outline_color = ColorField()
-    fade_in = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
-    fade_out = fields.Float(allow_nan=False, validate=validate.Range(0, 60))
+    fade_in_ms = Millis(data_key="fade_in", most=FADE_S)
+    fade_out_ms = Millis(data_key="fade_out", most=FADE_S)
     max_width = fields.Integer(
         strict=True,
         validate=validate.Range(16, 7680),
@@ -36,16 +36,15 @@ class TextStyleSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextStyle:
-        fades = {f"{k}_ms": round(d.pop(k) * 1000) for k in ("fade_in", "fade_out") if k in d}
-        return spec.TextStyle(**d, **fades)
+        return spec.TextStyle(**d)
 
 
 class OverlaySchema(Schema):
     type = fields.String(load_default="text", validate=validate.OneOf(["text"]))
     content = fields.String(required=True)
     position = fields.Nested(PositionSchema)
-    start_time = seconds()
-    duration = fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS))
+    start_ms = Millis(data_key="start_time")
+    duration_ms = Millis(data_key="duration")
     style = fields.Nested(TextStyleSchema)
     animation = fields.String(
         validate=validate.OneOf(spec.ANIMATIONS),
@@ -54,16 +53,8 @@ class OverlaySchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.TextOverlay:
-        position = d.get("position", {})
-        return spec.TextOverlay(
-            text=d["content"],
-            x=position.get("x", "center"),
-            y=position.get("y", "center"),
-            start_ms=to_ms(d.get("start_time")) or 0,
-            duration_ms=to_ms(d.get("duration")),
-            style=d.get("style", spec.TextStyle()),
-            animation=d.get("animation", "none"),
-        )
+        d.pop("type")
+        return spec.TextOverlay(text=d.pop("content"), **d.pop("position", {}), **d)
 
 
 MAX_CUES = 5000
@@ -132,9 +123,9 @@ class CaptionsSchema(Schema):
         validate=validate.OneOf(spec.CAPTION_POSITIONS),
         metadata={"description": "bottom (default), center or top", "example": "bottom"},
     )
-    offset = fields.Float(
-        allow_nan=False,
-        validate=validate.Range(-MAX_SECONDS, MAX_SECONDS),
+    offset_ms = Millis(
+        data_key="offset",
+        least=-MAX_SECONDS,
         metadata={"description": "Seconds added to every caption time", "example": 0.0},
     )
     style = fields.Nested(CaptionStyleSchema)
@@ -147,15 +138,8 @@ class CaptionsSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Captions:
-        return spec.Captions(
-            url=d.get("url"),
-            cues=tuple(d.get("cues", ())),
-            words=tuple(d.get("words", ())),
-            mode=d.get("mode", "lines"),
-            position=d.get("position", "bottom"),
-            offset_ms=round(d.get("offset", 0.0) * 1000),
-            style=d.get("style", spec.TextStyle()),
-        )
+        cues, words = tuple(d.pop("cues", ())), tuple(d.pop("words", ()))
+        return spec.Captions(**d, cues=cues, words=words)
 
 
 MAX_FONTS = 10

@@ -34,12 +34,34 @@ NAMED_COLORS = {
 MAX_SECONDS = 86400.0
 
 
-def seconds(**kw: Any) -> fields.Float:
-    return fields.Float(allow_nan=False, validate=validate.Range(0, MAX_SECONDS), **kw)
+class Millis(fields.Float):
+    """Seconds on the wire, integer milliseconds in the value: `start_ms =
+    Millis(data_key="start_time")`. The range is checked in seconds, as the client wrote
+    them (and documented so), before the conversion."""
+
+    def __init__(
+        self,
+        *,
+        least: float = 0.0,
+        most: float = MAX_SECONDS,
+        above_least: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        self.range = validate.Range(least, most, min_inclusive=not above_least)
+        bounds: dict[str, Any] = {"minimum": least, "maximum": most}
+        if above_least:
+            bounds["exclusiveMinimum"] = True
+        super().__init__(allow_nan=False, metadata={**bounds, **(metadata or {})}, **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> int:
+        seconds = super()._deserialize(value, attr, data, **kw)
+        self.range(seconds)
+        return round(seconds * 1000)
 
 
-def to_ms(value: float | None) -> int | None:
-    return None if value is None else round(value * 1000)
+#: A fade or transition length: at most a minute.
+FADE_S = 60.0
 
 
 class ColorField(fields.Field[str]):
