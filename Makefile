@@ -65,22 +65,16 @@ test: install lint typecheck
 soak: install
 	$(BIN)/pytest -q -s -m soak tests/reliability/test_soak.py
 
-# Every measure of issue #6 into bench/results.md (flags: make bench BENCH_ARGS="--runs 5").
-# MoviePy (the `bench` extra) is installed for the benchmark only.
+# Every measure of the benchmark (python -m bench; bench/README.md), each into its section of
+# bench/results/ (flags: make bench BENCH_ARGS="overhead sound --runs 5", or "--quick" for a
+# smoke run into bench/out/). MoviePy (the `bench` extra) is installed for the benchmark only.
 bench: install $(VENV)/.bench-installed
-	$(BIN)/python -m bench.suite $(BENCH_ARGS)
-	$(BIN)/python -m bench.sound $(BENCH_SOUND_ARGS)  # what ducking and a loudness target cost
-	$(BIN)/python -m bench.layers
-	$(BIN)/python -m bench.text  # the text engine vs a hand-written ass command and drawtext
-	$(BIN)/python -m bench.passcost  # issue 16: peak RSS vs raw, encode vs decode+filter
-	$(BIN)/python -m bench.presets  # x264 presets x CRF at matched SSIM: its section of results.md
-	$(BIN)/python -m bench.smart  # smart rendering vs one pass on render-ready clips (60 s, 180 s)
-	$(BIN)/python -m bench.clips  # issue 23: peak memory and wall vs clip count, before and now
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The text engine's cost alone (also part of `make bench`): vidsvc vs a hand-written ass command
 # vs drawtext.
 bench-text: install
-	$(BIN)/python -m bench.text $(BENCH_ARGS)
+	$(BIN)/python -m bench text $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'

@@ -1,0 +1,31 @@
+"""Every measure, in the order `python -m bench` runs them: each named by the question it
+asks. A measure that compares with another's numbers comes after it (see Measure.needs)."""
+
+from __future__ import annotations
+
+from bench.harness.measure import Measure
+from bench.measures import (
+    concurrency,
+    estimator,
+    memory,
+    moviepy,
+    overhead,
+    overlays,
+    presets,
+    smart,
+    sound,
+    text,
+)
+
+MEASURES: tuple[Measure, ...] = (
+    overhead.MEASURE,
+    moviepy.MEASURE,
+    concurrency.MEASURE,
+    memory.MEASURE,
+    estimator.MEASURE,
+    presets.MEASURE,
+    smart.MEASURE,
+    sound.MEASURE,
+    text.MEASURE,
+    overlays.MEASURE,
+)

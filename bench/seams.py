@@ -1,0 +1,233 @@
+"""Where the benchmark reaches into vidsvc: the one module of bench that imports vidsvc's
+internals (everything but the public `vidsvc.client`), so a refactor of vidsvc touches this
+file and no other in bench. An import-linter contract (pyproject.toml) holds it so.
+
+Each function does what a render does up to a point, or reads one figure out of it, and
+returns plain values: the measures never hold a vidsvc object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidsvc import cliptask, graph
+from vidsvc.__main__ import cli_settings, load_composition
+from vidsvc.config import Settings
+from vidsvc.errors import ConfigError, VidsvcError
+from vidsvc.graph import captions, clip_ops, loudness, smart
+from vidsvc.graph.compile import Encoding, video_codec
+from vidsvc.graph.escape import filter_args
+from vidsvc.graph.motion import window
+from vidsvc.inputs import staging
+from vidsvc.media.children import memory_mb
+from vidsvc.media.ffmpeg import run_ffmpeg
+from vidsvc.media.ffreport import BENCHMARK_ARGS, REPORT_ENV, REPORT_FILE, Usage, collect
+from vidsvc.media.ffreport import resident_peak_mb as resident_peak_mb
+from vidsvc.media.fontdir import link_files
+from vidsvc.media.fonts import resolve_font
+from vidsvc.media.load import Load
+from vidsvc.media.probe import probe
+from vidsvc.media.workspace import workspace, write_files
+from vidsvc.runner.reporter import Reporter
+from vidsvc.schema import parse_composition
+from vidsvc.work.compositions import render as compositions
+from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.checks import limits, url_fields
+from vidsvc.work.compositions.facts import encoding, graph_sources
+from vidsvc.work.compositions.fontfaces import font_face
+
+__all__ = ["Settings", "Usage", "resident_peak_mb"]
+
+
+class Refused(RuntimeError):
+    """vidsvc refused a composition or its settings."""
+
+
+def settings(env: Mapping[str, str]) -> Settings:
+    """vidsvc's settings from environment variables; Refused names a bad one."""
+    try:
+        return Settings.from_env(dict(env))
+    except (VidsvcError, ConfigError) as exc:
+        raise Refused(str(exc)) from None
+
+
+def memory_limit_mb(config: Settings) -> int:
+    """The address-space limit the service puts on each FFmpeg (FFMPEG_MAX_MEMORY_MB)."""
+    return memory_mb(config)
+
+
+def compile_command(spec: Path, work: Path, preset: str) -> tuple[list[str], int]:
+    """What a render does before it spawns FFmpeg, minus the spawn, in `work`: (the whole
+    command, FFmpeg binary first; the distinct inputs staged and probed). X264_PRESET only
+    matters when the spec sets no output.preset."""
+
+    async def prepare() -> tuple[list[str], int]:
+        comp = load_composition(spec)
+        config = cli_settings({**os.environ, "X264_PRESET": preset})
+        prepared = await compositions.prepare(comp, config, work, Reporter(), load=Load())
+        command = prepared.command
+        write_files(work, command.files)
+        link_files(work, command.links)  # the text engine's font directory
+        return [config.ffmpeg_bin, *command.argv], len(prepared.staged)
+
+    try:
+        return asyncio.run(prepare())
+    except (VidsvcError, ConfigError) as exc:
+        raise Refused(f"vidsvc could not compile {spec}: {exc}") from None
+
+
+def self_measured(argv: list[str], cwd: Path, log: Path) -> tuple[int, Usage | None]:
+    """Run FFmpeg with `-benchmark` and an FFREPORT file: (exit code, its own usage)."""
+    (cwd / REPORT_FILE).unlink(missing_ok=True)
+    with log.open("w") as out:
+        done = subprocess.run(
+            [argv[0], *BENCHMARK_ARGS, *argv[1:]],  # a global option: right after the binary
+            cwd=cwd,
+            env={**os.environ, **REPORT_ENV},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return done.returncode, collect(cwd)
+
+
+def x264_options(preset: str, crf: int) -> list[str]:
+    """vidsvc's own video encoder options at `preset` and `crf`."""
+    return list(video_codec(Encoding(duration_ms=0, crf=crf, preset=preset)))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    video: Path
+    wall_s: float  #: the render call, start to end
+    memory_peak_mb: float | None  #: the main FFmpeg's peak (by parts: plus the largest part's)
+    cpu_s: float  #: every FFmpeg run's own CPU seconds
+    smart: Mapping[str, Any]  #: the smart-render plan, as the job metadata reports it
+
+
+async def render_document(doc: Mapping[str, Any], config: Settings, video: Path) -> Rendered:
+    """A composition document rendered in this process, as the CLI renders."""
+    comp = parse_composition(dict(doc))
+    started = time.monotonic()
+    result = await compositions.render(
+        comp, config, video_out=video, thumbnail_out=video.with_suffix(".jpg")
+    )
+    wall = time.monotonic() - started
+    cpu = sum(run.cpu_s or 0.0 for run in result.runs)
+    return Rendered(result.video, wall, result.ffmpeg.memory_peak_mb, cpu, result.smart)
+
+
+async def normalize(raw: Path, out: Path, config: Settings) -> Path:
+    """vidsvc's own `normalize` clip operation (render-ready) on one file, cached."""
+    if out.exists():
+        return out
+    work = out.parent / f"work-{raw.stem}"
+    work.mkdir(parents=True, exist_ok=True)
+    link = work / "in0.mp4"
+    link.unlink(missing_ok=True)
+    link.symlink_to(raw)
+    info = await probe(link, config, field="clip")
+    source = graph.Source(name="in0.mp4", duration_ms=info.duration_ms, has_video=True,
+                          has_audio=info.has_audio)  # fmt: skip
+    enc = graph.Encoding(duration_ms=info.duration_ms, preset=config.x264_preset,
+                         crf=config.default_crf)  # fmt: skip
+    task = cliptask.ClipTask(processing_id="bench", clips=("x",), operations=("normalize",))
+    command = clip_ops.compile_clip(clip_ops.build_clip(task, source), enc)
+    await run_ffmpeg(command.argv, settings=config, cwd=work)
+    (work / command.files["normalized"]).rename(out)
+    return out
+
+
+@contextmanager
+def copy_threshold_lifted() -> Iterator[None]:
+    """Smart rendering copies even when little can be copied (what the threshold prevents)."""
+    before, smart.MIN_COPY_SHARE = smart.MIN_COPY_SHARE, 0.0
+    try:
+        yield
+    finally:
+        smart.MIN_COPY_SHARE = before
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    x: str
+    y: str
+    start_s: float
+    end_s: float
+    size: int
+
+
+def text_layout(doc: Mapping[str, Any], width: int) -> tuple[list[Text], list[Text]]:
+    """A document's text overlays, and its captions in the reading groups (lines) the text
+    engine makes at `width` pixels, each as one piece of text with its times."""
+    comp = parse_composition(dict(doc))
+    overlays = [
+        Text(o.text, str(o.x), str(o.y), o.start_ms / 1000,
+             o.start_ms / 1000 + (o.duration_ms or 0) / 1000, o.style.size)
+        for o in comp.overlays
+    ]  # fmt: skip
+    lines: list[Text] = []
+    cap = comp.captions
+    if cap is not None:
+        for group in captions.group(list(cap.words), width, float(cap.style.size)):
+            words = " ".join(w.text for w in group)
+            start, end = group[0].start_ms / 1000, group[-1].end_ms / 1000
+            lines.append(Text(words, "center", "bottom", start, end, cap.style.size))
+    return overlays, lines
+
+
+def zoom_perspective(amount: float, frames: int) -> str:
+    """The `perspective` filter vidsvc's motion builds for a zoom in by `amount`."""
+    left, top, right, bottom = window("zoom_in", amount, frames)
+    corners = {"x0": left, "y0": top, "x1": right, "y1": top,
+               "x2": left, "y2": bottom, "x3": right, "y3": bottom}  # fmt: skip
+    args = (*tuple(corners.items()), ("interpolation", "linear"), ("eval", "frame"))
+    return f"perspective={filter_args(args)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioCost:
+    prepare_s: float  #: staging to graph, the loudness analysis pass included
+    analysis_s: float  #: of which the analysis pass (0 without a loudness target)
+    mix_wall_s: float  #: the final mix alone, wall
+    mix_cpu_s: float  #: the final mix alone, FFmpeg's CPU
+
+
+def audio_cost(spec_path: Path) -> AudioCost:
+    """A spec's audio side alone: stage and probe its inputs, plan it, let the sound stage
+    prepare the graph (which runs the loudness analysis pass when asked), then run the final
+    graph's audio (the mix, video never decoded) through the one spawn site."""
+    return asyncio.run(_audio_cost(spec_path))
+
+
+async def _audio_cost(spec_path: Path) -> AudioCost:
+    comp = load_composition(spec_path)
+    config = cli_settings(os.environ)
+    async with workspace(config, "bench-sound") as work:
+        fields = url_fields(comp)
+        staged = await staging.stage(list(fields), work, config, fields=fields)
+        started = time.perf_counter()
+        infos = {url: await probe(path, config, field=fields[url]) for url, path in staged.items()}
+        fonts = {
+            name: await font_face(await resolve_font(name, config)) for name in comp.text_fonts()
+        }
+        durations = {u: m.duration_ms for u, m in infos.items()}
+        timeline = graph.plan(comp, durations, limits(config))
+        sources = graph_sources(staged, infos)
+        enc = encoding(comp, config, timeline.duration_ms, 0)
+        ready = await sound.prepare(comp, config, work, timeline, sources, fonts, enc)
+        prepare_s = time.perf_counter() - started
+        argv = loudness.analysis_argv(loudness.analysis(ready.graph), enc)
+        run = await run_ffmpeg(argv, settings=config, cwd=work)
+    analysis_s = float(ready.notes.get("loudness", {}).get("analysis_seconds", 0.0))
+    return AudioCost(prepare_s, analysis_s, run.elapsed_s, run.cpu_s or 0.0)
