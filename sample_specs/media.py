@@ -3,7 +3,7 @@
 Run as `python -m sample_specs.media [--out DIR] [--force]` (or `make media`).
 Everything is synthesized with FFmpeg's lavfi sources, so no binary file is
 committed and a fresh clone can render every sample spec. This is a developer
-tool, not service code: it shells out to FFmpeg directly. bench/media.py reuses
+tool, not service code: it shells out to FFmpeg directly. bench/harness/media.py reuses
 the Asset machinery for the benchmark's own inputs.
 """
 

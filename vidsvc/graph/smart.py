@@ -30,9 +30,10 @@ from vidsvc.graph.model import Source
 from vidsvc.graph.segments import frame_at
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
-#: Below this share of frames copied, one pass: measured (bench/smart.py), a smart render that
-#: copies nothing costs what one pass does (0.99x wall, 1.02x CPU) and one that copies a third
-#: saves about a fifth, so the gain follows the share; under a tenth it is not worth a join.
+#: Below this share of frames copied, one pass. Measured (bench/measures/smart.py): a smart
+#: render that copies nothing costs what one pass does (0.99x wall, 1.02x CPU) and one that
+#: copies a third saves about a fifth, so the gain follows the share; under a tenth it is not
+#: worth a join.
 MIN_COPY_SHARE = 0.1
 _TIME = r"(\d+):(\d\d):(\d\d)\.(\d\d)"
 _DIALOGUE = re.compile(rf"^Dialogue: [^,]*,{_TIME},{_TIME},")
