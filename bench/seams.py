@@ -22,7 +22,7 @@ from vidsvc import cliptask, graph
 from vidsvc.__main__ import cli_settings, load_composition
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError, VidsvcError
-from vidsvc.graph import captions, clip_ops, loudness, smart
+from vidsvc.graph import captions, clip_ops, loudness, splice_plan
 from vidsvc.graph.compile import Encoding, video_codec
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.motion import window
@@ -150,11 +150,11 @@ async def normalize(raw: Path, out: Path, config: Settings) -> Path:
 @contextmanager
 def copy_threshold_lifted() -> Iterator[None]:
     """Smart rendering copies even when little can be copied (what the threshold prevents)."""
-    before, smart.MIN_COPY_SHARE = smart.MIN_COPY_SHARE, 0.0
+    before, splice_plan.MIN_COPY_SHARE = splice_plan.MIN_COPY_SHARE, 0.0
     try:
         yield
     finally:
-        smart.MIN_COPY_SHARE = before
+        splice_plan.MIN_COPY_SHARE = before
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.http_app import DOC, Client, FakeRunner, assert_envelope, submit
-from vidsvc.http.schemas import (
+from vidsvc.http.bodies import (
     CompositionAcceptedSchema,
     CompositionMetadataSchema,
     CompositionPageSchema,

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 
 from tests.support.http_app import Client, FakeRunner
 from vidsvc import __version__
-from vidsvc.http.schemas import HealthDetailedSchema
+from vidsvc.http.bodies import HealthDetailedSchema
 
 #: Every route of SPEC.md §2 except /internal and /dev (they arrive with later issues).
 JSON = "application/json"

@@ -15,7 +15,7 @@ from tests.support.http_app import Client
 from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.http import create_app
-from vidsvc.http.schemas import HealthDetailedSchema
+from vidsvc.http.bodies import HealthDetailedSchema
 
 NVENC_FFMPEG = FAKE_FFMPEG.with_name("nvenc_ffmpeg.py")
 MakeClient = Callable[..., Awaitable[Client]]

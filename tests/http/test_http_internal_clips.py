@@ -20,8 +20,8 @@ from tests.support.media import probe, stream
 from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.http import create_app
+from vidsvc.http.bodies import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.jobs import JobKind
 
 Client = TestClient[web.Request, web.Application]

@@ -18,7 +18,7 @@ import pytest
 from tests.support.http_app import Client, assert_envelope, receive_all
 from vidsvc.config import Settings
 from vidsvc.http import create_app
-from vidsvc.http.schemas import CompositionStatusSchema
+from vidsvc.http.bodies import CompositionStatusSchema
 
 HAVE_FFMPEG = __import__("shutil").which("ffmpeg") is not None
 

@@ -16,7 +16,7 @@ from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.jobs import JobState
 from vidsvc.media.probe import probe as probe_input
-from vidsvc.media.renderready import encoder_agrees, grid, inspect
+from vidsvc.media.spliceable import encoder_agrees, grid, inspect
 from vidsvc.store import Stores
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub

@@ -1,4 +1,4 @@
-"""The smart-render planner (graph/smart.py) and the concat script (graph/splice.py), pure."""
+"""The smart-render planner (graph/splice_plan.py) and the concat script (graph/splice.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vidsvc import graph
-from vidsvc.graph import holes, smart, splice
+from vidsvc.graph import holes, splice, splice_plan
 from vidsvc.schema import parse_composition
 
 GOP = 60
@@ -17,16 +17,16 @@ SOURCES = {
     u: graph.Source(name=f"{u}.mp4", duration_ms=10_000, has_video=True, has_audio=True)
     for u in DURATIONS
 }
-READY = {"a": smart.Ready(frames=300, gop=GOP), "b": smart.Ready(frames=300, gop=GOP)}
+READY = {"a": splice_plan.Ready(frames=300, gop=GOP), "b": splice_plan.Ready(frames=300, gop=GOP)}
 
 
-def plan_of(clips: list[dict[str, Any]], ass: str | None = None, **extra: Any) -> smart.Plan:
+def plan_of(clips: list[dict[str, Any]], ass: str | None = None, **extra: Any) -> splice_plan.Plan:
     comp = parse_composition({"clips": clips, **extra})
     timeline = graph.plan(comp, DURATIONS, graph.Limits())
-    return smart.plan(timeline, comp, SOURCES, READY, ass)
+    return splice_plan.plan(timeline, comp, SOURCES, READY, ass)
 
 
-def pieces(p: smart.Plan) -> list[tuple[int, int, str | None, int]]:
+def pieces(p: splice_plan.Plan) -> list[tuple[int, int, str | None, int]]:
     return [(x.start, x.frames, x.source, x.source_start) for x in p.pieces]
 
 
@@ -36,7 +36,7 @@ def test_a_whole_ready_clip_is_one_copy() -> None:
 
 def test_a_clip_that_is_not_ready_is_encoded() -> None:
     p = plan_of([{"url": "s"}])
-    assert pieces(p) == [(0, 300, None, 0)] and not smart.worth_it(p)
+    assert pieces(p) == [(0, 300, None, 0)] and not splice_plan.worth_it(p)
 
 
 def test_a_trim_mid_gop_widens_the_encode_span_to_the_next_idr() -> None:
@@ -76,7 +76,7 @@ def test_fades_motion_colour_and_blur_are_encoded() -> None:
 
 def test_text_events_are_read_from_the_ass_document() -> None:
     ass = "[Events]\nDialogue: 0,0:00:02.50,0:00:03.00,Default,,0,0,0,,hi\n"
-    assert smart.text_spans(ass, 30) == [(75, 91)]
+    assert splice_plan.text_spans(ass, 30) == [(75, 91)]
     p = plan_of([{"url": "a"}], ass)
     assert pieces(p) == [(0, 60, "a", 0), (60, 60, None, 0), (120, 180, "a", 120)]
 
@@ -88,29 +88,29 @@ def test_image_overlays_are_encoded() -> None:
 
 
 def test_a_source_shorter_than_its_trim_is_not_copied_past_its_end() -> None:
-    short = {"a": smart.Ready(frames=250, gop=GOP)}
+    short = {"a": splice_plan.Ready(frames=250, gop=GOP)}
     comp = parse_composition({"clips": [{"url": "a"}]})
     timeline = graph.plan(comp, DURATIONS, graph.Limits())
-    p = smart.plan(timeline, comp, SOURCES, short, None)
+    p = splice_plan.plan(timeline, comp, SOURCES, short, None)
     assert pieces(p) == [(0, 250, "a", 0), (250, 50, None, 0)]  # tpad holds the rest
 
 
 def test_worth_it_needs_the_threshold() -> None:
-    half = smart.Plan(fps=30, total_frames=100, pieces=())
-    assert not smart.worth_it(half)
-    copied = smart.Piece(start=0, frames=30, source="a")
-    rest = smart.Piece(start=30, frames=70)
-    assert smart.worth_it(smart.Plan(fps=30, total_frames=100, pieces=(copied, rest)))
+    half = splice_plan.Plan(fps=30, total_frames=100, pieces=())
+    assert not splice_plan.worth_it(half)
+    copied = splice_plan.Piece(start=0, frames=30, source="a")
+    rest = splice_plan.Piece(start=30, frames=70)
+    assert splice_plan.worth_it(splice_plan.Plan(fps=30, total_frames=100, pieces=(copied, rest)))
 
 
 def test_concat_document_cuts_by_packet() -> None:
-    p = smart.Plan(
+    p = splice_plan.Plan(
         fps=30,
         total_frames=100,
         pieces=(
-            smart.Piece(start=0, frames=10),
-            smart.Piece(start=10, frames=60, source="a", source_start=60),
-            smart.Piece(start=70, frames=30),
+            splice_plan.Piece(start=0, frames=10),
+            splice_plan.Piece(start=10, frames=60, source="a", source_start=60),
+            splice_plan.Piece(start=70, frames=30),
         ),
     )
     tb = Fraction(1, 15360)
@@ -133,8 +133,8 @@ def test_concat_document_cuts_by_packet() -> None:
 def test_concat_durations_sum_to_each_pieces_start(total: int) -> None:
     """Written in whole microseconds, the running sum still lands on every piece's frame."""
     starts = list(range(0, total, 7))
-    pieces_ = tuple(smart.Piece(start=s, frames=min(7, total - s)) for s in starts)
-    p = smart.Plan(fps=30, total_frames=total, pieces=pieces_)
+    pieces_ = tuple(splice_plan.Piece(start=s, frames=min(7, total - s)) for s in starts)
+    p = splice_plan.Plan(fps=30, total_frames=total, pieces=pieces_)
     packets = splice.Packets(
         pts=list(range(total)), dts=list(range(total)), time_base=Fraction(1, 30)
     )
@@ -150,10 +150,10 @@ def test_concat_durations_sum_to_each_pieces_start(total: int) -> None:
 def test_holes_are_the_copies_per_clip_but_the_thumbnails_frame() -> None:
     comp = parse_composition({"clips": [{"url": "s", "trim_end": 2}, {"url": "a"}]})
     timeline = graph.plan(comp, DURATIONS, graph.Limits())
-    p = smart.plan(timeline, comp, SOURCES, READY, None)
+    p = splice_plan.plan(timeline, comp, SOURCES, READY, None)
     assert pieces(p) == [(0, 60, None, 0), (60, 300, "a", 0)]
-    assert smart.holes(p, timeline, 30) == {1: [(0, 300)]}
-    assert smart.holes(p, timeline, 100) == {1: [(0, 40), (41, 300)]}
+    assert splice_plan.holes(p, timeline, 30) == {1: [(0, 300)]}
+    assert splice_plan.holes(p, timeline, 100) == {1: [(0, 40), (41, 300)]}
 
 
 def test_hole_runs() -> None:

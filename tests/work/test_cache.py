@@ -276,7 +276,7 @@ async def test_a_hit_through_the_http_api_shows_in_the_metadata(
     aiohttp_client: Callable[..., Awaitable[Any]], tmp_path: Path, renders: Renders, clip: Path
 ) -> None:
     from vidsvc.http import create_app
-    from vidsvc.http.schemas import CompositionMetadataSchema
+    from vidsvc.http.bodies import CompositionMetadataSchema
 
     settings = Settings.from_env(
         {

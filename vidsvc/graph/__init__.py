@@ -7,9 +7,9 @@ compile.compile_command(graph, encoding) -> Command
 
 from __future__ import annotations
 
-from vidsvc.graph.build import build
 from vidsvc.graph.compile import Command, Encoding, compile_command
 from vidsvc.graph.model import FontFace, Graph, GraphError, Source
+from vidsvc.graph.render_graph import build
 from vidsvc.graph.timeline import Limits, Timeline, check, plan
 
 __all__ = [

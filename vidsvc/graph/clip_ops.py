@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vidsvc import cliptask
-from vidsvc.graph.build import THUMB_WIDTH
 from vidsvc.graph.builder import Arg, GraphBuilder
 from vidsvc.graph.compile import (
     Encoding,
@@ -37,6 +36,7 @@ from vidsvc.graph.compile import (
     video_codec,
 )
 from vidsvc.graph.model import Graph, Source
+from vidsvc.graph.render_graph import THUMB_WIDTH
 from vidsvc.graph.render_ready import video_args
 from vidsvc.graph.segments import COLOR_FILTERS
 

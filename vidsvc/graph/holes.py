@@ -9,7 +9,7 @@ before anything else in the graph sees them. Audio still comes from one input ov
 
 A run starting at clip frame a seeks to source frame f = s0 + a with `-ss` at
 floor(f * 1000 / fps) ms: FFmpeg keeps frames whose time is at or after the seek, so the
-first is f (the trim rule of graph/smart.py). Runs need not start on a keyframe: FFmpeg's
+first is f (the trim rule of graph/splice_plan.py). Runs need not start on a keyframe: FFmpeg's
 accurate seek decodes from the one before.
 
 Pure: imports the leaves and vidsvc.graph only.

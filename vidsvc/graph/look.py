@@ -1,11 +1,12 @@
 """A clip's look: what is done to its source pictures between decoding and joining.
 
 The timeline resolves it once per clip from `spec.Clip` and the composition's defaults, onto
-`ClipSlot.look`. Two readers ask it, and nothing else decides: graph/segments.py draws it, and
-smart rendering (graph/smart.py) copies a clip's encoded frames only where `untouched` says its
-pictures are the source's own. A field added to `spec.Clip` must be named in `CLIP_FIELDS`,
-and one that changes the pictures must be resolved here: a unit test enumerates `spec.Clip`,
-so a look the planner does not know of cannot turn into copied, ungraded frames.
+`ClipSlot.look`. Two readers ask it, and nothing else decides: graph/segments.py draws it,
+and smart rendering (graph/splice_plan.py) copies a clip's encoded frames only where
+`untouched` says its pictures are the source's own. A field added to `spec.Clip` must be
+named in `CLIP_FIELDS`, and one that changes the pictures must be resolved here: a unit test
+enumerates `spec.Clip`, so a look the planner does not know of cannot turn into copied,
+ungraded frames.
 """
 
 from __future__ import annotations

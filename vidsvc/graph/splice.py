@@ -1,4 +1,4 @@
-"""The smart render's three FFmpeg commands, from a Plan (graph/smart.py):
+"""The smart render's three FFmpeg commands, from a Plan (graph/splice_plan.py):
 
 1. windows: the same graph as the one pass, run once over the whole timeline; its video keeps
    only the encode spans' frames (`select` on the frame index, after every filter, so each
@@ -39,7 +39,7 @@ from vidsvc.graph.compile import (
 )
 from vidsvc.graph.model import Filter, Graph
 from vidsvc.graph.render_ready import video_args
-from vidsvc.graph.smart import Plan
+from vidsvc.graph.splice_plan import Plan
 
 WINDOWS_OUT = "windows.mp4"
 AUDIO_OUT = "audio.m4a"

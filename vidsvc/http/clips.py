@@ -14,11 +14,11 @@ from aiohttp import web
 
 from vidsvc.errors import CompositionNotReady, RouteNotFound
 from vidsvc.http import urls
+from vidsvc.http.bodies import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.compositions import ERROR, read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.downloads import redirect_to_blob
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.views import iso, progress
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.schema import ClipTaskSchema

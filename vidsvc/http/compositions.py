@@ -12,9 +12,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc.errors import CompositionFinished, ValidationError
 from vidsvc.http import views
-from vidsvc.http.docs import documented
-from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import (
+from vidsvc.http.bodies import (
     CompositionAcceptedSchema,
     CompositionMetadataSchema,
     CompositionPageSchema,
@@ -22,6 +20,8 @@ from vidsvc.http.schemas import (
     ErrorEnvelopeSchema,
     ListQuerySchema,
 )
+from vidsvc.http.docs import documented
+from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.schema import CompositionSchema
 

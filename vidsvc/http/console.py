@@ -18,10 +18,10 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from vidsvc.errors import RouteNotFound, VidsvcError
+from vidsvc.http.bodies import ErrorEnvelopeSchema
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY
 from vidsvc.http.samples import load_samples
-from vidsvc.http.schemas import ErrorEnvelopeSchema
 
 STATIC = Path(__file__).parent / "static" / "console"
 ASSETS = "/console"

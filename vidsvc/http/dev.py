@@ -12,10 +12,10 @@ from marshmallow import Schema, fields, validate
 
 from vidsvc.errors import ValidationError
 from vidsvc.http import views
+from vidsvc.http.bodies import ErrorEnvelopeSchema
 from vidsvc.http.compositions import read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import ErrorEnvelopeSchema
 from vidsvc.jobs import JobKind
 from vidsvc.work import devmedia
 

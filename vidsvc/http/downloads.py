@@ -10,10 +10,10 @@ from aiohttp import web
 
 from vidsvc.errors import CompositionNotReady, RouteNotFound
 from vidsvc.http import urls
+from vidsvc.http.bodies import DownloadQuerySchema, FileQuerySchema
 from vidsvc.http.compositions import ERROR, NOT_FOUND, load_query
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY
-from vidsvc.http.schemas import DownloadQuerySchema, FileQuerySchema
 from vidsvc.jobs import JobKind, JobState
 
 FILES = "/files"

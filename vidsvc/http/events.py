@@ -20,11 +20,11 @@ from aiohttp import WSCloseCode, web
 
 from vidsvc.errors import CompositionNotFound, ServiceUnavailable, VidsvcError
 from vidsvc.http import views
+from vidsvc.http.bodies import ErrorEnvelopeSchema, WsMessageSchema
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SOCKETS_KEY
 from vidsvc.http.outbox import Outbox
 from vidsvc.http.ratelimit import client_address
-from vidsvc.http.schemas import ErrorEnvelopeSchema, WsMessageSchema
 from vidsvc.jobs import Job, JobEvent, JobKind
 
 log = logging.getLogger(__name__)

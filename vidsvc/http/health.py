@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from vidsvc import __version__
+from vidsvc.http.bodies import HealthDetailedSchema, HealthSchema
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import HealthDetailedSchema, HealthSchema
 
 
 @documented(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from vidsvc.http.bodies import ErrorEnvelopeSchema
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY
-from vidsvc.http.schemas import ErrorEnvelopeSchema
 from vidsvc.jobs import JobKind
 from vidsvc.schema import CompositionSchema
 

@@ -18,7 +18,7 @@ from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
-from vidsvc.media.renderready import Readiness, inspect, video_matches
+from vidsvc.media.spliceable import Readiness, inspect, video_matches
 from vidsvc.spec import INPUT_FORMATS
 
 _PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")

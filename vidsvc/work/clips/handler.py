@@ -25,7 +25,7 @@ from vidsvc.jobs import Job, JobKind, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo, probe
 from vidsvc.media.progress import FFmpegProgress, eta_seconds
-from vidsvc.media.renderready import inspect
+from vidsvc.media.spliceable import inspect
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal

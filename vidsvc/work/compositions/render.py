@@ -26,8 +26,8 @@ from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import memory as graph_memory
-from vidsvc.graph import smart as smart_plan
-from vidsvc.graph.build import thumbnail_frame
+from vidsvc.graph import splice_plan
+from vidsvc.graph.render_graph import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.jobs import Stage
 from vidsvc.media import gpu
@@ -162,7 +162,7 @@ async def _compile(
     if decision.plan is None:
         command = graph.compile_command(mixed.graph, enc)
     else:  # the same graph, the copied frames left undecoded
-        holes = smart_plan.holes(
+        holes = splice_plan.holes(
             decision.plan, mixed.timeline, thumbnail_frame(comp.output, mixed.timeline.duration_ms)
         )
         holed = graph.build(mixed.timeline, comp, sources, fonts, mixed.measured, holes)

@@ -1,7 +1,7 @@
 """Smart rendering: copy what render-ready clips already hold, encode only the rest.
 
 decide() (while preparing, before the render cache looks): is the output the render-ready
-shape, which clips are render-ready (media/renderready.py), what the planner (graph/smart.py)
+shape, which clips are render-ready (media/spliceable.py), what the planner (graph/splice_plan.py)
 can copy, and whether the copied share pays for the join. The last check is the one that
 counts: a one-frame encode with the composition's own settings must give parameter sets
 byte-identical to every copied source's (the joiner keeps the first file's), else that source
@@ -26,7 +26,7 @@ from vidsvc import graph, spec
 from vidsvc.cliptask import RENDER_READY
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, ValidationError
-from vidsvc.graph import smart, splice
+from vidsvc.graph import splice, splice_plan
 from vidsvc.graph.compile import global_args, video_codec
 from vidsvc.graph.memory import Estimate
 from vidsvc.graph.render_ready import video_args
@@ -34,7 +34,7 @@ from vidsvc.graph.text import ASS_FILE
 from vidsvc.media import gpu
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.probe import MediaInfo
-from vidsvc.media.renderready import VideoPackets, read_packets
+from vidsvc.media.spliceable import VideoPackets, read_packets
 from vidsvc.work.compositions import memory
 
 PROBE_OUT = "paramsets.mp4"
@@ -46,7 +46,7 @@ class SpliceFailed(ProcessingFailed):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
-    plan: smart.Plan | None  #: None: one pass
+    plan: splice_plan.Plan | None  #: None: one pass
     reason: str  #: why (for the job's metadata)
 
     @property
@@ -122,9 +122,11 @@ async def decide(
     ready = {u: r for u, r in ready.items() if r.extradata_sha256 == own}
     if not ready:
         return Decision(plan=None, reason="no render-ready clip shares the output's encoding")
-    facts = {u: smart.Ready(frames=r.frames, gop=r.keyframe_interval) for u, r in ready.items()}
-    plan = smart.plan(timeline, comp, sources, facts, built.files.get(ASS_FILE))
-    if not smart.worth_it(plan):
+    facts = {
+        u: splice_plan.Ready(frames=r.frames, gop=r.keyframe_interval) for u, r in ready.items()
+    }
+    plan = splice_plan.plan(timeline, comp, sources, facts, built.files.get(ASS_FILE))
+    if not splice_plan.worth_it(plan):
         share = plan.copied_frames / max(plan.total_frames, 1)
         return Decision(plan=None, reason=f"only {share:.0%} of the frames could be copied")
     return Decision(plan=plan, reason="render-ready clips")
@@ -134,7 +136,7 @@ def _as_graph(p: VideoPackets) -> splice.Packets:
     return splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
 
 
-def _check_output(packets: VideoPackets, plan: smart.Plan) -> None:
+def _check_output(packets: VideoPackets, plan: splice_plan.Plan) -> None:
     if len(packets.dts) != plan.total_frames:
         raise SpliceFailed(f"the join has {len(packets.dts)} frames, {plan.total_frames} planned")
     if any(b <= a for a, b in zip(packets.dts, packets.dts[1:], strict=False)):

@@ -1,7 +1,7 @@
 """The smart-render planner: which output frames can be copied from render-ready sources.
 
 A frame can be *copied* when the one-pass render would hand the encoder exactly the source's
-decoded frame: a clip of a render-ready source (media/renderready.py) at the output's own size
+decoded frame: a clip of a render-ready source (media/spliceable.py) at the output's own size
 and rate, with no colour preset, no motion, a fit that is the identity at that size (`contain`,
 `cover`), outside every transition and fade, under no text event, caption or image/video
 overlay, and inside the source's real frames (tpad's held frames are drawn). Everything else is

@@ -1,6 +1,6 @@
 """Is a probed file render-ready (cliptask.RENDER_READY), whoever made it?
 
-A composition may splice such a file's GOPs instead of re-encoding them (graph/smart.py),
+A composition may splice such a file's GOPs instead of re-encoding them (graph/splice_plan.py),
 so this checks what splicing needs, from the file itself:
 1. the stream parameters (ffprobe, cheap): H.264 High at the profile's level, size and
    constant frame rate, yuv420p, the MP4 time base, bt709 tags in tv range, and AAC at the
