@@ -19,7 +19,8 @@ from vidsvc.media import ffreport
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.load import Load
 from vidsvc.media.progress import FFmpegProgress
-from vidsvc.runner.metrics import record_job_metrics, usage_metadata
+from vidsvc.runner.metrics import record_job_metrics
+from vidsvc.runner.usage import Usage
 from vidsvc.store import Stores
 from vidsvc.store.memory import MemoryJobStore
 
@@ -107,7 +108,7 @@ async def test_a_fake_ffmpeg_has_no_cpu_figure_rather_than_a_guess(
     # from /proc while it ran (the fake is a small Python process)
     assert run.cpu_s is None
     assert run.memory_peak_mb is not None and 1 < run.memory_peak_mb < 200
-    assert usage_metadata([run])["cpu_seconds"] is None
+    assert Usage.of([run]).to_dict()["cpu_seconds"] is None
 
 
 def _run(cpu: float | None, rss: float | None, out_ms: int, wall: float) -> FFmpegRun:
@@ -121,14 +122,16 @@ async def test_one_metrics_row_per_job_summing_its_runs() -> None:
     store = MemoryJobStore()
     job = await store.create(make_job(kind=JobKind.CLIPS))
     runs = [_run(1.0, 80.0, 2000, 1.5), _run(2.5, 120.0, 3000, 2.0)]
-    assert usage_metadata(runs) == {
+    assert Usage.of(runs).to_dict() == {
         "render_seconds": 3.5,
         "cpu_seconds": 3.5,
         "memory_peak_mb": 120.0,
         "output_seconds": 5.0,
     }
     assert (
-        usage_metadata([_run(1.0, None, 1000, 1.0), _run(None, None, 1000, 1.0)])["cpu_seconds"]
+        Usage.of([_run(1.0, None, 1000, 1.0), _run(None, None, 1000, 1.0)]).to_dict()[
+            "cpu_seconds"
+        ]
         is None
     )  # a partial sum would pass for the whole
     stores = cast(Stores, SimpleNamespace(jobs=store))

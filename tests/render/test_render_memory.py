@@ -305,9 +305,9 @@ async def test_parts_make_the_very_pictures_and_sound_of_one_ffmpeg(
     assert parts.thumbnail.read_bytes() == one.thumbnail.read_bytes()
     # one run per output (the sound pass folded in), so the speed metrics and the estimator
     # learn from renders by parts too
-    from vidsvc.runner.metrics import usage_metadata
+    from vidsvc.runner.usage import Usage
 
-    usage = usage_metadata(parts.runs)
+    usage = Usage.of(parts.runs).to_dict()
     assert len(parts.runs) == 1
     assert usage["output_seconds"] == pytest.approx(parts.duration_ms / 1000, abs=0.1)
     assert usage["cpu_seconds"] > 0

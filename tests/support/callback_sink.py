@@ -23,6 +23,14 @@ from vidsvc.work.clips import callbacks
 
 SECRET = "s3cret"
 
+#: One clip's result as a clips job records it (work/clips/outcome.py).
+RESULT = {
+    "clip": "https://media.example/a.mp4",
+    "outputs": {"thumbnail": "processed/p/t/0/thumbnail.jpg"},
+    "probe": {"duration": 2.0},
+    "render_ready": None,
+}
+
 
 @dataclass
 class Receiver:
@@ -89,7 +97,7 @@ async def deps_for(rec: Receiver, **overrides: Any) -> tuple[Deps, Job]:
         created_at=utcnow(),
         updated_at=utcnow(),
         finished_at=utcnow(),
-        metadata={"results": [{"clip": 1}]},
+        metadata={"results": [RESULT]},
     )
     await stores.jobs.create(job)
     return Deps(settings=Settings(**values), stores=stores, instance_id="test"), job

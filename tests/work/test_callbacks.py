@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.support.callback_sink import (
+    RESULT,
     SECRET,
     Receiver,
     callback_note,
@@ -35,7 +36,7 @@ async def test_delivery_is_signed_and_recorded(receiver: Callable[..., Any]) -> 
     assert headers[callbacks.EVENT_ID_HEADER]
     doc = json.loads(body)
     assert doc["processing_id"] == job.id and doc["status"] == "failed"
-    assert doc["results"] == [{"clip": 1}] and doc["error"]["code"] == "PROCESSING_FAILED"
+    assert doc["results"] == [RESULT] and doc["error"]["code"] == "PROCESSING_FAILED"
     note = await callback_note(deps, job)
     assert note["delivered"] is True and note["url"] == rec.url()
     [attempt] = note["attempts"]

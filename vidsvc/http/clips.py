@@ -7,7 +7,6 @@ presigned URL would have expired. Bearer auth is auth.py's middleware.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.views import iso, progress
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.schema import ClipTaskSchema
+from vidsvc.work.clips.outcome import ClipsOutcome
 
 PROCESS_CLIPS = "/internal/v1/process-clips"
 PROCESSING = PROCESS_CLIPS + "/{id}"
@@ -33,17 +33,10 @@ def _results(request: web.Request, job: Job) -> list[dict[str, Any]] | None:
     if job.state is not JobState.COMPLETED:
         return None
     results: list[dict[str, Any]] = []
-    for index, item in enumerate(job.metadata.get("results", [])):
+    for index, item in enumerate(ClipsOutcome.from_dict(job.metadata).results):
         base = f"{PROCESS_CLIPS}/{job.id}/files/{index}"
-        links = {name: urls.absolute(request, f"{base}/{name}") for name in item["outputs"]}
-        results.append(
-            {
-                "clip": item["clip"],
-                "outputs": links,
-                "probe": item["probe"],
-                "render_ready": item.get("render_ready"),
-            }
-        )
+        links = {name: urls.absolute(request, f"{base}/{name}") for name in item.outputs}
+        results.append({**item.to_dict(), "outputs": links})
     return results
 
 
@@ -51,12 +44,8 @@ def _callback(job: Job) -> dict[str, Any] | None:
     url = job.payload.get("callback_url")
     if not url:
         return None
-    recorded: Mapping[str, Any] = job.metadata.get("callback") or {}
-    return {
-        "url": url,
-        "attempts": list(recorded.get("attempts", [])),
-        "delivered": bool(recorded.get("delivered", False)),
-    }
+    recorded = ClipsOutcome.from_dict(job.metadata).callback
+    return {**recorded.to_dict(), "url": url}
 
 
 def status(request: web.Request, job: Job) -> dict[str, Any]:
@@ -129,9 +118,9 @@ async def download(request: web.Request) -> web.Response:
             f"processing job {job.id} is {job.state.value}; outputs exist once it completes",
             details={"status": job.state.value},
         )
-    results = job.metadata.get("results", [])
+    results = ClipsOutcome.from_dict(job.metadata).results
     index, name = int(request.match_info["index"]), request.match_info["name"]
-    key = results[index]["outputs"].get(name) if index < len(results) else None
+    key = results[index].outputs.get(name) if index < len(results) else None
     if not key:
         raise RouteNotFound(f"clip {index} has no output {name[:40]!r}")
     return await redirect_to_blob(request, key)

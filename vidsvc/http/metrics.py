@@ -113,7 +113,8 @@ async def metrics(request: web.Request) -> web.Response:
             await runner_metrics.collect(runner.stores)
         except VidsvcError as err:  # the store is down: serve the rest, gauges as last seen
             log.warning("metrics: could not read job counts: %s", err.message)
-        body += generate_latest(runner_metrics.registry)
+        for registry in runner.registries():
+            body += generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

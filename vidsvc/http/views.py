@@ -6,7 +6,6 @@ store, so a body stays valid after a presigned URL expires.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from aiohttp import web
 
 from vidsvc.http import urls
 from vidsvc.jobs import Job, JobError, JobEvent, JobState, Progress
+from vidsvc.work.compositions.outcome import CompositionOutcome
 
 COMPOSITIONS = "/api/v1/compositions"
 #: The terminal WebSocket message of a cancelled job (no error is stored for it).
@@ -66,9 +66,7 @@ def composition(request: web.Request, job: Job) -> dict[str, Any]:
 
 def output_duration(job: Job) -> float | None:
     """Seconds of the finished output (its probe), so a list can show it without N requests."""
-    output = job.metadata.get("output")
-    value = output.get("duration") if isinstance(output, Mapping) else None
-    return float(value) if isinstance(value, int | float) else None
+    return CompositionOutcome.from_dict(job.metadata).output_duration
 
 
 def accepted(request: web.Request, job: Job, estimate_s: float | None) -> dict[str, Any]:
@@ -85,18 +83,18 @@ def accepted(request: web.Request, job: Job, estimate_s: float | None) -> dict[s
 
 def metadata(job: Job) -> dict[str, Any]:
     """GET …/metadata: what the worker recorded, plus the row's own facts."""
-    meta: Mapping[str, Any] = job.metadata
+    outcome = CompositionOutcome.from_dict(job.metadata)
     return {
-        **meta,
+        **job.metadata,  # as recorded, keys a later version may add included
         "composition_id": job.id,
         "status": job.state.value,
-        "timings": meta.get("timings") or {},
-        "inputs": meta.get("inputs") or {},
-        "output": meta.get("output"),
-        "command": meta.get("command"),
-        "ffmpeg_version": meta.get("ffmpeg_version"),
+        "timings": dict(outcome.timings),
+        "inputs": dict(outcome.inputs),
+        "output": outcome.output,
+        "command": outcome.command,
+        "ffmpeg_version": outcome.ffmpeg_version,
         "attempts": job.attempts,
-        "instance": meta.get("instance") or (job.lease.owner if job.lease else None),
+        "instance": outcome.instance or (job.lease.owner if job.lease else None),
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
@@ -125,12 +123,12 @@ def ws_progress(event: JobEvent) -> dict[str, Any]:
 def ws_terminal(request: web.Request, job: Job) -> dict[str, Any]:
     """`completed` or `error`; the caller passes the job as stored after it finished."""
     seq = job.progress_seq
+    data: dict[str, Any]
     if job.state is JobState.COMPLETED:
-        output = job.metadata.get("output")
         data = {
             "output_url": output_url(request, job.id, job.state),
             "thumbnail_url": output_url(request, job.id, job.state, "thumbnail"),
-            "duration": output.get("duration") if isinstance(output, Mapping) else None,
+            "duration": output_duration(job),
             "seq": seq,
         }
         return {"type": "completed", "data": data}

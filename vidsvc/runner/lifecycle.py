@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from prometheus_client import CollectorRegistry
+
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobEvent
@@ -91,6 +93,10 @@ class Handler(Protocol):
 
     @property
     def ids(self) -> JobIds: ...
+
+    @property
+    def registry(self) -> CollectorRegistry | None:
+        """The kind's own Prometheus metrics (None: it has none), which GET /metrics renders."""
 
     def estimate(self, job: Job, queue: Queue) -> float | None: ...
 

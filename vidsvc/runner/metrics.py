@@ -20,6 +20,7 @@ from vidsvc.errors import VidsvcError
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.load import Load
+from vidsvc.runner.usage import Usage
 from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
@@ -27,22 +28,6 @@ log = logging.getLogger(__name__)
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 #: Output seconds per wall second: well under realtime (4K, slow presets) to far above it.
 SPEED_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20)
-
-
-def usage_metadata(runs: Sequence[FFmpegRun]) -> dict[str, Any]:
-    """The job metadata's usage figures, summed over the job's FFmpeg runs."""
-    cpu = [r.cpu_s for r in runs]
-    peaks = [r.memory_peak_mb for r in runs if r.memory_peak_mb is not None]
-    output = [r.last.out_time_ms / 1000 for r in runs if r.last is not None]
-    return {
-        "render_seconds": round(sum(r.elapsed_s for r in runs), 3),
-        # None unless every run reported it: a partial sum would pass for the whole
-        "cpu_seconds": round(sum(c for c in cpu if c is not None), 3)
-        if runs and None not in cpu
-        else None,
-        "memory_peak_mb": max(peaks) if peaks else None,
-        "output_seconds": round(sum(output), 3) if len(output) == len(runs) and runs else None,
-    }
 
 
 async def record_job_metrics(
@@ -53,7 +38,7 @@ async def record_job_metrics(
     timings: Mapping[str, float] | None = None,
 ) -> None:
     """One job_metrics row for a finished job; best effort (the job itself is done)."""
-    usage = usage_metadata(runs)
+    usage = Usage.of(runs)
     stats: dict[str, Any] = {"timings": dict(timings or {})}
     last = [r.last.stats() if r.last else {} for r in runs]
     if len(last) == 1:
@@ -65,9 +50,9 @@ async def record_job_metrics(
             job.id,
             {
                 "job_type": job.kind.value,
-                "duration_seconds": usage["render_seconds"],
-                "cpu_time": usage["cpu_seconds"],
-                "memory_peak_mb": usage["memory_peak_mb"],
+                "duration_seconds": usage.render_seconds,
+                "cpu_time": usage.cpu_seconds,
+                "memory_peak_mb": usage.memory_peak_mb,
                 "ffmpeg_stats": stats,
             },
         )
@@ -103,13 +88,6 @@ class RunnerMetrics:
             registry=r,
         )
         self.memory_budget.set_function(lambda: load.memory.budget if load.memory else 0)
-        self.memory_ratio = Histogram(
-            "vidsvc_render_memory_peak_to_estimate",
-            "A completed render's measured peak RSS over its estimate (graph/memory.py)",
-            ["kind"],
-            buckets=(0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0),
-            registry=r,
-        )
         self.finished = Counter(
             "vidsvc_jobs_finished",
             "Jobs this instance ran to a terminal state",
@@ -130,46 +108,22 @@ class RunnerMetrics:
             buckets=SPEED_BUCKETS,
             registry=r,
         )
-        self.smart_renders = Counter(
-            "vidsvc_smart_renders",
-            "Rendered compositions by whether smart rendering copied spans of render-ready clips",
-            ["applied"],
-            registry=r,
-        )
-        self.smart_seconds = Counter(
-            "vidsvc_smart_render_seconds",
-            "Output seconds of smart renders, copied from render-ready clips or encoded",
-            ["span"],
-            registry=r,
-        )
 
     def observe(self, job: Job) -> None:
-        """A job this instance finished (an after-job hook)."""
+        """A job this instance finished (an after-job hook); what its kind alone records is
+        its handler's (the compositions handler's smart-render and memory metrics)."""
         kind = job.kind.value
         self.finished.labels(kind=kind, state=job.state.value).inc()
         if job.state is not JobState.COMPLETED:
             return
-        wall = job.metadata.get("render_seconds")
-        output = job.metadata.get("output_seconds")
-        if not isinstance(wall, int | float) or wall <= 0:
+        usage = Usage.from_dict(job.metadata)
+        if usage.render_seconds <= 0:
             return  # a render-cache hit ran no FFmpeg
-        self.render_seconds.labels(kind=kind).observe(wall)
-        if isinstance(output, int | float) and output > 0:
-            self.render_speed.labels(kind=kind).observe(output / wall)
-        self._observe_plan(job.metadata.get("smart_render"))
-        peak, estimate = job.metadata.get("memory_peak_mb"), job.metadata.get("memory_estimate_mb")
-        if isinstance(peak, int | float) and isinstance(estimate, int | float) and estimate > 0:
-            self.memory_ratio.labels(kind=kind).observe(peak / estimate)
-
-    def _observe_plan(self, plan: object) -> None:
-        """A composition's smart-render plan (work/compositions/smart.py's summary)."""
-        if not isinstance(plan, dict):
-            return
-        applied = plan.get("applied") is True
-        self.smart_renders.labels(applied=str(applied).lower()).inc()
-        if applied:
-            self.smart_seconds.labels(span="copied").inc(float(plan.get("copied_seconds", 0)))
-            self.smart_seconds.labels(span="encoded").inc(float(plan.get("encoded_seconds", 0)))
+        self.render_seconds.labels(kind=kind).observe(usage.render_seconds)
+        if usage.output_seconds:
+            self.render_speed.labels(kind=kind).observe(
+                usage.output_seconds / usage.render_seconds
+            )
 
     async def collect(self, stores: Stores) -> None:
         """Refresh the gauges that mirror the store (one COUNT per state and kind)."""

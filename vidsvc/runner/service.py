@@ -23,6 +23,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from vidsvc.config import Settings
 from vidsvc.errors import (
     QueueFull,
@@ -237,6 +239,11 @@ class Runner:
             ahead=others, running=len(self.pool.running), slots=self.settings.max_concurrent_jobs
         )
         return self.handlers[job.kind].estimate(job, queue)
+
+    def registries(self) -> tuple[CollectorRegistry, ...]:
+        """The runner's Prometheus metrics, then each kind's own (GET /metrics)."""
+        kinds = (h.registry for h in self.handlers.values() if h.registry is not None)
+        return (self.metrics.registry, *kinds)
 
     async def _finished(self, job: Job) -> None:
         """After each job this instance ran: what it adds to the metrics."""

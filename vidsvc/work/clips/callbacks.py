@@ -29,6 +29,7 @@ from vidsvc.errors import ValidationError
 from vidsvc.inputs import network
 from vidsvc.jobs import Job, utcnow
 from vidsvc.runner.lifecycle import Deps
+from vidsvc.work.clips.outcome import ClipsOutcome, Delivery
 
 if TYPE_CHECKING:
     from aiohttp.abc import ResolveResult
@@ -101,7 +102,7 @@ def result_body(job: Job) -> bytes:
     doc = {
         "processing_id": job.id,
         "status": job.state.value,
-        "results": job.metadata.get("results"),
+        "results": [r.to_dict() for r in ClipsOutcome.from_dict(job.metadata).results],
         "error": job.error.to_dict() if job.error else None,
         "finished_at": finished,
     }
@@ -167,11 +168,9 @@ async def _record(deps: Deps, job: Job, url: str, note: dict[str, Any], done: bo
     """Append the attempt to what the row holds (re-read, so nothing is lost across retries)."""
     try:
         current = await deps.stores.jobs.get(job.id)
-        old = current.metadata.get("callback") if current else None
-        attempts = list(old.get("attempts", [])) if isinstance(old, Mapping) else []
-        attempts.append(note)
-        note_doc = {"url": url, "attempts": attempts, "delivered": done}
-        await deps.stores.jobs.annotate(job.id, {"callback": note_doc})
+        old = ClipsOutcome.from_dict(current.metadata if current else {}).callback
+        delivery = Delivery(url=url, attempts=(*old.attempts, note), delivered=done)
+        await deps.stores.jobs.annotate(job.id, {"callback": delivery.to_dict()})
     except Exception:  # the note is a record, not the delivery: losing it must not stop retries
         log.warning("could not record a callback attempt", extra={"job_id": job.id})
 

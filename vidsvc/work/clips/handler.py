@@ -29,10 +29,12 @@ from vidsvc.media.spliceable import inspect
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
-from vidsvc.runner.metrics import record_job_metrics, usage_metadata
+from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
+from vidsvc.runner.usage import Usage
 from vidsvc.schema import parse_clip_task
 from vidsvc.work.clips import callbacks
+from vidsvc.work.clips.outcome import ClipResult, ClipsOutcome
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
@@ -113,7 +115,7 @@ async def _run(job: Job, deps: Deps, progress: Reporter) -> Job | None:
     task = parse_clip_task(job.payload)
     count = len(task.clips)
     whole = Reporter(progress.sink, flush=progress.flush, span=(0.0, 99.0))  # 100: completed
-    results: list[dict[str, Any]] = []
+    results: list[ClipResult] = []
     commands: list[list[str]] = []
     runs: list[FFmpegRun] = []
     async with workspace(deps.settings, job.id) as root:  # the job's one scratch directory
@@ -127,18 +129,19 @@ async def _run(job: Job, deps: Deps, progress: Reporter) -> Job | None:
             # stored: a long job needs the scratch space of one clip at a time
             await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
             # render_ready: the video product's fingerprint; None when not ready or none made
-            results.append({"clip": url, "outputs": keys, "probe": summary, "render_ready": ready})
+            results.append(ClipResult(clip=url, outputs=keys, probe=summary, render_ready=ready))
             commands.append(argv)
             runs.append(run)
     await progress.flush()
-    metadata = {
-        "results": results,
-        "commands": commands,
-        "operations": list(task.operations),
-        "instance": deps.instance_id,
-        "attempt": job.attempts,
-        **usage_metadata(runs),
-    }
+    outcome = ClipsOutcome(
+        results=results,
+        commands=commands,
+        operations=task.operations,
+        instance=deps.instance_id,
+        attempt=job.attempts,
+        usage=Usage.of(runs),
+    )
+    metadata = outcome.to_dict()
     done = await terminal(
         lambda: deps.stores.jobs.finish(job.id, token, JobState.COMPLETED, metadata=metadata)
     )
@@ -157,6 +160,8 @@ class Clips:
         client_chosen=True,  # processing_id: a client's retry is the same job
         field="processing_id",
     )
+
+    registry = None  #: the runner's metrics cover clips jobs
 
     def estimate(self, job: Job, queue: Queue) -> None:
         return None  # the internal API promises no duration

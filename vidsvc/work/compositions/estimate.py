@@ -25,13 +25,12 @@ The model, kept simple enough to reason about:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 from vidsvc import spec
 from vidsvc.jobs import Job, JobKind, JobState
 from vidsvc.schema import parse_composition
 from vidsvc.spec import RESOLUTIONS
+from vidsvc.work.compositions.outcome import CompositionOutcome
 
 DEFAULT_SPEED = 1.5  #: output s per wall s at 720p/medium on 2 cores (bench: ~3x; halved)
 DEFAULT_RESOLUTION = "720p"
@@ -39,10 +38,6 @@ GUESS_CLIP_SECONDS = 5.0
 SMOOTHING = 0.3
 #: The stage timings that are not processing (a job's wait in the queue).
 _NOT_PROCESSING = ("queued",)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _clip_seconds(clip: spec.Clip) -> float:
@@ -65,29 +60,19 @@ def _pixels(name: str) -> int:
     return width * height
 
 
-def _encoding_seconds(job: Job) -> float | None:
-    timings = job.metadata.get("timings")
-    encoding = _number(timings.get("encoding")) if isinstance(timings, Mapping) else None
-    return encoding if encoding else _number(job.metadata.get("render_seconds"))
+def _encoding_seconds(outcome: CompositionOutcome) -> float | None:
+    return outcome.timings.get("encoding") or outcome.usage.render_seconds or None
 
 
-def _processing_seconds(job: Job) -> float | None:
+def _processing_seconds(outcome: CompositionOutcome) -> float | None:
     """This attempt's staging-to-stored seconds (its stage timings), else FFmpeg's alone."""
-    timings = job.metadata.get("timings")
-    if isinstance(timings, Mapping):
-        spent = [_number(v) for k, v in timings.items() if k not in _NOT_PROCESSING]
-        total = sum(v for v in spent if v is not None)
-        if total > 0:
-            return total
-    return _number(job.metadata.get("render_seconds"))
+    total = sum(v for k, v in outcome.timings.items() if k not in _NOT_PROCESSING)
+    return total if total > 0 else outcome.usage.render_seconds or None
 
 
-def _observed_output_seconds(job: Job) -> float | None:
-    seconds = _number(job.metadata.get("output_seconds"))
-    if seconds is None:  # rows written before output_seconds existed
-        output = job.metadata.get("output")
-        seconds = _number(output.get("duration")) if isinstance(output, Mapping) else None
-    return seconds
+def _observed_output_seconds(outcome: CompositionOutcome) -> float | None:
+    # rows written before output_seconds existed: the output's probe
+    return outcome.usage.output_seconds or outcome.output_duration
 
 
 def compare(estimate_s: float, job: Job) -> dict[str, float] | None:
@@ -146,13 +131,14 @@ class Estimator:
         (at the resolution their request asked for)."""
         if job.state is not JobState.COMPLETED or job.kind is not JobKind.COMPOSITION:
             return
-        if not _number(job.metadata.get("render_seconds")):
+        outcome = CompositionOutcome.from_dict(job.metadata)
+        if not outcome.usage.render_seconds:
             return  # a render-cache hit: no render to learn from
-        wall, length = _processing_seconds(job), _observed_output_seconds(job)
-        encode = _encoding_seconds(job)
+        wall, length = _processing_seconds(outcome), _observed_output_seconds(outcome)
+        encode = _encoding_seconds(outcome)
         if not wall or not length or not encode or min(wall, length, encode) <= 0:
             return
-        sharing = max(_number(job.metadata.get("sharing")) or 1.0, 1.0)
+        sharing = max(outcome.sharing or 1.0, 1.0)
         name = parse_composition(job.payload).output.shape_key
         speed = length * sharing / encode
         n = self.samples.get(name, 0)

@@ -24,12 +24,15 @@ from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
-from vidsvc.runner.metrics import record_job_metrics, usage_metadata
+from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
+from vidsvc.runner.usage import Usage
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import cache
 from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.estimate import Estimator
+from vidsvc.work.compositions.metrics import CompositionMetrics
+from vidsvc.work.compositions.outcome import CompositionOutcome
 from vidsvc.work.compositions.render import Prepared, encode, prepare
 
 log = logging.getLogger(__name__)
@@ -40,15 +43,19 @@ def output_keys(job: Job) -> tuple[str, str]:
     return f"outputs/{job.id}/{job.token}.mp4", f"outputs/{job.id}/{job.token}.jpg"
 
 
-async def _common(deps: Deps, job: Job, timings: Mapping[str, float]) -> dict[str, Any]:
-    """The metadata every completion carries, a render's or a cache hit's."""
+async def _outcome(
+    deps: Deps, job: Job, timings: Mapping[str, float], prepared: Prepared, **rest: Any
+) -> CompositionOutcome:
+    """What every completion records, a render's or a cache hit's, and `rest`."""
     waited = (job.started_at - job.created_at).total_seconds() if job.started_at else 0.0
-    return {
-        "timings": {"queued": round(waited, 3), **timings},
-        "ffmpeg_version": await ffmpeg_version(deps.settings),
-        "instance": deps.instance_id,
-        "attempt": job.attempts,
-    }
+    return CompositionOutcome(
+        timings={"queued": round(waited, 3), **timings},
+        ffmpeg_version=await ffmpeg_version(deps.settings),
+        instance=deps.instance_id,
+        attempt=job.attempts,
+        inputs={url: info.summary() for url, info in prepared.inputs.items()},
+        **rest,
+    )
 
 
 async def _render_and_store(
@@ -77,21 +84,23 @@ async def _render_and_store(
         )
         output = await probe(encoded.video, deps.settings, field="output")
     timings = report.finish()
-    metadata = {
-        **await _common(deps, job, timings),
-        "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
-        "output": output.summary(),
-        "command": ["ffmpeg", *encoded.argv],
-        "sharing": round(encoded.sharing, 2),  # the estimator's input: see runner/estimate.py
-        **usage_metadata(encoded.runs),  # render_seconds, cpu_seconds, memory_peak_mb…
-        **prepared.memory_summary(),  # memory_estimate_mb, memory_mode…
-        "smart_render": dict(encoded.smart),  # the plan: spans copied and encoded
-        **({"sound": dict(prepared.notes)} if prepared.notes else {}),  # loudness, beat sync
-        **({"text": dict(prepared.text)} if prepared.text else {}),  # e.g. text.missing_glyphs
-        "cache": found.summary,
-    }
+    outcome = await _outcome(
+        deps,
+        job,
+        timings,
+        prepared,
+        output=output.summary(),
+        command=["ffmpeg", *encoded.argv],
+        sharing=round(encoded.sharing, 2),
+        usage=Usage.of(encoded.runs),
+        memory=prepared.memory_summary(),
+        smart_render=dict(encoded.smart),
+        sound=dict(prepared.notes) or None,
+        text=dict(prepared.text) or None,
+        cache=found.summary,
+    )
     await report.flush()
-    done = await _complete(job, deps, keys, metadata, found.key)
+    done = await _complete(job, deps, keys, outcome, found.key)
     await record_job_metrics(deps.stores, job, encoded.runs, timings=timings)
     return done
 
@@ -110,23 +119,25 @@ async def _served(
     # Only now: a miss goes on to encode, and progress never goes back from "uploading".
     report(Stage.UPLOADING, 1.0, f"render cache hit: reused the output of {hit.source.id}")
     await report.flush()
-    metadata = {
-        **await _common(deps, job, timings),
-        "inputs": {url: info.summary() for url, info in prepared.inputs.items()},
-        "output": hit.source.metadata.get("output"),
-        "command": hit.source.metadata.get("command"),  # what made these bytes
-        "render_seconds": 0.0,
-        "cpu_seconds": 0.0,
-        "cache": hit.summary,
-    }
-    return await _complete(job, deps, keys, metadata, hit.key)
+    source = CompositionOutcome.from_dict(hit.source.metadata)
+    outcome = await _outcome(
+        deps,
+        job,
+        timings,
+        prepared,
+        output=source.output,
+        command=source.command,  # what made these bytes
+        usage=Usage(render_seconds=0.0, cpu_seconds=0.0),
+        cache=hit.summary,
+    )
+    return await _complete(job, deps, keys, outcome, hit.key)
 
 
 async def _complete(
     job: Job,
     deps: Deps,
     keys: tuple[str, str],
-    metadata: Mapping[str, Any],
+    outcome: CompositionOutcome,
     cache_key: str | None,
 ) -> Job | None:
     """The fenced COMPLETED write, a render's or a cache hit's: its output at `keys`."""
@@ -138,7 +149,7 @@ async def _complete(
             JobState.COMPLETED,
             output_key=video_key,
             thumbnail_key=thumb_key,
-            metadata=metadata,
+            metadata=outcome.to_dict(),
             cache_key=cache_key,
         )
     )
@@ -171,6 +182,8 @@ class Compositions:
 
     def __init__(self) -> None:
         self.estimator = Estimator()  #: learns this machine's throughput from what it renders
+        self.metrics = CompositionMetrics()
+        self.registry = self.metrics.registry  #: rendered by GET /metrics
 
     def estimate(self, job: Job, queue: Queue) -> float:
         comp = parse_composition(job.payload)
@@ -199,7 +212,9 @@ class Compositions:
         return done
 
     async def finished(self, job: Job, deps: Deps) -> None:
+        """What this instance learns from a composition it finished."""
         self.estimator.observe(job)
+        self.metrics.observe(job)
 
     async def close(self, timeout: float) -> None:
         return None
