@@ -17,7 +17,8 @@ from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.workspace import write_files
 from vidsvc.runner.reporter import Reporter
-from vidsvc.work.compositions.render import Prepared, prepare
+from vidsvc.work.compositions.prepared import Prepared
+from vidsvc.work.compositions.render import prepare
 
 
 @dataclass(frozen=True)

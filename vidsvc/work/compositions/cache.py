@@ -71,7 +71,7 @@ from vidsvc.media.coverage import font_set
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.threads import AUTO
 from vidsvc.store import Stores
-from vidsvc.work.compositions.render import Prepared
+from vidsvc.work.compositions.prepared import Prepared
 
 log = logging.getLogger(__name__)
 

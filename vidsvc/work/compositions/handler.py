@@ -33,7 +33,8 @@ from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.metrics import CompositionMetrics
 from vidsvc.work.compositions.outcome import CompositionOutcome
-from vidsvc.work.compositions.render import Prepared, encode, prepare
+from vidsvc.work.compositions.prepared import Prepared
+from vidsvc.work.compositions.render import encode, prepare
 
 log = logging.getLogger(__name__)
 

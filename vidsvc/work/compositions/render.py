@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,11 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import memory as graph_memory
 from vidsvc.graph import splice_plan
 from vidsvc.graph.render_graph import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.jobs import Stage
 from vidsvc.media import gpu
-from vidsvc.media.children import BASE_PIXELS
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
@@ -52,61 +50,11 @@ from vidsvc.work.compositions.checks import (
 )
 from vidsvc.work.compositions.facts import encoding, graph_sources, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
+from vidsvc.work.compositions.prepared import Encoded, Prepared
 from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
-    """What is known once the command is compiled, before anything is encoded."""
-
-    command: graph.Command
-    staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
-    inputs: Mapping[str, MediaInfo]
-    built: graph.Graph  #: what the command was compiled from (to compile it for the CPU)
-    encoding: graph.Encoding
-    #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
-    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
-    #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
-    decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
-    pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
-    memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
-
-    def memory_summary(self) -> dict[str, Any]:
-        """The estimate and the threads it chose, for the job's metadata."""
-        if self.memory is None:
-            return {}
-        return {**self.memory.summary(), "memory_mode": "lean" if self.encoding.lean else "usual"}
-
-    def one_pass(self) -> graph.Command:
-        return graph.compile_command(self.built, self.encoding)
-
-    def on_cpu(self) -> graph.Command:
-        """The same render encoded with libx264 (when NVENC gave up)."""
-        cpu = dataclasses.replace(self.encoding, encoder=gpu.X264)
-        return graph.compile_command(self.built, cpu)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Encoded:
-    """FFmpeg's run: the video and thumbnail it wrote (in the workspace)."""
-
-    video: Path
-    thumbnail: Path
-    duration_ms: int
-    argv: tuple[str, ...]  #: the command that made them, without the binary
-    #: every FFmpeg run, the main one first (a smart render's strip and join too)
-    runs: tuple[FFmpegRun, ...]
-    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
-    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Decision.summary()
-
-    @property
-    def ffmpeg(self) -> FFmpegRun:
-        """The run that encoded (a smart render's windows pass)."""
-        return self.runs[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +77,23 @@ class RenderResult:
         return self.runs[0]
 
 
+async def _probed(
+    comp: spec.Composition,
+    settings: Settings,
+    staged: Mapping[str, Path],
+    brought: Mapping[str, graph.FontFace],
+) -> tuple[dict[str, MediaInfo], dict[str, graph.FontFace]]:
+    """Every input probed and every font the texts ask for found (fc-match runs while ffprobe
+    does); the composition's own fonts answer for their families."""
+    names = [name for name in comp.text_fonts() if name not in brought]
+    infos, paths = await asyncio.gather(
+        probe_all(staged, url_fields(comp), settings),
+        asyncio.gather(*(resolve_font(name, settings) for name in names)),
+    )
+    faces = await asyncio.gather(*(font_face(path) for path in paths))
+    return infos, dict(zip(names, faces, strict=True)) | dict(brought)
+
+
 async def _compile(
     comp: spec.Composition,
     settings: Settings,
@@ -138,13 +103,7 @@ async def _compile(
     work: Path,
     brought: Mapping[str, graph.FontFace],
 ) -> Prepared:
-    names = [name for name in comp.text_fonts() if name not in brought]
-    infos, paths = await asyncio.gather(  # fc-match runs while ffprobe does
-        probe_all(staged, url_fields(comp), settings),
-        asyncio.gather(*(resolve_font(name, settings) for name in names)),
-    )
-    faces = await asyncio.gather(*(font_face(path) for path in paths))
-    fonts = dict(zip(names, faces, strict=True)) | dict(brought)
+    infos, fonts = await _probed(comp, settings, staged, brought)
     require_streams(comp, infos)
     stills = {u for u, m in infos.items() if m.still}
     check_stills(comp, stills)
@@ -225,28 +184,9 @@ async def encode(
                                 pixels=prepared.pixels)  # fmt: skip
 
     started = load.mark()
-    decision = prepared.decision
-    runs: list[FFmpegRun] = []
-    if decision.plan is not None:
-        try:
-            runs += await run_command(command)
-            runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
-        except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
-            if "timeout" in exc.details:
-                raise
-            log.error("smart render failed (%s); rendering in one pass", exc.message)
-            decision = smart.one_pass(f"the smart render failed: {exc.message}")
-            command, runs = prepared.one_pass(), []
-            write_files(work, command.files)  # graph.txt, if the graph is long, is its own
+    decision, command, runs = await _smart(prepared, settings, work, run_command)
     if not runs:
-        try:
-            runs += await run_command(command)
-        except ProcessingFailed as exc:
-            if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
-                raise
-            log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
-            command = prepared.on_cpu()
-            runs += await run_command(command)
+        command, runs = await _one_pass(prepared, command, run_command)
     sharing = load.sharing_since(started)
     video = work / "out.mp4"
     if not video.is_file() or video.stat().st_size == 0:
@@ -261,6 +201,44 @@ async def encode(
         sharing=sharing,
         smart=decision.summary(),
     )
+
+
+RunCommand = Callable[[graph.Command], Awaitable[list[FFmpegRun]]]
+
+
+async def _smart(
+    prepared: Prepared, settings: Settings, work: Path, run: RunCommand
+) -> tuple[smart.Decision, graph.Command, list[FFmpegRun]]:
+    """The smart render's windows and join; no runs when there is no plan or it failed (then
+    the decision says why, and the command is the one pass's)."""
+    decision, command = prepared.decision, prepared.command
+    if decision.plan is None:
+        return decision, command, []
+    try:
+        runs = await run(command)
+        runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
+    except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
+        if "timeout" in exc.details:
+            raise
+        log.error("smart render failed (%s); rendering in one pass", exc.message)
+        command = prepared.one_pass()
+        write_files(work, command.files)  # graph.txt, if the graph is long, is its own
+        return smart.one_pass(f"the smart render failed: {exc.message}"), command, []
+    return decision, command, runs
+
+
+async def _one_pass(
+    prepared: Prepared, command: graph.Command, run: RunCommand
+) -> tuple[graph.Command, list[FFmpegRun]]:
+    """One FFmpeg pass; with libx264 when NVENC gave up on this render."""
+    try:
+        return command, await run(command)
+    except ProcessingFailed as exc:
+        if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
+            raise
+        log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
+        command = prepared.on_cpu()
+        return command, await run(command)
 
 
 async def render(

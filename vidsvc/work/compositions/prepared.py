@@ -1,0 +1,69 @@
+"""What each phase of a render hands on: `Prepared` (compiled, nothing encoded: the render
+cache decides here) and `Encoded` (FFmpeg's files in the workspace). render.py makes them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidsvc import graph
+from vidsvc.graph import memory as graph_memory
+from vidsvc.media import gpu
+from vidsvc.media.children import BASE_PIXELS
+from vidsvc.media.ffmpeg import FFmpegRun
+from vidsvc.media.probe import MediaInfo
+from vidsvc.work.compositions import smart
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """What is known once the command is compiled, before anything is encoded."""
+
+    command: graph.Command
+    staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
+    inputs: Mapping[str, MediaInfo]
+    built: graph.Graph  #: what the command was compiled from (to compile it for the CPU)
+    encoding: graph.Encoding
+    #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
+    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
+    #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
+    decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
+    pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
+    memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
+
+    def memory_summary(self) -> dict[str, Any]:
+        """The estimate and the threads it chose, for the job's metadata."""
+        if self.memory is None:
+            return {}
+        return {**self.memory.summary(), "memory_mode": "lean" if self.encoding.lean else "usual"}
+
+    def one_pass(self) -> graph.Command:
+        return graph.compile_command(self.built, self.encoding)
+
+    def on_cpu(self) -> graph.Command:
+        """The same render encoded with libx264 (when NVENC gave up)."""
+        cpu = dataclasses.replace(self.encoding, encoder=gpu.X264)
+        return graph.compile_command(self.built, cpu)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encoded:
+    """FFmpeg's run: the video and thumbnail it wrote (in the workspace)."""
+
+    video: Path
+    thumbnail: Path
+    duration_ms: int
+    argv: tuple[str, ...]  #: the command that made them, without the binary
+    #: every FFmpeg run, the main one first (a smart render's strip and join too)
+    runs: tuple[FFmpegRun, ...]
+    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Decision.summary()
+
+    @property
+    def ffmpeg(self) -> FFmpegRun:
+        """The run that encoded (a smart render's windows pass)."""
+        return self.runs[0]
