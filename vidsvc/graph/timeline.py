@@ -146,39 +146,17 @@ def _place_one(
     p = f"clips[{i}]"
     trim_start = clip.trim_start_ms or 0
     source_ms = durations.get(clip.url)
-    length = clip_length(p, clip, trim_start, source_ms, issues)
-    crossfade = spec.is_crossfade(clip.transition)
+    given = clip_length(p, clip, trim_start, source_ms, issues)
     td = clip.transition_ms if clip.transition != "cut" else 0
-    if i == 0 and crossfade:
-        issues.add(
-            f"{p}.transition_in",
-            f"the first clip cannot use {clip.transition} (there is nothing to blend "
-            "with); use fade or cut",
-        )
+    if not _transition_ok(p, i, clip, td, issues):
         return None
-    if (crossfade or clip.transition == "fade") and td <= 0:
-        issues.add(f"{p}.transition_duration", "must be above 0 for this transition")
-        return None
-    start = _start(clip, length, prev, i, td if crossfade else 0)
+    start = _start(clip, given, prev, i, td if spec.is_crossfade(clip.transition) else 0)
     if start is None:
         if strict and not issues.items:
             issues.add(f"{p}.start_time", "cannot be derived (the previous clip is unplaced)")
         return None
-    if start < 0 and clip.start_ms is None and clip.end_ms is not None:
-        # end_time alone, earlier than the clip is long: it would start before 0
-        issues.add(
-            f"{p}.end_time",
-            f"end_time {secs(clip.end_ms)} is earlier than the clip's length allows",
-        )
-        return None
-    if length is None and clip.end_ms is not None:
-        length = clip.end_ms - start
-        if length <= 0:
-            issues.add(f"{p}.end_time", f"end_time {secs(clip.end_ms)} is not after its start")
-            return None
+    length = _length(p, clip, start, given, issues, strict=strict)
     if length is None:
-        if strict and not issues.items:
-            issues.add(f"{p}.url", "the source's duration is unknown")
         return None
     if source_ms is not None and trim_start + length > source_ms + TRIM_TOLERANCE_MS:
         issues.add(
@@ -199,6 +177,44 @@ def _place_one(
         volume=clip.volume,
         look=resolved,
     )
+
+
+def _transition_ok(p: str, i: int, clip: spec.Clip, td: int, issues: Issues) -> bool:
+    """A crossfade needs a clip before it; a blend or a fade needs a length."""
+    crossfade = spec.is_crossfade(clip.transition)
+    if i == 0 and crossfade:
+        issues.add(
+            f"{p}.transition_in",
+            f"the first clip cannot use {clip.transition} (there is nothing to blend "
+            "with); use fade or cut",
+        )
+        return False
+    if (crossfade or clip.transition == "fade") and td <= 0:
+        issues.add(f"{p}.transition_duration", "must be above 0 for this transition")
+        return False
+    return True
+
+
+def _length(
+    p: str, clip: spec.Clip, start: int, given: int | None, issues: Issues, *, strict: bool
+) -> int | None:
+    """The clip's length on the timeline: as given (trim, duration, probe), else up to its
+    end_time; None, with the reason noted, when neither tells."""
+    if start < 0 and clip.start_ms is None and clip.end_ms is not None:
+        # end_time alone, earlier than the clip is long: it would start before 0
+        issues.add(
+            f"{p}.end_time",
+            f"end_time {secs(clip.end_ms)} is earlier than the clip's length allows",
+        )
+        return None
+    if given is None and clip.end_ms is not None:
+        if clip.end_ms - start <= 0:
+            issues.add(f"{p}.end_time", f"end_time {secs(clip.end_ms)} is not after its start")
+            return None
+        return clip.end_ms - start
+    if given is None and strict and not issues.items:
+        issues.add(f"{p}.url", "the source's duration is unknown")
+    return given
 
 
 def _start(
