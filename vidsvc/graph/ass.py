@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from vidsvc.graph.model import FontFace
+from vidsvc.spec import TextStyle
 
 WORD_JOINER = "\u2060"
 STYLE_FIELDS = (
@@ -122,6 +123,30 @@ def box_style(
         bold=face.bold,
         italic=face.italic,
     )
+
+
+def text_styles(
+    st: TextStyle, face: FontFace, name: str, box: str, alignment: int = 7
+) -> list[Style]:
+    """The styles of a text drawn in `st` with `face`: its own, after its box's when it has
+    one (the box event goes under the text). Overlays and captions both draw through these."""
+    size = st.size * face.em_ratio
+    text = Style(
+        name=name,
+        font=face.family,
+        size=size,
+        primary=colour(st.color),
+        outline_colour=colour(st.outline_color),
+        back=colour(st.shadow_color),
+        outline=st.outline,
+        shadow=max(1, st.size // 24) if st.shadow else 0,
+        alignment=alignment,
+        bold=face.bold,
+        italic=face.italic,
+    )
+    if not st.box:
+        return [text]
+    return [box_style(box, face, size, colour(st.box_color), st.box_padding, alignment), text]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

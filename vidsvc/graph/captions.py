@@ -188,32 +188,7 @@ def events(
     alignment, margin_v = margins(captions.position, size)
     m = layout.safe_margin(size)
     side = max(m, (size[0] - (st.max_width or size[0])) // 2)
-    text_style = ass.Style(
-        name="cap",
-        font=face.family,
-        size=st.size * face.em_ratio,
-        primary=ass.colour(st.color),
-        outline_colour=ass.colour(st.outline_color),
-        back=ass.colour(st.shadow_color),
-        outline=st.outline,
-        shadow=max(1, st.size // 24) if st.shadow else 0,
-        alignment=alignment,
-        bold=face.bold,
-        italic=face.italic,
-    )
-    kinds = [text_style]
-    if st.box:
-        kinds.insert(
-            0,
-            ass.box_style(
-                "capbox",
-                face,
-                st.size * face.em_ratio,
-                ass.colour(st.box_color),
-                st.box_padding,
-                alignment,
-            ),
-        )
+    kinds = ass.text_styles(st, face, "cap", "capbox", alignment)
     styles.extend(kinds)
     fad = f"{{\\fad({st.fade_in_ms},{st.fade_out_ms})}}" if st.fade_in_ms or st.fade_out_ms else ""
     out = []

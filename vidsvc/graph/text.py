@@ -28,25 +28,6 @@ ASS_FILE = "text.ass"
 FONTS_DIR = "fonts"
 
 
-def _styles(index: int, st: spec.TextStyle, face: FontFace) -> list[ass.Style]:
-    size = st.size * face.em_ratio
-    text = ass.Style(
-        name=f"t{index}",
-        font=face.family,
-        size=size,
-        primary=ass.colour(st.color),
-        outline_colour=ass.colour(st.outline_color),
-        back=ass.colour(st.shadow_color),
-        outline=st.outline,
-        shadow=max(1, st.size // 24) if st.shadow else 0,
-        bold=face.bold,
-        italic=face.italic,
-    )
-    if not st.box:
-        return [text]
-    return [ass.box_style(f"b{index}", face, size, ass.colour(st.box_color), st.box_padding), text]
-
-
 def events(
     overlays: tuple[OverlaySlot, ...], out: spec.Output, fonts: Mapping[str, FontFace]
 ) -> tuple[list[ass.Style], list[ass.Event]]:
@@ -61,7 +42,7 @@ def events(
         anim = slot.overlay.animation
         tags = animate.tags(anim, place, st.fade_in_ms, st.fade_out_ms, out.size[1])
         steps = animate.steps(anim, lines, slot.start_ms, slot.end_ms)
-        for style in _styles(i, st, fonts[st.font]):
+        for style in ass.text_styles(st, fonts[st.font], f"t{i}", f"b{i}"):
             styles.append(style)
             box = style.border_style == ass.BOX
             for step in steps[-1:] if box else steps:  # a box is there from the start
