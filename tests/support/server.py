@@ -124,6 +124,13 @@ def composition(clip: Path, **output: Any) -> dict[str, Any]:
     }
 
 
+def tiny(clip: Path, **output: Any) -> dict[str, Any]:
+    return {
+        "clips": [{"url": clip.as_uri()}],
+        "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast", **output},
+    }
+
+
 async def wait_for(
     http: aiohttp.ClientSession, url: str, done: Callable[[dict[str, Any]], bool], timeout: float
 ) -> dict[str, Any]:

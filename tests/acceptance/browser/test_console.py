@@ -17,12 +17,12 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
-from tests.browser.pages import console_log, in_row, row, text_of, tiny, until
+from tests.support.browser_pages import console_log, in_row, row, text_of, tiny, until
 from tests.support.server import Server
 from vidsvc.client import Client, CompositionFailed
 
 pytestmark = pytest.mark.ffmpeg
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
+SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "console.png"
 HOSTILE = (
     '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> "dq" \'sq\' &amp;'
 )

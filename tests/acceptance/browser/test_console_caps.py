@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.pages import text_of, tiny, until
+from tests.support.browser_pages import text_of, tiny, until
 from tests.support.server import Server
 from vidsvc.client import Client, VidsvcClientError
 

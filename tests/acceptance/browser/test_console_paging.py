@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.pages import row, tiny, until
+from tests.support.browser_pages import row, tiny, until
 from tests.support.server import Server
 from vidsvc.client import Client
 

@@ -12,7 +12,7 @@ from urllib.request import urlopen
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.pages import in_row, tiny, until
+from tests.support.browser_pages import in_row, tiny, until
 from tests.support.s3_server import S3Bucket
 from tests.support.server import Server
 from vidsvc.client import Client

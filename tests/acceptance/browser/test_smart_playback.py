@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.pages import until
+from tests.support.browser_pages import until
 from tests.support.media import make_render_ready
 from tests.support.server import Server
 from vidsvc.client import Client

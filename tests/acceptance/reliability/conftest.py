@@ -1,7 +1,8 @@
 """The RELIABILITY.md bars (Part B), one test per case, marked by group: `pytest -m C`.
 
 Markers: L (load and backpressure), C (crash and restart), D (dependency outages),
-B (bad input), S (security). Fixtures for a real `vidsvc serve` come from tests/support/server.py.
+B (bad input), S (security). Fixtures for a real `vidsvc serve` come from tests/support/server.py,
+the real app in process (`make_app`, with its `clips`) from tests/support/real_app.py.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.media import FAST, ffmpeg
+from tests.support.real_app import clips, make_app
 from tests.support.server import http, long_clip, server
 
-__all__ = ["http", "long_clip", "server"]
+__all__ = ["clips", "http", "long_clip", "make_app", "server"]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.reliability.faults import (
+from tests.support.fakes.faults import (
     Pair,
     doc,
     get,

@@ -27,13 +27,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.processes import FAKE_FFMPEG
 from tests.support.server import Server, composition, wait_for
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.media import children
 from vidsvc.media.ffmpeg import run_ffmpeg
 
-FAKE_FFMPEG = Path(__file__).resolve().parent.parent / "fakes" / "fake_ffmpeg.py"
 COMPOSITIONS = "/api/v1/compositions"
 
 

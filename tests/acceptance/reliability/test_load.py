@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from tests.reliability.faults import (
+from tests.support.fakes.faults import (
     Pair,
     doc,
     get,

@@ -45,7 +45,14 @@ import aiohttp
 import pytest
 import redis.asyncio as aredis
 
-from tests.reliability.faults import (
+from tests.support.callback_sink import (
+    Receiver,
+    callback_note,
+    deps_for,
+    quick_backoff,
+    receiver,
+)
+from tests.support.fakes.faults import (
     Pair,
     doc,
     live_shims,
@@ -57,13 +64,6 @@ from tests.reliability.faults import (
     single,
     tiny_clip,
     until,
-)
-from tests.support.callback_sink import (
-    Receiver,
-    callback_note,
-    deps_for,
-    quick_backoff,
-    receiver,
 )
 from tests.support.pg_server import PgServer
 from tests.support.redis_server import RedisServer

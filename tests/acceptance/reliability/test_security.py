@@ -41,7 +41,7 @@ __all__ = ["quick_backoff", "receiver"]  # fixtures from elsewhere
 
 pytestmark = pytest.mark.S
 Client = TestClient[web.Request, web.Application]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 STYLE = {"size": 14, "color": "white"}  # small enough that no case wraps at 640 px
 SPECIALS = "':\\,;[]=%{}\n\t\"`"

@@ -25,11 +25,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.processes import FAKE_FFMPEG
 from tests.support.server import Server, composition, wait_for
 from vidsvc.jobs import new_job_id
 from vidsvc.media.children import MARK_ENV
 
-FAKE_FFMPEG = Path(__file__).resolve().parent.parent / "fakes" / "fake_ffmpeg.py"
 COMPOSITIONS = "/api/v1/compositions"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.reliability.faults import (
+from tests.support.fakes.faults import (
     TERMINAL,
     doc,
     live_shims,

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fakes"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_ffmpeg import _progress
 
 

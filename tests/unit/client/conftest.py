@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,10 +26,3 @@ def live(tmp_path: Path, clips: dict[str, Path]) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
-
-
-def tiny(clip: Path, **output: Any) -> dict[str, Any]:
-    return {
-        "clips": [{"url": clip.as_uri()}],
-        "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast", **output},
-    }

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.conftest import tiny
 from tests.support.media import probe
-from tests.support.server import Server
+from tests.support.server import Server, tiny
 from vidsvc.client import (
     AsyncClient,
     Client,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.graph_inputs import FONTS, sources
 from vidsvc.graph import (
     Encoding,
-    FontFace,
     GraphError,
     Limits,
-    Source,
     build,
     compile_command,
     plan,
@@ -18,17 +17,6 @@ from vidsvc.graph.builder import GraphBuilder, fmt
 from vidsvc.graph.compile import MAX_INLINE_GRAPH
 from vidsvc.graph.model import Filter, Graph, Input
 from vidsvc.schema import parse_composition
-
-FONTS = {
-    "DejaVu Sans": FontFace(path="/fonts/DejaVuSans.ttf", family="DejaVu Sans", em_ratio=1.164)
-}
-
-
-def sources(*urls: str, audio: bool = True) -> dict[str, Source]:
-    return {
-        u: Source(name=f"in{i}.mp4", duration_ms=4000, has_video=True, has_audio=audio)
-        for i, u in enumerate(urls)
-    }
 
 
 def test_a_pad_consumed_twice_is_refused() -> None:

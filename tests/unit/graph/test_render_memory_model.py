@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.unit.test_graph import FONTS, sources
+from tests.support.graph_inputs import FONTS, sources
 from vidsvc.graph import Encoding, Limits, build, compile_command, memory, plan
 from vidsvc.media.memory_gate import MemoryGate
 from vidsvc.schema import parse_composition

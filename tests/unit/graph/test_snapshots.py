@@ -17,7 +17,7 @@ from vidsvc.schema import parse_composition
 
 #: Stills by extension here (the service asks probe), with the pipe demuxer probe would name.
 STILLS = {".png": "png_pipe", ".jpg": "jpeg_pipe", ".webp": "webp_pipe"}
-SPECS = sorted((Path(__file__).parents[2] / "sample_specs").glob("*.json"))
+SPECS = sorted((Path(__file__).parents[3] / "sample_specs").glob("*.json"))
 
 
 def test_there_are_at_least_five_sample_specs() -> None:

@@ -9,7 +9,7 @@ from vidsvc.graph import Encoding, Graph, Limits, Source, Timeline, build, plan
 from vidsvc.graph.loudness import Measured, analysis, analysis_argv
 from vidsvc.schema import parse_composition
 
-SPEC = Path(__file__).parents[2] / "sample_specs" / "finished_sound.json"
+SPEC = Path(__file__).parents[3] / "sample_specs" / "finished_sound.json"
 
 
 def _built(measured: Measured | None = None) -> tuple[Graph, Timeline]:

@@ -6,27 +6,16 @@ that opens it; the suites themselves never name an implementation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from vidsvc.store.base import Backlog, BlobStore, JobStore, PubSub
+from tests.support.store_backends import JobBackend, PubSubBackend
+from vidsvc.store.base import Backlog, BlobStore, JobStore
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.memory import MemoryBacklog, MemoryBlobStore, MemoryJobStore, MemoryPubSub
 from vidsvc.store.sqlite import SqliteJobStore
-
-
-@dataclass
-class JobBackend:
-    """Handles on one backing job store. `another()` opens a second handle (a second SQLite
-    connection, later a second pool) onto the same data, as a second instance would."""
-
-    name: str
-    store: JobStore
-    another: Callable[[], Awaitable[JobStore]]
-    opened: list[JobStore] = field(default_factory=list)
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -79,12 +68,6 @@ async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         store = await S3BlobStore.open(request.getfixturevalue("s3_bucket").settings())
     yield store
     await store.aclose()
-
-
-@dataclass
-class PubSubBackend:
-    pubsub: PubSub
-    subscribers: Callable[[str], int]  #: how many subscriptions a channel has right now
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.store.conftest import JobBackend
 from tests.support.jobs import T0, make_job
+from tests.support.store_backends import JobBackend
 from vidsvc.jobs import Job, JobError, JobKind, JobState, Lease, Progress, utcnow
 from vidsvc.store import rules
 from vidsvc.store.base import JobStore

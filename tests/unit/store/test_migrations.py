@@ -16,28 +16,12 @@ import aiosqlite
 import pytest
 
 from tests.support.jobs import make_job
+from tests.support.migrations import COMPOSITION_COLUMNS, INDEXES, TABLES, VERSIONS
 from vidsvc.errors import StorageError
 from vidsvc.store import migrate
 from vidsvc.store.migrate import Migration, load_migrations, migrate_sqlite
 from vidsvc.store.sql import load_queries, parse_queries
 from vidsvc.store.sqlite import SqliteJobStore
-
-TABLES = {"compositions", "processing_jobs", "job_metrics", "schema_migrations"}
-INDEXES = {
-    "ix_compositions_status": ["status"],
-    "ix_compositions_user_id": ["user_id"],
-    "ix_compositions_created_at": ["created_at"],
-    "ix_compositions_status_created_at": ["status", "created_at"],
-    "ix_job_metrics_job_id": ["job_id"],
-    "ix_job_metrics_job_type_created_at": ["job_type", "created_at"],
-    "ix_compositions_cache_key": ["cache_key", "finished_at"],
-}
-COMPOSITION_COLUMNS = (
-    "id user_id kind config status progress progress_seq output_key thumbnail_key error attempts "
-    "max_attempts lease_owner lease_token lease_expires_at cancel_requested created_at updated_at "
-    "started_at finished_at metadata cache_key"
-).split()
-VERSIONS = ["0001", "0002", "0003"]
 
 
 async def migrated(path: Path) -> list[str]:
@@ -169,7 +153,7 @@ async def test_create_is_on_disk_before_it_returns(tmp_path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(db), job_id],
         stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     try:
         assert child.stdout is not None

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.store.test_migrations import COMPOSITION_COLUMNS, INDEXES, TABLES, VERSIONS
+from tests.support.migrations import COMPOSITION_COLUMNS, INDEXES, TABLES, VERSIONS
 from vidsvc.errors import StorageError
 from vidsvc.store import migrate
 from vidsvc.store.migrate import Migration, load_migrations, migrate_postgres

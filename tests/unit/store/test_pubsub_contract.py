@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from tests.store.conftest import PubSubBackend
+from tests.support.store_backends import PubSubBackend
 
 
 async def take(messages: AsyncIterator[bytes], n: int, timeout: float = 2.0) -> list[bytes]:

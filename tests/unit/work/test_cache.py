@@ -374,7 +374,7 @@ async def test_progress_says_it_was_a_hit(
 ) -> None:
     await run(doc(clip))
     job_id = new_job_id()
-    monkeypatch.setattr("tests.work.test_cache.new_job_id", lambda: job_id)
+    monkeypatch.setattr(f"{__name__}.new_job_id", lambda: job_id)
     events: list[JobEvent] = []
 
     async def listen() -> None:
