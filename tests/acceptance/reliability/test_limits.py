@@ -71,6 +71,7 @@ def _clips(n: int, clip: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.L
+@pytest.mark.ffmpeg
 async def test_l4_oversized_bodies_and_timelines_are_refused_before_anything_is_written(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -263,6 +264,7 @@ async def test_s6_a_cpu_bomb_is_stopped_by_rlimit_cpu(
 
 
 @pytest.mark.S
+@pytest.mark.ffmpeg
 async def test_s6_a_memory_hog_fails_its_job_and_leaves_the_service_fine(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -321,6 +323,7 @@ async def _refused(http: aiohttp.ClientSession, url: str, headers: dict[str, str
 
 
 @pytest.mark.L
+@pytest.mark.ffmpeg
 async def test_l7_websocket_caps_per_client_and_in_all(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:

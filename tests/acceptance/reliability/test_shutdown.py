@@ -114,6 +114,7 @@ def assert_handed_back(srv: Server, ids: list[str]) -> None:
 
 
 @pytest.mark.C
+@pytest.mark.ffmpeg
 async def test_c9a_one_sigterm_past_the_grace_kills_the_groups_and_requeues(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -132,6 +133,7 @@ async def test_c9a_one_sigterm_past_the_grace_kills_the_groups_and_requeues(
 
 
 @pytest.mark.C
+@pytest.mark.ffmpeg
 async def test_c9b_a_second_sigterm_skips_the_rest_of_the_grace(
     server: Callable[..., Server], http: aiohttp.ClientSession, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -175,6 +177,7 @@ def marked() -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
 
 
 @pytest.mark.C
+@pytest.mark.ffmpeg
 async def test_c10_startup_sweeps_orphans_and_stale_scratch_but_nothing_live(
     server: Callable[..., Server],
     http: aiohttp.ClientSession,
