@@ -1,6 +1,7 @@
 """A real `vidsvc serve` process with real FFmpeg, which tests can kill and restart.
 
-Shared by tests/service and tests/reliability: their conftests import the fixtures from here.
+Shared by tests/acceptance/service and tests/acceptance/reliability: their conftests import the
+fixtures from here. composition() and tiny() build the documents it is sent.
 """
 
 from __future__ import annotations

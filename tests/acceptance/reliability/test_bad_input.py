@@ -3,7 +3,7 @@
 Codes, as README records (a deliberate deviation from RELIABILITY.md): malformed shapes are SPEC's
 400 VALIDATION_ERROR, refused URLs 400 INVALID_CLIP_FORMAT, timeline rules 400 INVALID_TIMELINE,
 each naming the field; a download that times out is SPEC's INPUT_UNAVAILABLE, not STORAGE_ERROR.
-B5 and B6(a) (pixel, stream, duration and size caps at the probe) are tests/reliability/
+B5 and B6(a) (pixel, stream, duration and size caps at the probe) are tests/acceptance/reliability/
 test_limits.py's. The fake FFmpeg stands in only where a fault is injected (B6(c)) or where the
 test proves that no render ran (its invocation log stays empty); ffprobe is always the real one.
 """
@@ -149,12 +149,12 @@ async def test_static_timeline_errors_are_refused_at_post(
                 {"clips": [{"url": url, "trim_end": 0.2, "end_time": 0.1}]},
                 "INVALID_TIMELINE",
                 "clips[0].end_time",
-            ),  # it would start before 0 (found by tests/property)
+            ),  # it would start before 0 (found by tests/acceptance/property)
             (
                 {"clips": [{"url": url, "trim_end": 0.05}], "output": {"fps": 10}},
                 "INVALID_TIMELINE",
                 "clips",
-            ),  # shorter than one frame: nothing to encode (found by tests/property)
+            ),  # shorter than one frame: nothing to encode (found by tests/acceptance/property)
             (nan, "VALIDATION_ERROR", "clips[0].trim_end"),
             (inf, "VALIDATION_ERROR", "clips[0].trim_start"),
             ({"clips": [{"url": url, "trim_end": 600}]}, "INVALID_TIMELINE", "clips"),

@@ -202,7 +202,7 @@ def test_realpath_is_what_counts(tmp_path: Path, allowed: Path) -> None:
     ("name", "reason"),
     [
         ("text.mp4", "Invalid data found when processing input"),
-        # jpeg.mp4 is a still since issue 12 (tests/layers/test_stills_inputs.py); a GIF
+        # jpeg.mp4 is a still since issue 12 (tests/render/test_stills_inputs.py); a GIF
         # stays refused there
         ("archive.mp4", "Invalid data found when processing input"),
         ("hls.mp4", "is not accepted"),

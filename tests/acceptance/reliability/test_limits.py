@@ -2,15 +2,15 @@
 
 Where a limit is already proven closer to its code, this file does not repeat it:
 - B5/B6 input limits on a probed file (pixels, duration, streams) are
-  tests/media/test_probe.py::test_limits (each setting just below the clip's); the input
-  size cap per source is tests/inputs/test_staging.py::test_a_large_local_file_is_refused and
+  tests/unit/media/test_probe.py::test_limits (each setting just below the clip's); the input
+  size cap per source is tests/unit/inputs/test_staging.py::test_a_large_local_file_is_refused and
   ::test_oversize_downloads_are_refused (http, with and without Content-Length) and
-  tests/store/test_s3.py::test_an_s3_input_over_the_cap_is_refused. Here one end-to-end case
+  tests/unit/store/test_s3.py::test_an_s3_input_over_the_cap_is_refused. Here one end-to-end case
   shows such a refusal ends the job `failed` with INVALID_CLIP_FORMAT from the probe stage,
   before any FFmpeg render.
 - L4 (e), a timeline over MAX_DURATION_SECONDS (and B6 (b), a 10 h output) refused at POST, is
-  tests/reliability/test_bad_input.py::test_static_timeline_errors_are_refused_at_post.
-- The POST rate limit is tests/http/test_http_ratelimit.py.
+  tests/acceptance/reliability/test_bad_input.py::test_static_timeline_errors_are_refused_at_post.
+- The POST rate limit is tests/unit/http/test_http_ratelimit.py.
 """
 
 from __future__ import annotations

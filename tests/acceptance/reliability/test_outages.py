@@ -12,14 +12,14 @@ Not here, and why:
 - D4's LISTEN/NOTIFY half: wake-ups come from the Redis backlog and a 1 s claim poll, not LISTEN.
 - D5's /readyz and /livez are /health/detailed (readiness, 503 when the database is down) and
   /health (liveness, 200 while the process serves).
-- D7: the classification is proven at the store boundary by tests/store/test_s3.py
+- D7: the classification is proven at the store boundary by tests/unit/store/test_s3.py
   (::test_input_errors_are_classified: NoSuchKey/AccessDenied permanent, 5xx/SlowDown retried;
   ::test_an_s3_input_with_s3_down_is_a_storage_error; ::test_the_client_recovers_after_an_outage);
   what a job does with a storage error that outlasts the retries is
   test_storage_down_retries_then_fails below.
 - D8: the overall upload deadline is
-  tests/store/test_s3.py::test_a_black_hole_is_cut_by_the_deadline (a listener that accepts and
-  never answers; the multipart upload is aborted); past it the job behaves as in
+  tests/unit/store/test_s3.py::test_a_black_hole_is_cut_by_the_deadline (a listener that accepts
+  and never answers; the multipart upload is aborted); past it the job behaves as in
   test_storage_down_retries_then_fails, and its slot is free as soon as execute() returns.
 - D9: needs a size-limited filesystem (tmpfs or a loop mount), which needs root; not on the dev
   machines or CI. Pinned mapping: ENOSPC in the local blob store is a StorageError (store/disk.py),
@@ -296,7 +296,7 @@ async def test_sqlite_under_write_contention_loses_no_accept(
     assert "database is locked" not in srv.log.read_text()
     with sqlite3.connect(srv.root / "data" / "vidsvc.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert BUSY_TIMEOUT_MS >= 5000  # the store's own connection: tests/store/test_sqlite.py
+    assert BUSY_TIMEOUT_MS >= 5000  # the store's own connection: tests/unit/store/test_sqlite.py
 
 
 class DownBlobStore(MemoryBlobStore):

@@ -1,8 +1,8 @@
 """RELIABILITY.md Part B, group S (security): S1–S5 and S7–S11, with the real FFmpeg.
 
-S6 (resource limits on FFmpeg) is another suite's: tests/reliability/test_limits.py.
+S6 (resource limits on FFmpeg) is another suite's: tests/acceptance/reliability/test_limits.py.
 The URL forms of S4 and S10 (argv tokens, control characters, bucket allowlist, key traversal)
-are the table of tests/reliability/test_bad_input.py::test_refused (shared with B3).
+are the table of tests/acceptance/reliability/test_bad_input.py::test_refused (shared with B3).
 """
 
 from __future__ import annotations
@@ -305,8 +305,8 @@ async def test_newlines_render_as_line_breaks(
 
 
 # -- S3: the other filtergraph-bearing fields -------------------------------------------------
-# Covered by tests/reliability/test_bad_input.py::test_refusals_name_the_field (font, colour,
-# position, transition and size injections are VALIDATION_ERROR naming the field).
+# Covered by tests/acceptance/reliability/test_bad_input.py::test_refusals_name_the_field (font,
+# colour, position, transition and size injections are VALIDATION_ERROR naming the field).
 
 
 # -- S4: argv, concat lists, shells -----------------------------------------------------------

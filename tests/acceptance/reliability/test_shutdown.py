@@ -3,10 +3,10 @@
 A real `vidsvc serve` (SQLite, local disk) whose FFmpeg is the fake: `hang` ignores SIGTERM,
 `fork` leaves a SIGTERM-ignoring grandchild in its process group. Elsewhere: the drain with
 renders that finish in the grace is C8,
-tests/reliability/test_crash.py::test_sigterm_lets_a_running_render_finish_within_the_grace;
+tests/acceptance/reliability/test_crash.py::test_sigterm_lets_a_running_render_finish_within_the_grace;
 the drain past the grace with the real FFmpeg (which obeys SIGTERM), then a restart that
 completes the job, is
-tests/service/test_durability.py::test_sigterm_past_the_grace_requeues_and_the_next_start_completes;
+tests/acceptance/service/test_durability.py::test_sigterm_past_the_grace_requeues_and_the_next_start_completes;
 C1's kill and restart is test_crash.py::test_sigkill_mid_render_then_restart_completes_every_job.
 """
 

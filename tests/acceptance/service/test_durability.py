@@ -1,7 +1,7 @@
 """A 202 means the job reaches a terminal state, whatever happens to the process afterwards.
 
 These drive a real `vidsvc serve` process (SQLite, local disk, real FFmpeg). SIGKILL and restart,
-the SIGTERM drain and the concurrency cap moved to tests/reliability (C1, C8, L1).
+the SIGTERM drain and the concurrency cap moved to tests/acceptance/reliability (C1, C8, L1).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FFMPEG_BIN for the reliability bars: misbehave first, then exec the real FFmpeg. Stdlib only.
 
-The fake of tests/fakes cannot finish a job (its output is not a video, so the probe of the
+The fake of tests/support/fakes cannot finish a job (its output is not a video, so the probe of the
 output fails); this one injects the fault and then becomes the real FFmpeg (exec: same pid, so
 PR_SET_PDEATHSIG and the process group still apply), which renders the tiny input for real.
 

@@ -1,7 +1,7 @@
 """Snapshots of the full FFmpeg argv for every sample spec: the regression net for graph shape.
 
 What the graphs *render* is checked on real outputs in tests/render; this pins the command.
-Update deliberately with `pytest tests/unit/test_snapshots.py --snapshot-update`.
+Update deliberately with `pytest tests/unit/graph/test_snapshots.py --snapshot-update`.
 """
 
 from __future__ import annotations

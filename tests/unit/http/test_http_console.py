@@ -1,6 +1,6 @@
 """The console's HTTP surface: the page and its files with a same-origin CSP, ENABLE_CONSOLE,
 the playground's samples (only those that render here), and the request-JSON route.
-The page's behaviour in a browser is tests/browser."""
+The page's behaviour in a browser is tests/acceptance/browser."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/health/detailed's `encoder`: libx264, or h264_nvenc with the start-up check and the session
-gate, over the real Runner with the stand-in FFmpeg (tests/fakes/nvenc_ffmpeg.py)."""
+gate, over the real Runner with the stand-in FFmpeg (tests/support/fakes/nvenc_ffmpeg.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Inputs are missing local files, so every job fails at staging with INPUT_UNAVAILABLE without
 rendering: the flow through the API, the WebSocket and the store is what is under test here;
-real renders are tests/service's.
+real renders are tests/acceptance/service's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""ENABLE_GPU_ENCODING through a stand-in FFmpeg (tests/fakes/nvenc_ffmpeg.py): no GPU here.
+"""ENABLE_GPU_ENCODING through a stand-in FFmpeg (tests/support/fakes/nvenc_ffmpeg.py): no GPU
+here.
 
 What is checked is vidsvc's side: the start-up refusal with one line naming the flag, the
 NVENC options in the render's command, and the per-job fall-back to libx264 when a session

@@ -1,5 +1,5 @@
 """NVENC_MAX_SESSIONS: the gate around NVENC FFmpeg runs (media/nvenc_sessions.py, gpu.session),
-on its own and in renders through the stand-in FFmpeg (tests/fakes/nvenc_ffmpeg.py)."""
+on its own and in renders through the stand-in FFmpeg (tests/support/fakes/nvenc_ffmpeg.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The render cache and the encoder (vidsvc/work/compositions/cache.py): NVENC and libx264
 renders never share an entry, and a render NVENC gave up on is recorded under the key of the
 libx264 command that made it. Real renders through execute() with the stand-in FFmpeg
-(tests/fakes/nvenc_ffmpeg.py) as FFMPEG_BIN for every job, so its argv log counts every run."""
+(tests/support/fakes/nvenc_ffmpeg.py) as FFMPEG_BIN for every job, so its argv log counts every
+run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Callbacks are delivered signed and recorded (retries: D10; SSRF, S7–S9: tests/reliability)."""
+"""Callbacks are delivered signed and recorded (retries: D10; SSRF, S7–S9:
+tests/acceptance/reliability)."""
 
 from __future__ import annotations
 
