@@ -60,10 +60,10 @@ PYTEST_WORKERS ?= 2
 test: install lint typecheck
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term
 
-# The soak of issue #7 (tests/reliability/test_soak.py, deselected from `make test`): 200 small
-# jobs with random cancels and one SIGKILL and restart; prints its numbers.
+# The soak of issue #7 (tests/acceptance/reliability/test_soak.py, deselected from `make test`):
+# 200 small jobs with random cancels and one SIGKILL and restart; prints its numbers.
 soak: install
-	$(BIN)/pytest -q -s -m soak tests/reliability/test_soak.py
+	$(BIN)/pytest -q -s -m soak tests/acceptance/reliability/test_soak.py
 
 # Every measure of the benchmark (python -m bench; bench/README.md), each into its section of
 # bench/results/ (flags: make bench BENCH_ARGS="overhead sound --runs 5", or "--quick" for a

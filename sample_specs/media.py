@@ -114,7 +114,7 @@ def voice_asset(name: str, duration: float) -> Asset:
 
 
 #: A 100 BPM drum loop: a kick (a falling sine) on every beat, a noise snare on 2 and 4,
-#: closed hats on the off-beats (the beat tracker's fixture in tests/http/test_http_beats.py).
+#: closed hats on the off-beats (the beat tracker's fixture in tests/unit/http/test_http_beats.py).
 _DRUMS = (
     "0.8*sin(2*PI*(45+120*exp(-mod(t,0.6)*25))*t)*exp(-mod(t,0.6)*9)"
     "+0.35*(random(0)*2-1)*exp(-mod(t+0.6,1.2)*30)"

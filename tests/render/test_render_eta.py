@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.render_doc import Render
+
+pytestmark = pytest.mark.ffmpeg
 
 
 async def test_rate_comes_from_ffmpeg_speed_and_ends_at_zero(

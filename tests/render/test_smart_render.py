@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.media import make_render_ready, make_video, probe, stream
 from tests.support.normalize import normalize
+from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
@@ -317,7 +318,7 @@ def test_the_thumbnail_inside_a_copied_span_is_the_one_pass_thumbnail(
     assert thumbs[0] == thumbs[1]
 
 
-SLOW_FFMPEG = Path(__file__).resolve().parent.parent / "reliability" / "slow_ffmpeg.py"
+SLOW_FFMPEG = FAKE_FFMPEG.with_name("slow_ffmpeg.py")
 
 
 def _slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[Settings, Path]:

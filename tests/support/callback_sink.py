@@ -1,7 +1,7 @@
 """A real HTTP receiver for callback tests, and a job in memory stores to deliver for.
 
-Shared by tests/runner/test_callbacks.py (delivery, retries) and
-tests/reliability/test_security.py (S7–S9).
+Shared by tests/unit/work/test_callbacks.py (delivery, retries) and
+tests/acceptance/reliability/test_security.py (S7–S9).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import pytest
 
 from vidsvc.config import Settings
 
-#: A stand-in FFmpeg that misbehaves as FAKE_FFMPEG_MODE says (tests/fakes/fake_ffmpeg.py).
-FAKE_FFMPEG = Path(__file__).resolve().parent.parent / "fakes" / "fake_ffmpeg.py"
+#: A stand-in FFmpeg that misbehaves as FAKE_FFMPEG_MODE says (tests/support/fakes/fake_ffmpeg.py).
+FAKE_FFMPEG = Path(__file__).resolve().parent / "fakes" / "fake_ffmpeg.py"
 
 
 @pytest.fixture

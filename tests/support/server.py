@@ -1,6 +1,7 @@
 """A real `vidsvc serve` process with real FFmpeg, which tests can kill and restart.
 
-Shared by tests/service and tests/reliability: their conftests import the fixtures from here.
+Shared by tests/acceptance/service and tests/acceptance/reliability: their conftests import the
+fixtures from here. composition() and tiny() build the documents it is sent.
 """
 
 from __future__ import annotations
@@ -121,6 +122,13 @@ def composition(clip: Path, **output: Any) -> dict[str, Any]:
     return {
         "clips": [{"url": clip.as_uri()}],
         "output": {"resolution": "720p", "fps": 30, "preset": "medium", **output},
+    }
+
+
+def tiny(clip: Path, **output: Any) -> dict[str, Any]:
+    return {
+        "clips": [{"url": clip.as_uri()}],
+        "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast", **output},
     }
 
 

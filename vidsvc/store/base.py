@@ -1,9 +1,9 @@
 """The backend contracts: JobStore, BlobStore, PubSub, Backlog (typing.Protocol).
 
 Protocols pin signatures only; behaviour is pinned by one contract suite per protocol
-(tests/store/test_*_contract.py) run against every implementation. The JobStore is the source of
-truth and its row is the lock: every state change is one conditional update, and every write by a
-worker is fenced by the lease token of its claim. The backlog and pub/sub only wake and inform.
+(tests/unit/store/test_*_contract.py) run against every implementation. The JobStore is the source
+of truth and its row is the lock: every state change is one conditional update, and every write by
+a worker is fenced by the lease token of its claim. The backlog and pub/sub only wake and inform.
 
 Imports only the leaf jobs; never vidsvc.runner, vidsvc.graph or vidsvc.http.
 """
