@@ -24,6 +24,9 @@ from vidsvc.http.bodies import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.jobs import JobKind
 
+#: The real Runner's app starts FFmpeg (its checks), and most cases render.
+pytestmark = pytest.mark.ffmpeg
+
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
 URL = "/internal/v1/process-clips"
@@ -66,7 +69,6 @@ async def finished(client: Client, pid: str) -> dict[str, Any]:
     raise AssertionError(f"{pid} did not finish: {status}")
 
 
-@pytest.mark.ffmpeg
 async def test_process_two_clips_idempotently(
     client: Client, media: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -110,7 +112,6 @@ async def test_process_two_clips_idempotently(
     assert listed["items"] == []  # clips jobs are not compositions
 
 
-@pytest.mark.ffmpeg
 async def test_a_clip_without_video_fails_the_job(client: Client, media: dict[str, Path]) -> None:
     doc = body(media, "proc-audio", clips=[media["voice"].as_uri()], operations=["thumbnail"])
     assert (await client.post(URL, json=doc)).status == 202
@@ -153,7 +154,6 @@ async def test_open_without_a_token(client: Client) -> None:
     assert resp.status == 404  # reached the handler: no 401
 
 
-@pytest.mark.ffmpeg
 async def test_the_callback_gets_the_result_and_the_get_shows_it(
     aiohttp_client: MakeClient,
     aiohttp_server: Callable[..., Awaitable[TestServer]],
@@ -185,7 +185,6 @@ async def test_the_callback_gets_the_result_and_the_get_shows_it(
     assert received[0]["processing_id"] == "proc-cb" and received[0]["status"] == "completed"
 
 
-@pytest.mark.ffmpeg
 async def test_normalized_clip_records_its_render_ready_fingerprint(
     aiohttp_client: MakeClient, media: dict[str, Path], tmp_path: Path
 ) -> None:
