@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 class VidsvcError(Exception):
@@ -41,6 +41,11 @@ class VidsvcError(Exception):
         super().__init__(message)
         self.message = message
         self.details: dict[str, Any] = dict(details or {})
+
+    @classmethod
+    def at(cls, field: str, reason: str) -> Self:
+        """The error about the request's `field`: "<field>: <reason>", details.field naming it."""
+        return cls(f"{field}: {reason}", details={"field": field})
 
     def envelope(self, *, request_id: str | None = None) -> dict[str, Any]:
         """The standard JSON error body of docs/contract.md §2."""

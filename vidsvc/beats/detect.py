@@ -22,9 +22,9 @@ import numpy as np
 from vidsvc import spec
 from vidsvc.beats.tracker import SAMPLE_RATE, Beats, NoBeats, track
 from vidsvc.config import Settings
+from vidsvc.errors import InvalidClipFormat
 from vidsvc.graph.compile import global_args
 from vidsvc.inputs import staging as inputs
-from vidsvc.inputs.source import refuse
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
@@ -90,7 +90,7 @@ async def detect_file(path: Path, settings: Settings, *, field: str = "url") -> 
         return _CACHE[digest]
     info = await probe(path, settings, field=field)
     if not info.has_audio:
-        raise refuse(field, "has no audio stream (beats need audio)")
+        raise InvalidClipFormat.at(field, "has no audio stream (beats need audio)")
     async with workspace(settings, "beats") as work:
         local = work / f"in{path.suffix}"
         local.symlink_to(path.resolve())
@@ -98,7 +98,7 @@ async def detect_file(path: Path, settings: Settings, *, field: str = "url") -> 
     try:
         found = await asyncio.to_thread(_gated_track, samples)
     except NoBeats as exc:
-        raise refuse(field, f"no beats to detect: {exc}") from None
+        raise InvalidClipFormat.at(field, f"no beats to detect: {exc}") from None
     detected = Detected(
         bpm=found.bpm,
         beats=found.beats,

@@ -47,15 +47,17 @@ def place(
     for layer in comp.layers:
         p = f"overlays[{layer.index}]"
         if layer.start_ms >= total_ms:
-            raise _bad(f"{p}.start_time", f"{_secs(layer.start_ms)} s is past the end "
-                       f"of the timeline ({_secs(total_ms)} s)")  # fmt: skip
+            past = (
+                f"{_secs(layer.start_ms)} s is past the end of the timeline ({_secs(total_ms)} s)"
+            )
+            raise InvalidTimeline.at(f"{p}.start_time", past)
         end = total_ms if layer.duration_ms is None else layer.start_ms + layer.duration_ms
         if isinstance(layer, spec.VideoOverlay):
             end = min(end, layer.start_ms + _video_length(p, layer, durations))
         dur = min(end, total_ms) - layer.start_ms
         if layer.fade_in_ms + layer.fade_out_ms > dur:
-            raise _bad(f"{p}.fade_in", f"fade_in + fade_out are longer than the overlay "
-                       f"is shown ({_secs(dur)} s)")  # fmt: skip
+            long = f"fade_in + fade_out are longer than the overlay is shown ({_secs(dur)} s)"
+            raise InvalidTimeline.at(f"{p}.fade_in", long)
         slots.append(LayerSlot(layer=layer, start_ms=layer.start_ms, dur_ms=dur))
     return tuple(slots)
 
@@ -64,17 +66,15 @@ def _video_length(p: str, layer: spec.VideoOverlay, durations: Mapping[str, int]
     source = durations.get(layer.url)
     if layer.trim_end_ms is not None:
         if layer.trim_end_ms <= layer.trim_start_ms:
-            raise _bad(f"{p}.trim_end", "must be after trim_start")
+            raise InvalidTimeline.at(f"{p}.trim_end", "must be after trim_start")
         return layer.trim_end_ms - layer.trim_start_ms
     if source is None:  # not probed yet (at submit): only the timeline bounds it
         return MAX_UNPROBED_MS
     if layer.trim_start_ms >= source:
-        raise _bad(f"{p}.trim_start", f"is past the source's end ({_secs(source)} s)")
+        raise InvalidTimeline.at(
+            f"{p}.trim_start", f"is past the source's end ({_secs(source)} s)"
+        )
     return source - layer.trim_start_ms
-
-
-def _bad(field: str, message: str) -> InvalidTimeline:
-    return InvalidTimeline(f"{field}: {message}", details={"field": field})
 
 
 def _anchor(value: str | int, axis: str, margin: int) -> str:

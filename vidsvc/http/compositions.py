@@ -37,7 +37,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"body: not valid JSON ({exc})", details={"field": "body"}) from None
     if not isinstance(document, dict):
-        raise ValidationError("body: must be a JSON object", details={"field": "body"})
+        raise ValidationError.at("body", "must be a JSON object")
     return document
 
 
@@ -49,7 +49,7 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
         messages = exc.messages if isinstance(exc.messages, dict) else {"query": exc.messages}
         field, problem = next(iter(messages.items()))
         text = " ".join(problem) if isinstance(problem, list) else str(problem)
-        raise ValidationError(f"{field}: {text}", details={"field": field}) from None
+        raise ValidationError.at(field, text) from None
     return values
 
 

@@ -81,9 +81,7 @@ async def reset_user(request: web.Request) -> web.Response:
     body = await read_json(request)
     user_id = body.get("user_id")
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= 128:
-        raise ValidationError(
-            "user_id: must be a string of 1 to 128 characters", details={"field": "user_id"}
-        )
+        raise ValidationError.at("user_id", "must be a string of 1 to 128 characters")
     # a user's queued and finished jobs with their blobs; running ones are left alone
     deleted, running = await devmedia.reset_user(request.app[RUNNER_KEY].stores, user_id)
     result = {"user_id": user_id, "deleted": deleted, "skipped_running": running}

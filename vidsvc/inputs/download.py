@@ -13,8 +13,9 @@ import aiohttp
 from aiohttp.abc import ResolveResult
 
 from vidsvc.config import Settings
+from vidsvc.errors import InputUnavailable, InvalidClipFormat
 from vidsvc.inputs import network
-from vidsvc.inputs.source import ByteProgress, Source, refuse, unavailable
+from vidsvc.inputs.source import ByteProgress, Source
 
 _CHUNK = 256 * 1024
 
@@ -23,9 +24,9 @@ async def _pinned_answers(src: Source, settings: Settings) -> list[ResolveResult
     try:
         return await network.resolve_checked(src.host, src.port, settings.allowed_url_hosts)
     except OSError:
-        raise unavailable(src.field, f"host {src.host} cannot be resolved") from None
+        raise InputUnavailable.at(src.field, f"host {src.host} cannot be resolved") from None
     except network.Refused as exc:
-        raise refuse(src.field, str(exc)) from None
+        raise InvalidClipFormat.at(src.field, str(exc)) from None
 
 
 async def _save(
@@ -36,18 +37,20 @@ async def _save(
     report: ByteProgress,
 ) -> None:
     if 300 <= resp.status < 400:
-        raise unavailable(src.field, f"HTTP {resp.status} redirect (redirects are not followed)")
+        raise InputUnavailable.at(
+            src.field, f"HTTP {resp.status} redirect (redirects are not followed)"
+        )
     if resp.status >= 400:
-        raise unavailable(src.field, f"HTTP {resp.status} from {src.host}")
+        raise InputUnavailable.at(src.field, f"HTTP {resp.status} from {src.host}")
     total, done = resp.content_length, 0
     limit = settings.max_input_bytes
     if total is not None and total > limit:
-        raise refuse(src.field, f"too large (over {limit} bytes)")
+        raise InvalidClipFormat.at(src.field, f"too large (over {limit} bytes)")
     with target.open("wb") as out:
         async for chunk in resp.content.iter_chunked(_CHUNK):
             done += len(chunk)
             if done > limit:
-                raise refuse(src.field, f"too large (over {limit} bytes)")
+                raise InvalidClipFormat.at(src.field, f"too large (over {limit} bytes)")
             await asyncio.to_thread(out.write, chunk)  # a slow disk must not stall the loop
             report(done, total)
     report(done, done)
@@ -71,9 +74,15 @@ async def fetch(src: Source, target: Path, settings: Settings, report: ByteProgr
     except BaseException as exc:
         target.unlink(missing_ok=True)
         if isinstance(exc, TimeoutError):
-            raise unavailable(src.field, f"download timed out after {timeout:g} s") from None
+            raise InputUnavailable.at(
+                src.field, f"download timed out after {timeout:g} s"
+            ) from None
         if isinstance(exc, aiohttp.ClientConnectorError):
-            raise unavailable(src.field, f"cannot connect to {src.host}:{src.port}") from None
+            raise InputUnavailable.at(
+                src.field, f"cannot connect to {src.host}:{src.port}"
+            ) from None
         if isinstance(exc, aiohttp.ClientError | OSError):
-            raise unavailable(src.field, f"download failed ({type(exc).__name__})") from None
+            raise InputUnavailable.at(
+                src.field, f"download failed ({type(exc).__name__})"
+            ) from None
         raise

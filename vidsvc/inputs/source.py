@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidsvc.errors import InputUnavailable, InvalidClipFormat
-
 #: on_bytes(done, total or None): bytes staged so far.
 ByteProgress = Callable[[int, int | None], None]
 
@@ -27,11 +25,3 @@ class Source:
     path: Path | None = None  #: file: the real path
     host: str = ""  #: http(s)
     port: int = 0
-
-
-def refuse(field: str, reason: str) -> InvalidClipFormat:
-    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
-
-
-def unavailable(field: str, reason: str) -> InputUnavailable:
-    return InputUnavailable(f"{field}: {reason}", details={"field": field})

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vidsvc.config import Settings
-from vidsvc.errors import StorageError
+from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError
 from vidsvc.inputs.policy import allowed_dir, checked
-from vidsvc.inputs.source import ByteProgress, Source, refuse, unavailable
+from vidsvc.inputs.source import ByteProgress, Source
 
 MEDIA_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
@@ -56,15 +56,17 @@ async def _stage_file(src: Source, target: Path, settings: Settings, report: Byt
     assert src.path is not None
     real = Path(os.path.realpath(src.path))  # again: the link may have moved since the check
     if not allowed_dir(real, settings):
-        raise refuse(src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS")
+        raise InvalidClipFormat.at(
+            src.field, "the file is not under a directory in ALLOWED_LOCAL_DIRS"
+        )
     try:
         info = real.stat()
     except OSError as exc:
-        raise unavailable(src.field, f"the file cannot be read ({exc.strerror})") from None
+        raise InputUnavailable.at(src.field, f"the file cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(info.st_mode):
-        raise refuse(src.field, "not a regular file")
+        raise InvalidClipFormat.at(src.field, "not a regular file")
     if info.st_size > settings.max_input_bytes:
-        raise refuse(src.field, f"too large (over {settings.max_input_bytes} bytes)")
+        raise InvalidClipFormat.at(src.field, f"too large (over {settings.max_input_bytes} bytes)")
     target.symlink_to(real)
     report(info.st_size, info.st_size)
 
@@ -97,13 +99,15 @@ async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteP
         async with asyncio.timeout(timeout):
             await s3.fetch_object(settings, bucket, key, target, max_bytes=limit, on_bytes=report)
     except TimeoutError:
-        raise unavailable(src.field, f"download timed out after {timeout:g} s") from None
+        raise InputUnavailable.at(src.field, f"download timed out after {timeout:g} s") from None
     except KeyError:
-        raise unavailable(src.field, f"no object {key[:200]!r} in bucket {bucket}") from None
+        raise InputUnavailable.at(
+            src.field, f"no object {key[:200]!r} in bucket {bucket}"
+        ) from None
     except PermissionError:
-        raise unavailable(src.field, f"access denied by bucket {bucket}") from None
+        raise InputUnavailable.at(src.field, f"access denied by bucket {bucket}") from None
     except s3.ObjectTooLarge:
-        raise refuse(src.field, f"too large (over {limit} bytes)") from None
+        raise InvalidClipFormat.at(src.field, f"too large (over {limit} bytes)") from None
 
 
 Stager = Callable[[Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]

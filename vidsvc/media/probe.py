@@ -69,10 +69,6 @@ class MediaInfo:
         }
 
 
-def _refuse(field: str, reason: str) -> InvalidClipFormat:
-    return InvalidClipFormat(f"{field}: {reason}", details={"field": field})
-
-
 def _argv(path: Path, settings: Settings) -> list[str]:
     return [
         settings.ffprobe_bin,
@@ -175,16 +171,18 @@ def _decoder(video: dict[str, Any]) -> str | None:
 
 def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
     if not (info.has_video or info.has_audio):
-        raise _refuse(field, "has no video or audio stream")
+        raise InvalidClipFormat.at(field, "has no video or audio stream")
     if info.width and info.height and info.width * info.height > settings.max_input_pixels:
-        raise _refuse(
+        raise InvalidClipFormat.at(
             field,
             f"{info.width}x{info.height} is more than {settings.max_input_pixels} pixels",
         )
     if info.duration_ms > settings.max_input_seconds * 1000:
-        raise _refuse(field, f"lasts longer than the {settings.max_input_seconds:g} s allowed")
+        raise InvalidClipFormat.at(
+            field, f"lasts longer than the {settings.max_input_seconds:g} s allowed"
+        )
     if info.nb_streams > settings.max_input_streams:
-        raise _refuse(
+        raise InvalidClipFormat.at(
             field,
             f"has {info.nb_streams} streams (at most {settings.max_input_streams})",
         )
@@ -197,24 +195,28 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
             _argv(path, settings), timeout=settings.probe_timeout, limits=child_limits(settings)
         )
     except TimeoutError:
-        raise _refuse(field, f"could not be probed within {settings.probe_timeout:g} s") from None
+        raise InvalidClipFormat.at(
+            field, f"could not be probed within {settings.probe_timeout:g} s"
+        ) from None
     except OSError as exc:
         raise ProcessingFailed(f"ffprobe could not be started: {exc.strerror}") from None
     if captured.returncode != 0:
         reason = _reason(captured.stderr, path)
-        raise _refuse(field, f"not a decodable video or audio file ({reason})")
+        raise InvalidClipFormat.at(field, f"not a decodable video or audio file ({reason})")
     try:
         data = json.loads(captured.stdout)
         info = _media_info(data)
         # the packet scan runs only for what already has the render-ready stream parameters
         candidate = any(video_matches(s) for s in data.get("streams") or ())
     except (ValueError, TypeError, AttributeError, KeyError):
-        raise _refuse(field, "not a decodable video or audio file (bad probe)") from None
+        raise InvalidClipFormat.at(
+            field, "not a decodable video or audio file (bad probe)"
+        ) from None
     if info.duration_ms <= 0 and not info.still:
-        raise _refuse(field, "has no duration")
+        raise InvalidClipFormat.at(field, "has no duration")
     if info.still and not (info.width and info.height):
         # FFmpeg 5.1 reads an animated WebP's container but cannot decode its frames
-        raise _refuse(field, "an image FFmpeg cannot decode (an animated WebP?)")
+        raise InvalidClipFormat.at(field, "an image FFmpeg cannot decode (an animated WebP?)")
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
     if candidate:

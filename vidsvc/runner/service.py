@@ -189,9 +189,7 @@ class Runner:
         job = await self.stores.jobs.get(job_id)
         if job is not None and job.kind is not kind:
             field = self.handlers[kind].ids.field
-            raise ValidationError(
-                f"{field}: already used by another job", details={"field": field}
-            )
+            raise ValidationError.at(field, "already used by another job")
         return job
 
     async def get(self, kind: JobKind, job_id: str) -> Job:

@@ -157,7 +157,7 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, str]:
 def load(schema: Schema, document: Any) -> Any:
     """schema.load(document), or ValidationError naming the first bad field and listing all."""
     if not isinstance(document, Mapping):
-        raise ValidationError("body: must be a JSON object", details={"field": "body"})
+        raise ValidationError.at("body", "must be a JSON object")
     try:
         return schema.load(document)
     except MarshmallowError as exc:

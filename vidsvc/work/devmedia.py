@@ -66,14 +66,10 @@ def allowing_media(settings: Settings) -> Settings:
     return dataclasses.replace(settings, allowed_local_dirs=local)
 
 
-def _bad(field: str, message: str) -> ValidationError:
-    return ValidationError(f"{field}: {message}", details={"field": field})
-
-
 def _number(body: Mapping[str, Any], name: str, default: float) -> float:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(name, "must be a number")
+        raise ValidationError.at(name, "must be a number")
     return float(value)
 
 
@@ -81,20 +77,20 @@ def parse_request(body: Mapping[str, Any]) -> DevRequest:
     """The dev test-generation body, checked; ValidationError naming the field."""
     clips = _number(body, "clips", 3)
     if clips != int(clips) or not 1 <= clips <= MAX_CLIPS:
-        raise _bad("clips", f"must be an integer from 1 to {MAX_CLIPS}")
+        raise ValidationError.at("clips", f"must be an integer from 1 to {MAX_CLIPS}")
     duration = _number(body, "duration", 3.0)
     if not 0.5 <= duration <= MAX_CLIP_SECONDS:
-        raise _bad("duration", f"must be from 0.5 to {MAX_CLIP_SECONDS:g} seconds")
+        raise ValidationError.at("duration", f"must be from 0.5 to {MAX_CLIP_SECONDS:g} seconds")
     resolution = body.get("resolution", "360p")
     if resolution not in DEV_RESOLUTIONS:
-        raise _bad("resolution", f"must be one of {', '.join(DEV_RESOLUTIONS)}")
+        raise ValidationError.at("resolution", f"must be one of {', '.join(DEV_RESOLUTIONS)}")
     flags = {k: body.get(k, False) for k in ("with_music", "with_voiceover")}
     for name, flag in flags.items():
         if not isinstance(flag, bool):
-            raise _bad(name, "must be a boolean")
+            raise ValidationError.at(name, "must be a boolean")
     user_id = body.get("user_id")
     if user_id is not None and (not isinstance(user_id, str) or not 1 <= len(user_id) <= 128):
-        raise _bad("user_id", "must be a string of 1 to 128 characters")
+        raise ValidationError.at("user_id", "must be a string of 1 to 128 characters")
     return DevRequest(int(clips), duration, str(resolution), user_id=user_id, **flags)
 
 

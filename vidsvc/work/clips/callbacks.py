@@ -48,24 +48,20 @@ EVENT_ID_HEADER = "X-Vidsvc-Event-Id"
 _tasks: set[asyncio.Task[None]] = set()
 
 
-def _refuse(field: str, message: str) -> ValidationError:
-    return ValidationError(message, details={"field": field})
-
-
 def _target(url: str, field: str) -> tuple[str, int]:
     """(host, port) of a well-formed http(s) URL without userinfo; ValidationError otherwise."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise _refuse(field, "callback_url is not a valid URL") from None
+        raise ValidationError.at(field, "is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
-        raise _refuse(field, "callback_url must be an http or https URL")
+        raise ValidationError.at(field, "must be an http or https URL")
     if parts.username is not None or parts.password is not None:
-        raise _refuse(field, "callback_url must not contain credentials")
+        raise ValidationError.at(field, "must not contain credentials")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise _refuse(field, "callback_url has no host")
+        raise ValidationError.at(field, "has no host")
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -75,7 +71,7 @@ def check_callback_url(url: str, settings: Settings, *, field: str = "callback_u
     try:
         network.check_host(host, port, settings.allowed_callback_hosts)
     except network.Refused as exc:
-        raise _refuse(field, f"callback_url host {exc}") from None
+        raise ValidationError.at(field, f"host {exc}") from None
 
 
 async def _checked_answers(url: str, settings: Settings, field: str) -> list[ResolveResult]:
@@ -84,9 +80,9 @@ async def _checked_answers(url: str, settings: Settings, field: str) -> list[Res
     try:
         return await network.resolve_checked(host, port, settings.allowed_callback_hosts)
     except OSError:
-        raise _refuse(field, f"callback_url host {host} cannot be resolved") from None
+        raise ValidationError.at(field, f"host {host} cannot be resolved") from None
     except network.Refused as exc:
-        raise _refuse(field, f"callback_url host {exc}") from None
+        raise ValidationError.at(field, f"host {exc}") from None
 
 
 async def check_callback_resolves(

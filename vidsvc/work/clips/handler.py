@@ -69,7 +69,7 @@ async def _run_one(
     report(Stage.VALIDATING, 0.0, "probing")
     info = await probe(staged[url], settings, field=field)
     if not info.has_video:
-        raise InvalidClipFormat(f"{field}: has no video stream", details={"field": field})
+        raise InvalidClipFormat.at(field, "has no video stream")
     threads = threads_for_job(settings, deps.load)
     command = _command(task, staged[url].name, info, settings, threads)
     total = max(command.expected_duration_ms, 1)

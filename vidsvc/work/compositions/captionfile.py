@@ -32,10 +32,6 @@ MAX_FILE_CUE_CHARS = 1000  #: as long as an inline cue (schema.MAX_CUE_CHARS)
 FORMATS = ("srt", "vtt")
 
 
-def _refuse(message: str) -> InvalidClipFormat:
-    return InvalidClipFormat(f"{FIELD}: {message}", details={"field": FIELD})
-
-
 def decode(data: bytes) -> str:
     """The file's text (BOMs honoured; a NUL outside UTF-16 means it is not a text file)."""
     for bom, codec in (
@@ -47,9 +43,11 @@ def decode(data: bytes) -> str:
             try:
                 return data.decode(codec)
             except UnicodeDecodeError as exc:
-                raise _refuse("not valid text for its byte-order mark") from exc
+                raise InvalidClipFormat.at(
+                    FIELD, "not valid text for its byte-order mark"
+                ) from exc
     if b"\x00" in data:
-        raise _refuse("a binary file, not SRT or WebVTT")
+        raise InvalidClipFormat.at(FIELD, "a binary file, not SRT or WebVTT")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -59,30 +57,32 @@ def decode(data: bytes) -> str:
 def parse(data: bytes) -> tuple[spec.Cue, ...]:
     """Cues of an SRT or WebVTT file, in file order (the graph sorts and clips them)."""
     if not data.strip():
-        raise _refuse("the file is empty")
+        raise InvalidClipFormat.at(FIELD, "the file is empty")
     text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
     try:
         fmt = pysubs2.formats.autodetect_format(text)
     except (pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
-        raise _refuse("not an SRT or WebVTT file") from exc
+        raise InvalidClipFormat.at(FIELD, "not an SRT or WebVTT file") from exc
     if fmt not in FORMATS:
-        raise _refuse(f"a {fmt} file; only SRT and WebVTT are read")
+        raise InvalidClipFormat.at(FIELD, f"a {fmt} file; only SRT and WebVTT are read")
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except (pysubs2.exceptions.Pysubs2Error, ValueError, IndexError) as exc:
-        raise _refuse(f"not a valid {fmt} file ({exc})") from exc
+        raise InvalidClipFormat.at(FIELD, f"not a valid {fmt} file ({exc})") from exc
     if len(subs) > MAX_FILE_CUES:
-        raise _refuse(f"{len(subs)} cues, over the cap of {MAX_FILE_CUES}")
+        raise InvalidClipFormat.at(FIELD, f"{len(subs)} cues, over the cap of {MAX_FILE_CUES}")
     cues = tuple(
         spec.Cue(start_ms=max(0, int(e.start)), end_ms=int(e.end), text=e.plaintext)
         for e in subs
         if e.end > e.start and e.plaintext.strip()
     )
     if not cues:
-        raise _refuse("no cue with text and a positive duration")
+        raise InvalidClipFormat.at(FIELD, "no cue with text and a positive duration")
     longest = max(len(c.text) for c in cues)
     if longest > MAX_FILE_CUE_CHARS:
-        raise _refuse(f"a cue of {longest} characters, over the cap of {MAX_FILE_CUE_CHARS}")
+        raise InvalidClipFormat.at(
+            FIELD, f"a cue of {longest} characters, over the cap of {MAX_FILE_CUE_CHARS}"
+        )
     return cues
 
 
@@ -99,6 +99,6 @@ async def with_caption_file(
     path = staged[cap.url]
     size = path.stat().st_size
     if size > MAX_CAPTION_BYTES:
-        raise _refuse(f"{size} bytes, over the cap of {MAX_CAPTION_BYTES}")
+        raise InvalidClipFormat.at(FIELD, f"{size} bytes, over the cap of {MAX_CAPTION_BYTES}")
     cues = parse(await asyncio.to_thread(path.read_bytes))
     return dataclasses.replace(comp, captions=dataclasses.replace(cap, cues=cues, url=None))

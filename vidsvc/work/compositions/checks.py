@@ -66,7 +66,7 @@ def require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> N
     for layer in comp.layers:
         if not infos[layer.url].has_video:
             field = f"overlays[{layer.index}].url"
-            raise InvalidClipFormat(f"{field}: has no picture", details={"field": field})
+            raise InvalidClipFormat.at(field, "has no picture")
     for field in ("music_url", "voiceover_url"):
         url = getattr(comp.audio, field)
         if url and not infos[url].has_audio:

@@ -33,33 +33,30 @@ FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO")
 def check_font(path: Path, field: str) -> None:
     """Refuse (naming `field`) anything but one whole, readable TTF/OTF font."""
 
-    def refuse(why: str) -> InvalidClipFormat:
-        return InvalidClipFormat(f"{field}: {why}", details={"field": field})
-
     size = path.stat().st_size
     if size > MAX_FONT_BYTES:
-        raise refuse(f"{size} bytes, over the cap of {MAX_FONT_BYTES}")
+        raise InvalidClipFormat.at(field, f"{size} bytes, over the cap of {MAX_FONT_BYTES}")
     with path.open("rb") as f:
         magic = f.read(4)
     if magic in (b"ttcf",):
-        raise refuse("a font collection (TTC/OTC); give one TTF or OTF font")
+        raise InvalidClipFormat.at(field, "a font collection (TTC/OTC); give one TTF or OTF font")
     if magic not in FONT_MAGIC:
-        raise refuse("not a TrueType or OpenType font")
+        raise InvalidClipFormat.at(field, "not a TrueType or OpenType font")
     try:
         font = TTFont(str(path), lazy=False)
         try:
             for table in ("name", "cmap", "head", "hhea", "hmtx"):
                 font[table]  # parse: a truncated or damaged table raises here
             if not font["name"].getDebugName(1):
-                raise refuse("the font has no family name")
+                raise InvalidClipFormat.at(field, "the font has no family name")
         finally:
             font.close()
     except InvalidClipFormat:
         raise
     except (TTLibError, KeyError, OSError, ValueError, AssertionError, EOFError) as exc:
-        raise refuse(f"a damaged font ({type(exc).__name__})") from exc
+        raise InvalidClipFormat.at(field, f"a damaged font ({type(exc).__name__})") from exc
     except Exception as exc:  # fontTools' table parsers raise many kinds on hostile bytes
-        raise refuse(f"a damaged font ({type(exc).__name__})") from exc
+        raise InvalidClipFormat.at(field, f"a damaged font ({type(exc).__name__})") from exc
 
 
 async def stage_fonts(
