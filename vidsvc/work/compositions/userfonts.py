@@ -67,7 +67,8 @@ async def stage_fonts(
         return {}
     folder = workdir / "userfonts"
     folder.mkdir(mode=0o700, exist_ok=True)
-    fields = {f.url: f"fonts[{i}].url" for i, f in reversed(list(enumerate(comp.fonts)))}
+    fonts = [i for i in comp.inputs() if i.kind == "font"]
+    fields = {i.url: i.field for i in reversed(fonts)}  # a URL given twice: its first field
     staged = await inputs.stage(list(fields), folder, settings, fields=fields)
     for url, path in staged.items():
         await asyncio.to_thread(check_font, path, fields[url])
