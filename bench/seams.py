@@ -174,7 +174,7 @@ def text_layout(doc: Mapping[str, Any], width: int) -> tuple[list[Text], list[Te
     overlays = [
         Text(o.text, str(o.x), str(o.y), o.start_ms / 1000,
              o.start_ms / 1000 + (o.duration_ms or 0) / 1000, o.style.size)
-        for o in comp.overlays
+        for o in comp.texts
     ]  # fmt: skip
     lines: list[Text] = []
     cap = comp.captions

@@ -121,7 +121,7 @@ def test_overlay_fields_are_checked() -> None:
         {"clips": [clip], "overlays": [{"type": "text", "content": "hi"},
                                        {"type": "image", "url": "file:///a.png"}]}
     )  # fmt: skip
-    assert len(comp.overlays) == 1 and comp.layers[0].index == 1
+    assert len(comp.texts) == 1 and comp.place_of(comp.pictures[0]) == 1
     assert [i.url for i in comp.inputs()] == ["file:///x.mp4", "file:///a.png"]
 
 

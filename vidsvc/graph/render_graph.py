@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
-from vidsvc.graph import audio, layers, parts, text
+from vidsvc.graph import audio, parts, pictures, text
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import join
 from vidsvc.graph.loudness import Measured
@@ -53,7 +53,7 @@ def build(
         )
     else:
         video, bed = join(g, segments(g, timeline, out, sources, holes or {}), out.fps)
-    video, bed = layers.draw(g, video, bed, comp, timeline.duration_ms, sources)
+    video, bed = pictures.draw(g, video, bed, comp, timeline.duration_ms, sources)
     video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
     mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)

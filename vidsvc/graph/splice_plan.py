@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vidsvc import spec
-from vidsvc.graph import layers
+from vidsvc.graph import pictures
 from vidsvc.graph.model import Source
 from vidsvc.graph.segments import frame_at
 from vidsvc.graph.timeline import ClipSlot, Timeline
@@ -126,7 +126,7 @@ def layer_spans(
     fps = comp.output.fps
     return [
         (s.start_ms * fps // 1000, math.ceil((s.start_ms + s.dur_ms) * fps / 1000) + 1)
-        for s in layers.place(comp, total_ms, durations)
+        for s in pictures.place(comp, total_ms, durations)
     ]
 
 

@@ -1,4 +1,4 @@
-"""Every text of a render as one ASS document, drawn by one `ass` filter after the visual layers.
+"""Every text of a render as one ASS document, drawn by one `ass` filter over the pictures.
 
 Overlays become events in list order (later ones on top): an optional box (an event of its
 own with invisible text and ass.BOX, so a box can carry an outlined, shadowed text, as

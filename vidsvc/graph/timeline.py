@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
-from vidsvc.graph import layers, look
+from vidsvc.graph import look, pictures
 from vidsvc.graph.look import Look
 from vidsvc.graph.timeline_rules import (
     Issues,
@@ -103,7 +103,7 @@ def _finish(
     check_texts(comp, limits, issues)
     overlays = place_overlays(comp, total, issues)
     if not issues.items:
-        layers.place(comp, total, durations)  # image/video overlays: raises InvalidTimeline
+        pictures.place(comp, total, durations)  # image/video overlays: raises InvalidTimeline
     check_audio(comp.audio, total, durations, issues)
     issues.raise_any()
     return Timeline(clips=tuple(slots), overlays=overlays, duration_ms=total)

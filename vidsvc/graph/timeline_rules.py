@@ -54,7 +54,7 @@ def check_counts(comp: spec.Composition, limits: Limits, issues: Issues) -> None
         issues.add("clips", "a composition needs at least one clip")
     if len(comp.clips) > limits.max_clips:
         issues.add("clips", f"{len(comp.clips)} clips, over MAX_CLIPS ({limits.max_clips})")
-    count = len(comp.overlays) + len(comp.layers)  # text, image and video alike
+    count = len(comp.overlays)  # text, image and video alike
     if count > limits.max_overlays:
         issues.add(
             "overlays",
@@ -63,8 +63,8 @@ def check_counts(comp: spec.Composition, limits: Limits, issues: Issues) -> None
 
 
 def check_texts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
-    for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{comp.text_index(j)}].content"
+    for overlay in comp.texts:
+        p = f"overlays[{comp.place_of(overlay)}].content"
         text = overlay.text
         if len(text) > limits.max_text_chars:
             issues.add(
@@ -81,8 +81,8 @@ def check_texts(comp: spec.Composition, limits: Limits, issues: Issues) -> None:
 
 def place_overlays(comp: spec.Composition, total: int, issues: Issues) -> tuple[OverlaySlot, ...]:
     out: list[OverlaySlot] = []
-    for j, overlay in enumerate(comp.overlays):
-        p = f"overlays[{comp.text_index(j)}]"
+    for overlay in comp.texts:
+        p = f"overlays[{comp.place_of(overlay)}]"
         start = overlay.start_ms
         end = total if overlay.duration_ms is None else start + overlay.duration_ms
         if start >= total:

@@ -4,7 +4,7 @@ Seconds on the wire become integer milliseconds here. Unknown fields, wrong type
 unknown enum values are VALIDATION_ERROR naming the field; the timeline's meaning is checked
 later (vidsvc.graph.timeline). The HTTP layer reuses these schemas for the OpenAPI document.
 One module per part of the document: composition.py (clips, output, the whole), text.py
-(overlays' text, captions, fonts), layers.py (image and video overlays), audio.py, clips.py
+(overlays' text, captions, fonts), pictures.py (image and video overlays), audio.py, clips.py
 (internal clip processing), wire.py (what they share).
 """
 

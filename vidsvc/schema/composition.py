@@ -10,7 +10,7 @@ from marshmallow import ValidationError as MarshmallowError
 from vidsvc import spec
 from vidsvc.config import X264_PRESETS
 from vidsvc.schema.audio import AudioSchema
-from vidsvc.schema.layers import OverlayField, indexed
+from vidsvc.schema.pictures import OverlayField
 from vidsvc.schema.text import MAX_FONTS, CaptionsSchema, FontSourceSchema
 from vidsvc.schema.wire import FADE_S, Millis, even, load
 
@@ -93,11 +93,9 @@ class CompositionSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:
-        every = d.get("overlays", ())
         return spec.Composition(
             clips=tuple(d["clips"]),
-            overlays=tuple(o for o in every if isinstance(o, spec.TextOverlay)),
-            layers=tuple(indexed(every)),
+            overlays=tuple(d.get("overlays", ())),
             audio=d.get("audio", spec.Audio()),
             output=d.get("output", spec.Output()),
             color_preset=d.get("color_preset", "none"),

@@ -42,7 +42,7 @@ INPUT_FORMATS = (
     "flac",
     "aac",
     # The containers people have, and stills. Images only through the single-image
-    # pipe demuxers: image2 would expand `%d` and globs in a file name (see graph.layers).
+    # pipe demuxers: image2 would expand `%d` and globs in a file name (see graph.pictures).
     "mpeg",
     "asf",
     "aiff",
@@ -141,8 +141,9 @@ class Output:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Composition:
     clips: tuple[Clip, ...]
-    overlays: tuple[TextOverlay, ...] = ()
-    layers: tuple[ImageOverlay | VideoOverlay, ...] = ()  #: `image`/`video` overlays, in order
+    #: text, image and video overlays in the request's order (pictures are drawn in it, the
+    #: texts over all of them); an error's `overlays[i]` is the position here
+    overlays: tuple[TextOverlay | ImageOverlay | VideoOverlay, ...] = ()
     audio: Audio = field(default_factory=Audio)
     output: Output = field(default_factory=Output)
     color_preset: str = "none"
@@ -151,25 +152,36 @@ class Composition:
     captions: Captions | None = None
     fonts: tuple[FontSource, ...] = ()
 
+    @property
+    def texts(self) -> tuple[TextOverlay, ...]:
+        return tuple(o for o in self.overlays if isinstance(o, TextOverlay))
+
+    @property
+    def pictures(self) -> tuple[ImageOverlay | VideoOverlay, ...]:
+        """The image and video overlays, in order."""
+        return tuple(o for o in self.overlays if not isinstance(o, TextOverlay))
+
+    def place_of(self, overlay: TextOverlay | ImageOverlay | VideoOverlay) -> int:
+        """Where `overlay` (one of this composition's, itself) is in the request's `overlays`:
+        what an error names."""
+        return next(i for i, o in enumerate(self.overlays) if o is overlay)
+
     def text_fonts(self) -> tuple[str, ...]:
         """Every font family the texts ask for (overlays, then captions), sorted, distinct."""
-        names = {o.style.font for o in self.overlays}
+        names = {o.style.font for o in self.texts}
         if self.captions is not None:
             names.add(self.captions.style.font)
         return tuple(sorted(names))
-
-    def text_index(self, j: int) -> int:
-        """The place in the request's `overlays` of text overlay j (image and video overlays
-        are kept apart in `layers`, so error messages map back through this)."""
-        taken = {layer.index for layer in self.layers}
-        free = (i for i in range(len(self.overlays) + len(self.layers)) if i not in taken)
-        return next(i for k, i in enumerate(free) if k == j)
 
     def inputs(self) -> tuple[Input, ...]:
         """Every URL the composition reads, in the request's order, each with its field: the
         one list that URL checks, staging, the render cache and the CLI's paths go by."""
         found = [Input(c.url, f"clips[{i}].url", "clip") for i, c in enumerate(self.clips)]
-        found += [Input(o.url, f"overlays[{o.index}].url", "overlay") for o in self.layers]
+        found += [
+            Input(o.url, f"overlays[{i}].url", "overlay")
+            for i, o in enumerate(self.overlays)
+            if not isinstance(o, TextOverlay)
+        ]
         for kind in ("music", "voiceover"):
             if url := getattr(self.audio, f"{kind}_url"):
                 found.append(Input(url, f"audio.{kind}_url", kind))
@@ -191,7 +203,10 @@ class Composition:
         return replace(
             self,
             clips=tuple(replace(c, url=url[f"clips[{i}].url"]) for i, c in enumerate(self.clips)),
-            layers=tuple(replace(o, url=url[f"overlays[{o.index}].url"]) for o in self.layers),
+            overlays=tuple(
+                o if isinstance(o, TextOverlay) else replace(o, url=url[f"overlays[{i}].url"])
+                for i, o in enumerate(self.overlays)
+            ),
             audio=audio,
             captions=replace(cap, url=url["captions.url"]) if cap and cap.url else cap,
             fonts=tuple(replace(f, url=url[f"fonts[{i}].url"]) for i, f in enumerate(self.fonts)),
@@ -243,7 +258,6 @@ def output_size(out: Output) -> tuple[int, int]:
 class ImageOverlay:
     """An image drawn over the clips (under text), from start_ms for duration_ms."""
 
-    index: int  #: its place in `overlays` (errors name `overlays[index]`)
     url: str
     x: str | int = "right"  #: a name from X_POSITIONS (inside the safe margin) or pixels
     y: str | int = "top"

@@ -204,7 +204,7 @@ def compile_doc(
         )
         for i, (name, ms) in enumerate(lengths.items())
     }
-    fonts = {o.style.font: graph.FontFace(path=FONT, family="DejaVu Sans") for o in comp.overlays}
+    fonts = {o.style.font: graph.FontFace(path=FONT, family="DejaVu Sans") for o in comp.texts}
     built = graph.build(timeline, comp, sources, fonts)
     return timeline, graph.compile_command(built, graph.Encoding(duration_ms=timeline.duration_ms))
 

@@ -169,7 +169,7 @@ async def test_jobs_spread_and_a_websocket_on_b_streams_a_job_rendered_on_a(
         messages = watching.result()
     assert messages[0]["type"] == "status" and messages[-1]["type"] == "completed", messages
     ids = [first, *others]
-    final = await settle(http, a.url, ids, 5)
+    final = await settle(http, a.url, ids, 30)  # generous: a loaded CI machine is slow
     assert {body["status"] for body in final.values()} == {"completed"}
     assert {body["attempts"] for body in final.values()} == {1}
     ran_on = [(await metadata(http, b.url, j))["instance"] for j in ids]

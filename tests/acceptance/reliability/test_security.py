@@ -124,7 +124,7 @@ def _compiled(text: str) -> graph.Command:
         "a": graph.Source(name="in_0.mp4", duration_ms=1000, has_video=True, has_audio=True)
     }
     face = graph.FontFace(path=FONT, family="DejaVu Sans", em_ratio=1.164)
-    built = graph.build(timeline, comp, sources, {comp.overlays[0].style.font: face})
+    built = graph.build(timeline, comp, sources, {comp.texts[0].style.font: face})
     return graph.compile_command(built, graph.Encoding(duration_ms=timeline.duration_ms))
 
 

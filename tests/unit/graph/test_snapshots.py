@@ -44,7 +44,7 @@ def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
         o.style.font: FontFace(
             path=f"/fonts/{o.style.font}.ttf", family=o.style.font, em_ratio=1.164
         )
-        for o in comp.overlays
+        for o in comp.texts
     }
     encoding = Encoding(duration_ms=timeline.duration_ms)
     command = compile_command(build(timeline, comp, sources, fonts), encoding)

@@ -34,7 +34,7 @@ def test_seconds_become_milliseconds_and_defaults_apply() -> None:
     )
     clip = comp.clips[0]
     assert (clip.trim_start_ms, clip.transition_ms, clip.volume) == (1234, 500, 1.0)
-    overlay = comp.overlays[0]
+    overlay = comp.texts[0]
     assert (overlay.x, overlay.y, overlay.style.color) == (10, "bottom", "0xFF000080")
     assert overlay.style.fade_out_ms == 250
     assert comp.audio.music_fade_out_ms == 2000
@@ -49,4 +49,4 @@ def test_colours(color: str) -> None:
     if color == "#fff":
         assert refused(document).details["field"] == "overlays[0].style.color"
     else:
-        assert parse_composition(document).overlays[0].style.color == "0xFFFFFFFF"
+        assert parse_composition(document).texts[0].style.color == "0xFFFFFFFF"

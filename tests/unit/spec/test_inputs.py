@@ -78,7 +78,7 @@ def test_the_client_rewrites_exactly_the_inputs(tmp_path: Path) -> None:
     assert [i.url for i in sent.inputs()] == [
         Path(i.url).as_uri() for i in parse_composition(EVERY_INPUT).inputs()
     ]
-    assert sent.overlays[0].text == "/m/not-an-input.mp4"
+    assert sent.texts[0].text == "/m/not-an-input.mp4"
 
 
 def test_vidsvc_render_resolves_every_relative_path(tmp_path: Path) -> None:
@@ -91,4 +91,4 @@ def test_vidsvc_render_resolves_every_relative_path(tmp_path: Path) -> None:
     assert [i.url.removeprefix(base) for i in comp.inputs()] == [
         "/" + Path(i.url).name for i in parse_composition(EVERY_INPUT).inputs()
     ]
-    assert comp.overlays[0].text == "media/not-an-input.mp4"  # text, left as written
+    assert comp.texts[0].text == "media/not-an-input.mp4"  # text, left as written

@@ -63,9 +63,9 @@ def require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> N
             raise InvalidClipFormat(
                 f"clips[{i}].url: has no video stream", details={"field": f"clips[{i}].url"}
             )
-    for layer in comp.layers:
+    for layer in comp.pictures:
         if not infos[layer.url].has_video:
-            field = f"overlays[{layer.index}].url"
+            field = f"overlays[{comp.place_of(layer)}].url"
             raise InvalidClipFormat.at(field, "has no picture")
     for field in ("music_url", "voiceover_url"):
         url = getattr(comp.audio, field)

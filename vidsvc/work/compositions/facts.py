@@ -48,7 +48,7 @@ def graph_sources(
 async def text_facts(comp: spec.Composition) -> dict[str, Any]:
     """`missing_glyphs`: characters of the texts that no installed font has (drawn as nothing
     recognisable, so the client is told instead)."""
-    texts = [o.text for o in comp.overlays]
+    texts = [o.text for o in comp.texts]
     if comp.captions is not None:
         texts += [c.text for c in (*comp.captions.cues, *comp.captions.words)]
     if not texts:

@@ -29,8 +29,8 @@ SAFE_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LayerSlot:
-    layer: spec.ImageOverlay | spec.VideoOverlay
+class PictureSlot:
+    picture: spec.ImageOverlay | spec.VideoOverlay
     start_ms: int
     dur_ms: int
 
@@ -41,40 +41,39 @@ def _secs(ms: int) -> str:
 
 def place(
     comp: spec.Composition, total_ms: int, durations: Mapping[str, int]
-) -> tuple[LayerSlot, ...]:
+) -> tuple[PictureSlot, ...]:
     """Each overlay's window on the timeline; InvalidTimeline naming the overlay's field."""
-    slots: list[LayerSlot] = []
-    for layer in comp.layers:
-        p = f"overlays[{layer.index}]"
-        if layer.start_ms >= total_ms:
-            past = (
-                f"{_secs(layer.start_ms)} s is past the end of the timeline ({_secs(total_ms)} s)"
-            )
-            raise InvalidTimeline.at(f"{p}.start_time", past)
-        end = total_ms if layer.duration_ms is None else layer.start_ms + layer.duration_ms
-        if isinstance(layer, spec.VideoOverlay):
-            end = min(end, layer.start_ms + _video_length(p, layer, durations))
-        dur = min(end, total_ms) - layer.start_ms
-        if layer.fade_in_ms + layer.fade_out_ms > dur:
+    slots: list[PictureSlot] = []
+    for picture in comp.pictures:
+        p = f"overlays[{comp.place_of(picture)}]"
+        if picture.start_ms >= total_ms:
+            at, end_s = _secs(picture.start_ms), _secs(total_ms)
+            why = f"{at} s is past the end of the timeline ({end_s} s)"
+            raise InvalidTimeline.at(f"{p}.start_time", why)
+        end = total_ms if picture.duration_ms is None else picture.start_ms + picture.duration_ms
+        if isinstance(picture, spec.VideoOverlay):
+            end = min(end, picture.start_ms + _video_length(p, picture, durations))
+        dur = min(end, total_ms) - picture.start_ms
+        if picture.fade_in_ms + picture.fade_out_ms > dur:
             long = f"fade_in + fade_out are longer than the overlay is shown ({_secs(dur)} s)"
             raise InvalidTimeline.at(f"{p}.fade_in", long)
-        slots.append(LayerSlot(layer=layer, start_ms=layer.start_ms, dur_ms=dur))
+        slots.append(PictureSlot(picture=picture, start_ms=picture.start_ms, dur_ms=dur))
     return tuple(slots)
 
 
-def _video_length(p: str, layer: spec.VideoOverlay, durations: Mapping[str, int]) -> int:
-    source = durations.get(layer.url)
-    if layer.trim_end_ms is not None:
-        if layer.trim_end_ms <= layer.trim_start_ms:
+def _video_length(p: str, picture: spec.VideoOverlay, durations: Mapping[str, int]) -> int:
+    source = durations.get(picture.url)
+    if picture.trim_end_ms is not None:
+        if picture.trim_end_ms <= picture.trim_start_ms:
             raise InvalidTimeline.at(f"{p}.trim_end", "must be after trim_start")
-        return layer.trim_end_ms - layer.trim_start_ms
+        return picture.trim_end_ms - picture.trim_start_ms
     if source is None:  # not probed yet (at submit): only the timeline bounds it
         return MAX_UNPROBED_MS
-    if layer.trim_start_ms >= source:
+    if picture.trim_start_ms >= source:
         raise InvalidTimeline.at(
             f"{p}.trim_start", f"is past the source's end ({_secs(source)} s)"
         )
-    return source - layer.trim_start_ms
+    return source - picture.trim_start_ms
 
 
 def _anchor(value: str | int, axis: str, margin: int) -> str:
@@ -90,35 +89,37 @@ def _anchor(value: str | int, axis: str, margin: int) -> str:
     }[value]
 
 
-def _look(layer: spec.ImageOverlay) -> list[tuple[str, dict[str, Arg]]]:
+def _look(picture: spec.ImageOverlay) -> list[tuple[str, dict[str, Arg]]]:
     """Size (aspect kept), alpha, opacity and fades: the per-pixel part of an overlay."""
     steps: list[tuple[str, dict[str, Arg]]] = []
-    if layer.width is not None:
-        steps.append(("scale", {"w": layer.width, "h": -2}))
-    elif layer.height is not None:
-        steps.append(("scale", {"w": -2, "h": layer.height}))
-    if layer.opacity < 1.0:  # colorchannelmixer works in RGB: give it RGBA, not YUVA
+    if picture.width is not None:
+        steps.append(("scale", {"w": picture.width, "h": -2}))
+    elif picture.height is not None:
+        steps.append(("scale", {"w": -2, "h": picture.height}))
+    if picture.opacity < 1.0:  # colorchannelmixer works in RGB: give it RGBA, not YUVA
         steps.append(("format", {"pix_fmts": "rgba"}))
-        steps.append(("colorchannelmixer", {"aa": fmt(layer.opacity)}))
+        steps.append(("colorchannelmixer", {"aa": fmt(picture.opacity)}))
     else:
         steps.append(("format", {"pix_fmts": "yuva420p"}))
     return steps
 
 
-def _fades(layer: spec.ImageOverlay, dur_ms: int) -> list[tuple[str, dict[str, Arg]]]:
+def _fades(picture: spec.ImageOverlay, dur_ms: int) -> list[tuple[str, dict[str, Arg]]]:
     steps: list[tuple[str, dict[str, Arg]]] = []
-    if layer.fade_in_ms:
-        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(layer.fade_in_ms), "alpha": 1}))
-    if layer.fade_out_ms:
-        start = _secs(dur_ms - layer.fade_out_ms)
-        steps.append(("fade", {"t": "out", "st": start, "d": _secs(layer.fade_out_ms),
+    if picture.fade_in_ms:
+        steps.append(("fade", {"t": "in", "st": 0, "d": _secs(picture.fade_in_ms), "alpha": 1}))
+    if picture.fade_out_ms:
+        start = _secs(dur_ms - picture.fade_out_ms)
+        steps.append(("fade", {"t": "out", "st": start, "d": _secs(picture.fade_out_ms),
                                "alpha": 1}))  # fmt: skip
     return steps
 
 
-def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tuple[str, int | None]:
+def _picture(
+    g: GraphBuilder, slot: PictureSlot, source: Source, fps: int
+) -> tuple[str, int | None]:
     """The overlay's frames at their place on the timeline, and its input (None: a still)."""
-    layer = slot.layer
+    picture = slot.picture
     frames = max(1, round(slot.dur_ms * fps / 1000))
     shift: tuple[str, dict[str, Arg]] = (
         "setpts",
@@ -129,16 +130,16 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         held = g.chain(
             f"{index}:v",
             ("setpts", {"expr": "PTS-STARTPTS"}),
-            *_look(layer),  # scaled once, then repeated
+            *_look(picture),  # scaled once, then repeated
             ("loop", {"loop": frames, "size": 1, "start": 0}),
             ("setpts", {"expr": f"N/({fps}*TB)"}),
             ("fps", {"fps": fps}),
             ("trim", {"end_frame": frames}),
-            *_fades(layer, slot.dur_ms),
+            *_fades(picture, slot.dur_ms),
             shift,
         )
         return held, None
-    trim_start = layer.trim_start_ms if isinstance(layer, spec.VideoOverlay) else 0
+    trim_start = picture.trim_start_ms if isinstance(picture, spec.VideoOverlay) else 0
     options = ("-ss", _secs(trim_start)) if trim_start else ()
     index = g.input(source.name, (*source.open_options, *options, "-t", _secs(slot.dur_ms + 100)))
     return g.chain(
@@ -146,13 +147,13 @@ def _picture(g: GraphBuilder, slot: LayerSlot, source: Source, fps: int) -> tupl
         ("setpts", {"expr": "PTS-STARTPTS"}),
         ("fps", {"fps": fps}),
         ("trim", {"end_frame": frames}),
-        *_look(layer),
-        *_fades(layer, slot.dur_ms),
+        *_look(picture),
+        *_fades(picture, slot.dur_ms),
         shift,
     ), index
 
 
-def _sound(g: GraphBuilder, index: int, slot: LayerSlot, volume: float, total_ms: int) -> str:
+def _sound(g: GraphBuilder, index: int, slot: PictureSlot, volume: float, total_ms: int) -> str:
     """A video overlay's audio at `volume`, placed at its start, as long as the timeline."""
     samples = total_ms * RATE // 1000
     return g.chain(
@@ -177,25 +178,25 @@ def draw(
     sources: Mapping[str, Source],
 ) -> tuple[str, str]:
     """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`."""
-    if not comp.layers:
+    if not comp.pictures:
         return video, bed
     durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
     margin = round(min(comp.output.size) * SAFE_MARGIN)
     tracks = [bed]
     for slot in place(comp, total_ms, durations):
-        source = sources[slot.layer.url]
-        picture, index = _picture(g, slot, source, comp.output.fps)
+        source = sources[slot.picture.url]
+        drawn, index = _picture(g, slot, source, comp.output.fps)
         video = g.add(
             "overlay",
-            (video, picture),
-            x=_anchor(slot.layer.x, "x", margin),
-            y=_anchor(slot.layer.y, "y", margin),
+            (video, drawn),
+            x=_anchor(slot.picture.x, "x", margin),
+            y=_anchor(slot.picture.y, "y", margin),
             eof_action="pass",
         )
-        layer = slot.layer
-        if isinstance(layer, spec.VideoOverlay) and layer.volume > 0 and index is not None:
+        picture = slot.picture
+        if isinstance(picture, spec.VideoOverlay) and picture.volume > 0 and index is not None:
             if source.has_audio:
-                tracks.append(_sound(g, index, slot, layer.volume, total_ms))
+                tracks.append(_sound(g, index, slot, picture.volume, total_ms))
     if len(tracks) > 1:
         bed = g.add_audio("amix", tracks, inputs=len(tracks), normalize=0, duration="first")
     return video, bed

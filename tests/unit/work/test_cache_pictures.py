@@ -18,7 +18,7 @@ def test_overlay_urls_are_inputs_and_leave_the_cache_document() -> None:
     doc = canonical_composition(comp, names)
     text = json.dumps(doc, sort_keys=True)
     assert "example" not in text and "s3://" not in text  # staged names only
-    assert doc["layers"][0]["url"] == "in1.bin" and doc["layers"][0]["width"] == 90
+    assert doc["overlays"][1]["url"] == "in1.bin" and doc["overlays"][1]["width"] == 90
     assert doc["output"]["aspect_ratio"] == "9:16" and doc["clips"][0]["fit"] == "blur"
     other = parse_composition({**_doc(), "output": {"aspect_ratio": "1:1"}})
     assert canonical_composition(other, names) != doc

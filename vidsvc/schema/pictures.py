@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from marshmallow import Schema, fields, post_load, validate, validates_schema
@@ -35,7 +34,7 @@ class ImageOverlaySchema(Schema):
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.ImageOverlay:
         d.pop("type")
-        return spec.ImageOverlay(index=-1, **d.pop("position", {}), **d)
+        return spec.ImageOverlay(**d.pop("position", {}), **d)
 
 
 class VideoOverlaySchema(ImageOverlaySchema):
@@ -47,7 +46,7 @@ class VideoOverlaySchema(ImageOverlaySchema):
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.VideoOverlay:
         d.pop("type")
-        return spec.VideoOverlay(index=-1, **d.pop("position", {}), **d)
+        return spec.VideoOverlay(**d.pop("position", {}), **d)
 
 
 class AnyOverlaySchema(Schema):
@@ -104,8 +103,3 @@ class OverlayField(fields.Nested):
         if schema is None:
             raise MarshmallowError({"type": [f"Must be one of: {', '.join(self.SCHEMAS)}."]})
         return schema().load(value)
-
-
-def indexed(every: Any) -> list[spec.ImageOverlay | spec.VideoOverlay]:
-    """The image/video overlays, each told its place in `overlays` (for error messages)."""
-    return [replace(o, index=i) for i, o in enumerate(every) if isinstance(o, spec.ImageOverlay)]
