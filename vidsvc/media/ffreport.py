@@ -20,6 +20,7 @@ from pathlib import Path
 #: In the render's private workspace; `FFREPORT` wants `:` and `\` escaped, this has neither.
 REPORT_FILE = ".ffmpeg-report.log"
 PEAK_POLL_S = 0.2  #: how often a running FFmpeg's VmHWM is read
+_OWN_CMDLINE = Path("/proc/self/cmdline").read_bytes()  #: what a child has until its exec
 #: The bench lines are among the last FFmpeg writes; x264's summary follows them.
 _TAIL_BYTES = 64 * 1024
 _TIMES = re.compile(r"bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s")
@@ -52,12 +53,17 @@ def parse(text: str) -> Usage | None:
 
 
 def resident_peak_mb(pid: int) -> float | None:
-    """A running process's peak resident set (VmHWM), MiB; None once it is gone.
+    """A running process's peak resident set (VmHWM), MiB; None once it is gone, and None
+    while it is still our fork that has not yet exec'd (its VmHWM is then the service's own:
+    a loaded machine delays the exec past the first reading, which reported 368 MiB for a
+    197 MiB render).
 
     Not the -benchmark maxrss: Linux carries a process's maxrss across exec, and a child
     forked from the service starts with the service's resident set (a 300 MiB test process
     made a 75 MiB render report 320). VmHWM belongs to the FFmpeg image alone."""
     with contextlib.suppress(OSError, ValueError):
+        if Path(f"/proc/{pid}/cmdline").read_bytes() == _OWN_CMDLINE:
+            return None  # not exec'd yet: a fork has our memory, our command line included
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)

@@ -141,3 +141,30 @@ async def test_one_metrics_row_per_job_summing_its_runs() -> None:
     assert row["memory_peak_mb"] == 120.0
     assert [r["frames"] for r in row["ffmpeg_stats"]["runs"]] == [50, 75]
     assert row["ffmpeg_stats"]["timings"] == {"encoding": 3.4}
+
+
+def test_a_child_that_has_not_exec_d_has_no_peak_yet() -> None:
+    """Before its exec, a child is a fork of this process: its VmHWM is ours (hundreds of MiB
+    in a busy test worker or service), not the render's. A fork that waits, then execs
+    `sleep`: the reading is None until the exec, then the new image's."""
+    import os
+    import time
+
+    pid = os.fork()
+    if pid == 0:  # the child: never back into pytest
+        try:
+            time.sleep(1.5)
+            os.execv("/bin/sleep", ["sleep", "3"])
+        finally:
+            os._exit(1)
+    try:
+        time.sleep(0.5)
+        assert ffreport.resident_peak_mb(pid) is None
+        deadline = time.monotonic() + 10
+        while not (peak := ffreport.resident_peak_mb(pid)):  # 0 for a moment inside the exec
+            assert time.monotonic() < deadline, "no reading after the exec"
+            time.sleep(0.1)
+        assert 0 < peak < 50  # sleep's own image, not this process's
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
