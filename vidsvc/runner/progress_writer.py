@@ -17,6 +17,7 @@ from vidsvc.store import Stores
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 0.5
+CLOSE_TIMEOUT = 10.0  #: seconds a job's last progress write may take before it is dropped
 
 
 class ProgressWriter:
@@ -63,10 +64,17 @@ class ProgressWriter:
                 self._wake.clear()
 
     async def close(self) -> None:
-        """Stop the writer and flush the newest value."""
+        """Stop the writer and flush the newest value, within CLOSE_TIMEOUT: progress is
+        advisory, and a store that does not answer must not hold up the job's terminal write
+        (which has its own retries)."""
         if self._task.done():
             return
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        await self._write()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await asyncio.wait([self._task])  # its end; its cancellation is not ours
+                if not self._task.cancelled() and (exc := self._task.exception()) is not None:
+                    raise exc
+                await self._write()
+        except TimeoutError:
+            log.warning("progress flush timed out", extra={"job_id": self.job.id})

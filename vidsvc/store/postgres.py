@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -118,11 +119,20 @@ class PostgresJobStore(SqlReads):
         if pool is None:
             raise StorageError("the job store is closed")
         try:
-            async with pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                yield conn
+            conn = await pool.acquire(timeout=self._acquire_timeout_s)
         except self._errors as exc:
             # repr, not str: a timeout's str() is empty
             raise StorageError(f"PostgreSQL: {exc!r}") from exc
+        try:
+            yield conn
+        except self._errors as exc:
+            raise StorageError(f"PostgreSQL: {exc!r}") from exc
+        finally:
+            # Bounded: a release resets the connection with a query, which a server coming
+            # back from a restart may never answer (asyncpg waits without a limit by default;
+            # past the limit it terminates the connection instead of returning it).
+            with contextlib.suppress(*self._errors):
+                await pool.release(conn, timeout=self._acquire_timeout_s)
 
     async def _rows(self, name: str, params: Mapping[str, Any], **_: bool) -> list[asyncpg.Record]:
         query = self._q[name]

@@ -66,3 +66,40 @@ RUNNING = (Stage.DOWNLOADING, Stage.VALIDATING, Stage.ENCODING, Stage.UPLOADING)
 def test_only_the_running_stages_have_a_band(stage: Stage) -> None:
     with pytest.raises(KeyError):
         stage.percentage(0.5)
+
+
+async def test_a_store_that_does_not_answer_cannot_hold_up_the_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last progress write is advisory: when the store hangs (a database coming back from
+    a restart), close() gives up after CLOSE_TIMEOUT and the job goes on to its terminal
+    write, instead of waiting for ever."""
+    import asyncio
+    import contextlib
+
+    from vidsvc.runner import progress_writer
+
+    jobs = MemoryJobStore()
+    stores = Stores(
+        jobs=jobs, blobs=MemoryBlobStore(), pubsub=MemoryPubSub(), backlog=MemoryBacklog()
+    )
+    job = await jobs.create(make_job())
+    claimed = await jobs.claim(job.id, owner="w", lease_s=60)
+    assert claimed is not None
+
+    released = asyncio.Event()
+
+    async def hang(*_: object, **__: object) -> None:
+        """A driver that does not end on cancel (waiting for the server's answer to it)."""
+        while not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await released.wait()
+
+    monkeypatch.setattr(jobs, "record_progress", hang)
+    monkeypatch.setattr(progress_writer, "CLOSE_TIMEOUT", 0.3)
+    writer = ProgressWriter(stores, claimed, "c")
+    writer.update(Progress(stage=Stage.UPLOADING, percentage=94.5, message="stored the video"))
+    await asyncio.sleep(0.05)  # the writer is now inside the hanging write
+    async with asyncio.timeout(5):  # without the bound, close() waits for ever
+        await writer.close()
+    released.set()  # the stuck write ends, as the server answers at last
