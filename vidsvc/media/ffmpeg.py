@@ -122,6 +122,7 @@ async def run_ffmpeg(
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
     fed = feed.Parts(cwd, pipe, parts)
+    forked_from = ffreport.own_resident_mb()  #: what a maxrss no larger than this measures
     try:
         proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
     except OSError as exc:
@@ -153,7 +154,7 @@ async def run_ffmpeg(
         elapsed_s=time.monotonic() - started,
         stderr_tail=text,
         cpu_s=usage.cpu_s + fed.usage.cpu_s if usage else None,
-        memory_peak_mb=_peak(peak[0], usage, fed.usage),
+        memory_peak_mb=_peak(peak[0], usage, fed.usage, forked_from),
         last=last[0] if last else None,
     )
 
@@ -182,11 +183,16 @@ async def _supervised(
         raise
 
 
-def _peak(polled: float, usage: ffreport.Usage | None, parts: feed.PartsUsage) -> float | None:
-    """The render's peak resident set: its FFmpeg's (VmHWM, read while it ran; the -benchmark
-    maxrss only where none was read, which may be the forking service's) plus the largest
-    part's, which ran beside it."""
-    own = polled or (usage.memory_peak_mb if usage else None)
+def _peak(
+    polled: float, usage: ffreport.Usage | None, parts: feed.PartsUsage, forked_from: float
+) -> float | None:
+    """The render's peak resident set: its FFmpeg's (VmHWM, read while it ran) plus the largest
+    part's, which ran beside it. A run too short for a reading has only the -benchmark maxrss,
+    which Linux carries across exec from the fork: no larger than the service's own resident
+    set at the fork, it measures the service (a 0.2 s sound pass of a test worker reported
+    306 MiB), so it is no figure at all."""
+    maxrss = usage.memory_peak_mb if usage else None
+    own = polled or (maxrss if maxrss is not None and maxrss > forked_from else None)
     return None if own is None else round(own + parts.peak_mb, 1)
 
 

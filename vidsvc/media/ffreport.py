@@ -70,6 +70,15 @@ def resident_peak_mb(pid: int) -> float | None:
     return None
 
 
+def own_resident_mb() -> float:
+    """This process's resident set now (VmRSS), MiB: what a child forked now starts with."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 async def watch_peak(proc: asyncio.subprocess.Process, peak: list[float]) -> None:
     """Keep `peak[0]` at the running process's VmHWM, read every PEAK_POLL_S until it exits
     (a run without -progress reports nothing else to read it on)."""

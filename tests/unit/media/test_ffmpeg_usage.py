@@ -118,6 +118,23 @@ def _run(cpu: float | None, rss: float | None, out_ms: int, wall: float) -> FFmp
     )
 
 
+@pytest.mark.ffmpeg
+async def test_a_run_too_short_to_read_is_not_given_the_services_memory(
+    runner_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that ends before its VmHWM is read (injected: no reading succeeds) has only
+    FFmpeg's -benchmark maxrss, which Linux carries over from the fork: from a process holding
+    400 MiB, a 10 ms FFmpeg reported about 416 MiB. Such a figure is dropped, not reported."""
+    held = bytearray(400 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])  # resident, not just reserved
+    monkeypatch.setattr(ffreport, "resident_peak_mb", lambda pid: None)
+    args = ("-nostdin", "-f", "lavfi", "-i", "anullsrc", "-t", "0.01", "-f", "null", "-")
+    run = await run_ffmpeg(args, settings=runner_settings(), cwd=tmp_path)
+    assert run.cpu_s is not None  # the -benchmark report was read: only its maxrss is dropped
+    assert run.memory_peak_mb is None
+    assert len(held) == 400 * 2**20
+
+
 async def test_one_metrics_row_per_job_summing_its_runs() -> None:
     store = MemoryJobStore()
     job = await store.create(make_job(kind=JobKind.CLIPS))
