@@ -53,6 +53,32 @@ def _fits(slot: ClipSlot, dur: int, source_ms: int, next_td: int) -> str | None:
     return None
 
 
+def _kept(
+    i: int,
+    prev: ClipSlot,
+    slot: ClipSlot,
+    target: int | None,
+    planned: int,
+    limit: int,
+    sources_ms: Mapping[str, int],
+) -> tuple[str | None, ClipSlot]:
+    """Why boundary i stays where it was planned (None: it moves onto `target`), and the clip
+    before it as the move leaves it (its length reaching the beat)."""
+    if target is None:
+        return "the music has no steady beat", prev
+    if abs(target - planned) > limit:
+        return f"no beat within {limit / 1000:g} s", prev
+    if slot.start_ms > prev.end_ms:  # a gap: the clip before keeps its length
+        if target < prev.end_ms:
+            return f"the beat at {target / 1000:g} s is before clips[{i - 1}] ends", prev
+        return None, prev
+    overlap = prev.end_ms - slot.start_ms  # > 0 for crossfades (their length)
+    dur = target + overlap - prev.start_ms
+    next_td = slot.transition_ms if slot.transition != "cut" else 0
+    why = _fits(prev, dur, sources_ms[prev.source], next_td)
+    return why, (prev if why else replace(prev, dur_ms=dur))
+
+
 def snap(
     timeline: Timeline,
     beats_ms: Sequence[int],
@@ -72,22 +98,7 @@ def snap(
         kind = slot.transition if slot.transition != "cut" else "cut"
         entry: dict[str, Any] = {"clip": i, "kind": kind, "planned": planned / 1000}
         target = nearest(beats, planned)
-        overlap = prev.end_ms - slot.start_ms  # > 0 for crossfades (their length)
-        gap = slot.start_ms > prev.end_ms
-        why: str | None = None
-        if not beats:
-            why = "the music has no steady beat"
-        elif target is None or abs(target - planned) > limit:
-            why = f"no beat within {limit / 1000:g} s"
-        elif gap:
-            if target < prev.end_ms:
-                why = f"the beat at {target / 1000:g} s is before clips[{i - 1}] ends"
-        else:
-            dur = target + overlap - prev.start_ms
-            next_td = slot.transition_ms if slot.transition != "cut" else 0
-            why = _fits(prev, dur, sources_ms[prev.source], next_td)
-            if why is None:
-                slots[i - 1] = replace(prev, dur_ms=dur)
+        why, slots[i - 1] = _kept(i, prev, slot, target, planned, limit, sources_ms)
         if why is None and target is not None:
             shift = target - timeline.clips[i].start_ms
             slot = replace(slot, start_ms=target)

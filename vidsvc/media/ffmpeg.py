@@ -123,14 +123,10 @@ async def run_ffmpeg(
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
     fed = feed.Parts(cwd, pipe, parts)
     forked_from = ffreport.own_resident_mb()  #: what a maxrss no larger than this measures
-    try:
-        proc = await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
-    except OSError as exc:
-        fed.close()
-        raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
+    proc = await _started(argv, cwd, settings, pixels, fed)
     tail = Tail(STDERR_TAIL_BYTES)
     last: list[FFmpegProgress] = []
-    peak = [0.0]  #: its VmHWM, read at each progress report (see _peak)
+    peak = [0.0]  #: its VmHWM, read at each progress report and between them (see _peak)
 
     def seen(progress: FFmpegProgress) -> None:
         last[:] = [progress]
@@ -138,9 +134,9 @@ async def run_ffmpeg(
         if on_progress is not None:
             on_progress(progress)
 
-    readers: list[Awaitable[None]] = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr)]
-    readers.append(ffreport.watch_peak(proc, peak))
-    readers += fed.feeding(proc, settings, pixels)
+    readers: list[Awaitable[None]] = [_pump_progress(proc.stdout, seen), tail.drain(proc.stderr),
+                                      ffreport.watch_peak(proc, peak),
+                                      *fed.feeding(proc, settings, pixels)]  # fmt: skip
     try:
         returncode = await _supervised(proc, readers, settings, limit, load)
     finally:
@@ -157,6 +153,17 @@ async def run_ffmpeg(
         memory_peak_mb=_peak(peak[0], usage, fed.usage, forked_from),
         last=last[0] if last else None,
     )
+
+
+async def _started(
+    argv: Sequence[str], cwd: Path, settings: Settings, pixels: int, fed: feed.Parts
+) -> asyncio.subprocess.Process:
+    """The FFmpeg process; ProcessingFailed (its parts' pipe closed) when it cannot start."""
+    try:
+        return await spawn(argv, cwd, child_limits(settings, pixels), ffreport.REPORT_ENV)
+    except OSError as exc:
+        fed.close()
+        raise ProcessingFailed(f"ffmpeg could not be started: {exc.strerror}") from None
 
 
 async def _supervised(
