@@ -280,10 +280,14 @@ async def test_sigterm_lets_a_running_render_finish_within_the_grace(
     await until(lambda: len(live_shims(pidfile)) == 2, 20, "two renders")
     sockets = [await http.ws_connect(f"{srv.url}/ws/compositions/{ids[2]}") for _ in range(3)]
     srv.signal(signal.SIGTERM)
-    for ws in sockets:
-        async for _ in ws:
+
+    async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
+        async for _ in ws:  # reading answers the server's close (it waits 1 s for the answer)
             pass
-        assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
+        return ws.close_code
+
+    codes = await asyncio.gather(*(close_code(ws) for ws in sockets))  # all read at once
+    assert codes == [aiohttp.WSCloseCode.GOING_AWAY] * 3
     fresh = aiohttp.TCPConnector(force_close=True)
     async with aiohttp.ClientSession(connector=fresh) as other:
         try:
