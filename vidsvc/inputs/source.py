@@ -1,8 +1,9 @@
 """What both sides of input staging share: a checked source and the two ways it is refused.
 
-The policy (inputs.py) makes a `Source` from a URL it accepted; each stager (file, http(s) in
-download.py, s3) reads one. A URL the policy refuses, or a file that is not media, is
-INVALID_CLIP_FORMAT; one that cannot be fetched is INPUT_UNAVAILABLE; both name the field.
+The policy (policy.py) makes a `Source` from a URL it accepted; each stager (file, http(s) in
+download.py, s3) reads one. A URL the policy refuses, a file that is not media, or one over its
+byte cap (`too_large`) is INVALID_CLIP_FORMAT; one that cannot be fetched is INPUT_UNAVAILABLE;
+both name the field.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from vidsvc.errors import InvalidClipFormat
 
 #: on_bytes(done, total or None): bytes staged so far.
 ByteProgress = Callable[[int, int | None], None]
@@ -25,3 +28,9 @@ class Source:
     path: Path | None = None  #: file: the real path
     host: str = ""  #: http(s)
     port: int = 0
+
+
+def too_large(src: Source, max_bytes: int) -> InvalidClipFormat:
+    """The one refusal of an input over its byte cap, e.g. `captions.url: too large (over
+    5242880 bytes)`: every stager says it the same way."""
+    return InvalidClipFormat.at(src.field, f"too large (over {max_bytes} bytes)")

@@ -5,6 +5,11 @@ FFmpeg only ever reads files that the service staged itself, under names it chos
 http(s) hosts are resolved once, every address is checked, and the connection goes to
 those checked addresses (no DNS rebinding); redirects are never followed (A2.7).
 
+Byte caps are enforced while staging, never after: each call's cap is the smaller of
+MAX_INPUT_BYTES and the caller's `max_bytes` (captions 5 MB, fonts 20 MB), checked on a local
+file's size, on a download's Content-Length before its body and on its running count (the
+download stops at the cap and its partial file is deleted), and likewise on an S3 object.
+
 download.py and vidsvc.store.s3 are imported lazily: only inputs of their scheme pay for them.
 """
 
@@ -21,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from vidsvc.config import Settings
 from vidsvc.errors import InputUnavailable, InvalidClipFormat, StorageError
 from vidsvc.inputs.policy import allowed_dir, checked
-from vidsvc.inputs.source import ByteProgress, Source
+from vidsvc.inputs.source import ByteProgress, Source, too_large
 
 MEDIA_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .m4a .3gp .mkv .webm .avi .ts .mts .flv .ogg .oga .ogv .opus"
@@ -52,7 +57,9 @@ class _Meter:
         return report
 
 
-async def _stage_file(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+async def _stage_file(
+    src: Source, target: Path, settings: Settings, max_bytes: int, report: ByteProgress
+) -> None:
     assert src.path is not None
     real = Path(os.path.realpath(src.path))  # again: the link may have moved since the check
     if not allowed_dir(real, settings):
@@ -65,17 +72,19 @@ async def _stage_file(src: Source, target: Path, settings: Settings, report: Byt
         raise InputUnavailable.at(src.field, f"the file cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(info.st_mode):
         raise InvalidClipFormat.at(src.field, "not a regular file")
-    if info.st_size > settings.max_input_bytes:
-        raise InvalidClipFormat.at(src.field, f"too large (over {settings.max_input_bytes} bytes)")
+    if info.st_size > max_bytes:
+        raise too_large(src, max_bytes)
     target.symlink_to(real)
     report(info.st_size, info.st_size)
 
 
-async def _stage_http(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+async def _stage_http(
+    src: Source, target: Path, settings: Settings, max_bytes: int, report: ByteProgress
+) -> None:
     # aiohttp costs ~80 ms to import: only renders with http(s) inputs pay for it.
     from vidsvc.inputs import download
 
-    await download.fetch(src, target, settings, report)
+    await download.fetch(src, target, settings, report, max_bytes=max_bytes)
 
 
 def _s3_configured(settings: Settings) -> bool:
@@ -83,7 +92,9 @@ def _s3_configured(settings: Settings) -> bool:
     return bool(settings.aws_s3_bucket or settings.aws_endpoint_url or settings.aws_access_key_id)
 
 
-async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteProgress) -> None:
+async def _stage_s3(
+    src: Source, target: Path, settings: Settings, max_bytes: int, report: ByteProgress
+) -> None:
     """GetObject, streamed to target with the size cap; the key is taken literally (no %-decoding).
     A missing or forbidden object is INPUT_UNAVAILABLE; S3 itself failing is STORAGE_ERROR."""
     if not _s3_configured(settings):
@@ -94,10 +105,12 @@ async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteP
 
     bucket = urlsplit(src.url).netloc
     key = src.url[len(f"s3://{bucket}/") :]  # as _check_s3 read it
-    limit, timeout = settings.max_input_bytes, settings.download_timeout
+    timeout = settings.download_timeout
     try:
         async with asyncio.timeout(timeout):
-            await s3.fetch_object(settings, bucket, key, target, max_bytes=limit, on_bytes=report)
+            await s3.fetch_object(
+                settings, bucket, key, target, max_bytes=max_bytes, on_bytes=report
+            )
     except TimeoutError:
         raise InputUnavailable.at(src.field, f"download timed out after {timeout:g} s") from None
     except KeyError:
@@ -107,10 +120,11 @@ async def _stage_s3(src: Source, target: Path, settings: Settings, report: ByteP
     except PermissionError:
         raise InputUnavailable.at(src.field, f"access denied by bucket {bucket}") from None
     except s3.ObjectTooLarge:
-        raise InvalidClipFormat.at(src.field, f"too large (over {limit} bytes)") from None
+        raise too_large(src, max_bytes) from None
 
 
-Stager = Callable[[Source, Path, Settings, ByteProgress], Coroutine[Any, Any, None]]
+#: (source, target, settings, max_bytes, report): stage one input, at most max_bytes of it.
+Stager = Callable[[Source, Path, Settings, int, ByteProgress], Coroutine[Any, Any, None]]
 _STAGERS: dict[str, Stager] = {
     "file": _stage_file,
     "http": _stage_http,
@@ -146,11 +160,17 @@ async def stage(
     *,
     on_bytes: ByteProgress | None = None,
     fields: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
 ) -> dict[str, Path]:
     """Make each distinct URL a local file `workdir/in<N><ext>`; returns url -> path.
 
     `fields` names each URL in errors (e.g. "clips[1].url"); by default "inputs[N]".
+    `max_bytes` caps each input of this call (the kind's own cap); MAX_INPUT_BYTES still
+    applies, and the smaller wins. An input over it is INVALID_CLIP_FORMAT naming its field.
     """
+    cap = (
+        settings.max_input_bytes if max_bytes is None else min(max_bytes, settings.max_input_bytes)
+    )
     distinct = list(dict.fromkeys(urls))
     sources = [
         checked(url, settings, (fields or {}).get(url, f"inputs[{i}]"))
@@ -161,7 +181,7 @@ async def stage(
 
     async def one(index: int, src: Source) -> None:
         async with gate:
-            await _STAGERS[src.scheme](src, targets[src.url], settings, meter.part(index))
+            await _STAGERS[src.scheme](src, targets[src.url], settings, cap, meter.part(index))
 
     await _first_error([one(i, src) for i, src in enumerate(sources)])
     return targets
