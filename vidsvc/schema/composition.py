@@ -11,7 +11,7 @@ from vidsvc import spec
 from vidsvc.config import X264_PRESETS
 from vidsvc.schema.audio import AudioSchema
 from vidsvc.schema.pictures import OverlayField
-from vidsvc.schema.text import MAX_FONTS, CaptionsSchema, FontSourceSchema
+from vidsvc.schema.text import CaptionsSchema, FontsField
 from vidsvc.schema.wire import FADE_S, Millis, even, load
 
 
@@ -89,7 +89,7 @@ class CompositionSchema(Schema):
     #: vidsvc/work/compositions/cache.py; it changes no output).
     cache = fields.Boolean(truthy={True}, falsy={False})
     captions = fields.Nested(CaptionsSchema)
-    fonts = fields.List(fields.Nested(FontSourceSchema), validate=validate.Length(0, MAX_FONTS))
+    fonts = FontsField()
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:

@@ -163,3 +163,30 @@ class FontSourceSchema(Schema):
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.FontSource:
         return spec.FontSource(family=d["family"], url=d["url"])
+
+
+class FontsField(fields.List[spec.FontSource]):
+    """`fonts[]`: at most MAX_FONTS, each family once. Families are compared without case, as
+    fontconfig and libass compare names, so "brand" after "Brand" is refused naming the later
+    `fonts[j].family` rather than one of them silently drawn."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            fields.Nested(FontSourceSchema),
+            validate=validate.Length(0, MAX_FONTS),
+            metadata={"description": "Fonts for style.font, each family once (case ignored)"},
+        )
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kw: Any
+    ) -> list[spec.FontSource | None]:
+        fonts = super()._deserialize(value, attr, data, **kw)
+        first: dict[str, int] = {}
+        for j, font in enumerate(fonts):
+            if font is None:  # not given: the list's own checks refuse it
+                continue
+            at = first.setdefault(font.family.casefold(), j)
+            if at != j:
+                why = f"the family of fonts[{at}] (names are compared without case)"
+                raise MarshmallowError({j: {"family": [why]}})
+        return fonts
