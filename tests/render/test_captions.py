@@ -17,7 +17,7 @@ from tests.support.textpix import ink, need_tesseract, ocr, unescape_ass
 from vidsvc import spec
 from vidsvc.errors import InvalidClipFormat
 from vidsvc.graph import captions
-from vidsvc.work.compositions import captionfile
+from vidsvc.work.compositions import subtitles
 
 W, H = 640, 360
 
@@ -141,9 +141,9 @@ async def test_bad_files_fail_naming_captions(
 def test_encodings_and_order() -> None:
     latin1 = "1\n00:00:02,000 --> 00:00:03,000\ncafé\n\n2\n00:00:00,000 --> 00:00:01,000\nfirst\n"
     for data in (latin1.encode("latin-1"), latin1.encode("utf-16"), latin1.encode("utf-8-sig")):
-        cues = captionfile.parse(data)
+        cues = subtitles.read(data).cues
         assert [c.text for c in cues] == ["café", "first"]
-    timed = captions.timed(captionfile.parse(latin1.encode()), -500, 2200)
+    timed = captions.timed(subtitles.read(latin1.encode()).cues, -500, 2200)
     assert [(c.start_ms, c.end_ms, c.text) for c in timed] == [
         (0, 500, "first"),
         (1500, 2200, "café"),
@@ -169,14 +169,14 @@ def test_file_caps() -> None:
     """N2: a 1 MB cue and more than 5000 cues are refused naming captions.url."""
     huge = "1\n00:00:00,000 --> 00:00:01,000\n" + "x" * 1_000_000 + "\n"
     with pytest.raises(InvalidClipFormat, match="over the cap"):
-        captionfile.parse(huge.encode())
+        subtitles.read(huge.encode())
     many = "".join(
         f"{i}\n00:00:{i // 100 % 60:02d},{i % 100 * 10:03d} --> 00:00:{i // 100 % 60:02d},"
         f"{i % 100 * 10 + 5:03d}\nw{i}\n\n"
         for i in range(1, 5002)
     )
     with pytest.raises(InvalidClipFormat, match="5001 cues"):
-        captionfile.parse(many.encode())
+        subtitles.read(many.encode())
 
 
 @hsettings(max_examples=200, deadline=None, database=None)
@@ -221,3 +221,72 @@ def test_caption_and_font_urls_are_checked_before_any_work(tmp_path: Path) -> No
         with pytest.raises(InvalidClipFormat) as info:
             check(comp, settings)
         assert info.value.details["field"] == field
+
+
+# -- subtitle files as their formats define them (issue 22) -------------------------------------
+
+FILES = Path(__file__).parents[1] / "support" / "subtitles"
+
+
+def read_frame(frame: Frame, tmp_path: Path, lang: str) -> str:
+    """OCR of the frame as black text on white (tesseract reads that best)."""
+    image = tmp_path / f"frame-{lang}.ppm"
+    image.write_bytes(f"P6 {W} {H} 255\n".encode() + bytes(255 - b for b in frame.rgb))
+    return ocr(image, lang)
+
+
+@pytest.mark.ffmpeg
+async def test_only_spoken_text_of_a_webvtt_file_is_drawn(
+    render_doc: Render, black: Path, tmp_path: Path
+) -> None:
+    """A header, metadata, NOTE, STYLE and REGION blocks, cue identifiers, a voice tag, cue
+    settings and an inline timestamp (crafted/blocks.vtt): only the cue text is drawn."""
+    need_tesseract("eng")
+    path = tmp_path / "blocks.vtt"
+    path.write_bytes((FILES / "crafted" / "blocks.vtt").read_bytes())
+    cap = {"url": path.as_uri(), "style": {"size": 36}}
+    result = await render_doc(
+        {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
+    )
+    assert result.captions == {"format": "vtt", "encoding": "utf-8", "cues": 3}
+    first = read_frame(frame_at(result.video, 0.5), tmp_path, "eng")
+    second = read_frame(frame_at(result.video, 1.6), tmp_path, "eng")
+    assert (first, second) == ("Good morning everyone", "Thanks for joining")
+    assert ink(frame_at(result.video, 1.1)).box is None  # between the cues: nothing at all
+
+
+@pytest.mark.ffmpeg
+async def test_a_gb2312_file_draws_its_chinese(
+    render_doc: Render, black: Path, tmp_path: Path
+) -> None:
+    """A legacy-encoded SRT (GB2312, CRLF) is decoded, not drawn as mojibake; the encoding
+    that read it is in the render's captions facts."""
+    need_tesseract("chi_sim")
+    path = tmp_path / "zh.srt"
+    path.write_bytes((FILES / "crafted" / "zh_gb2312.srt").read_bytes())
+    cap = {"url": path.as_uri(), "style": {"size": 48}}
+    result = await render_doc(
+        {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
+    )
+    assert result.captions["encoding"] == "gb18030"
+    got = read_frame(frame_at(result.video, 0.5), tmp_path, "chi_sim")
+    assert got.replace(" ", "") == "你好世界", got
+
+
+@pytest.mark.ffmpeg
+async def test_youtube_word_timings_drive_the_highlight(
+    render_doc: Render, black: Path, tmp_path: Path
+) -> None:
+    """YouTube's `<00:00:00.240><c> word</c>` timings are the words in highlight mode: the red
+    word moves along the line at the file's times."""
+    path = tmp_path / "yt.vtt"
+    path.write_bytes((FILES / "crafted" / "youtube_auto.vtt").read_bytes())
+    cap = {"url": path.as_uri(), "mode": "highlight",
+           "style": {"size": 32, "highlight_color": "red"}}  # fmt: skip
+    result = await render_doc(
+        {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
+    )
+    assert result.captions == {"format": "vtt", "encoding": "utf-8", "cues": 4, "words": 7}
+    xs = [red_x(frame_at(result.video, t)) for t in (0.1, 0.3, 0.6, 0.9)]  # 4 words, 4 times
+    assert all(x is not None for x in xs), xs
+    assert xs == sorted(xs) and len(set(xs)) == 4, xs  # hello, everyone, and, welcome

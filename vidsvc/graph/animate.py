@@ -8,17 +8,16 @@
   layout never moves. One event per step, at most MAX_TYPE_STEPS steps, over at most
   TYPE_SHARE of the overlay's time (TYPE_MS_PER_CLUSTER per cluster when it fits).
 
-Pure: imports the leaves and vidsvc.graph only (and uniseg).
+Pure: imports the leaves and vidsvc.graph only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from uniseg.graphemecluster import grapheme_clusters
-
 from vidsvc.graph import ass
 from vidsvc.graph.layout import Placement
+from vidsvc.graph.unibreak import clusters
 
 FADE_MS = 300
 MAX_TYPE_STEPS = 60
@@ -56,8 +55,8 @@ def steps(animation: str, lines: list[str], start_ms: int, end_ms: int) -> list[
     whole = "\\N".join(ass.escape_text(line) for line in lines)
     if animation != "typewriter":
         return [Step(start_ms=start_ms, end_ms=end_ms, text=whole)]
-    clusters = [list(grapheme_clusters(line)) for line in lines]
-    total = sum(len(c) for c in clusters)
+    parts = [list(clusters(line)) for line in lines]
+    total = sum(len(c) for c in parts)
     if total <= 1:
         return [Step(start_ms=start_ms, end_ms=end_ms, text=whole)]
     n = min(total, MAX_TYPE_STEPS)
@@ -68,7 +67,7 @@ def steps(animation: str, lines: list[str], start_ms: int, end_ms: int) -> list[
         t0 = start_ms + round((k - 1) * typing / n)
         t1 = end_ms if k == n else start_ms + round(k * typing / n)
         if t1 > t0:
-            out.append(Step(start_ms=t0, end_ms=t1, text=_partial(clusters, shown)))
+            out.append(Step(start_ms=t0, end_ms=t1, text=_partial(parts, shown)))
     return out
 
 

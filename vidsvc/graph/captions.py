@@ -18,7 +18,7 @@ Pure: imports the leaves and vidsvc.graph only.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from vidsvc import spec
 from vidsvc.graph import ass, layout
@@ -44,12 +44,14 @@ def margins(position: str, size: tuple[int, int]) -> tuple[int, int]:
     return 2, round(h * 0.22) if portrait else max(m, round(h * 0.08))
 
 
+#: Unicode's Cc (C0, DEL, C1), Zl and Zp characters but `\n`: drawn as spaces.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def clean(text: str) -> str:
     """Caption text as drawable text: line breaks kept, other control characters as spaces."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch != "\n" else ch for ch in text
-    ).strip()
+    return _CONTROLS.sub(" ", text).strip()
 
 
 def timed(cues: tuple[spec.Cue, ...], offset_ms: int, total_ms: int) -> list[spec.Cue]:

@@ -3,24 +3,29 @@
 libass places and wraps the text, but the libass in Debian bookworm (0.17.1, without
 libunibreak) breaks lines only at spaces: a Chinese, Japanese or Thai line would run off the
 frame. For paragraphs in those scripts the breaks are chosen here, at the Unicode line-break
-opportunities of UAX #14 (the `uniseg` library), with a conservative width estimate per
-character (ideographs are one em wide; everything else is counted at most 0.62 em), and a
-run without any opportunity (Thai has no spaces) is broken between grapheme clusters.
-A word too long for the line (a URL, a path) is broken the same way. Other space-separated
-text is left to libass, which measures with the real font.
+opportunities of UAX #14 (ICU, through unibreak.py; Thai and its neighbours at dictionary
+word boundaries), with a conservative width estimate per character (ideographs are one em
+wide; everything else is counted at most 0.62 em), and a unit still wider than the line is
+broken between grapheme clusters. A word too long for the line (a URL, a path) is broken the
+same way. Other space-separated text is left to libass, which measures with the real font.
 
-Pure: imports the leaves only (and uniseg, a pure-Python Unicode library).
+Linear in the text's length (docs/reliability.md L9: a caption file the caps allow must not
+hold a worker thread for minutes): every width is a running sum over cached per-character
+estimates, never a re-measure of the line so far.
+
+Pure: imports the leaves and vidsvc.graph.unibreak only.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import unicodedata
 from dataclasses import dataclass
 
-from uniseg.graphemecluster import grapheme_clusters
-from uniseg.linebreak import line_break_units
-
 from vidsvc import spec
+from vidsvc.graph.unibreak import cluster_ends, line_units
 
 #: Share of the frame's short side kept clear at every edge (named anchors sit inside it).
 SAFE_MARGIN = 0.05
@@ -79,6 +84,7 @@ def place(overlay: spec.TextOverlay, size: tuple[int, int]) -> Placement:
     return Placement(an=_AN_ROW[y_name] + _AN_COLUMN[align], x=x, y=y, width=width, align=align)
 
 
+@functools.lru_cache(maxsize=8192)
 def char_em(ch: str) -> float:
     """A conservative estimate of one character's advance, in em."""
     if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
@@ -88,45 +94,66 @@ def char_em(ch: str) -> float:
 
 def needs_own_breaks(paragraph: str) -> bool:
     """True for text libass cannot wrap: ideographs, kana, hangul, Thai and the like."""
-    for ch in paragraph:
-        code = ord(ch)
-        if unicodedata.east_asian_width(ch) in ("W", "F") and code > 0x2FFF:
-            return True
-        if any(lo <= code <= hi for lo, hi in _NO_SPACE_RANGES):
-            return True
-    return False
+    return any(map(_own_breaks, paragraph))
+
+
+@functools.lru_cache(maxsize=8192)
+def _own_breaks(ch: str) -> bool:
+    code = ord(ch)
+    if unicodedata.east_asian_width(ch) in ("W", "F") and code > 0x2FFF:
+        return True
+    return any(lo <= code <= hi for lo, hi in _NO_SPACE_RANGES)
 
 
 def _width(text: str, em: float) -> float:
-    return sum(char_em(ch) for ch in text) * em
+    return sum(map(char_em, text)) * em
 
 
-def _units(paragraph: str, limit: float, em: float) -> list[str]:
-    """UAX #14 units, each over `limit` split further between grapheme clusters."""
-    out: list[str] = []
-    for unit in line_break_units(paragraph):
-        if _width(unit.rstrip(), em) <= limit:
-            out.append(unit)
-            continue
-        piece = ""
-        for cluster in grapheme_clusters(unit):
-            if piece and _width(piece + cluster, em) > limit:
-                out.append(piece)
-                piece = ""
-            piece += cluster
-        out.append(piece)
+def _units(paragraph: str, limit: float, em: float) -> list[tuple[str, float, float]]:
+    """UAX #14 units with their widths (without and with trailing spaces), each unit over
+    `limit` split further between grapheme clusters."""
+    out: list[tuple[str, float, float]] = []
+    for unit in line_units(paragraph):
+        body = unit.rstrip()
+        width = _width(body, em)
+        if width <= limit:
+            out.append((unit, width, width + _width(unit[len(body) :], em)))
+        else:
+            out.extend(_cut(unit, limit / em, em))
+    return out
+
+
+def _cut(unit: str, limit_em: float, em: float) -> list[tuple[str, float, float]]:
+    """`unit` in pieces at most `limit_em` wide, cut between grapheme clusters (a piece's
+    first cluster always goes in, however wide): one bisection per piece over running widths."""
+    at = [0.0, *itertools.accumulate(map(char_em, unit))]
+    ends = cluster_ends(unit)
+    reach = [at[end] for end in ends]  #: the width from the unit's start to each cluster's end
+    out: list[tuple[str, float, float]] = []
+    start, k = 0, 0  #: the piece's first character and its first cluster
+    while k < len(ends):
+        j = max(k, bisect.bisect_right(reach, at[start] + limit_em, k) - 1)
+        end = ends[j]
+        body = len(unit[start:end].rstrip())
+        out.append(
+            (unit[start:end], (at[start + body] - at[start]) * em, (reach[j] - at[start]) * em)
+        )
+        start, k = end, j + 1
     return out
 
 
 def _greedy(paragraph: str, limit: float, em: float) -> list[str]:
     lines: list[str] = []
-    line = ""
-    for unit in _units(paragraph, limit, em):
-        if line and _width((line + unit).rstrip(), em) > limit:
-            lines.append(line.rstrip())
-            line = ""
-        line += unit
-    lines.append(line.rstrip() if lines else line)
+    line: list[str] = []
+    used = 0.0  #: the line's width so far, its trailing spaces included
+    for unit, width, full in _units(paragraph, limit, em):
+        if line and used + width > limit:
+            lines.append("".join(line).rstrip())
+            line, used = [], 0.0
+        line.append(unit)
+        used += full
+    text = "".join(line)
+    lines.append(text.rstrip() if lines else text)
     return lines
 
 

@@ -77,15 +77,15 @@ def _checked(ch: str) -> bool:
 def missing(texts: Iterable[str], ranges: tuple[list[int], list[int]]) -> list[str]:
     """The distinct characters of `texts` outside `ranges`, in first-seen order."""
     starts, ends = ranges
-    out: dict[str, None] = {}
-    for text in texts:
-        for ch in text:
-            if ch in out or not _checked(ch):
-                continue
-            i = bisect.bisect_right(starts, ord(ch)) - 1
-            if i < 0 or ord(ch) > ends[i]:
-                out[ch] = None
-    return list(out)
+    out: list[str] = []
+    # Distinct characters first (in C): a 5 MB caption file has a few hundred of them.
+    for ch in dict.fromkeys("".join(texts)):
+        if not _checked(ch):
+            continue
+        i = bisect.bisect_right(starts, ord(ch)) - 1
+        if i < 0 or ord(ch) > ends[i]:
+            out.append(ch)
+    return out
 
 
 async def missing_glyphs(texts: Iterable[str]) -> list[dict[str, str]] | None:

@@ -22,6 +22,13 @@ def test_a_composition_outcome_round_trips() -> None:
         memory={"memory_estimate_mb": 150, "memory_mode": "usual"},
         smart_render={"applied": False, "reason": "no clip is render-ready"},
         sound={"loudness": {"target": -14}},
+        captions={
+            "format": "srt",
+            "encoding": "gb18030",
+            "cues": 2,
+            "skipped_total": 1,
+            "skipped": [{"index": 2, "line": 5, "reason": "it ends before it starts"}],
+        },
         cache={"hit": False, "key": "k"},
     )
     written = outcome.to_dict()

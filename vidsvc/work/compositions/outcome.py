@@ -35,6 +35,8 @@ class CompositionOutcome:
     smart_render: Mapping[str, Any] | None = None  #: the plan: spans copied and encoded
     sound: Mapping[str, Any] | None = None  #: loudness, beat sync
     text: Mapping[str, Any] | None = None  #: e.g. missing_glyphs
+    #: the captions file: format, encoding, cues (words), skipped malformed cues
+    captions: Mapping[str, Any] | None = None
     cache: Mapping[str, Any] = field(default_factory=dict)  #: hit or miss, and the key
 
     @property
@@ -46,7 +48,7 @@ class CompositionOutcome:
         return number(self.memory.get("memory_estimate_mb"))
 
     def to_dict(self) -> dict[str, Any]:
-        optional = {"sound": self.sound, "text": self.text}
+        optional = {"sound": self.sound, "text": self.text, "captions": self.captions}
         return {
             "timings": dict(self.timings),
             "ffmpeg_version": self.ffmpeg_version,
@@ -82,5 +84,6 @@ class CompositionOutcome:
             smart_render=_mapping(d.get("smart_render")),
             sound=_mapping(d.get("sound")),
             text=_mapping(d.get("text")),
+            captions=_mapping(d.get("captions")),
             cache=_mapping(d.get("cache")) or {},
         )

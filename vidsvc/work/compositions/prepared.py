@@ -30,6 +30,8 @@ class Prepared:
     #: what sound.py measured or moved (loudness, beat sync), for the job's metadata
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: e.g. missing_glyphs
+    #: what the captions file was read as (work/compositions/captionfile.py), for the metadata
+    captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
     pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits

@@ -29,7 +29,7 @@ from vidsvc.graph import splice_plan
 from vidsvc.graph.render_graph import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.jobs import Stage
-from vidsvc.media import gpu
+from vidsvc.media import cpu, gpu
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
@@ -69,6 +69,7 @@ class RenderResult:
     sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
     notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
     text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
+    captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.captions
     smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
     memory: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: memory_summary()
 
@@ -119,14 +120,17 @@ async def _compile(
         comp, settings, work, infos, mixed.graph, mixed.timeline, sources, enc
     )
     if decision.plan is None:
-        command = graph.compile_command(mixed.graph, enc)
+        command = await cpu.run(graph.compile_command, mixed.graph, enc)
     else:  # the same graph, the copied frames left undecoded
         holes = splice_plan.holes(
             decision.plan, mixed.timeline, thumbnail_frame(comp.output, mixed.timeline.duration_ms)
         )
-        holed = graph.build(mixed.timeline, comp, sources, fonts, mixed.measured, holes)
-        decision, command, needs = smart.windows(decision, holed, mixed.graph, comp, enc, needs,
-                                                 infos, staged, settings)  # fmt: skip
+        holed = await cpu.run(
+            graph.build, mixed.timeline, comp, sources, fonts, mixed.measured, holes
+        )
+        decision, command, needs = await cpu.run(
+            smart.windows, decision, holed, mixed.graph, comp, enc, needs, infos, staged, settings
+        )
     return Prepared(
         decision=decision,
         command=command,
@@ -154,10 +158,11 @@ async def prepare(
     fields = url_fields(comp)
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
     report(Stage.VALIDATING, 0.0, "probing inputs")
-    comp = await with_caption_file(comp, work, settings)  # captions.url: its cues, parsed
+    comp, caption_file = await with_caption_file(comp, work, settings)  # captions.url, parsed
     brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
     threads = threads_for_job(settings, load)
-    return await _compile(comp, settings, staged, report, threads, work, brought)
+    prepared = await _compile(comp, settings, staged, report, threads, work, brought)
+    return dataclasses.replace(prepared, captions=caption_file)
 
 
 async def encode(
@@ -271,6 +276,7 @@ async def render(
         sharing=encoded.sharing,
         notes=prepared.notes,
         text=prepared.text,
+        captions=prepared.captions,
         smart=encoded.smart,
         memory=prepared.memory_summary(),
     )

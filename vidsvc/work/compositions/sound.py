@@ -25,6 +25,7 @@ from vidsvc.beats import detect as beats
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, ValidationError
 from vidsvc.graph import beatsync, loudness
+from vidsvc.media import cpu
 from vidsvc.media.ffmpeg import run_ffmpeg
 
 
@@ -105,15 +106,17 @@ async def prepare(
         timeline, moved = beatsync.snap(timeline, grid, durations, sync)
         notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
     part_clips = settings.render_part_clips
-    built = graph.build(timeline, comp, sources, fonts, part_clips=part_clips)
+    built = await cpu.run(graph.build, timeline, comp, sources, fonts, part_clips=part_clips)
     target = comp.audio.loudness_lufs
     measured = None
     if target is not None:
         # measured on the one-FFmpeg graph: by parts, the sound passes through a file that
         # only the render writes (graph/parts.py); the mix is the same either way
-        plain = graph.build(timeline, comp, sources, fonts)
+        plain = await cpu.run(graph.build, timeline, comp, sources, fonts)
         measured, seconds = await measure(plain, enc, settings, work)
-        built = graph.build(timeline, comp, sources, fonts, measured, part_clips=part_clips)
+        built = await cpu.run(
+            graph.build, timeline, comp, sources, fonts, measured, part_clips=part_clips
+        )
         notes["loudness"] = {
             "target_lufs": target,
             "measured_lufs": measured.integrated_lufs,
