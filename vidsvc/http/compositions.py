@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from vidsvc.http.bodies import (
     ListQuerySchema,
 )
 from vidsvc.http.docs import documented
+from vidsvc.http.jsonbody import read_body
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.schema import CompositionSchema
@@ -30,15 +30,10 @@ NOT_FOUND = (ERROR, "COMPOSITION_NOT_FOUND")
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object, or VALIDATION_ERROR naming `body`."""
+    """The body as a JSON object, or VALIDATION_ERROR naming the field (jsonbody.py: what every
+    JSON route refuses at the door, surrogates, NUL, deep nesting and oversized numbers)."""
     raw = await request.read()  # over client_max_size: 413 from aiohttp, enveloped later
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"body: not valid JSON ({exc})", details={"field": "body"}) from None
-    if not isinstance(document, dict):
-        raise ValidationError.at("body", "must be a JSON object")
-    return document
+    return await read_body(raw)
 
 
 def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:

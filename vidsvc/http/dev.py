@@ -7,10 +7,12 @@ Thin: parse → dev media → runner → view.
 
 from __future__ import annotations
 
+import shutil
+
 from aiohttp import web
 from marshmallow import Schema, fields, validate
 
-from vidsvc.errors import ValidationError
+from vidsvc.errors import ValidationError, VidsvcError
 from vidsvc.http import views
 from vidsvc.http.bodies import ErrorEnvelopeSchema
 from vidsvc.http.compositions import read_json
@@ -65,7 +67,11 @@ async def test_generation(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     req = devmedia.parse_request(await read_json(request))
     media = await devmedia.generate(runner.settings, req)
-    job, _ = await runner.submit(JobKind.COMPOSITION, devmedia.composition(media, req))
+    try:
+        job, _ = await runner.submit(JobKind.COMPOSITION, devmedia.composition(media, req))
+    except VidsvcError:  # refused (QUEUE_FULL, draining, a store outage): no job reads them
+        shutil.rmtree(media.folder, ignore_errors=True)
+        raise
     body = views.accepted(request, job, await runner.estimate_seconds(job))
     body["media"] = [path.as_uri() for path in media.files()]
     return web.json_response(body, status=202)

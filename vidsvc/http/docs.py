@@ -4,6 +4,12 @@ Handlers describe themselves with `@documented(...)` (aiohttp-apispec metadata u
 `setup_docs(app)` runs once every route is registered and keeps the finished document under
 OPENAPI_KEY. aiohttp-apispec emits Swagger 2.0; openapi3.py turns it into the OpenAPI 3.0.3
 that docs/contract.md §2 prefers.
+
+Both pages run vendored bundles (static/swagger, static/redoc; each README names its version
+and source) and show this service's document only: Swagger UI starts from a static script with
+`queryConfigEnabled: false` (the 4.1.0 aiohttp-apispec ships rendered `?url=` documents on this
+origin, CVE-2021-46708). Each page carries a Content-Security-Policy like the console's: this
+origin only, no inline script, no plugins, no framing.
 """
 
 from __future__ import annotations
@@ -27,12 +33,39 @@ H = TypeVar("H", bound=Handler)
 Responses = Mapping[int, tuple[type[Schema] | None, str]]
 
 OPENAPI_PATH = "/api/docs/openapi.json"
+# Vendored from npm (swagger-ui-dist 5.36.0, Apache-2.0; static/swagger/README.md).
 SWAGGER_STATIC = "/static/swagger"
-SWAGGER_FILES = Path(aiohttp_apispec.__file__).parent / "static"
+SWAGGER_FILES = Path(__file__).parent / "static" / "swagger"
 # Vendored from npm (redoc 2.1.5, MIT; static/redoc/VERSION.md): /redoc works offline.
 REDOC_STATIC = "/static/redoc"
 REDOC_FILES = Path(__file__).parent / "static" / "redoc"
 REDOC_JS = f"{REDOC_STATIC}/redoc.standalone.js"
+
+
+def csp(*, redoc: bool = False) -> str:
+    """A page's policy, like the console's: this origin only (the CSS's icons are data: URIs),
+    no inline script, no plugins, no framing. ReDoc needs inline styles (styled-components
+    writes <style> elements) and runs its search in a worker made from a blob: URL, which only
+    a script already allowed here can make; Swagger UI needs neither."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'" if redoc else "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:" if redoc else "worker-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+SWAGGER_CSP = csp()
+REDOC_CSP = csp(redoc=True)
+PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 HEADERS = {
     "Location": {"type": "string", "description": "path of the new composition"},
     "Retry-After": {"type": "integer", "description": "seconds to wait before retrying"},
@@ -130,29 +163,32 @@ async def openapi_json(request: web.Request) -> web.Response:
     produces=("text/html",),
 )
 async def swagger_ui(request: web.Request) -> web.Response:
-    return web.Response(text=_page("swagger"), content_type="text/html")
+    return _page("swagger")
 
 
 @documented(
     summary="ReDoc", tag="docs", responses={200: (None, "an HTML page")}, produces=("text/html",)
 )
 async def redoc(request: web.Request) -> web.Response:
-    return web.Response(text=_page("redoc"), content_type="text/html")
+    return _page("redoc")
 
 
-def _page(kind: str) -> str:
+def _page(kind: str) -> web.Response:
     spec = OPENAPI_PATH
     if kind == "redoc":
         body = f'<redoc spec-url="{spec}"></redoc><script src="{REDOC_JS}"></script>'
-        head = ""
+        head, policy = "", REDOC_CSP
     else:
+        policy = SWAGGER_CSP
         head = f'<link rel="stylesheet" href="{SWAGGER_STATIC}/swagger-ui.css">'
         body = (
-            '<div id="swagger-ui"></div>'
+            f'<div id="swagger-ui" data-spec-url="{spec}"></div>'
             f'<script src="{SWAGGER_STATIC}/swagger-ui-bundle.js"></script>'
-            f"<script>SwaggerUIBundle({{url: '{spec}', dom_id: '#swagger-ui'}});</script>"
+            f'<script src="{SWAGGER_STATIC}/swagger-init.js"></script>'
         )
-    return (
+    text = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>vidsvc API</title>{head}</head><body>{body}</body></html>"
     )
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": policy}
+    return web.Response(text=text, content_type="text/html", headers=headers)

@@ -2,7 +2,9 @@
 
 ffprobe runs with `-protocol_whitelist file` and a demuxer whitelist (spec.INPUT_FORMATS),
 so playlists, concat scripts, images and DASH manifests in disguise are refused here,
-before any render. Limits (pixels, duration, streams) are docs/reliability.md B5/B6.
+before any render. Limits (pixels, duration, streams) are docs/reliability.md B5/B6; a picture
+too large for FFmpeg itself (ffprobe then sees a 0x0 stream) is refused by the size FFmpeg read
+from its header, naming MAX_INPUT_PIXELS when it is over that too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from vidsvc.media.spliceable import Readiness, inspect, video_matches
 from vidsvc.spec import INPUT_FORMATS
 
 _PREFIX = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*")
+#: FFmpeg's own refusal of a picture too large for it (av_image_check_size), with the size it
+#: read from the header: ffprobe then reports a 0x0 stream, or fails.
+_INVALID_SIZE = re.compile(rb"Picture size (\d+)x(\d+) is invalid")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,10 +178,7 @@ def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
     if not (info.has_video or info.has_audio):
         raise InvalidClipFormat.at(field, "has no video or audio stream")
     if info.width and info.height and info.width * info.height > settings.max_input_pixels:
-        raise InvalidClipFormat.at(
-            field,
-            f"{info.width}x{info.height} is more than {settings.max_input_pixels} pixels",
-        )
+        raise InvalidClipFormat.at(field, _too_many_pixels(info.width, info.height, settings))
     if info.duration_ms > settings.max_input_seconds * 1000:
         raise InvalidClipFormat.at(
             field, f"lasts longer than the {settings.max_input_seconds:g} s allowed"
@@ -186,6 +188,21 @@ def _check_limits(info: MediaInfo, settings: Settings, field: str) -> None:
             field,
             f"has {info.nb_streams} streams (at most {settings.max_input_streams})",
         )
+
+
+def _too_many_pixels(width: int, height: int, settings: Settings) -> str:
+    if width * height > settings.max_input_pixels:
+        return (
+            f"{width}x{height} is more than {settings.max_input_pixels} pixels (MAX_INPUT_PIXELS)"
+        )
+    return f"{width}x{height} is more pixels than FFmpeg can decode"
+
+
+def _invalid_size(stderr: bytes, settings: Settings) -> str | None:
+    """The pixel refusal for a picture FFmpeg found too large to read (a 30000x30000 PNG is
+    900 Mpx: over MAX_INPUT_PIXELS and over FFmpeg's own limit), else None."""
+    found = _INVALID_SIZE.search(stderr)
+    return _too_many_pixels(int(found[1]), int(found[2]), settings) if found else None
 
 
 async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
@@ -201,8 +218,8 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
     except OSError as exc:
         raise ProcessingFailed(f"ffprobe could not be started: {exc.strerror}") from None
     if captured.returncode != 0:
-        reason = _reason(captured.stderr, path)
-        raise InvalidClipFormat.at(field, f"not a decodable video or audio file ({reason})")
+        reason = f"not a decodable video or audio file ({_reason(captured.stderr, path)})"
+        raise InvalidClipFormat.at(field, _invalid_size(captured.stderr, settings) or reason)
     try:
         data = json.loads(captured.stdout)
         info = _media_info(data)
@@ -215,8 +232,12 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
     if info.duration_ms <= 0 and not info.still:
         raise InvalidClipFormat.at(field, "has no duration")
     if info.still and not (info.width and info.height):
-        # FFmpeg 5.1 reads an animated WebP's container but cannot decode its frames
-        raise InvalidClipFormat.at(field, "an image FFmpeg cannot decode (an animated WebP?)")
+        # A picture too large for FFmpeg says so, with its size. Else: FFmpeg 5.1 reads an
+        # animated WebP's container but cannot decode its frames.
+        too_large = _invalid_size(captured.stderr, settings)
+        raise InvalidClipFormat.at(
+            field, too_large or "an image FFmpeg cannot decode (an animated WebP?)"
+        )
     if settings.run_ffprobe_validation:
         _check_limits(info, settings, field)
     if candidate:

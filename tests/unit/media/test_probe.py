@@ -55,7 +55,11 @@ async def test_rotation_is_reported(
 @pytest.mark.parametrize(
     ("name", "limits", "words"),
     [
-        ("av.mp4", {"max_input_pixels": 160 * 120 - 1}, "160x120 is more than 19199 pixels"),
+        (
+            "av.mp4",
+            {"max_input_pixels": 160 * 120 - 1},
+            "160x120 is more than 19199 pixels (MAX_INPUT_PIXELS)",
+        ),
         ("av.mp4", {"max_input_seconds": 0.5}, "lasts longer than the 0.5 s allowed"),
         ("av.mp4", {"max_input_streams": 1}, "has 2 streams (at most 1)"),
         ("subtitles.mkv", {}, "has no video or audio stream"),
