@@ -27,6 +27,7 @@ from vidsvc.graph.compile import Encoding, video_codec
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.motion import window
 from vidsvc.inputs import staging
+from vidsvc.media import cpu
 from vidsvc.media.children import memory_mb
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.ffreport import BENCHMARK_ARGS, REPORT_ENV, REPORT_FILE, Usage, collect
@@ -36,10 +37,12 @@ from vidsvc.media.fonts import resolve_font
 from vidsvc.media.load import Load
 from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace, write_files
+from vidsvc.runner.looplag import LoopLag
 from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import render as compositions
 from vidsvc.work.compositions import sound
+from vidsvc.work.compositions.cache import render_key
 from vidsvc.work.compositions.checks import limits, url_fields
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.fontfaces import font_face
@@ -82,6 +85,36 @@ def compile_command(spec: Path, work: Path, preset: str) -> tuple[list[str], int
         return asyncio.run(prepare())
     except (VidsvcError, ConfigError) as exc:
         raise Refused(f"vidsvc could not compile {spec}: {exc}") from None
+
+
+def prepare_lag(spec: Path, work: Path, *, on_loop: bool) -> tuple[float, list[float]]:
+    """Prepare `spec` in `work` as a render does (stage, probe, captions, fonts, layout, graph,
+    command) with the loop-lag monitor running: (seconds, every lag sample). `on_loop`: the
+    CPU-bound steps run on the event loop instead of media/cpu.py's threads (how it was)."""
+
+    comp = load_composition(spec)  # the service parses a body on the threads too
+
+    async def prepare() -> tuple[float, list[float]]:
+        samples: list[float] = []
+        monitor = LoopLag(samples.append)
+        monitor.start()
+        started = time.perf_counter()
+        config = cli_settings(os.environ)
+        prepared = await compositions.prepare(comp, config, work, Reporter(), load=Load())
+        await render_key(comp, prepared, config)  # what the job does next, on the loop
+        took = time.perf_counter() - started
+        await asyncio.sleep(0.15)  # the sample that the last stretch delayed
+        await monitor.stop()
+        return took, samples
+
+    async def inline(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    threaded, cpu.run = cpu.run, inline if on_loop else cpu.run
+    try:
+        return asyncio.run(prepare())
+    finally:
+        cpu.run = threaded
 
 
 def self_measured(argv: list[str], cwd: Path, log: Path) -> tuple[int, Usage | None]:

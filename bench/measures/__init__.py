@@ -7,6 +7,7 @@ from bench.harness.measure import Measure
 from bench.measures import (
     concurrency,
     estimator,
+    loop_lag,
     memory,
     moviepy,
     overhead,
@@ -28,4 +29,5 @@ MEASURES: tuple[Measure, ...] = (
     sound.MEASURE,
     text.MEASURE,
     overlays.MEASURE,
+    loop_lag.MEASURE,
 )

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from vidsvc.media import cpu
 from vidsvc.media.process import run_capture
 
 FC_LIST_TIMEOUT = 10.0
@@ -62,7 +63,8 @@ async def _fc_list(line_format: str, parse: Callable[[str], T]) -> T | None:
             return None
         if got.returncode != 0:
             return None
-        _listings[line_format] = parse(got.stdout.decode("utf-8", "replace"))
+        # 0.3 s for the charsets of every installed font: on the threads, not the loop
+        _listings[line_format] = await cpu.run(parse, got.stdout.decode("utf-8", "replace"))
     parsed: T = _listings[line_format]
     return parsed
 
@@ -95,7 +97,7 @@ async def missing_glyphs(texts: Iterable[str]) -> list[dict[str, str]] | None:
         return None
     return [
         {"char": ch, "codepoint": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "")}
-        for ch in missing(texts, ranges)[:MAX_LISTED]
+        for ch in (await cpu.run(missing, list(texts), ranges))[:MAX_LISTED]
     ]
 
 

@@ -236,7 +236,7 @@ class Runner:
         queue = Queue(
             ahead=others, running=len(self.pool.running), slots=self.settings.max_concurrent_jobs
         )
-        return self.handlers[job.kind].estimate(job, queue)
+        return await self.handlers[job.kind].estimate(job, queue)
 
     def registries(self) -> tuple[CollectorRegistry, ...]:
         """The runner's Prometheus metrics, then each kind's own (GET /metrics)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support import heavy_text
+from bench.harness import heavy_text
 from tests.support.fakes.faults import (
     get,
     live_shims,

@@ -163,7 +163,7 @@ class Clips:
 
     registry = None  #: the runner's metrics cover clips jobs
 
-    def estimate(self, job: Job, queue: Queue) -> None:
+    async def estimate(self, job: Job, queue: Queue) -> None:
         return None  # the internal API promises no duration
 
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:

@@ -66,6 +66,7 @@ from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
+from vidsvc.media import cpu
 from vidsvc.media.children import cores
 from vidsvc.media.coverage import font_set
 from vidsvc.media.ffmpeg import ffmpeg_version
@@ -134,11 +135,24 @@ async def render_key(comp: spec.Composition, prepared: Prepared, settings: Setti
         "cache_version": CACHE_VERSION,
         "ffmpeg": await ffmpeg_version(settings),
         "argv": argv,
-        "files": {n: _sha256_text(t) for n, t in sorted(prepared.command.files.items())},
         "inputs": [[p.name, d] for p, d in zip(inputs, digests, strict=True)],
         "fonts": {name: d for (name, _), d in zip(fonts, font_digests, strict=True)},
         "system_fonts": await font_set() if fonts else None,
         "cpus": cores() if settings.ffmpeg_threads == AUTO else None,
+    }
+    # a 5 MiB caption file is 0.3 s of hashing and copying: not on the loop
+    return await cpu.run(_digest, document, prepared.command.files, comp, names)
+
+
+def _digest(
+    document: dict[str, Any],
+    files: Mapping[str, str],
+    comp: spec.Composition,
+    names: Mapping[str, str],
+) -> str:
+    document = {
+        **document,
+        "files": {n: _sha256_text(t) for n, t in sorted(files.items())},
         "composition": canonical_composition(comp, names),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)

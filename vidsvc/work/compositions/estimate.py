@@ -126,9 +126,9 @@ class Estimator:
         typical = self.job_seconds if self.job_seconds is not None else own
         return round(max(1.0, own + waiting * typical / slots), 1)
 
-    def observe(self, job: Job) -> None:
+    def observe(self, job: Job, comp: spec.Composition | None = None) -> None:
         """A job this instance finished: completed compositions that rendered are samples
-        (at the resolution their request asked for)."""
+        (at the resolution their request asked for; `comp`: its payload, parsed already)."""
         if job.state is not JobState.COMPLETED or job.kind is not JobKind.COMPOSITION:
             return
         outcome = CompositionOutcome.from_dict(job.metadata)
@@ -139,7 +139,7 @@ class Estimator:
         if not wall or not length or not encode or min(wall, length, encode) <= 0:
             return
         sharing = max(outcome.sharing or 1.0, 1.0)
-        name = parse_composition(job.payload).output.shape_key
+        name = (comp or parse_composition(job.payload)).output.shape_key
         speed = length * sharing / encode
         n = self.samples.get(name, 0)
         self.speeds[name] = speed if n == 0 else _ewma(self.speeds[name], speed)

@@ -196,8 +196,8 @@ class Compositions:
         self.metrics = CompositionMetrics()
         self.registry = self.metrics.registry  #: rendered by GET /metrics
 
-    def estimate(self, job: Job, queue: Queue) -> float:
-        comp = parse_composition(job.payload)
+    async def estimate(self, job: Job, queue: Queue) -> float:
+        comp = await cpu.run(parse_composition, job.payload)
         return self.estimator.estimate(
             comp, ahead=queue.ahead, running=queue.running, slots=queue.slots
         )
@@ -223,7 +223,9 @@ class Compositions:
 
     async def finished(self, job: Job, deps: Deps) -> None:
         """What this instance learns from a composition it finished."""
-        self.estimator.observe(job)
+        learns = job.state is JobState.COMPLETED and job.kind is JobKind.COMPOSITION
+        comp = await cpu.run(parse_composition, job.payload) if learns else None
+        self.estimator.observe(job, comp)
         self.metrics.observe(job)
 
     async def close(self, timeout: float) -> None:

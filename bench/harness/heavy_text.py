@@ -1,7 +1,8 @@
 """The heaviest text the caps allow, as a composition: a captions file at MAX_CAPTION_BYTES
 (5000 cues of 990 characters without a space, which must be broken by the service) over
 MAX_DURATION_SECONDS, plus MAX_OVERLAYS text overlays of MAX_TEXT_CHARS Chinese characters.
-Used by the L10 test and `python -m bench loop_lag`."""
+Used by the bench (`python -m bench loop_lag`) and the L10 test (tests/acceptance/reliability).
+"""
 
 from __future__ import annotations
 
