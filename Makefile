@@ -15,7 +15,7 @@ install: os-deps $(STAMP)
 # Text engine: fonts for every script (also in the Dockerfile) and, for the tests
 # only, tesseract with the languages the OCR read-back tests use.
 TEXT_FONT_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola
-TEXT_OS_PACKAGES := $(TEXT_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
+TEXT_OS_PACKAGES := $(TEXT_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-hin tesseract-ocr-ara
 
 os-deps:

@@ -274,6 +274,24 @@ async def test_a_gb2312_file_draws_its_chinese(
 
 
 @pytest.mark.ffmpeg
+async def test_a_big5_file_draws_its_traditional_chinese(
+    render_doc: Render, black: Path, tmp_path: Path
+) -> None:
+    """A Big5 SRT (Taiwan's legacy encoding) draws its traditional characters, read back with
+    tesseract's chi_tra: 歡迎來到臺灣 has four characters GB2312 does not have."""
+    need_tesseract("chi_tra")
+    path = tmp_path / "zh_tw.srt"
+    path.write_bytes("1\r\n00:00:00,000 --> 00:00:02,000\r\n歡迎來到臺灣\r\n".encode("big5"))
+    cap = {"url": path.as_uri(), "style": {"size": 48}}
+    result = await render_doc(
+        {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
+    )
+    assert result.captions["encoding"] == "big5"
+    got = read_frame(frame_at(result.video, 0.5), tmp_path, "chi_tra")
+    assert got.replace(" ", "") == "歡迎來到臺灣", got
+
+
+@pytest.mark.ffmpeg
 async def test_youtube_word_timings_drive_the_highlight(
     render_doc: Render, black: Path, tmp_path: Path
 ) -> None:
