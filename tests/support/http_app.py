@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from vidsvc.errors import CompositionNotFound, ServiceUnavailable
 from vidsvc.http import create_app
 from vidsvc.jobs import Job, JobError, JobEvent, JobKind, JobState, Progress, new_job_id, utcnow
 from vidsvc.media import gpu
+from vidsvc.runner.budget import Budget
 from vidsvc.runner.service import Runner
 from vidsvc.schema import parse_composition
 
@@ -35,6 +36,16 @@ DOC: dict[str, Any] = {
 }
 
 
+class FakePool:
+    """The pool's one surface the app uses: `slot()`, a unit of a real Budget (beat detection)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.budget = Budget(settings.max_concurrent_jobs)
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        return self.budget.unit()
+
+
 class FakeRunner:
     """The Runner façade in memory (same methods and attributes as vidsvc.runner.service)."""
 
@@ -42,6 +53,7 @@ class FakeRunner:
         self.settings = settings
         self.instance_id = "fake-1"
         self.draining = False
+        self.pool = FakePool(settings)
         self.jobs: dict[str, Job] = {}
         self.blobs: dict[str, Path] = {}
         self.presigned = False

@@ -1,8 +1,11 @@
 """The app factory and `serve`: what runs, in which order, and how it stops (ARCHITECTURE §5).
 
-Cleanup contexts, entered in order and left in reverse: the URL signer, then the Runner
-(stores → migrations → pool; drained and closed on the way out). On shutdown, before aiohttp
-waits for handlers: the runner stops accepting work (503) and every WebSocket gets 1001.
+Cleanup contexts, entered in order and left in reverse: the loop-lag monitor (metrics.py), the
+URL signer, then the Runner
+(stores → migrations → pool; drained and closed on the way out), then the beat detector (it
+takes units of the pool's budget; its analyses stop before the pool drains). On shutdown,
+before aiohttp waits for handlers: the runner stops accepting work (503) and every WebSocket
+gets 1001.
 Tests inject `create_app(settings, runner=fake_or_real)` and skip Runner.open.
 """
 
@@ -19,13 +22,14 @@ from aiohttp import web
 
 from vidsvc.config import Settings
 from vidsvc.http.auth import setup_auth
+from vidsvc.http.beats import beats_context
 from vidsvc.http.console import setup_console
 from vidsvc.http.dev import setup_dev
 from vidsvc.http.docs import setup_docs
 from vidsvc.http.errors import setup_errors
 from vidsvc.http.events import close_sockets, setup_events
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY, SOCKETS_KEY
-from vidsvc.http.metrics import setup_metrics
+from vidsvc.http.metrics import loop_lag_context, setup_metrics
 from vidsvc.http.ratelimit import document_rate_limit, setup_rate_limit
 from vidsvc.http.routes import setup_routes
 from vidsvc.http.signing import Signer, load_key
@@ -64,11 +68,13 @@ def create_app(settings: Settings, *, runner: Runner | None = None) -> web.Appli
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS_KEY] = settings
     app[SOCKETS_KEY] = WeakSet()
+    app.cleanup_ctx.append(loop_lag_context)
     app.cleanup_ctx.append(signer_context)
     if runner is None:
         app.cleanup_ctx.append(runner_context)
     else:
         app[RUNNER_KEY] = runner
+    app.cleanup_ctx.append(beats_context)  # after the runner's: it needs the pool
     app.on_shutdown.append(on_shutdown)
     setup_errors(app)
     setup_rate_limit(app, settings)  # before auth: a flood of bad tokens is limited too

@@ -10,6 +10,7 @@ from aiohttp import web
 from vidsvc.config import Settings
 
 if TYPE_CHECKING:
+    from vidsvc.beats.service import BeatDetector
     from vidsvc.http.signing import Signer
     from vidsvc.runner.service import Runner
 
@@ -22,3 +23,5 @@ SOCKETS_KEY: web.AppKey[WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 SIGNER_KEY: web.AppKey[Signer] = web.AppKey("signer")
 #: The OpenAPI document, built once after every route is registered.
 OPENAPI_KEY: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+#: The beat-detection route's analyses (made at start-up: vidsvc/http/beats.py beats_context).
+BEATS_KEY: web.AppKey[BeatDetector] = web.AppKey("beats")

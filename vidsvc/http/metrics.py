@@ -6,6 +6,8 @@ would grow without bound); what matched no route is "unmatched". The middleware 
 outermost, so it sees the status the client got, the error envelope's included. A WebSocket
 counts once (status 101) when it closes; its lifetime is no request latency. The runner's registry
 (vidsvc/runner/metrics.py) is rendered after this one, its store gauges refreshed first.
+`vidsvc_event_loop_lag_seconds` is a histogram of the loop's lag samples (runner/looplag.py),
+fed by `loop_lag_context`, which runs (and warns over 100 ms) with or without metrics.
 ENABLE_METRICS=false: no route (404) and no middleware.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -24,12 +26,15 @@ from vidsvc.config import Settings
 from vidsvc.errors import VidsvcError
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SOCKETS_KEY
+from vidsvc.runner.looplag import LoopLag
 
 log = logging.getLogger(__name__)
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
 #: Seconds: most API calls take milliseconds; a submit that probes a callback host, longer.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+#: Seconds: an idle loop is late by well under a millisecond; 0.1 s is the warning line.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 #: The status label of a request whose client went away before an answer (nginx's 499).
 CLIENT_GONE = "499"
 #: The status a response was prepared (sent) with: what a cancelled handler's client got.
@@ -61,6 +66,12 @@ class HttpMetrics:
             "vidsvc_websocket_connections", "Open progress WebSockets", registry=r
         )
         self.websockets.set_function(lambda: len(app[SOCKETS_KEY]))
+        self.loop_lag = Histogram(
+            "vidsvc_event_loop_lag_seconds",
+            "How late the event loop ran a timer, sampled every 0.1 s",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
 
     def record(self, request: web.Request, status: str, seconds: float) -> None:
         route = route_template(request)
@@ -70,6 +81,17 @@ class HttpMetrics:
 
 
 METRICS_KEY = web.AppKey("http_metrics", HttpMetrics)
+LOOP_LAG_KEY = web.AppKey("loop_lag", LoopLag)
+
+
+async def loop_lag_context(app: web.Application) -> AsyncIterator[None]:
+    """The loop-lag monitor for the app's lifetime, feeding the histogram if metrics are on."""
+    metrics = app.get(METRICS_KEY)
+    monitor = LoopLag(metrics.loop_lag.observe if metrics is not None else None)
+    app[LOOP_LAG_KEY] = monitor
+    monitor.start()
+    yield
+    await monitor.stop()
 
 
 def route_template(request: web.Request) -> str:
@@ -100,7 +122,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     tag="health",
     description="Jobs by state and kind, queue depth, render duration and speed histograms, "
     "FFmpeg processes running, open WebSockets, HTTP requests by route template, method and "
-    "status, and their latency. 404 when ENABLE_METRICS=false.",
+    "status, and their latency, and the event loop's lag. 404 when ENABLE_METRICS=false.",
     responses={200: (None, "Prometheus text format 0.0.4")},
     produces=("text/plain",),
 )

@@ -4,6 +4,10 @@ The dispatcher takes a free slot, then a job: the next id from the backlog (clai
 when the backlog is quiet, the oldest queued row (so a lost wake-up delays a job by at most
 POLL_SECONDS, never strands it). The row is the lock; the backlog only wakes us.
 
+A claimed job runs under a unit of the pool's `budget` (budget.py), which beat analyses share
+through `slot()`: renders and analyses together never exceed MAX_CONCURRENT_JOBS, analyses
+leave a unit to jobs when there are two or more, and a job waiting for a unit goes first.
+
 Stopping: no new claims; running jobs get SHUTDOWN_GRACE to finish; the rest are cancelled with
 reason SHUTDOWN (FFmpeg's process group is killed and the job is handed back to the queue).
 `hurry()` (a second SIGTERM) cuts the grace short: the cancelling starts at once.
@@ -15,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from vidsvc.errors import StorageError, VidsvcError
 from vidsvc.jobs import Job, JobId
+from vidsvc.runner.budget import Budget, budgeted
 from vidsvc.runner.execute import Handlers, execute
 from vidsvc.runner.lifecycle import Control, Deps, StopReason
 
@@ -36,7 +42,8 @@ class Running:
 class WorkerPool:
     def __init__(self, deps: Deps, handlers: Handlers) -> None:
         self.deps = deps
-        self.handlers = handlers
+        self.budget = Budget(deps.settings.max_concurrent_jobs)
+        self.handlers = budgeted(handlers, self.budget)
         self.load = deps.load  #: every job here counts in it from its claim to its end
         self.settings = deps.settings
         self.running: dict[JobId, Running] = {}
@@ -46,6 +53,12 @@ class WorkerPool:
 
     def start(self) -> None:
         self._dispatcher = asyncio.create_task(self._dispatch(), name="pool-dispatch")
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """A unit of the budget for FFmpeg-heavy work outside a job (a beat analysis), held for
+        the block; it waits behind the jobs waiting for one, and such work holds at most all
+        but one unit (budget.py)."""
+        return self.budget.unit()
 
     async def _next(self) -> Job | None:
         jobs, owner, lease = (

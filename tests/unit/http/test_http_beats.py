@@ -1,4 +1,5 @@
-"""POST /internal/v1/beat-detection: flag, auth, accuracy on generated music, clear 400s, cache.
+"""POST /internal/v1/beat-detection: flag, auth, accuracy on generated music, clear 400s, cache,
+and the 503s when busy (the budget itself: tests/acceptance/reliability/test_beats_budget.py).
 
 Real FFmpeg decodes lavfi-made inputs; the tracker runs for real (vidsvc/beats).
 """
@@ -15,10 +16,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.support.http_app import assert_envelope
+from tests.support.beat_inputs import click_track
+from tests.support.http_app import FakeRunner, assert_envelope
 from tests.support.media import ffmpeg
 from vidsvc.beats import detect as beats
+from vidsvc.beats import service
 from vidsvc.http.beats import BeatsSchema
+from vidsvc.http.keys import BEATS_KEY
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -163,3 +167,37 @@ async def test_long_inputs_are_analysed_up_to_the_cap(
     assert body["analyzed_seconds"] == beats.MAX_SECONDS == 600
     assert 599 <= body["beats"][-1] <= 600
     assert abs(body["bpm"] - 120) <= 2
+
+
+async def test_busy_is_a_503_with_retry_after(
+    beat_client: Callable[..., Awaitable[Client]], sounds: dict[str, Path], fake: FakeRunner
+) -> None:
+    """Too many requests under way: QUEUE_FULL at once; no slot of MAX_CONCURRENT_JOBS within
+    the wait limit: SERVICE_UNAVAILABLE; draining: SERVICE_UNAVAILABLE; each with Retry-After."""
+    client = await beat_client()
+    detector = client.app[BEATS_KEY]
+    track = click_track(sounds["click120"].parent, 110)  # bytes of its own: no cache answers
+
+    async def refused(code: str) -> str:
+        response = await client.post(URL, json={"url": track.as_uri()}, headers=AUTH)
+        assert response.status == 503
+        body = await response.json()
+        assert_envelope(body, code)
+        assert response.headers["Retry-After"] == str(service.RETRY_AFTER_S)
+        message: str = body["error"]["message"]
+        return message
+
+    detector.max_pending = 0
+    assert "under way" in await refused("QUEUE_FULL")
+    detector.max_pending, detector.wait_seconds = service.MAX_PENDING, 0.2
+    budget = fake.pool.budget
+    for _ in range(budget.units):  # renders hold every slot
+        await budget.acquire(job=True)
+    assert "MAX_CONCURRENT_JOBS" in await refused("SERVICE_UNAVAILABLE")
+    for _ in range(budget.units):
+        budget.release(job=True)
+    fake.draining = True
+    assert "shutting down" in await refused("SERVICE_UNAVAILABLE")
+    fake.draining = False
+    status, body = await post(client, track)
+    assert status == 200 and abs(body["bpm"] - 110) <= 2
