@@ -255,40 +255,42 @@ async def test_only_spoken_text_of_a_webvtt_file_is_drawn(
     assert ink(frame_at(result.video, 1.1)).box is None  # between the cues: nothing at all
 
 
+#: A GB2312 file from another tool (crafted/, CRLF), and a Big5 one (Taiwan's legacy encoding)
+#: whose 歡迎來到臺灣 has four characters GB2312 does not.
+LEGACY = {
+    "gb2312": (
+        (FILES / "crafted" / "zh_gb2312.srt").read_bytes(),
+        "gb18030",
+        "chi_sim",
+        "你好世界",
+    ),
+    "big5": (
+        "1\r\n00:00:00,000 --> 00:00:02,000\r\n歡迎來到臺灣\r\n".encode("big5"),
+        "big5",
+        "chi_tra",
+        "歡迎來到臺灣",
+    ),
+}
+
+
 @pytest.mark.ffmpeg
-async def test_a_gb2312_file_draws_its_chinese(
-    render_doc: Render, black: Path, tmp_path: Path
+@pytest.mark.parametrize("name", LEGACY)
+async def test_a_legacy_encoded_file_draws_its_chinese(
+    render_doc: Render, black: Path, tmp_path: Path, name: str
 ) -> None:
-    """A legacy-encoded SRT (GB2312, CRLF) is decoded, not drawn as mojibake; the encoding
-    that read it is in the render's captions facts."""
-    need_tesseract("chi_sim")
-    path = tmp_path / "zh.srt"
-    path.write_bytes((FILES / "crafted" / "zh_gb2312.srt").read_bytes())
+    """A legacy-encoded SRT is decoded, not drawn as mojibake (read back with the script's
+    tesseract pack); the encoding that read it is in the render's captions facts."""
+    data, encoding, lang, text = LEGACY[name]
+    need_tesseract(lang)
+    path = tmp_path / f"{name}.srt"
+    path.write_bytes(data)
     cap = {"url": path.as_uri(), "style": {"size": 48}}
     result = await render_doc(
         {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
     )
-    assert result.captions["encoding"] == "gb18030"
-    got = read_frame(frame_at(result.video, 0.5), tmp_path, "chi_sim")
-    assert got.replace(" ", "") == "你好世界", got
-
-
-@pytest.mark.ffmpeg
-async def test_a_big5_file_draws_its_traditional_chinese(
-    render_doc: Render, black: Path, tmp_path: Path
-) -> None:
-    """A Big5 SRT (Taiwan's legacy encoding) draws its traditional characters, read back with
-    tesseract's chi_tra: 歡迎來到臺灣 has four characters GB2312 does not have."""
-    need_tesseract("chi_tra")
-    path = tmp_path / "zh_tw.srt"
-    path.write_bytes("1\r\n00:00:00,000 --> 00:00:02,000\r\n歡迎來到臺灣\r\n".encode("big5"))
-    cap = {"url": path.as_uri(), "style": {"size": 48}}
-    result = await render_doc(
-        {"clips": [{"url": black}], "captions": cap, "output": {"resolution": "360p", "fps": 10}}
-    )
-    assert result.captions["encoding"] == "big5"
-    got = read_frame(frame_at(result.video, 0.5), tmp_path, "chi_tra")
-    assert got.replace(" ", "") == "歡迎來到臺灣", got
+    assert result.captions["encoding"] == encoding
+    got = read_frame(frame_at(result.video, 0.5), tmp_path, lang)
+    assert got.replace(" ", "") == text, got
 
 
 @pytest.mark.ffmpeg
