@@ -1,4 +1,5 @@
-"""What only the Redis backends promise: several instances, dead consumers, restarts, outages.
+"""What only the Redis backends promise: several instances, dead consumers, restarts, outages,
+cancels that reach the caller.
 
 Runs against a real redis-server (tests.support.redis_server). A "crash" is simulated by closing a
 handle's connections without its clean hand-back, as a SIGKILL would leave them.
@@ -19,7 +20,7 @@ from redis.asyncio import Redis
 from tests.support.redis_server import RedisServer
 from vidsvc.errors import StorageError
 from vidsvc.store.redis import RedisBacklog, RedisPubSub
-from vidsvc.store.redis.client import connect
+from vidsvc.store.redis.client import connect, storage_errors
 from vidsvc.store.redis.keys import CHANNEL, CONSUMERS, PROCESSING
 
 Opener = Callable[..., Awaitable[Any]]
@@ -260,3 +261,44 @@ async def test_open_fails_with_storage_error_when_redis_is_down(redis_prefix: st
         await RedisBacklog.open("redis://127.0.0.1:1/0", prefix=redis_prefix, timeout_s=0.5)
     with pytest.raises(StorageError):
         await RedisPubSub.open("redis://127.0.0.1:1/0", prefix=redis_prefix, timeout_s=0.5)
+
+
+async def _cancelled_after(turns: int, call: Callable[[], Awaitable[object]]) -> bool | None:
+    """Cancel a task running `call` after `turns` loop turns: True if it ended cancelled, False
+    if it ran on past the cancel, None if it had finished before the cancel came."""
+    task = asyncio.create_task(call())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    if not task.cancel():
+        return None
+    try:
+        await task
+    except asyncio.CancelledError:
+        return True
+    return False
+
+
+async def test_a_cancel_that_python_3_11s_wait_for_drops_is_delivered() -> None:
+    """redis-py sends each command through asyncio.wait_for, which before Python 3.12 returns the
+    result and drops a cancel that lands as the send ends (gh-86296); storage_errors delivers it
+    (a task cancelled there went on running: docs/reliability.md L5)."""
+
+    async def send() -> None:
+        with storage_errors("publish"):
+            await asyncio.wait_for(asyncio.sleep(0), 1)  # what every redis-py command does
+        await asyncio.sleep(0)  # a dropped cancel lets the task get this far, and on
+
+    outcomes = [await _cancelled_after(turns, send) for turns in range(8)]
+    assert False not in outcomes and True in outcomes, outcomes
+
+
+async def test_a_task_cancelled_during_a_publish_ends_cancelled(opened: Opener) -> None:
+    """L5: 360 cancels at every point of a real PUBLISH: each one ends the task (on Python
+    3.11 about a third of them were lost, and the task ran on)."""
+    ps = await opened(RedisPubSub)
+    outcomes = [
+        await _cancelled_after(turns, lambda: ps.publish("job:a", b"x"))
+        for turns in range(12)
+        for _ in range(30)
+    ]
+    assert outcomes.count(False) == 0 and outcomes.count(True) > 100, outcomes

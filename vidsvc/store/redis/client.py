@@ -2,10 +2,19 @@
 
 Timeouts are short so that an outage fails a request in about `timeout_s`, never a default that
 hangs. Imports only vidsvc.errors.
+
+A cancellation that redis-py dropped is delivered here too. With a socket timeout, redis-py
+sends every command through `asyncio.wait_for`, which before Python 3.12 returns the result and
+swallows the caller's cancellation when the send finishes in the same loop turn as the cancel
+(CPython gh-86296): a third of the cancels that landed during a PUBLISH were lost, measured. A
+task cancelled there ran on as if nothing happened, and a job waited on its progress writer,
+stopped that way at the end of every render: for ever before CLOSE_TIMEOUT bounded the wait, 10 s
+since (docs/reliability.md L5).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,11 +34,25 @@ RETRY = Retry(ExponentialBackoff(cap=0.1, base=0.02), 1, supported_errors=(Conne
 
 @contextmanager
 def storage_errors(what: str) -> Iterator[None]:
-    """Translate driver errors at the store boundary (the message names no URL or password)."""
+    """Translate driver errors at the store boundary (the message names no URL or password), and
+    raise CancelledError when the task was cancelled inside and the driver dropped it."""
+    task = asyncio.current_task()
+    asked = task.cancelling() if task is not None else 0  #: cancels it had before the call
     try:
         yield
     except (RedisError, TimeoutError) as exc:  # TimeoutError: our own bound on blocking calls
+        _deliver_dropped_cancel(task, asked, exc)
         raise StorageError(f"redis {what} failed: {exc}", details={"backend": "redis"}) from exc
+    _deliver_dropped_cancel(task, asked)
+
+
+def _deliver_dropped_cancel(
+    task: asyncio.Task[object] | None, asked: int, cause: BaseException | None = None
+) -> None:
+    """A cancel asked for during the call and never uncancelled (asyncio.timeout uncancels its
+    own) reached no one: raise it, so the task ends as its canceller meant."""
+    if task is not None and task.cancelling() > asked:
+        raise asyncio.CancelledError from cause
 
 
 def pool(
