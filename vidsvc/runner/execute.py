@@ -95,6 +95,7 @@ async def execute(job: Job, deps: Deps, control: Control, handlers: Handlers) ->
         log.exception("job crashed", extra={"job_id": job.id})
         await writer.close()
         final = await _fail(job, deps, ProcessingFailed(f"internal error ({type(exc).__name__})"))
+    control.settled = True
     await _after(final, handler, deps)
     state = final.state.value if final else "lost"
     elapsed = round((time.monotonic() - started) * 1000)

@@ -41,9 +41,12 @@ class StopReason(enum.Enum):
 
 @dataclass(slots=True)
 class Control:
-    """What the pool tells a running job; `reason` is read when the job is cancelled."""
+    """What the pool tells a running job; `reason` is read when the job is cancelled.
+    `settled`: its last row is written, so nothing is left to stop (its lease is gone with it,
+    and a cancel now would only cut the after-job steps short)."""
 
     reason: StopReason = StopReason.SHUTDOWN
+    settled: bool = False
 
 
 #: Called with a job's final row once it reached a terminal state (or was handed back).

@@ -134,9 +134,11 @@ class WorkerPool:
                 return
 
     def stop_job(self, job_id: JobId, reason: StopReason) -> bool:
-        """Cancel a job running here; `reason` decides what its last write is."""
+        """Cancel a job running here; `reason` decides what its last write is. A settled job
+        (its final row written; the heartbeat's renewal then fails) runs its after-job steps
+        to their end: cancelling it there skipped the estimator, metrics and the log line."""
         running = self.running.get(job_id)
-        if running is None:
+        if running is None or running.control.settled:
             return False
         running.control.reason = reason
         running.task.cancel()

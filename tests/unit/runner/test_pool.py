@@ -91,3 +91,29 @@ async def test_a_lost_wake_up_delays_a_job_but_never_strands_it() -> None:
         assert await _states(stores, [job]) == [JobState.COMPLETED]
     finally:
         await pool.stop(0)
+
+
+async def test_a_job_that_wrote_its_final_row_finishes_its_after_job_steps() -> None:
+    """Once the final row is written the lease is gone, so the heartbeat's renewal fails; it
+    must not stop the job as LOST while its after-job steps (estimator, metrics) still run."""
+    stores = memory_stores()
+    release = asyncio.Event()
+    after: list[str] = []
+
+    async def slow_after(final: Job) -> None:
+        after.append("started")
+        await release.wait()  # several heartbeats pass meanwhile
+        after.append("done")
+
+    pool = WorkerPool(deps(stores, after_job=(slow_after,)), {JobKind.COMPOSITION: Scripted()})
+    [job] = await _queue(stores, 1)
+    pool.start()
+    try:
+        await _until(lambda: after == ["started"])
+        await asyncio.sleep(0.2)  # four heartbeats, each failing to renew the finished lease
+        release.set()
+        await _until(lambda: not pool.running)
+        assert after == ["started", "done"]
+        assert await _states(stores, [job]) == [JobState.COMPLETED]
+    finally:
+        await pool.stop(0)
