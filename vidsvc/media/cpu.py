@@ -5,8 +5,12 @@ validating a large body take seconds of pure Python (docs/reliability.md L9). On
 froze every request and let other jobs' leases lapse; on the default executor they would queue
 behind (and in front of) file I/O. Here they run on THREADS threads of their own, so two jobs
 prepare at once and the rest wait their turn without holding the loop. The loop still needs the
-GIL between its I/O waits; CPython hands it over at least every 5 ms (sys.getswitchinterval),
-which bounds what a busy worker thread costs a request. A cancelled caller stops waiting at
+GIL at every wake-up; CPython makes a busy thread hand it over after the switch interval, 5 ms
+by default, so a request needing a dozen wake-ups could wait 60 ms behind a layout: the first
+use of these threads sets it to SWITCH_INTERVAL (1 ms; the threads lose nothing measurable).
+One C call that runs long holds the GIL whatever the interval: work here goes in pieces (a
+caption file's characters are gathered cue by cue, not as one 5 MB string). A cancelled caller
+stops waiting at
 once; the function itself runs to its end (threads cannot be interrupted), which the caps bound.
 
 Imports nothing from vidsvc.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -24,12 +29,14 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 THREADS = 2
+SWITCH_INTERVAL = 0.001
 _pool: ThreadPoolExecutor | None = None
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
+        sys.setswitchinterval(min(SWITCH_INTERVAL, sys.getswitchinterval()))
         _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="vidsvc-cpu")
     return _pool
 

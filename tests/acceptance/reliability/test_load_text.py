@@ -66,7 +66,7 @@ async def test_preparing_the_heaviest_text_keeps_health_fast_and_leases_held(
             assert resp.status == 200
             await resp.read()
         latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
     final = await settle(http, srv.url, [other, heavy], 60)
     latencies.sort()
     p50, p99 = (latencies[math.ceil(len(latencies) * q) - 1] * 1000 for q in (0.5, 0.99))
