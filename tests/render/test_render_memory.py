@@ -317,25 +317,27 @@ async def test_by_parts_memory_is_flat_in_the_number_of_clips(
     make_settings: Callable[..., Settings], media: dict[str, Path], still: Path, tmp_path: Path
 ) -> None:
     """Issue 23's bar: 30 clips with crossfades, fades through black and shapes within 1.2x of
-    the peak of 5 such clips, at the same output size, 720p. Parts of 3 clips over three
+    the peak of 5 such clips (the lower of two renders each, so a transient spike in either does
+    not decide), at the same output size, 720p. Parts of 3 clips over three
     sources in turn, so both are by parts and every full part holds the same three (5 clips: 3
     and 2; 30: ten of 3): below RENDER_PART_CLIPS a render is one FFmpeg, which grows by 10 to
     35 MiB a clip."""
     from vidsvc.work.compositions.render import render
 
     settings = make_settings(RENDER_PART_CLIPS="3")
-    peaks = {}
-    for n in (5, 30):
+    peaks: dict[int, list[float]] = {5: [], 30: []}
+    for n in (5, 30, 5, 30):  # twice each: one render's peak varies by up to 1.2x on its own
         out = tmp_path / f"flat{n}.mp4"
         document = {"clips": _mixed({**media, "still": still}, n, cycle=3)}
         comp = parse_composition(
             _as_urls({**document, "output": {**OUTPUT, "resolution": "720p"}})
         )
         result = await render(comp, settings, video_out=out, thumbnail_out=out.with_suffix(".jpg"))
-        peaks[n] = result.ffmpeg.memory_peak_mb
-        assert peaks[n] is not None and peaks[n] <= result.memory["memory_estimate_mb"]
-    print(f"peak: 5 clips {peaks[5]} MiB, 30 clips {peaks[30]} MiB")
-    assert peaks[30] <= 1.2 * peaks[5]
+        peak = result.ffmpeg.memory_peak_mb
+        assert peak is not None and peak <= result.memory["memory_estimate_mb"]
+        peaks[n].append(peak)
+    print(f"peaks: 5 clips {peaks[5]} MiB, 30 clips {peaks[30]} MiB")
+    assert min(peaks[30]) <= 1.2 * min(peaks[5])
 
 
 async def test_a_part_that_fails_fails_the_render_and_leaves_nothing(

@@ -123,7 +123,9 @@ async def test_unknown_ids_are_404_without_database_errors(
     async with real.ws_connect(f"/ws/compositions/{job_id}") as ws:
         await ws.receive(timeout=5)
         assert ws.close_code == 4404
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # the loop-lag monitor's warning says the machine was busy (a loaded CI host), not the store
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r for r in warned if r.name != "vidsvc.runner.looplag"]
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG, reason="the ffmpeg component needs the binary")
