@@ -114,10 +114,9 @@ async def run_ffmpeg(
     parts: Sequence[Sequence[str]] = (),
     pipe: str | None = None,
 ) -> FFmpegRun:
-    """Run `settings.ffmpeg_bin *argv` in `cwd`; raise ProcessingFailed unless it exits 0.
-    `load` counts it as an FFmpeg render running while it does. `pixels` (the output frame's)
-    scales JOB_TIMEOUT and the derived child limits past 1080p. `parts`: commands that write
-    its pictures into the FIFO `pipe`, one after another (media/feed.py)."""
+    """Run `settings.ffmpeg_bin *argv` in `cwd`; raise ProcessingFailed unless it exits 0. `load`
+    counts it while it runs; `pixels` (the output frame's) scales JOB_TIMEOUT and the child limits
+    past 1080p; `parts` write its pictures into the FIFO `pipe`, one after another (feed.py)."""
     limit = job_timeout(settings, pixels) if timeout is None else timeout
     started = time.monotonic()
     argv = (settings.ffmpeg_bin, *ffreport.BENCHMARK_ARGS, *argv)
