@@ -53,11 +53,9 @@ async def with_caption_file(
     staged = await inputs.stage(
         [cap.url], folder, settings, fields={cap.url: FIELD}, max_bytes=MAX_CAPTION_BYTES
     )
-    path = staged[cap.url]
-    size = path.stat().st_size
-    if size > MAX_CAPTION_BYTES:
-        raise InvalidClipFormat.at(FIELD, f"{size} bytes, over the cap of {MAX_CAPTION_BYTES}")
-    data = await asyncio.to_thread(_read, path)  # file I/O: the default executor
+    # staging held the cap on the wire (or by a local file's size); the read holds it again
+    # for a linked local file that grew since
+    data = await asyncio.to_thread(_read, staged[cap.url])  # file I/O: the default executor
     subs = await cpu.run(subtitles.read, data, words=cap.mode in WORD_MODES)  # CPU: its own pool
     if subs.words:
         read = dataclasses.replace(cap, cues=(), words=subs.words, url=None)
