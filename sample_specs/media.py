@@ -2,7 +2,8 @@
 
 Run as `python -m sample_specs.media [--out DIR] [--force]` (or `make media`).
 Everything is synthesized with FFmpeg's lavfi sources, so no binary file is
-committed and a fresh clone can render every sample spec. This is a developer
+committed and a fresh clone can render every sample spec (the narrations use the flite
+voice source, so FFmpeg must be built with libflite, as Debian's is). This is a developer
 tool, not service code: it shells out to FFmpeg directly. bench/harness/media.py reuses
 the Asset machinery for the benchmark's own inputs.
 """
@@ -128,6 +129,32 @@ def drums_asset(name: str, duration: float) -> Asset:
     return Asset(name, duration, audio=graph, codec_args=("-c:a", "libmp3lame", "-b:a", "128k"))
 
 
+#: Silence after each narration's last word, as text-to-speech services leave it.
+NARRATION_TAIL_S = 0.6
+
+
+def narration_asset(name: str, text: str, speech: float, rate: int) -> Asset:
+    """`text` spoken by flite's `slt` voice (16 kHz, resampled to `rate`), then
+    NARRATION_TAIL_S of silence; `speech` is how long flite speaks it (its own output's
+    duration), so the file lasts `speech` + the tail. MP3 or 16-bit WAV by the name."""
+    graph = f"flite=voice=slt:text='{text}',aresample={rate},apad=pad_dur={NARRATION_TAIL_S}"
+    codecs = (
+        ("-c:a", "libmp3lame", "-b:a", "64k") if name.endswith(".mp3") else ("-c:a", "pcm_s16le")
+    )
+    return Asset(name, round(speech + NARRATION_TAIL_S, 3), audio=graph, codec_args=codecs)
+
+
+#: narrated_short.json's three narrations (no ' or : in the text: lavfi would read them).
+SAMPLE_NARRATIONS = (
+    narration_asset("narration_1.mp3", "Every morning starts here. The city wakes up slowly.",
+                    3.615, 24000),
+    narration_asset("narration_2.wav", "Coffee first, then the commute across town.",
+                    3.015, 16000),
+    narration_asset("narration_3.mp3", "By night the lights take over. See you tomorrow.",
+                    3.44, 44100),
+)  # fmt: skip
+
+
 SAMPLE_VIDEOS = (
     VideoRecipe("clip_a.mp4", 6, (1280, 720), "testsrc2=s=1280x720:r=30",
                 "sine=f=440:beep_factor=4:sample_rate=48000"),
@@ -180,6 +207,7 @@ def sample_assets() -> list[Asset]:
         music_asset("loop.mp3", 3),  # shorter than any spec: exercises music_loop
         voice_asset("voiceover.wav", 6),
         drums_asset("drums.mp3", 20),  # finished_sound.json: beats to cut on
+        *SAMPLE_NARRATIONS,  # narrated_short.json: one per scene
         *SAMPLE_STILLS,
     ]
 

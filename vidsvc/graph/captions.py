@@ -1,14 +1,17 @@
 """Captions as events of the render's one ASS document (docs/contract.md §3.1 `captions`).
 
-- Times: `offset` is added, then every cue is clipped to the timeline; cues left empty are
-  dropped, the rest sorted by start. Overlapping cues are stacked by libass (captions are
-  placed by alignment and margins, not pinned, so libass' collision handling applies).
-- `cues` (or a parsed file) in mode `lines`: one event per cue, wrapped like overlays.
-- `words`: grouped into short lines (at most about two lines of the wrap width, a new group
-  after a pause of PAUSE_MS or a sentence end); mode `lines` shows each group for its time,
-  `highlight` shows the group with the spoken word in `style.highlight_color` (one event per
-  word: karaoke tags only recolour, and this way every word change is exact to the frame
-  rounding), `word` shows one word at a time.
+- Times: `offset` is added (not to narrations' words: they are placed on the output timeline
+  already), then every cue is clipped to the timeline; cues left empty are dropped, the rest
+  sorted by start. Overlapping cues are stacked by libass (captions are placed by alignment
+  and margins, not pinned, so libass' collision handling applies).
+- Sources combine: `cues`, `words` and each narration's words (graph/narration_captions.py)
+  are all drawn, in the captions' style, mode and position, as events sorted by start.
+- `cues` (or a parsed file), in every mode: one event per cue, wrapped like overlays.
+- `words` (each source's stream on its own): grouped into short lines (at most about two
+  lines of the wrap width, a new group after a pause of PAUSE_MS or a sentence end); mode
+  `lines` shows each group for its time, `highlight` shows the group with the spoken word in
+  `style.highlight_color` (one event per word: karaoke tags only recolour, and this way every
+  word change is exact to the frame rounding), `word` shows one word at a time.
 - Position: `bottom` sits above a bottom margin of 8 % of the height (landscape) or 22 % (a
   portrait frame, above the buttons short-video apps draw over the bottom 15-35 %); `top` below
   the safe margin (12 % in portrait); `center` in the middle.
@@ -19,6 +22,8 @@ Pure: imports the leaves and vidsvc.graph only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 
 from vidsvc import spec
 from vidsvc.graph import ass, layout
@@ -54,7 +59,7 @@ def clean(text: str) -> str:
     return _CONTROLS.sub(" ", text).strip()
 
 
-def timed(cues: tuple[spec.Cue, ...], offset_ms: int, total_ms: int) -> list[spec.Cue]:
+def timed(cues: Sequence[spec.Cue], offset_ms: int, total_ms: int) -> list[spec.Cue]:
     """Offset, clipped to [0, total], empty ones dropped, sorted by start."""
     out = []
     for cue in cues:
@@ -139,35 +144,49 @@ def _highlight_colour(rgba: str) -> str:
 
 
 def timed_texts(
-    captions: spec.Captions, size: tuple[int, int], total_ms: int
+    captions: spec.Captions,
+    size: tuple[int, int],
+    total_ms: int,
+    narrated: Sequence[Sequence[spec.Cue]] = (),
 ) -> list[tuple[int, int, str]]:
-    """(start, end, ASS text) of every caption event."""
+    """(start, end, ASS text) of every caption event, by start: the cues as lines, the words
+    of `captions.words` and of each stream of `narrated` (words already on the output
+    timeline: `offset` is not added) in `captions.mode`."""
     st = captions.style
     m = layout.safe_margin(size)
     width = min(st.max_width or size[0] - 2 * m, size[0] - 2 * m)
     em = float(st.size)
-    if not captions.words:
-        return [
-            (
-                c.start_ms,
-                c.end_ms,
-                "\\N".join(map(ass.escape_text, layout.break_lines(c.text, width, em))),
-            )
-            for c in timed(captions.cues, captions.offset_ms, total_ms)
-        ]
-    words = [
-        spec.Cue(start_ms=w.start_ms, end_ms=w.end_ms, text=" ".join(w.text.split()))
-        for w in timed(captions.words, captions.offset_ms, total_ms)
+    out = [
+        (
+            c.start_ms,
+            c.end_ms,
+            "\\N".join(map(ass.escape_text, layout.break_lines(c.text, width, em))),
+        )
+        for c in timed(captions.cues, captions.offset_ms, total_ms)
     ]
-    if captions.mode == "word":
+    streams = [timed(captions.words, captions.offset_ms, total_ms)]
+    streams += [timed(stream, 0, total_ms) for stream in narrated]
+    colour = _highlight_colour(st.highlight_color)
+    for words in streams:
+        out += _word_texts(words, captions.mode, width, em, colour)
+    # stable: each source's own order stays (libass stacks overlapping events in this order)
+    return sorted(out, key=lambda event: event[0])
+
+
+def _word_texts(
+    words: list[spec.Cue], mode: str, width: int, em: float, colour: str
+) -> list[tuple[int, int, str]]:
+    """One stream of words as events: grouped lines, the group with the spoken word
+    highlighted, or one word at a time."""
+    words = [replace(w, text=" ".join(w.text.split())) for w in words]
+    if mode == "word":
         return [(w.start_ms, w.end_ms, ass.escape_text(w.text)) for w in words]
     out = []
-    colour = _highlight_colour(st.highlight_color)
     for grp in group(words, width, em):
         texts = [w.text for w in grp]
         lines = _lines(texts, width, em)
         start, end = grp[0].start_ms, max(w.end_ms for w in grp)
-        if captions.mode == "lines":
+        if mode == "lines":
             out.append((start, end, _render_group(texts, lines, None, colour)))
             continue
         for i, word in enumerate(grp):
@@ -184,8 +203,10 @@ def events(
     face: FontFace,
     layer: int,
     styles: list[ass.Style],
+    narrated: Sequence[Sequence[spec.Cue]] = (),
 ) -> list[ass.Event]:
-    """The caption events (and their styles, appended to `styles`)."""
+    """The caption events (and their styles, appended to `styles`); `narrated`: streams of
+    words on the output timeline drawn with them (graph/narration_captions.py)."""
     st = captions.style
     alignment, margin_v = margins(captions.position, size)
     m = layout.safe_margin(size)
@@ -194,7 +215,7 @@ def events(
     styles.extend(kinds)
     fad = f"{{\\fad({st.fade_in_ms},{st.fade_out_ms})}}" if st.fade_in_ms or st.fade_out_ms else ""
     out = []
-    for start, end, text in timed_texts(captions, size, total_ms):
+    for start, end, text in timed_texts(captions, size, total_ms, narrated):
         for k, style in enumerate(kinds):
             out.append(
                 ass.Event(

@@ -20,7 +20,8 @@ from vidsvc import spec
 IDENTITY_FITS = frozenset({"contain", "cover"})
 
 #: Every `spec.Clip` field and which concept owns it: "look" (resolved here), "placement"
-#: (graph/timeline.py: where and how long, transitions), "sound" (graph/audio.py).
+#: (graph/timeline.py: where and how long, transitions), "sound" (graph/audio.py), "captions"
+#: (graph/narration_captions.py: drawn over the joined video, which smart rendering protects).
 CLIP_FIELDS = {
     "url": "placement",
     "start_ms": "placement",
@@ -35,6 +36,14 @@ CLIP_FIELDS = {
     "fit": "look",
     "motion": "look",
     "motion_amount": "look",
+    "voiceover_url": "sound",
+    "voiceover_offset_ms": "placement",
+    "voiceover_volume": "sound",
+    "voiceover_padding_ms": "placement",
+    "duration_from_voiceover": "placement",
+    "extend": "placement",  # the timeline decides how much is made up: Look.extended
+    "voiceover_text": "captions",
+    "voiceover_words": "captions",
 }
 
 
@@ -46,13 +55,15 @@ class Look:
     color: str = "none"  #: a colour preset
     fade_in_ms: int = 0  #: from black (and silence): the clip comes in with `fade`
     fade_out_ms: int = 0  #: to black (and silence): the next clip comes in with `fade`
+    extended: bool = False  #: frames made up past the source (held, looped, slowed)
 
     @property
     def untouched(self) -> bool:
         """True when the pictures between the fades are the source's own frames (given a
         source of the output's size, rate and format, which smart rendering checks)."""
         still = self.motion == "none" or self.motion_amount <= 0  # as graph/motion.py draws it
-        return still and self.fit in IDENTITY_FITS and self.color == "none"
+        plain = self.fit in IDENTITY_FITS and self.color == "none" and not self.extended
+        return still and plain
 
 
 def of(clip: spec.Clip, comp: spec.Composition) -> Look:

@@ -54,8 +54,8 @@ def build(
     else:
         video, bed = join(g, segments(g, timeline, out, sources, holes or {}), out.fps)
     video, bed = pictures.draw(g, video, bed, comp, timeline.duration_ms, sources)
-    video = text.draw(g, video, timeline.overlays, comp, timeline.duration_ms, fonts)
-    mixed = audio.mix(g, bed, comp.audio, timeline.duration_ms, sources, loudness)
+    video = text.draw(g, video, timeline, comp, fonts)
+    mixed = audio.mix(g, bed, comp.audio, timeline, sources, loudness)
     video, thumb = g.add_many("split", (video,), "vv", 2)
     thumb_frame = thumbnail_frame(comp.output, timeline.duration_ms)
     thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)

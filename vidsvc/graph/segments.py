@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
-from vidsvc.graph import audio, fit, motion
+from vidsvc.graph import audio, extend, fit, motion
 from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import Segment
@@ -120,10 +120,9 @@ def _clip(
     options: tuple[str, ...] = source.open_options
     if slot.in_ms > 0 and not source.still:
         options += ("-ss", _secs(slot.in_ms))
-    options += (
-        "-t",
-        _secs(slot.dur_ms + 100),
-    )  # decode only what is used (tpad covers a short end)
+    # decode only what is used (tpad covers a short end); an extended clip, its range
+    used = slot.source_ms if slot.extended_ms else slot.dur_ms + 100
+    options += ("-t", _secs(used))
     frames = frame_at(slot.end_ms, out.fps) - frame_at(slot.start_ms, out.fps)
     video = sound = ""
     if want != "audio":
@@ -132,8 +131,12 @@ def _clip(
         # Picture and sound come from two demuxers of one file: a transition's sound is read
         # ahead of its pictures (acrossfade waits for the outgoing track's end), and one
         # demuxer would decode the pictures with it, to wait in the graph (graph/join.py).
-        index = g.input(source.name, (*options, "-vn")) if source.has_audio else None
-        sound = audio.clip_track(g, index, slot)
+        raw = None
+        if source.has_audio and slot.extended_ms:
+            raw = extend.sound(g, source, (*options, "-vn"), *_extension(slot))
+        elif source.has_audio:
+            raw = f"{g.input(source.name, (*options, '-vn'))}:a"
+        sound = audio.clip_track(g, raw, slot)
     fps = out.fps
     overlap_ms = prev.end_ms - slot.start_ms if prev and spec.is_crossfade(slot.transition) else 0
     return Segment(
@@ -164,8 +167,13 @@ def _picture(
         raw = cut.video(g, source, slot.in_ms, frames, out.fps, out.size, holes)
         video = fit.fit(g, raw, w, h, look.fit)
     else:
-        index = g.input(source.name, (*options, "-an") if source.has_audio else options)
-        video = _decoded(g, f"{index}:v", source.still, frames, slot.dur_ms, out.fps)
+        opened = (*options, "-an") if source.has_audio else options
+        if slot.extended_ms and not source.still:
+            pad = extend.video(g, source, opened, *_extension(slot))
+            video = g.chain(pad, *cut.exact_frames(frames, out.fps, slot.dur_ms))
+        else:
+            pad = f"{g.input(source.name, opened)}:v"
+            video = _decoded(g, pad, source.still, frames, slot.dur_ms, out.fps)
         video = fit.fit(g, video, w, h, look.fit)
         if source.still:
             video = g.chain(video, *still_frames(frames, out.fps))
@@ -192,6 +200,11 @@ def _decoded(g: GraphBuilder, pad: str, still: bool, frames: int, dur_ms: int, f
     if still:
         return video
     return g.chain(video, *cut.exact_frames(frames, fps, dur_ms))
+
+
+def _extension(slot: ClipSlot) -> tuple[str, int, int]:
+    """(how, length, range) of an extended clip, as graph/extend.py draws it."""
+    return slot.extend, slot.dur_ms, slot.source_ms
 
 
 def _secs(ms: int) -> str:

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vidsvc import spec
-from vidsvc.graph import animate, ass, captions, layout
+from vidsvc.graph import animate, ass, captions, layout, narration_captions
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.model import FontFace
-from vidsvc.graph.timeline import OverlaySlot
+from vidsvc.graph.timeline import OverlaySlot, Timeline
 
 ASS_FILE = "text.ass"
 FONTS_DIR = "fonts"
@@ -62,21 +62,25 @@ def events(
 def draw(
     g: GraphBuilder,
     video: str,
-    overlays: tuple[OverlaySlot, ...],
+    timeline: Timeline,
     comp: spec.Composition,
-    total_ms: int,
     fonts: Mapping[str, FontFace],
 ) -> str:
-    """Draw every overlay in list order, then the captions, over the joined video (nothing
-    to draw: no filter)."""
+    """Draw every overlay in list order, then the captions (explicit and from narration), over
+    the joined video (nothing to draw: no filter)."""
+    overlays = timeline.overlays
+    narrated = narration_captions.streams(timeline.spoken())
     cap = comp.captions
+    if cap is None and narrated:  # narration is captioned without `captions` too: by default
+        cap = spec.Captions()  # its font is the default, which Composition.text_fonts() lists
     if not overlays and cap is None:
         return video
     out = comp.output
     styles, evs = events(overlays, out, fonts)
     if cap is not None:
         face = fonts[cap.style.font]
-        evs += captions.events(cap, out.size, total_ms, face, 2 * len(overlays), styles)
+        layer = 2 * len(overlays)
+        evs += captions.events(cap, out.size, timeline.duration_ms, face, layer, styles, narrated)
     name = g.side_file(ASS_FILE, ass.document(out.size, styles, evs))
     # The resolved files themselves, in a directory of their own: libass loads them first, so
     # the file drawn is the file resolved (and hashed by the render cache), not a namesake.

@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
-from vidsvc.graph import look, pictures
+from vidsvc.graph import extend, look, narration, pictures, tracks
 from vidsvc.graph.look import Look
+from vidsvc.graph.meeting import check_join, check_transition_room, transition_ok
+from vidsvc.graph.narration import Heard
+from vidsvc.graph.slots import ClipSlot, Timeline
 from vidsvc.graph.timeline_rules import (
     Issues,
     Limits,
@@ -34,42 +37,38 @@ __all__ = ["ClipSlot", "Limits", "OverlaySlot", "Timeline", "check", "plan", "se
 TRIM_TOLERANCE_MS = 40
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClipSlot:
-    index: int
-    source: str
-    in_ms: int  #: where the trim starts in the source
-    dur_ms: int  #: length on the output timeline (= the trim's length)
-    start_ms: int  #: placement on the output timeline
-    transition: str  #: into this clip
-    transition_ms: int
-    volume: float
-    look: Look  #: fit, motion, colour and fades, resolved (graph/look.py)
+@dataclass(slots=True)
+class _Facts:
+    """What placing the clips reads (probes, narrations) and what it reports besides issues."""
 
-    @property
-    def end_ms(self) -> int:
-        return self.start_ms + self.dur_ms
+    durations: Mapping[str, int]
+    heard: Mapping[str, Heard]
+    issues: Issues
+    warnings: list[str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Timeline:
-    clips: tuple[ClipSlot, ...]
-    overlays: tuple[OverlaySlot, ...]
-    duration_ms: int
-
-
-def plan(comp: spec.Composition, durations: Mapping[str, int], limits: Limits) -> Timeline:
-    """The full timeline; every clip whose length is not given must have its source probed."""
-    issues = Issues()
-    slots = _place_clips(comp, durations, issues, strict=True)
-    issues.raise_any()
-    return _finish(comp, [s for s in slots if s is not None], durations, limits)
+def plan(
+    comp: spec.Composition,
+    durations: Mapping[str, int],
+    limits: Limits,
+    heard: Mapping[str, Heard] | None = None,
+) -> Timeline:
+    """The full timeline; every clip whose length is not given must have its source probed,
+    and every narration measured (`heard`)."""
+    facts = _Facts(durations, heard or {}, Issues(), [])
+    _check_narrations(comp, facts, limits)
+    slots = _place_clips(comp, facts, strict=True)
+    facts.issues.raise_any()
+    timeline = _finish(comp, [s for s in slots if s is not None], durations, limits)
+    facts.warnings += tracks.check(comp.audio, timeline.duration_ms, durations, facts.issues)
+    facts.issues.raise_any()
+    return replace(timeline, warnings=tuple(facts.warnings))
 
 
 def check(comp: spec.Composition, limits: Limits) -> None:
     """The rules that need no probe (at submit); the rest are checked by plan() later."""
     issues = Issues()
-    slots = _place_clips(comp, {}, issues, strict=False)
+    slots = _place_clips(comp, _Facts({}, {}, issues, []), strict=False)
     issues.raise_any()
     if all(s is not None for s in slots):
         _finish(comp, [s for s in slots if s is not None], {}, limits)
@@ -109,24 +108,54 @@ def _finish(
     return Timeline(clips=tuple(slots), overlays=overlays, duration_ms=total)
 
 
-def _place_clips(
-    comp: spec.Composition,
-    durations: Mapping[str, int],
-    issues: Issues,
-    *,
-    strict: bool,
-) -> list[ClipSlot | None]:
+def _check_narrations(comp: spec.Composition, facts: _Facts, limits: Limits) -> None:
+    """A narration longer than the longest timeline is refused by its own field."""
+    for i, clip in enumerate(comp.clips):
+        heard = facts.heard.get(clip.voiceover_url or "")
+        if heard is not None and heard.audible_ms > limits.max_duration_ms:
+            facts.issues.add(
+                f"clips[{i}].voiceover_url",
+                f"the narration speaks for {secs(heard.audible_ms)} s, over "
+                f"MAX_DURATION_SECONDS ({secs(limits.max_duration_ms)} s)",
+            )
+
+
+def _place_clips(comp: spec.Composition, facts: _Facts, *, strict: bool) -> list[ClipSlot | None]:
     """Place every clip; None where an unprobed source leaves its length unknown (not strict)."""
     slots: list[ClipSlot | None] = []
     prev: ClipSlot | None = None
+    if facts.issues.items:
+        return slots
     for i, clip in enumerate(comp.clips):
-        placed = _place_one(i, clip, prev, durations, issues, look.of(clip, comp), strict=strict)
+        placed = _place_one(i, clip, prev, facts, look.of(clip, comp), strict=strict)
+        if placed is not None:
+            placed = _narrated(placed, clip, comp, facts)
         if placed is not None and prev is not None and clip.transition == "fade":
             slots[-1] = prev = _with_fade_out(prev, placed.transition_ms)
         slots.append(placed)
         prev = placed if (placed is not None or not strict) else prev
-    _check_transition_room(slots, issues)
+    check_transition_room(slots, facts.issues)
     return slots
+
+
+def _narrated(
+    slot: ClipSlot, clip: spec.Clip, comp: spec.Composition, facts: _Facts
+) -> ClipSlot | None:
+    """The slot with its narration placed (when measured) and what the plan did noted."""
+    p = f"clips[{slot.index}]"
+    if slot.extended_ms:
+        facts.warnings.append(extend.warning(p, slot.extend, slot.extended_ms))
+    heard = facts.heard.get(clip.voiceover_url or "")
+    if heard is None:
+        return slot
+    volume = (
+        comp.audio.voiceover_volume if clip.voiceover_volume is None else clip.voiceover_volume
+    )
+    voice = narration.place(p, clip, slot.dur_ms, heard, volume, facts.issues)
+    if voice is None:
+        return None
+    facts.warnings += narration.warnings(p, heard, voice)
+    return replace(slot, voice=voice)
 
 
 def _with_fade_out(slot: ClipSlot, fade_ms: int) -> ClipSlot:
@@ -137,18 +166,21 @@ def _place_one(
     i: int,
     clip: spec.Clip,
     prev: ClipSlot | None,
-    durations: Mapping[str, int],
-    issues: Issues,
+    facts: _Facts,
     resolved: Look,
     *,
     strict: bool,
 ) -> ClipSlot | None:
-    p = f"clips[{i}]"
+    p, issues = f"clips[{i}]", facts.issues
     trim_start = clip.trim_start_ms or 0
-    source_ms = durations.get(clip.url)
-    given = clip_length(p, clip, trim_start, source_ms, issues)
+    source_ms = facts.durations.get(clip.url)
+    if clip.duration_from_voiceover:
+        heard = facts.heard.get(clip.voiceover_url or "")
+        given = narration.voiced_length(clip, heard) if heard else None
+    else:
+        given = clip_length(p, clip, trim_start, source_ms, issues, extend.mode(clip) is not None)
     td = clip.transition_ms if clip.transition != "cut" else 0
-    if not _transition_ok(p, i, clip, td, issues):
+    if not transition_ok(p, i, clip, td, issues):
         return None
     start = _start(clip, given, prev, i, td if spec.is_crossfade(clip.transition) else 0)
     if start is None:
@@ -158,13 +190,10 @@ def _place_one(
     length = _length(p, clip, start, given, issues, strict=strict)
     if length is None:
         return None
-    if source_ms is not None and trim_start + length > source_ms + TRIM_TOLERANCE_MS:
-        issues.add(
-            f"{p}.trim_end",
-            f"trim_end {secs(trim_start + length)} is past the source's end ({secs(source_ms)} s)",
-        )
+    over = _over(p, clip, trim_start, length, source_ms, issues)
+    if over is None:
         return None
-    if prev is not None and not _check_join(p, clip, start, td, prev, issues):
+    if prev is not None and not check_join(p, clip, start, td, prev, issues):
         return None
     return ClipSlot(
         index=i,
@@ -175,24 +204,36 @@ def _place_one(
         transition=clip.transition,
         transition_ms=td,
         volume=clip.volume,
-        look=resolved,
+        look=replace(resolved, extended=True) if over else resolved,
+        extend=extend.mode(clip) or "hold",
+        extended_ms=over,
     )
 
 
-def _transition_ok(p: str, i: int, clip: spec.Clip, td: int, issues: Issues) -> bool:
-    """A crossfade needs a clip before it; a blend or a fade needs a length."""
-    crossfade = spec.is_crossfade(clip.transition)
-    if i == 0 and crossfade:
+def _over(
+    p: str, clip: spec.Clip, trim_start: int, length: int, source_ms: int | None, issues: Issues
+) -> int | None:
+    """How much longer than its source range the clip is (0 unless it may outrun it); None,
+    with the reason noted, when its trim or length is past the source's end."""
+    if source_ms is None:  # a still, or not probed yet
+        return 0
+    end = source_ms if clip.trim_end_ms is None else clip.trim_end_ms
+    if extend.mode(clip) is None:
+        end = trim_start + length
+    if end > source_ms + TRIM_TOLERANCE_MS:
         issues.add(
-            f"{p}.transition_in",
-            f"the first clip cannot use {clip.transition} (there is nothing to blend "
-            "with); use fade or cut",
+            f"{p}.trim_end",
+            f"trim_end {secs(end)} is past the source's end ({secs(source_ms)} s)",
         )
-        return False
-    if (crossfade or clip.transition == "fade") and td <= 0:
-        issues.add(f"{p}.transition_duration", "must be above 0 for this transition")
-        return False
-    return True
+        return None
+    if trim_start >= end:
+        issues.add(
+            f"{p}.trim_start",
+            f"trim_start {secs(trim_start)} is past the source's end ({secs(source_ms)} s)",
+        )
+        return None
+    over = extend.plan(p, clip, length, end - trim_start, issues)
+    return over if over is None or over > TRIM_TOLERANCE_MS else 0
 
 
 def _length(
@@ -227,53 +268,3 @@ def _start(
     if i == 0:
         return 0
     return None if prev is None else prev.end_ms - overlap
-
-
-def _check_join(
-    p: str, clip: spec.Clip, start: int, td: int, prev: ClipSlot, issues: Issues
-) -> bool:
-    """Overlaps only as crossfades (of exactly the transition's length); gaps are fine."""
-    if spec.is_crossfade(clip.transition):
-        expected = prev.end_ms - td
-        if abs(start - expected) > 1:
-            issues.add(
-                f"{p}.start_time",
-                f"a {secs(td)} s {clip.transition} must start {secs(td)} s before "
-                f"clips[{prev.index}] ends, at {secs(expected)}, not {secs(start)}",
-            )
-            return False
-    elif start < prev.end_ms - 1:
-        issues.add(
-            f"{p}.start_time",
-            f"{secs(start)} overlaps clips[{prev.index}] (which ends at "
-            f"{secs(prev.end_ms)}); overlaps are allowed only as crossfades",
-        )
-        return False
-    return True
-
-
-def _check_transition_room(slots: list[ClipSlot | None], issues: Issues) -> None:
-    """A transition may not be longer than either clip, nor meet the next one inside a clip."""
-    for i, slot in enumerate(slots):
-        if slot is None or slot.transition == "cut":
-            continue
-        p = f"clips[{i}].transition_duration"
-        prev = slots[i - 1] if i > 0 else None
-        for other in (slot, prev):
-            if other is not None and slot.transition_ms > other.dur_ms:
-                issues.add(
-                    p,
-                    f"{secs(slot.transition_ms)} s is longer than clips[{other.index}] "
-                    f"({secs(other.dur_ms)} s)",
-                )
-                return
-        nxt = slots[i + 1] if i + 1 < len(slots) else None
-        out_ms = nxt.transition_ms if nxt is not None and nxt.transition != "cut" else 0
-        if slot.transition_ms + out_ms > slot.dur_ms:
-            issues.add(
-                p,
-                f"the transitions into and out of clips[{i}] "
-                f"({secs(slot.transition_ms)} s + {secs(out_ms)} s) are longer than "
-                f"the clip ({secs(slot.dur_ms)} s)",
-            )
-            return

@@ -113,20 +113,20 @@ def check_audio(
             f"{secs(audio.voiceover_delay_ms)} is not before the end of the timeline "
             f"({secs(total)} s)",
         )
-    music_ms = durations.get(audio.music_url or "")
-    if music_ms is not None and audio.music_start_ms >= music_ms:
-        issues.add(
-            "audio.music_start",
-            f"{secs(audio.music_start_ms)} is past the music's end ({secs(music_ms)} s)",
-        )
     if audio.music_fade_in_ms + audio.music_fade_out_ms > total > 0:
         issues.add("audio.music_fade_in", "music fades are longer than the timeline")
 
 
 def clip_length(
-    p: str, clip: spec.Clip, trim_start: int, source_ms: int | None, issues: Issues
+    p: str,
+    clip: spec.Clip,
+    trim_start: int,
+    source_ms: int | None,
+    issues: Issues,
+    extendable: bool = False,
 ) -> int | None:
-    """The clip's length from the trim pair, else the placement pair, else the source."""
+    """The clip's length from the trim pair, else the placement pair, else the source. An
+    `extendable` clip (graph/extend.py) may be placed longer than its trim."""
     trim_len = placed_len = None
     if clip.trim_end_ms is not None:
         trim_len = clip.trim_end_ms - trim_start
@@ -153,6 +153,8 @@ def clip_length(
             )
             return None
         placed_len = clip.duration_ms
+    if extendable and trim_len is not None and placed_len is not None and trim_len < placed_len:
+        return placed_len
     if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
         issues.add(
             f"{p}.end_time",

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from vidsvc import spec
+from vidsvc.schema.narration import tracks_field
 from vidsvc.schema.wire import FADE_S, Millis, SwitchOrNested, load
 
 
@@ -68,10 +69,11 @@ class AudioSchema(Schema):
         allow_nan=False, allow_none=True, validate=validate.Range(-30, -5)
     )
     beat_sync = SwitchOrNested(BeatSyncSchema, spec.BeatSync())
+    tracks = tracks_field()
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Audio:
-        return spec.Audio(**d)
+        return spec.Audio(**(d | {"tracks": tuple(d.get("tracks", ()))}))
 
 
 class BeatRequestSchema(Schema):

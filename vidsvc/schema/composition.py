@@ -10,12 +10,13 @@ from marshmallow import ValidationError as MarshmallowError
 from vidsvc import spec
 from vidsvc.config import X264_PRESETS
 from vidsvc.schema.audio import AudioSchema
+from vidsvc.schema.narration import DurationField, NarrationFields, narration
 from vidsvc.schema.pictures import OverlayField
 from vidsvc.schema.text import CaptionsSchema, FontsField
 from vidsvc.schema.wire import FADE_S, Millis, even, load
 
 
-class ClipSchema(Schema):
+class ClipSchema(NarrationFields):
     url = fields.String(required=True, validate=validate.Length(1, 4096))
     start_ms = Millis(data_key="start_time")
     end_ms = Millis(data_key="end_time")
@@ -25,7 +26,7 @@ class ClipSchema(Schema):
     transition_ms = Millis(data_key="transition_duration", most=FADE_S)
     volume = fields.Float(allow_nan=False, validate=validate.Range(0, 10))
     color_preset = fields.String(validate=validate.OneOf(spec.COLOR_PRESETS))
-    duration_ms = Millis(data_key="duration", above_least=True)
+    duration_ms = DurationField(data_key="duration")
     fit = fields.String(validate=validate.OneOf(spec.FITS))
     motion = fields.String(validate=validate.OneOf(spec.MOTIONS))
     motion_amount = fields.Float(allow_nan=False, validate=validate.Range(0, 0.5))
@@ -34,7 +35,7 @@ class ClipSchema(Schema):
     def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
         if d.get("transition", "cut") != "cut":  # a transition without a length: the default
             d.setdefault("transition_ms", spec.DEFAULT_TRANSITION_MS)
-        return spec.Clip(**d)
+        return spec.Clip(**narration(d))
 
 
 class OutputSchema(Schema):
@@ -90,6 +91,18 @@ class CompositionSchema(Schema):
     cache = fields.Boolean(truthy={True}, falsy={False})
     captions = fields.Nested(CaptionsSchema)
     fonts = FontsField()
+
+    @validates_schema
+    def _captions_source(self, d: dict[str, Any], **_: Any) -> None:
+        cap: spec.Captions | None = d.get("captions")
+        if cap is None or cap.url or cap.cues or cap.words:
+            return
+        if not any(c.voiceover_text or c.voiceover_words for c in d.get("clips", ())):
+            why = (
+                "give one of url, cues or words, or clips[].voiceover_text / voiceover_words "
+                "to caption the narrations"
+            )
+            raise MarshmallowError({"captions": {"url": [why]}})
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Composition:

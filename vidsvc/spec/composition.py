@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from vidsvc.spec.text import Captions, FontSource, TextOverlay
+from vidsvc.spec.text import DEFAULT_FONT, Captions, Cue, FontSource, TextOverlay
 
 #: Transitions with a meaning of their own; every other accepted name is an xfade shape.
 BASIC_TRANSITIONS = ("cut", "fade", "crossfade")
@@ -19,6 +19,13 @@ XFADE_SHAPES = (
 ).split()
 TRANSITIONS = (*BASIC_TRANSITIONS, *(s for s in XFADE_SHAPES if s != "fade"))
 COLOR_PRESETS = ("none", "warm", "cool", "vivid", "muted", "bw")
+#: What a clip shorter than its narration does with the rest (clips[].extend).
+EXTENDS = ("hold", "loop", "slow")
+#: `slow` slows a clip at most this much, then holds its last frame.
+MAX_SLOWDOWN = 2.0
+#: Audio track roles: ducking lowers every music track while any voice sounds.
+TRACK_ROLES = ("music", "voice", "sfx")
+MAX_TRACKS = 16
 #: Output sizes by name. 180p and 360p exist for previews and fast tests.
 RESOLUTIONS = {
     "180p": (320, 180),
@@ -75,6 +82,37 @@ class Clip:
     fit: str | None = None  #: a name from FITS; None: output.fit
     motion: str = "none"  #: a name from MOTIONS
     motion_amount: float = 0.1  #: 0-0.5: the zoom or travel over the whole clip
+    # Narration (docs/composition.md#narration): a voice track of this clip's own.
+    voiceover_url: str | None = None
+    voiceover_offset_ms: int = 0  #: after the incoming transition has ended
+    voiceover_volume: float | None = None  #: None: audio.voiceover_volume
+    voiceover_padding_ms: int = 250  #: with duration "voiceover": after the audible end
+    duration_from_voiceover: bool = False  #: `duration: "voiceover"`
+    #: a name from EXTENDS: what a source shorter than the clip does for the rest; None: a
+    #: clip with `duration_from_voiceover` holds, any other must fit its source
+    extend: str | None = None
+    voiceover_text: str | None = None  #: captioned over the narration's audible span
+    voiceover_words: tuple[Cue, ...] = ()  #: word timings from the narration's start
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Track:
+    """One audio track on the timeline (audio.tracks[], or a shorthand's)."""
+
+    url: str
+    role: str = "music"  #: a name from TRACK_ROLES
+    start_ms: int = 0  #: where it starts on the timeline
+    trim_start_ms: int = 0  #: where it starts in the file
+    trim_end_ms: int | None = None  #: where it ends in the file (None: its end)
+    duration_ms: int | None = None  #: how long it sounds (None: to the trim's or file's end)
+    volume: float = 1.0
+    fade_in_ms: int = 0
+    fade_out_ms: int = 0  #: to the end of what is heard
+    loop: bool | None = None  #: None: music loops, other roles do not
+
+    @property
+    def loops(self) -> bool:
+        return self.role == "music" if self.loop is None else self.loop
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +149,35 @@ class Audio:
     ducking: Ducking | None = None  #: None: the music is not lowered under the voiceover
     loudness_lufs: float | None = None  #: None: no loudness target (the mix as it sums)
     beat_sync: BeatSync | None = None  #: None: cuts stay where the timeline puts them
+    tracks: tuple[Track, ...] = ()  #: audio.tracks[], after the shorthand's
+
+    def all_tracks(self) -> tuple[tuple[str, Track], ...]:
+        """Every track with its field: music_url and voiceover_url as the tracks they are
+        shorthand for, then audio.tracks[] (the one list the mix is built from)."""
+        found: list[tuple[str, Track]] = []
+        if self.music_url:
+            music = Track(
+                url=self.music_url,
+                role="music",
+                trim_start_ms=self.music_start_ms,
+                volume=self.music_volume,
+                fade_in_ms=self.music_fade_in_ms,
+                fade_out_ms=self.music_fade_out_ms,
+                loop=self.music_loop,
+            )
+            found.append(("audio.music_url", music))
+        if self.voiceover_url:
+            voice = Track(
+                url=self.voiceover_url,
+                role="voice",
+                start_ms=self.voiceover_delay_ms,
+                volume=self.voiceover_volume,
+                fade_in_ms=self.voiceover_fade_in_ms,
+                fade_out_ms=self.voiceover_fade_out_ms,
+            )
+            found.append(("audio.voiceover_url", voice))
+        found += [(f"audio.tracks[{i}]", t) for i, t in enumerate(self.tracks)]
+        return tuple(found)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +238,8 @@ class Composition:
         names = {o.style.font for o in self.texts}
         if self.captions is not None:
             names.add(self.captions.style.font)
+        elif any(c.voiceover_text or c.voiceover_words for c in self.clips):
+            names.add(DEFAULT_FONT)  # narration is captioned in the default style
         return tuple(sorted(names))
 
     def inputs(self) -> tuple[Input, ...]:
@@ -182,9 +251,18 @@ class Composition:
             for i, o in enumerate(self.overlays)
             if not isinstance(o, TextOverlay)
         ]
+        found += [
+            Input(c.voiceover_url, f"clips[{i}].voiceover_url", "narration")
+            for i, c in enumerate(self.clips)
+            if c.voiceover_url
+        ]
         for kind in ("music", "voiceover"):
             if url := getattr(self.audio, f"{kind}_url"):
                 found.append(Input(url, f"audio.{kind}_url", kind))
+        found += [
+            Input(t.url, f"audio.tracks[{i}].url", "track")
+            for i, t in enumerate(self.audio.tracks)
+        ]
         if self.captions is not None and self.captions.url is not None:
             found.append(Input(self.captions.url, "captions.url", "captions"))
         found += [Input(f.url, f"fonts[{i}].url", "font") for i, f in enumerate(self.fonts)]
@@ -198,11 +276,21 @@ class Composition:
             a,
             music_url=url.get("audio.music_url", a.music_url),
             voiceover_url=url.get("audio.voiceover_url", a.voiceover_url),
+            tracks=tuple(
+                replace(t, url=url[f"audio.tracks[{i}].url"]) for i, t in enumerate(a.tracks)
+            ),
         )
         cap = self.captions
         return replace(
             self,
-            clips=tuple(replace(c, url=url[f"clips[{i}].url"]) for i, c in enumerate(self.clips)),
+            clips=tuple(
+                replace(
+                    c,
+                    url=url[f"clips[{i}].url"],
+                    voiceover_url=url.get(f"clips[{i}].voiceover_url", c.voiceover_url),
+                )
+                for i, c in enumerate(self.clips)
+            ),
             overlays=tuple(
                 o if isinstance(o, TextOverlay) else replace(o, url=url[f"overlays[{i}].url"])
                 for i, o in enumerate(self.overlays)
@@ -214,7 +302,7 @@ class Composition:
 
 
 #: The inputs staged together, probed and read by FFmpeg; captions and fonts are read by us.
-MEDIA_INPUTS = ("clip", "overlay", "music", "voiceover")
+MEDIA_INPUTS = ("clip", "overlay", "narration", "music", "voiceover", "track")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +311,7 @@ class Input:
 
     url: str
     field: str  #: e.g. "clips[2].url"
-    kind: str  #: clip, overlay, music, voiceover, captions or font
+    kind: str  #: clip, overlay, narration, music, voiceover, track, captions or font
 
     @property
     def media(self) -> bool:

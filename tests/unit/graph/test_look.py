@@ -25,7 +25,7 @@ def test_every_clip_field_has_an_owner() -> None:
     that should have been changed."""
     fields = {f.name for f in dataclasses.fields(spec.Clip)}
     assert set(look.CLIP_FIELDS) == fields
-    assert set(look.CLIP_FIELDS.values()) <= {"look", "placement", "sound"}
+    assert set(look.CLIP_FIELDS.values()) <= {"look", "placement", "sound", "captions"}
 
 
 @pytest.mark.parametrize("name", [n for n, owner in look.CLIP_FIELDS.items() if owner == "look"])

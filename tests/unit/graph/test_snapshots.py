@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from vidsvc.graph import Encoding, FontFace, Limits, Source, build, compile_command, plan
+from vidsvc.graph import Encoding, FontFace, Heard, Limits, Source, build, compile_command, plan
 from vidsvc.schema import parse_composition
 
 #: Stills by extension here (the service asks probe), with the pipe demuxer probe would name.
@@ -39,12 +39,13 @@ def test_compiled_argv(path: Path, snapshot: SnapshotAssertion) -> None:
         for i, url in enumerate(dict.fromkeys(i.url for i in comp.inputs() if i.media))
     }
     durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
-    timeline = plan(comp, durations, Limits())
+    narrations = [c.voiceover_url for c in comp.clips if c.voiceover_url]
+    heard = {u: Heard(duration_ms=3000 + 100 * k, audible_ms=2500 + 100 * k)
+             for k, u in enumerate(narrations)}  # fmt: skip
+    timeline = plan(comp, durations, Limits(), heard)
     fonts = {
-        o.style.font: FontFace(
-            path=f"/fonts/{o.style.font}.ttf", family=o.style.font, em_ratio=1.164
-        )
-        for o in comp.texts
+        name: FontFace(path=f"/fonts/{name}.ttf", family=name, em_ratio=1.164)
+        for name in comp.text_fonts()
     }
     encoding = Encoding(duration_ms=timeline.duration_ms)
     command = compile_command(build(timeline, comp, sources, fonts), encoding)

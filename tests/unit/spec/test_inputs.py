@@ -15,13 +15,20 @@ from vidsvc.schema import parse_composition
 
 #: A request with every kind of input, twice where a list allows it.
 EVERY_INPUT: dict[str, Any] = {
-    "clips": [{"url": "/m/a.mp4"}, {"url": "/m/b.png", "duration": 2}],
+    "clips": [
+        {"url": "/m/a.mp4", "voiceover_url": "/m/n0.wav"},
+        {"url": "/m/b.png", "duration": "voiceover", "voiceover_url": "/m/n1.mp3"},
+    ],
     "overlays": [
         {"type": "text", "content": "/m/not-an-input.mp4"},
         {"type": "image", "url": "/m/logo.png"},
         {"type": "video", "url": "/m/pip.mp4"},
     ],
-    "audio": {"music_url": "/m/music.mp3", "voiceover_url": "/m/vo.wav"},
+    "audio": {
+        "music_url": "/m/music.mp3",
+        "voiceover_url": "/m/vo.wav",
+        "tracks": [{"url": "/m/bed.mp3", "role": "music"}, {"url": "/m/hit.wav", "role": "sfx"}],
+    },
     "captions": {"url": "/m/subs.srt"},
     "fonts": [{"family": "A", "url": "/m/a.ttf"}, {"family": "B", "url": "/m/b.otf"}],
 }
@@ -30,8 +37,12 @@ FIELDS = [
     ("clips[1].url", "clip"),
     ("overlays[1].url", "overlay"),
     ("overlays[2].url", "overlay"),
+    ("clips[0].voiceover_url", "narration"),
+    ("clips[1].voiceover_url", "narration"),
     ("audio.music_url", "music"),
     ("audio.voiceover_url", "voiceover"),
+    ("audio.tracks[0].url", "track"),
+    ("audio.tracks[1].url", "track"),
     ("captions.url", "captions"),
     ("fonts[0].url", "font"),
     ("fonts[1].url", "font"),
@@ -42,7 +53,8 @@ def test_every_input_with_its_field_and_kind() -> None:
     comp = parse_composition(EVERY_INPUT)
     assert [(i.field, i.kind) for i in comp.inputs()] == FIELDS
     assert [i.url for i in comp.inputs() if i.media] == [
-        "/m/a.mp4", "/m/b.png", "/m/logo.png", "/m/pip.mp4", "/m/music.mp3", "/m/vo.wav",
+        "/m/a.mp4", "/m/b.png", "/m/logo.png", "/m/pip.mp4", "/m/n0.wav", "/m/n1.mp3",
+        "/m/music.mp3", "/m/vo.wav", "/m/bed.mp3", "/m/hit.wav",
     ]  # fmt: skip
 
 
@@ -66,6 +78,7 @@ def test_no_url_field_outside_the_enumeration() -> None:
     assert found == {
         "Clip.url", "ImageOverlay.url", "VideoOverlay.url", "Audio.music_url",
         "Audio.voiceover_url", "Captions.url", "FontSource.url", "Input.url",
+        "Clip.voiceover_url", "Track.url",
     }  # fmt: skip
 
 

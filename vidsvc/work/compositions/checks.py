@@ -57,7 +57,7 @@ async def probe_all(
 
 
 def require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> None:
-    """Clips and overlays need a picture, music and voiceover a sound."""
+    """Clips and overlays need a picture; narrations, music, voiceover and tracks a sound."""
     for i, clip in enumerate(comp.clips):
         if not infos[clip.url].has_video:
             raise InvalidClipFormat(
@@ -67,9 +67,7 @@ def require_streams(comp: spec.Composition, infos: Mapping[str, MediaInfo]) -> N
         if not infos[layer.url].has_video:
             field = f"overlays[{comp.place_of(layer)}].url"
             raise InvalidClipFormat.at(field, "has no picture")
-    for field in ("music_url", "voiceover_url"):
-        url = getattr(comp.audio, field)
-        if url and not infos[url].has_audio:
-            raise InvalidClipFormat(
-                f"audio.{field}: has no audio stream", details={"field": f"audio.{field}"}
-            )
+    sounds = [i for i in comp.inputs() if i.kind in ("narration", "music", "voiceover", "track")]
+    for found in sounds:
+        if not infos[found.url].has_audio:
+            raise InvalidClipFormat.at(found.field, "has no audio stream")

@@ -9,13 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidsvc import graph
+from vidsvc import graph, spec
 from vidsvc.graph import memory as graph_memory
 from vidsvc.media import gpu
 from vidsvc.media.children import BASE_PIXELS
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.probe import MediaInfo
 from vidsvc.work.compositions import smart
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """What is known once the inputs are staged, probed and measured and the timeline is
+    planned: all a dry run answers with, and where the render goes on from."""
+
+    comp: spec.Composition  #: with a captions file's cues filled in
+    staged: Mapping[str, Path]  #: input URL → staged file, in timeline order
+    inputs: Mapping[str, MediaInfo]
+    heard: Mapping[str, graph.Heard]  #: narration URL → its measured audible part
+    timeline: graph.Timeline
+    fonts: Mapping[str, graph.FontFace]  #: every family the texts ask for
+    #: what the captions file was read as (work/compositions/captionfile.py), for the metadata
+    captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    narration_seconds: float = 0.0  #: the narrations' measurement, wall time (0: cached)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

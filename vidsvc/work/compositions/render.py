@@ -39,7 +39,7 @@ from vidsvc.media.progress import FFmpegProgress, eta_seconds
 from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace, write_files
 from vidsvc.runner.reporter import Reporter, Sink
-from vidsvc.work.compositions import memory, passes, smart, sound
+from vidsvc.work.compositions import memory, narration, passes, smart, sound
 from vidsvc.work.compositions.captionfile import with_caption_file
 from vidsvc.work.compositions.checks import (
     check,
@@ -50,7 +50,7 @@ from vidsvc.work.compositions.checks import (
 )
 from vidsvc.work.compositions.facts import encoding, graph_sources, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.prepared import Encoded, Prepared
+from vidsvc.work.compositions.prepared import Encoded, Planned, Prepared
 from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
@@ -95,22 +95,46 @@ async def _probed(
     return infos, dict(zip(names, faces, strict=True)) | dict(brought)
 
 
-async def _compile(
-    comp: spec.Composition,
-    settings: Settings,
-    staged: Mapping[str, Path],
-    report: Reporter,
-    threads: int,
-    work: Path,
-    brought: Mapping[str, graph.FontFace],
-) -> Prepared:
+async def planned(
+    comp: spec.Composition, settings: Settings, work: Path, report: Reporter
+) -> Planned:
+    """Stage, probe and measure `comp`'s inputs in `work` and plan its timeline: what a dry
+    run answers with, and every error a render would meet before encoding."""
+    check(comp, settings)
+    report(Stage.DOWNLOADING, 0.0, "fetching inputs")
+
+    def on_bytes(done: int, total: int | None) -> None:
+        report(Stage.DOWNLOADING, done / total if total else 0.0, "fetching inputs")
+
+    fields = url_fields(comp)
+    staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
+    report(Stage.VALIDATING, 0.0, "probing inputs")
+    comp, caption_file = await with_caption_file(comp, work, settings)  # captions.url, parsed
+    brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
     infos, fonts = await _probed(comp, settings, staged, brought)
     require_streams(comp, infos)
     stills = {u for u, m in infos.items() if m.still}
     check_stills(comp, stills)
     durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}
-    timeline = graph.plan(comp, durations, limits(settings))
+    heard, seconds = await narration.measure_all(comp, staged, settings)
+    timeline = graph.plan(comp, durations, limits(settings), heard)
     report(Stage.VALIDATING, 0.8, "inputs validated")
+    return Planned(
+        comp=comp,
+        staged=staged,
+        inputs=infos,
+        heard=heard,
+        timeline=timeline,
+        fonts=fonts,
+        captions=caption_file,
+        narration_seconds=seconds,
+    )
+
+
+async def _compile(
+    p: Planned, settings: Settings, report: Reporter, threads: int, work: Path
+) -> Prepared:
+    comp, staged, infos, fonts, timeline = p.comp, p.staged, p.inputs, p.fonts, p.timeline
     sources = graph_sources(staged, infos)
     enc = encoding(comp, settings, timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, timeline, sources, fonts, enc)
@@ -138,7 +162,7 @@ async def _compile(
         inputs=infos,
         built=mixed.graph,
         encoding=enc,
-        notes=mixed.notes,
+        notes={**mixed.notes, **narration.notes(p.timeline, p.narration_seconds)},
         text=await text_facts(comp),
         pixels=math.prod(comp.output.size),
         memory=needs,
@@ -149,20 +173,10 @@ async def prepare(
     comp: spec.Composition, settings: Settings, work: Path, report: Reporter, *, load: Load
 ) -> Prepared:
     """Stage, probe and compile `comp` in `work`; nothing is encoded yet."""
-    check(comp, settings)
-    report(Stage.DOWNLOADING, 0.0, "fetching inputs")
-
-    def on_bytes(done: int, total: int | None) -> None:
-        report(Stage.DOWNLOADING, done / total if total else 0.0, "fetching inputs")
-
-    fields = url_fields(comp)
-    staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
-    report(Stage.VALIDATING, 0.0, "probing inputs")
-    comp, caption_file = await with_caption_file(comp, work, settings)  # captions.url, parsed
-    brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
+    plan = await planned(comp, settings, work, report)
     threads = threads_for_job(settings, load)
-    prepared = await _compile(comp, settings, staged, report, threads, work, brought)
-    return dataclasses.replace(prepared, captions=caption_file)
+    prepared = await _compile(plan, settings, report, threads, work)
+    return dataclasses.replace(prepared, captions=plan.captions)
 
 
 async def encode(

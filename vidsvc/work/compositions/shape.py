@@ -37,7 +37,8 @@ def check_output(out: spec.Output, settings: Settings) -> None:
 def check_stills(comp: spec.Composition, stills: set[str]) -> None:
     """A still has no length of its own: its clip must give one (probe told what is a still)."""
     for i, clip in enumerate(comp.clips):
-        if clip.url in stills and clip.duration_ms is None and clip.end_ms is None:
+        given = clip.duration_ms is not None or clip.duration_from_voiceover
+        if clip.url in stills and not given and clip.end_ms is None:
             if clip.trim_end_ms is None:
                 field = f"clips[{i}].duration"
                 raise InvalidTimeline(

@@ -41,14 +41,24 @@ def check(comp: spec.Composition, settings: Settings) -> None:
     """What the finishing fields need (at submit, with the other rules): no field is accepted
     that would do nothing."""
     a = comp.audio
-    if a.ducking is not None and not (a.music_url and a.voiceover_url):
+    roles = {t.role for _, t in a.all_tracks()}
+    narrated = [i for i, c in enumerate(comp.clips) if c.voiceover_url]
+    if a.ducking is not None and not ("music" in roles and ("voice" in roles or narrated)):
         raise ValidationError(
-            "audio.ducking: needs audio.music_url and audio.voiceover_url (the music ducks "
-            "under the voiceover)",
+            "audio.ducking: needs a music track (audio.music_url or a track of role music) "
+            "and a voice (audio.voiceover_url, a track of role voice, or a clip's narration): "
+            "the music ducks under the voice",
             details={"field": "audio.ducking"},
         )
     if comp.audio.beat_sync is None:
         return
+    voiced = [i for i, c in enumerate(comp.clips) if c.duration_from_voiceover]
+    if voiced:
+        raise ValidationError(
+            f"audio.beat_sync: cannot move the cuts of clips[{voiced[0]}], whose length is its "
+            'narration\'s (duration "voiceover")',
+            details={"field": "audio.beat_sync"},
+        )
     if not settings.enable_beat_detection:
         raise ValidationError(
             "audio.beat_sync: needs ENABLE_BEAT_DETECTION=true on this server",
