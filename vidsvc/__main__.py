@@ -1,8 +1,10 @@
-"""The command line: `vidsvc serve`, `vidsvc render SPEC.json OUT.mp4` (no server) and
+"""The command line: `vidsvc serve`, `vidsvc render SPEC.json OUT.mp4` (no server; with
+`--plan` instead of OUT: the dry run's plan as JSON, nothing rendered) and
 `vidsvc submit SPEC.json OUT.mp4 --server URL` (through a server, with vidsvc.client).
 
-The composition root. Exit codes: 0 rendered, or served and stopped cleanly; 1 the composition
-or a render failed (the JSON error envelope is on stderr); 2 bad usage or a bad setting.
+The composition root. Exit codes: 0 rendered (or planned), or served and stopped cleanly; 1 the
+composition or a render failed (the JSON error envelope is on stderr); 2 bad usage or a bad
+setting.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from vidsvc import __version__, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError, ValidationError, VidsvcError
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.dryrun import local_plan
 from vidsvc.work.compositions.render import render
 
 BAR_WIDTH = 30
@@ -33,8 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending database migrations, then exit")
     one = commands.add_parser("render", help="render one composition to an MP4, no server")
     one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
-    one.add_argument("out", type=Path, help="output MP4; the thumbnail goes beside it (.jpg)")
+    one.add_argument(
+        "out", type=Path, nargs="?", help="output MP4; the thumbnail goes beside it (.jpg)"
+    )
     one.add_argument("--quiet", action="store_true", help="no progress bar")
+    one.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the dry run's plan (JSON) instead of rendering: inputs staged and probed",
+    )
     sub = commands.add_parser("submit", help="render one composition on a server, download it")
     sub.add_argument("spec", type=Path, help="composition JSON (absolute paths or URLs only)")
     sub.add_argument("out", type=Path, help="where the finished MP4 is written")
@@ -97,7 +107,23 @@ class Bar:
             self.stream.write("\n")
 
 
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    """`render --plan`: the plan a dry run answers (docs/api.md#dry-run), on stdout."""
+    try:
+        plan = asyncio.run(local_plan(load_composition(args.spec), settings))
+    except VidsvcError as exc:
+        sys.stderr.write(json.dumps(exc.envelope(), ensure_ascii=False) + "\n")
+        return 1
+    print(json.dumps({"plan": plan}, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _render(args: argparse.Namespace, settings: Settings) -> int:
+    if args.plan == (args.out is not None):  # both, or neither
+        sys.stderr.write("vidsvc render: give either OUT or --plan\n")
+        return 2
+    if args.plan:
+        return _plan(args, settings)
     bar = Bar(sys.stderr, sys.stderr.isatty() and not args.quiet)
     try:
         comp = load_composition(args.spec)

@@ -2,6 +2,7 @@
 
     from vidsvc.client import Client
     with Client("http://127.0.0.1:8000") as api:
+        plan = api.plan(spec)            # a dry run: the timeline, nothing rendered
         job = api.submit(spec)
         api.wait(job.composition_id, on_progress=lambda p: print(p.stage, p.percentage))
         api.download(job.composition_id, "out.mp4")
@@ -17,6 +18,7 @@ from vidsvc.client.models import (
     Accepted,
     Composition,
     CompositionFailed,
+    Plan,
     Progress,
     VidsvcClientError,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "Client",
     "Composition",
     "CompositionFailed",
+    "Plan",
     "Progress",
     "VidsvcClientError",
 ]

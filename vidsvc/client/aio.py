@@ -1,4 +1,5 @@
-"""AsyncClient: submit, wait (WebSocket, polling when the socket fails), download, cancel.
+"""AsyncClient: submit, plan (a dry run), wait (WebSocket, polling when the socket fails),
+download, cancel.
 
 One aiohttp session per client. Every non-2xx answer raises VidsvcClientError with the
 envelope's code; a composition that ends failed or cancelled makes wait() raise
@@ -22,6 +23,7 @@ from vidsvc.client.models import (
     Accepted,
     Composition,
     CompositionFailed,
+    Plan,
     Progress,
     VidsvcClientError,
 )
@@ -89,6 +91,12 @@ class AsyncClient:
     async def submit(self, spec: Mapping[str, Any]) -> Accepted:
         """POST the composition; its 202 answer."""
         return Accepted.from_json(await self._json("POST", COMPOSITIONS, json=dict(spec)))
+
+    async def plan(self, spec: Mapping[str, Any]) -> Plan:
+        """POST the composition as a dry run: staged, probed and planned, nothing rendered or
+        stored; the plan, or the error its render would fail with."""
+        body = await self._json("POST", COMPOSITIONS, params={"dry_run": "true"}, json=dict(spec))
+        return Plan.from_json(body)
 
     async def get(self, composition_id: str) -> Composition:
         return Composition.from_json(await self._json("GET", f"{COMPOSITIONS}/{composition_id}"))

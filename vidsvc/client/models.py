@@ -102,6 +102,37 @@ class Accepted:
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """The 200 answer of plan() (a dry run): the timeline a render would make, nothing made.
+    Seconds throughout; each of `clips` is the API's JSON object (index, start_time, end_time,
+    trim_start, trim_end, transition_in, extended_by, voiceover…)."""
+
+    duration: float
+    width: int
+    height: int
+    fps: int
+    clips: tuple[Mapping[str, Any], ...]
+    warnings: tuple[str, ...]
+    estimated_duration: float | None
+    raw: Mapping[str, Any] = field(repr=False)  #: the whole `plan` object
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        plan = data["plan"]
+        eta = plan.get("estimated_duration")
+        return cls(
+            duration=float(plan["duration"]),
+            width=int(plan["width"]),
+            height=int(plan["height"]),
+            fps=int(plan["fps"]),
+            clips=tuple(plan.get("clips") or ()),
+            warnings=tuple(str(w) for w in plan.get("warnings") or ()),
+            estimated_duration=None if eta is None else float(eta),
+            raw=plan,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Composition:
     """GET /api/v1/compositions/{id}."""
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from vidsvc.client.aio import AsyncClient, ProgressCallback
-from vidsvc.client.models import Accepted, Composition
+from vidsvc.client.models import Accepted, Composition, Plan
 
 
 class Client:
@@ -40,6 +40,9 @@ class Client:
 
     def submit(self, spec: Mapping[str, Any]) -> Accepted:
         return self._runner.run(self._aio.submit(spec))
+
+    def plan(self, spec: Mapping[str, Any]) -> Plan:
+        return self._runner.run(self._aio.plan(spec))
 
     def get(self, composition_id: str) -> Composition:
         return self._runner.run(self._aio.get(composition_id))

@@ -207,6 +207,19 @@ class ListQuerySchema(Schema):
     cursor = _text("next_cursor of the previous page", validate=validate.Length(1, 128))
 
 
+class CreateQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    dry_run = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "true: stage, probe and plan the composition and answer 200 "
+                  "with the plan; nothing is stored, queued or rendered"},
+    )  # fmt: skip
+
+
 class DownloadQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE

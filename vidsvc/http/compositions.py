@@ -1,4 +1,7 @@
-"""/api/v1/compositions: create, read, list, cancel, metadata. Thin: parse → runner → view."""
+"""/api/v1/compositions: create (or only plan: dry_run), read, list, cancel, metadata.
+
+Thin: parse → runner → view.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +19,17 @@ from vidsvc.http.bodies import (
     CompositionMetadataSchema,
     CompositionPageSchema,
     CompositionStatusSchema,
+    CreateQuerySchema,
     ErrorEnvelopeSchema,
     ListQuerySchema,
 )
 from vidsvc.http.docs import documented
 from vidsvc.http.jsonbody import read_body
 from vidsvc.http.keys import RUNNER_KEY
+from vidsvc.http.planbody import CompositionPlanSchema
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.schema import CompositionSchema
+from vidsvc.work.compositions.dryrun import WAIT_S
 
 ERROR = ErrorEnvelopeSchema
 NOT_FOUND = (ERROR, "COMPOSITION_NOT_FOUND")
@@ -49,20 +55,34 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
 
 
 @documented(
-    summary="Validate and enqueue a composition",
+    summary="Validate and enqueue a composition (dry_run=true: only plan it)",
     tag="compositions",
+    description="With dry_run=true the inputs are staged, probed and measured and the timeline "
+    "planned, as the render would, and the answer is 200 with the plan, or the error the render "
+    "would fail with (INVALID_CLIP_FORMAT, INVALID_TIMELINE, INPUT_UNAVAILABLE naming the "
+    "field). Nothing is stored, queued or rendered; the staged files are deleted before the "
+    f"answer. At most MAX_CONCURRENT_JOBS dry runs at once; beyond a {WAIT_S:g} s wait, "
+    "QUEUE_FULL.",
     body=CompositionSchema,
+    query=CreateQuerySchema,
     responses={
+        200: (CompositionPlanSchema, "dry_run=true: the plan; nothing stored or rendered"),
         202: (CompositionAcceptedSchema, "queued; progress on websocket_url"),
         400: (ERROR, "VALIDATION_ERROR, INVALID_TIMELINE, INVALID_CLIP_FORMAT, INPUT_UNAVAILABLE"),
         413: (ERROR, "PAYLOAD_TOO_LARGE"),
+        500: (ERROR, "PROCESSING_FAILED: dry_run=true, probing or planning failed"),
         503: (ERROR, "QUEUE_FULL, SERVICE_UNAVAILABLE (draining), STORAGE_ERROR"),
     },
     headers={202: ("Location",), 503: ("Retry-After",)},
 )
 async def create(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
-    job, _ = await runner.submit(JobKind.COMPOSITION, await read_json(request))
+    dry_run = load_query(CreateQuerySchema(), request.query)["dry_run"]
+    document = await read_json(request)
+    if dry_run:  # no row, no queue: the plan, or the error the render would fail with
+        plan = await runner.dry_run(JobKind.COMPOSITION, document)
+        return web.json_response({"plan": plan})
+    job, _ = await runner.submit(JobKind.COMPOSITION, document)
     body = views.accepted(request, job, await runner.estimate_seconds(job))
     location = f"{views.COMPOSITIONS}/{job.id}"
     return web.json_response(body, status=202, headers={"Location": location})

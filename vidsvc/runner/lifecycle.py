@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry
 
@@ -110,6 +110,17 @@ class Handler(Protocol):
     def finished(self, job: Job, deps: Deps) -> Awaitable[None]: ...
 
     def close(self, timeout: float) -> Awaitable[None]: ...
+
+
+@runtime_checkable
+class DryRunning(Protocol):
+    """A kind of work that can try a request without a job: `dry_run` answers what `admit`
+    and `run` would meet short of producing anything (a JSON plan, or their error), storing
+    nothing and queueing nothing."""
+
+    def dry_run(
+        self, document: Mapping[str, Any], settings: Settings, queue: Queue
+    ) -> Awaitable[dict[str, Any]]: ...
 
 
 def channel(job_id: str) -> str:

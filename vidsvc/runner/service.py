@@ -1,4 +1,4 @@
-"""Runner: the one façade the HTTP layer talks to — submit, read, cancel, watch, health.
+"""Runner: the one façade the HTTP layer talks to — submit, dry-run, read, cancel, watch, health.
 
 `Runner.open(settings)` opens the stores (migrations applied), recovers what a dead process
 left (its jobs go back to the queue, its scratch directories are removed), rebuilds the
@@ -38,7 +38,7 @@ from vidsvc.media.load import Load
 from vidsvc.media.memory_gate import MemoryGate, budget_mb
 from vidsvc.runner import health, leases, watch
 from vidsvc.runner.execute import Handlers
-from vidsvc.runner.lifecycle import Deps, Queue, StopReason, channel, publish
+from vidsvc.runner.lifecycle import Deps, DryRunning, Queue, StopReason, channel, publish
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
 from vidsvc.store import Stores, open_stores
@@ -229,14 +229,26 @@ class Runner:
     async def estimate_seconds(self, job: Job) -> float | None:
         """Called right after submit: the queue is counted after the job's own insert, so
         requests submitted together see each other."""
+        return await self.handlers[job.kind].estimate(job, await self._queue(own=1))
+
+    async def dry_run(self, kind: JobKind, document: Mapping[str, Any]) -> dict[str, Any]:
+        """What submitting `document` and running it would meet, short of a row or an output
+        (the kind's plan, or the error); refused like a submit while draining."""
+        self._accepting()
+        handler = self.handlers[kind]
+        if not isinstance(handler, DryRunning):
+            raise ValidationError.at("dry_run", f"{kind.value} jobs have no dry run")
+        return await handler.dry_run(document, self.settings, await self._queue(own=0))
+
+    async def _queue(self, *, own: int) -> Queue:
+        """The queue a job sees; `own`: its row, counted among the queued when inserted."""
         try:
-            others = max(await self.stores.jobs.count(JobState.QUEUED) - 1, 0)
-        except StorageError:  # the row is committed; an estimate is not worth a 503
+            others = max(await self.stores.jobs.count(JobState.QUEUED) - own, 0)
+        except StorageError:  # an estimate is not worth a 503
             others = 0
-        queue = Queue(
+        return Queue(
             ahead=others, running=len(self.pool.running), slots=self.settings.max_concurrent_jobs
         )
-        return await self.handlers[job.kind].estimate(job, queue)
 
     def registries(self) -> tuple[CollectorRegistry, ...]:
         """The runner's Prometheus metrics, then each kind's own (GET /metrics)."""

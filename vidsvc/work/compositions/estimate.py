@@ -40,8 +40,22 @@ SMOOTHING = 0.3
 _NOT_PROCESSING = ("queued",)
 
 
+#: Speech rate for a narration known only by its script (about 150 words a minute).
+CHARS_PER_SECOND = 15.0
+
+
 def _clip_seconds(clip: spec.Clip) -> float:
-    """The trim's length, else the placement's, else a guess (only a probe would tell)."""
+    """The duration given, else the narration's as its words or script tell, else the trim's
+    length, else the placement's, else a guess (only a probe would tell)."""
+    if clip.duration_ms is not None:
+        return clip.duration_ms / 1000
+    if clip.duration_from_voiceover:
+        extra = clip.voiceover_offset_ms + clip.voiceover_padding_ms
+        if clip.voiceover_words:
+            return (clip.voiceover_words[-1].end_ms + extra) / 1000
+        if clip.voiceover_text:
+            return len(clip.voiceover_text) / CHARS_PER_SECOND + extra / 1000
+        return GUESS_CLIP_SECONDS
     pairs = ((clip.trim_start_ms or 0, clip.trim_end_ms), (clip.start_ms, clip.end_ms))
     for start, end in pairs:
         if start is not None and end is not None and end > start:

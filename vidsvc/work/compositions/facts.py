@@ -51,6 +51,9 @@ async def text_facts(comp: spec.Composition) -> dict[str, Any]:
     texts = [o.text for o in comp.texts]
     if comp.captions is not None:
         texts += [c.text for c in (*comp.captions.cues, *comp.captions.words)]
+    for clip in comp.clips:  # captions from narration
+        texts += [clip.voiceover_text or "", *(w.text for w in clip.voiceover_words)]
+    texts = [t for t in texts if t]
     if not texts:
         return {}
     found = await missing_glyphs(texts)

@@ -30,7 +30,7 @@ from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
 from vidsvc.runner.usage import Usage
 from vidsvc.schema import parse_composition
-from vidsvc.work.compositions import cache
+from vidsvc.work.compositions import cache, dryrun
 from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.metrics import CompositionMetrics
@@ -195,12 +195,26 @@ class Compositions:
         self.estimator = Estimator()  #: learns this machine's throughput from what it renders
         self.metrics = CompositionMetrics()
         self.registry = self.metrics.registry  #: rendered by GET /metrics
+        self.dry_runs = dryrun.Turns()  #: at most MAX_CONCURRENT_JOBS dry runs at once
 
     async def estimate(self, job: Job, queue: Queue) -> float:
         comp = await cpu.run(parse_composition, job.payload)
+        return self._estimate(comp, queue)
+
+    def _estimate(self, comp: spec.Composition, queue: Queue) -> float:
         return self.estimator.estimate(
             comp, ahead=queue.ahead, running=queue.running, slots=queue.slots
         )
+
+    async def dry_run(
+        self, document: Mapping[str, Any], settings: Settings, queue: Queue
+    ) -> dict[str, Any]:
+        """What a POST of `document` and its render would meet before encoding: the plan
+        (dryrun.plan_json, with the estimate that POST would answer), or the job's error."""
+        comp = await cpu.run(_admitted, document, settings)  # POST's refusals, as POST
+        async with self.dry_runs.turn(settings.max_concurrent_jobs):
+            done = await dryrun.rehearse(comp, settings)
+        return dryrun.plan_json(done, self._estimate(comp, queue))
 
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
         comp = await cpu.run(_admitted, document, settings)  # a 1 MB body: 0.4 s of marshmallow

@@ -414,10 +414,11 @@ function playView() {
   const select = el("select", { id: "sample-select" });
   const editor = el("textarea", { id: "spec-editor", spellcheck: "false" });
   const submit = el("button", { id: "submit", class: "primary", type: "button" }, "Render");
+  const plan = el("button", { id: "plan", type: "button", title: "dry run: stage, probe and plan; render nothing" }, "Plan");
   const result = el("div", { id: "play-result" });
   app.replaceChildren(
     el("h2", {}, "Playground"),
-    el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit),
+    el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit, plan),
     editor,
     result,
   );
@@ -437,7 +438,8 @@ function playView() {
     })
     .catch(() => choose());
 
-  submit.addEventListener("click", async () => {
+  // POSTs the editor's JSON to `path`; `then` gets the answer. Both buttons wait for it.
+  async function post(path, then) {
     let spec;
     try {
       spec = JSON.parse(editor.value);
@@ -445,19 +447,21 @@ function playView() {
       result.replaceChildren(el("p", { class: "error" }, `not JSON: ${err.message}`));
       return;
     }
-    submit.disabled = true;
+    submit.disabled = plan.disabled = true;
     try {
-      const accepted = await api(API, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(spec),
-      });
-      follow(accepted.composition_id);
+      then(await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec) }));
     } catch (err) {
       result.replaceChildren(el("p", { class: "error", id: "play-error" }, `${err.code}: ${err.message}`));
     } finally {
-      submit.disabled = false;
+      submit.disabled = plan.disabled = false;
     }
+  }
+  submit.addEventListener("click", () => post(API, (accepted) => follow(accepted.composition_id)));
+  plan.addEventListener("click", () => {
+    if (socket) socket.close(); // a render followed before: the plan takes its place
+    clearTimeout(timer);
+    result.replaceChildren(el("p", {}, "Planning: fetching and probing the inputs…"));
+    post(`${API}?dry_run=true`, (answer) => result.replaceChildren(planBox(answer.plan)));
   });
 
   function follow(id) {
@@ -503,6 +507,32 @@ function playView() {
       if (socket) socket.close();
     },
   };
+}
+
+// A dry run's plan (POST ?dry_run=true): one row per clip, the warnings, length and estimate.
+function planBox(plan) {
+  const at = (value) => `${Number(value.toFixed(3))} s`; // the plan is exact to the millisecond
+  const span = (v) => (v ? `${at(v.start_time)} – ${at(v.end_time)}` : "");
+  const rows = plan.clips.map((c) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, `${c.index}: ${c.url.split("/").pop()}`),
+      el("td", {}, at(c.start_time)),
+      el("td", {}, at(c.end_time)),
+      el("td", {}, c.extended_by ? `${at(c.extended_by)} (${c.extend})` : ""),
+      el("td", {}, span(c.voiceover)),
+    ),
+  );
+  const head = ["Clip", "Start", "End", "Extended by", "Narration"].map((h) => el("th", {}, h));
+  const estimate = typeof plan.estimated_duration === "number" ? `, rendered in about ${seconds(plan.estimated_duration)}` : "";
+  return el(
+    "div",
+    { id: "plan-result" },
+    el("p", { id: "plan-summary" }, `${at(plan.duration)} at ${plan.width}x${plan.height}, ${plan.fps} fps${estimate}`),
+    el("table", { id: "plan-table" }, el("thead", {}, el("tr", {}, head)), el("tbody", {}, rows)),
+    el("ul", { id: "plan-warnings", class: "warnings" }, plan.warnings.map((w) => el("li", {}, w))),
+  );
 }
 
 // -- routing ------------------------------------------------------------------------------
