@@ -21,6 +21,7 @@ from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.model import Source
 from vidsvc.graph.pcm import RATE, fades, normalized, silence
 from vidsvc.graph.slots import ClipSlot, Timeline
+from vidsvc.graph.window import Window
 
 __all__ = ["LIMIT", "RATE", "clip_track", "mix", "silence"]
 
@@ -57,17 +58,23 @@ def mix(
     timeline: Timeline,
     sources: Mapping[str, Source],
     loudness: loudness_stage.Measured | None = None,
+    window: Window | None = None,
 ) -> str:
     """Clip audio + every track + the narrations, summed and limited; with `loudness` (a
-    measured fact of this same mix), brought to the composition's loudness target."""
+    measured fact of this same mix), brought to the composition's loudness target. With a
+    `window`, `timeline` is the full one and `bed` the window's (graph/window.py)."""
     total = timeline.duration_ms
+    cut = None
+    if window is not None:
+        timeline = window.timeline
+        cut = (window.origin_ms, timeline.duration_ms)
     roles: dict[str, list[str]] = {role: [] for role in spec.TRACK_ROLES}
     for _, t in a.all_tracks():
-        pad = tracks.track(g, t, total, sources[t.url])
+        pad = tracks.track(g, t, total, sources[t.url], cut)
         if pad is not None:
             roles[t.role].append(pad)
     voices = [(s.start_ms + s.voice.delay_ms, s.voice) for s in timeline.clips if s.voice]
-    spoken = tracks.narrations(g, voices, total, sources)
+    spoken = tracks.narrations(g, voices, timeline.duration_ms, sources)
     if spoken is not None:
         roles["voice"].append(spoken)
     music, voice = roles["music"], roles["voice"]

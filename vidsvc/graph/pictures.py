@@ -20,6 +20,7 @@ from vidsvc import spec
 from vidsvc.errors import InvalidTimeline
 from vidsvc.graph.builder import Arg, GraphBuilder, fmt
 from vidsvc.graph.model import Source
+from vidsvc.graph.window import Window
 
 RATE = 48_000
 #: A video overlay's length before its source is probed: unbounded (the timeline bounds it).
@@ -153,9 +154,18 @@ def _picture(
     ), index
 
 
-def _sound(g: GraphBuilder, index: int, slot: PictureSlot, volume: float, total_ms: int) -> str:
-    """A video overlay's audio at `volume`, placed at its start, as long as the timeline."""
+def _sound(
+    g: GraphBuilder, index: int, slot: PictureSlot, volume: float, bed: tuple[int, int]
+) -> str:
+    """A video overlay's audio at `volume`, placed at its start, as long as the bed, which
+    is (origin, length) of the timeline (graph/window.py)."""
+    origin, total_ms = bed
     samples = total_ms * RATE // 1000
+    at = slot.start_ms - origin
+    place: tuple[tuple[str, dict[str, Arg]], ...] = (("adelay", {"delays": str(at), "all": 1}),)
+    if at < 0:  # it began before the window: its sound from the window's start
+        early: dict[str, Arg] = {"start_sample": -at * RATE // 1000}
+        place = (("atrim", early), ("asetpts", {"expr": "PTS-STARTPTS"}))
     return g.chain(
         f"{index}:a",
         ("asetpts", {"expr": "PTS-STARTPTS"}),
@@ -163,7 +173,7 @@ def _sound(g: GraphBuilder, index: int, slot: PictureSlot, volume: float, total_
         ("aformat", {"sample_fmts": "fltp", "sample_rates": RATE, "channel_layouts": "stereo"}),
         ("atrim", {"end_sample": slot.dur_ms * RATE // 1000}),
         ("volume", {"volume": volume}),
-        ("adelay", {"delays": str(slot.start_ms), "all": 1}),
+        *place,
         ("apad", {"whole_len": samples}),
         ("atrim", {"end_sample": samples}),
     )
@@ -176,14 +186,25 @@ def draw(
     comp: spec.Composition,
     total_ms: int,
     sources: Mapping[str, Source],
+    window: Window | None = None,
 ) -> tuple[str, str]:
-    """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`."""
+    """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`.
+
+    With a range's `window` (graph/window.py), `video` is on the full timeline's clock, `bed`
+    is the window's, and an overlay not shown in the range is not drawn (a video overlay begun
+    before the range is decoded from its start)."""
     if not comp.pictures:
         return video, bed
     durations = {u: s.duration_ms for u, s in sources.items() if not s.still}
     margin = round(min(comp.output.size) * SAFE_MARGIN)
+    origin, first, end, bed_ms = 0, 0, total_ms, total_ms
+    if window is not None:
+        origin, first, end = window.origin_ms, window.start_ms, window.end_ms
+        bed_ms = window.timeline.duration_ms
     tracks = [bed]
     for slot in place(comp, total_ms, durations):
+        if slot.start_ms + slot.dur_ms <= first or slot.start_ms >= end:
+            continue
         source = sources[slot.picture.url]
         drawn, index = _picture(g, slot, source, comp.output.fps)
         video = g.add(
@@ -196,7 +217,7 @@ def draw(
         picture = slot.picture
         if isinstance(picture, spec.VideoOverlay) and picture.volume > 0 and index is not None:
             if source.has_audio:
-                tracks.append(_sound(g, index, slot, picture.volume, total_ms))
+                tracks.append(_sound(g, index, slot, picture.volume, (origin, bed_ms)))
     if len(tracks) > 1:
         bed = g.add_audio("amix", tracks, inputs=len(tracks), normalize=0, duration="first")
     return video, bed

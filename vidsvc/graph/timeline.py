@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vidsvc import spec
-from vidsvc.graph import extend, look, narration, pictures, tracks
+from vidsvc.graph import extend, look, narration, pictures, tracks, window
 from vidsvc.graph.look import Look
 from vidsvc.graph.meeting import check_join, check_transition_room, transition_ok
 from vidsvc.graph.narration import Heard
@@ -100,6 +100,8 @@ def _finish(
             f"{comp.output.fps} fps",
         )
     check_texts(comp, limits, issues)
+    if slots:
+        window.check(comp.output, total, issues)
     overlays = place_overlays(comp, total, issues)
     if not issues.items:
         pictures.place(comp, total, durations)  # image/video overlays: raises InvalidTimeline

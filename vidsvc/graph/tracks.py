@@ -78,38 +78,71 @@ def _repeats(t: spec.Track, total_ms: int, file_ms: int) -> int:
     return math.ceil(heard_ms(t, total_ms, file_ms) / max(1, end - t.trim_start_ms))
 
 
-def _opened(g: GraphBuilder, t: spec.Track, source: Source, want_ms: int) -> str:
-    """The track's file from trim_start, looped as it must be to sound `want_ms`."""
-    start = ("-ss", f"{t.trim_start_ms / 1000:.3f}") if t.trim_start_ms else ()
+def _opened(g: GraphBuilder, t: spec.Track, source: Source, want_ms: int, skip_ms: int) -> str:
+    """The track's file from trim_start, `skip_ms` in, looped as it must be to sound `want_ms`
+    from there: the sound a full render has from that point (`-stream_loop` goes back to the
+    file's start, not to trim_start, after the first pass, in both)."""
     end = source.duration_ms if t.trim_end_ms is None else min(t.trim_end_ms, source.duration_ms)
     range_ms = end - t.trim_start_ms
-    if not t.loops or range_ms >= want_ms:
-        return f"{g.input(source.name, (*start, '-vn'))}:a"
+    at = t.trim_start_ms + skip_ms
+    if not t.loops or range_ms >= want_ms + skip_ms:
+        return f"{g.input(source.name, (*_seek(at), '-vn'))}:a"
     if t.trim_end_ms is None:
-        return f"{g.input(source.name, ('-stream_loop', '-1', *start, '-vn'))}:a"
-    options = (*start, "-t", f"{range_ms / 1000:.3f}", "-vn")
+        if at >= source.duration_ms:  # past the first pass: somewhere in a pass from 0
+            at = (at - source.duration_ms) % source.duration_ms
+        return f"{g.input(source.name, ('-stream_loop', '-1', *_seek(at), '-vn'))}:a"
+    into = skip_ms % range_ms  # repeats of the range: the first one from where the skip lands
+    first = (*_seek(t.trim_start_ms + into), "-t", _secs(range_ms - into), "-vn")
+    again = (*_seek(t.trim_start_ms), "-t", _secs(range_ms), "-vn")
+    count = 1 + math.ceil(max(0, want_ms - (range_ms - into)) / range_ms)
     pads = [
-        g.chain(f"{g.input(source.name, options)}:a", ("asetpts", {"expr": "PTS-STARTPTS"}))
-        for _ in range(math.ceil(want_ms / range_ms))
-    ]
-    return g.add_audio("concat", tuple(pads), n=len(pads), v=0, a=1)
+        g.chain(f"{g.input(source.name, first if k == 0 else again)}:a",
+                ("asetpts", {"expr": "PTS-STARTPTS"}))
+        for k in range(count)
+    ]  # fmt: skip
+    return pads[0] if count == 1 else g.add_audio("concat", tuple(pads), n=count, v=0, a=1)
 
 
-def track(g: GraphBuilder, t: spec.Track, total_ms: int, source: Source) -> str | None:
-    """One track as a pad exactly the timeline long; None when it is not heard."""
-    want = heard_ms(t, total_ms, source.duration_ms)
-    if want <= 0:
+def _seek(ms: int) -> tuple[str, ...]:
+    return ("-ss", _secs(ms)) if ms else ()
+
+
+def _secs(ms: int) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def track(
+    g: GraphBuilder,
+    t: spec.Track,
+    full_ms: int,
+    source: Source,
+    cut: tuple[int, int] | None = None,
+) -> str | None:
+    """One track as a pad exactly the timeline long; None when it is not heard. `cut`: only
+    (origin, length) of a timeline `full_ms` long is built (graph/window.py): the track is
+    sought to the origin, unless the origin falls inside its fade-in (then it is built from
+    its start and trimmed, so the fade is the full render's)."""
+    want = heard_ms(t, full_ms, source.duration_ms)
+    origin, total_ms = cut or (0, full_ms)
+    start = t.start_ms - origin
+    skip = max(0, -start) if t.fade_in_ms <= max(0, -start) else 0
+    if want - skip <= 0 or start >= total_ms:
         return None
-    samples, total = want * RATE // 1000, total_ms * RATE // 1000
+    samples, total = (want - skip) * RATE // 1000, total_ms * RATE // 1000
     pad = g.chain(
-        normalized(g, _opened(g, t, source, want)),
+        normalized(g, _opened(g, t, source, want - skip, skip)),
         ("atrim", {"end_sample": samples}),
         ("apad", {"whole_len": samples}),
         ("volume", {"volume": t.volume}),
     )
-    pad = fades(g, pad, samples, t.fade_in_ms, min(t.fade_out_ms, want))
-    if t.start_ms:
-        pad = g.chain(pad, ("adelay", {"delays": f"{t.start_ms}", "all": 1}))
+    pad = fades(g, pad, samples, 0 if skip else t.fade_in_ms, min(t.fade_out_ms, want))
+    if start + skip > 0:
+        pad = g.chain(pad, ("adelay", {"delays": f"{start + skip}", "all": 1}))
+    elif start + skip < 0:  # built from its start, before the origin: trimmed to it
+        early = -(start + skip) * RATE // 1000
+        pad = g.chain(
+            pad, ("atrim", {"start_sample": early}), ("asetpts", {"expr": "PTS-STARTPTS"})
+        )
     return g.chain(pad, ("apad", {"whole_len": total}), ("atrim", {"end_sample": total}))
 
 

@@ -38,6 +38,17 @@ class ClipSchema(NarrationFields):
         return spec.Clip(**narration(d))
 
 
+class RangeSchema(Schema):
+    start_ms = Millis(
+        data_key="start", required=True, metadata={"description": "seconds into the timeline"}
+    )
+    duration_ms = Millis(data_key="duration", required=True, above_least=True, most=3600)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Range:
+        return spec.Range(**d)
+
+
 class OutputSchema(Schema):
     resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
     fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
@@ -57,6 +68,17 @@ class OutputSchema(Schema):
         }
     )
 
+    range = fields.Nested(
+        RangeSchema,
+        metadata={"description": "render only this part of the timeline (a preview)"},
+    )
+    draft = fields.Boolean(
+        metadata={
+            "description": "a fast preview: short side 360, 15 fps, x264 ultrafast; never "
+            "shares a cache entry with a full render"
+        }
+    )
+
     @validates_schema
     def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
         given = [k for k in ("width", "height") if k in d]
@@ -66,6 +88,9 @@ class OutputSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
+        if d.get("draft"):  # what a draft is, decided once: the size follows in spec.Output
+            d |= {"fps": min(d.get("fps", spec.DRAFT_FPS), spec.DRAFT_FPS)}
+            d |= {"preset": spec.DRAFT_PRESET, "smart_render": False}
         return spec.Output(**d)
 
 

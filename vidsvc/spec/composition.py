@@ -181,6 +181,24 @@ class Audio:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Range:
+    """A part of the timeline: from `start_ms`, `duration_ms` long."""
+
+    start_ms: int
+    duration_ms: int
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms
+
+
+#: output.draft: the preview's short side, frame rate and x264 preset.
+DRAFT_SHORT_SIDE = 360
+DRAFT_FPS = 15
+DRAFT_PRESET = "ultrafast"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Output:
     resolution: str = "720p"
     fps: int = 30
@@ -193,6 +211,9 @@ class Output:
     height: int | None = None
     fit: str = "contain"  #: the clips' default fit
     smart_render: bool = True  #: False: always one pass (README "Smart rendering")
+    #: only this part of the timeline is rendered (docs/composition.md#previews)
+    range: Range | None = None
+    draft: bool = False  #: a fast preview: short side DRAFT_SHORT_SIDE, DRAFT_FPS, ultrafast
 
     @property
     def size(self) -> tuple[int, int]:
@@ -330,6 +351,10 @@ LAYER_TYPES = ("image", "video")
 def output_size(out: Output) -> tuple[int, int]:
     """(width, height): width+height if given; else `resolution` is the short side (720p at 9:16
     is 720x1280) and 16:9 keeps the table's widths (480p is 854x480), other sides even."""
+    if out.draft:  # the full shape, its short side DRAFT_SHORT_SIDE (sides even)
+        w, h = output_size(replace(out, draft=False))
+        scale = DRAFT_SHORT_SIDE / min(w, h)
+        return 2 * round(w * scale / 2), 2 * round(h * scale / 2)
     if out.width is not None and out.height is not None:
         return out.width, out.height
     long16, short = RESOLUTIONS[out.resolution]

@@ -9,6 +9,7 @@ from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
+from vidsvc.graph.window import rendered_ms
 from vidsvc.media import gpu
 from vidsvc.media.coverage import missing_glyphs
 from vidsvc.media.probe import MediaInfo
@@ -18,7 +19,7 @@ def encoding(
     comp: spec.Composition, settings: Settings, duration_ms: int, threads: int
 ) -> graph.Encoding:
     return graph.Encoding(
-        duration_ms=duration_ms,
+        duration_ms=rendered_ms(comp.output, duration_ms),  # a range: its own length
         crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
         preset=comp.output.preset or settings.x264_preset,
         threads=threads,

@@ -68,6 +68,8 @@ def one_pass(reason: str = "not planned") -> Decision:
 def _shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
     if not comp.output.smart_render:
         return "output.smart_render is false"
+    if comp.output.range is not None:
+        return "a range render (output.range) is one short pass"
     if enc.encoder != gpu.X264:
         return "NVENC output cannot be spliced with x264's"
     profile = RENDER_READY

@@ -12,6 +12,7 @@ render.py calls `prepare()` in place of graph.build; what was measured or moved 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import statistics
 import time
@@ -122,8 +123,11 @@ async def prepare(
     if target is not None:
         # measured on the one-FFmpeg graph: by parts, the sound passes through a file that
         # only the render writes (graph/parts.py); the mix is the same either way
-        plain = await cpu.run(graph.build, timeline, comp, sources, fonts)
-        measured, seconds = await measure(plain, enc, settings, work)
+        # ...and on the whole timeline's mix, so a range has the full render's gain
+        whole = dataclasses.replace(comp, output=dataclasses.replace(comp.output, range=None))
+        plain = await cpu.run(graph.build, timeline, whole, sources, fonts)
+        whole_enc = dataclasses.replace(enc, duration_ms=timeline.duration_ms)
+        measured, seconds = await measure(plain, whole_enc, settings, work)
         built = await cpu.run(
             graph.build, timeline, comp, sources, fonts, measured, part_clips=part_clips
         )
