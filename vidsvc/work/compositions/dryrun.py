@@ -27,6 +27,7 @@ from vidsvc.jobs import new_job_id
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions.estimate import Estimator
+from vidsvc.work.compositions.facts import preview
 from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
 
@@ -100,6 +101,7 @@ def plan_json(done: Planned, estimated: float | None) -> dict[str, Any]:
         "renditions": [{"aspect_ratio": _aspect(output), "width": width, "height": height}],
         "warnings": list(timeline.warnings),
         "estimated_duration": estimated,
+        **preview(output, timeline.duration_ms),
     }
 
 

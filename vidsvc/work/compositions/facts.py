@@ -59,3 +59,18 @@ async def text_facts(comp: spec.Composition) -> dict[str, Any]:
         return {}
     found = await missing_glyphs(texts)
     return {"missing_glyphs": found} if found else {}
+
+
+def preview(output: spec.Output, total_ms: int) -> dict[str, Any]:
+    """What a preview renders (docs/composition.md#previews), for the plan and the metadata:
+    nothing for a full render."""
+    found: dict[str, Any] = {}
+    if output.draft:
+        found["draft"] = True
+    if output.range is not None:
+        start = output.range.start_ms
+        found["range"] = {
+            "start": round(start / 1000, 3),
+            "duration": round(rendered_ms(output, total_ms) / 1000, 3),
+        }
+    return found

@@ -1,5 +1,7 @@
-"""What each phase of a render hands on: `Prepared` (compiled, nothing encoded: the render
-cache decides here) and `Encoded` (FFmpeg's files in the workspace). render.py makes them."""
+"""What each phase of a render hands on: `Planned` (staged, probed, the timeline planned: a
+dry run's answer), `Prepared` (compiled, nothing encoded: the render cache decides here),
+`Encoded` (FFmpeg's files in the workspace) and `RenderResult` (render()'s, for the CLI and
+tests). render.py makes them."""
 
 from __future__ import annotations
 
@@ -84,4 +86,25 @@ class Encoded:
     @property
     def ffmpeg(self) -> FFmpegRun:
         """The run that encoded (a smart render's windows pass)."""
+        return self.runs[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderResult:
+    video: Path
+    thumbnail: Path
+    duration_ms: int
+    argv: tuple[str, ...]  #: the FFmpeg command, without the binary
+    inputs: Mapping[str, MediaInfo]
+    runs: tuple[FFmpegRun, ...]  #: Encoded.runs
+    timings: Mapping[str, float]  #: seconds per stage
+    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
+    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
+    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
+    captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.captions
+    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
+    memory: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: memory_summary()
+
+    @property
+    def ffmpeg(self) -> FFmpegRun:
         return self.runs[0]

@@ -18,9 +18,7 @@ import logging
 import math
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
@@ -48,34 +46,13 @@ from vidsvc.work.compositions.checks import (
     require_streams,
     url_fields,
 )
-from vidsvc.work.compositions.facts import encoding, graph_sources, text_facts
+from vidsvc.work.compositions.facts import encoding, graph_sources, preview, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.prepared import Encoded, Planned, Prepared
+from vidsvc.work.compositions.prepared import Encoded, Planned, Prepared, RenderResult
 from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RenderResult:
-    video: Path
-    thumbnail: Path
-    duration_ms: int
-    argv: tuple[str, ...]  #: the FFmpeg command, without the binary
-    inputs: Mapping[str, MediaInfo]
-    runs: tuple[FFmpegRun, ...]  #: Encoded.runs
-    timings: Mapping[str, float]  #: seconds per stage
-    sharing: float = 1.0  #: renders under way on average while FFmpeg ran (this one included)
-    notes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.notes
-    text: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.text
-    captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Prepared.captions
-    smart: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: Encoded.smart
-    memory: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: memory_summary()
-
-    @property
-    def ffmpeg(self) -> FFmpegRun:
-        return self.runs[0]
 
 
 async def _probed(
@@ -162,7 +139,11 @@ async def _compile(
         inputs=infos,
         built=mixed.graph,
         encoding=enc,
-        notes={**mixed.notes, **narration.notes(p.timeline, p.narration_seconds)},
+        notes={
+            **mixed.notes,
+            **narration.notes(p.timeline, p.narration_seconds),
+            **preview(comp.output, timeline.duration_ms),
+        },
         text=await text_facts(comp),
         pixels=math.prod(comp.output.size),
         memory=needs,
