@@ -64,11 +64,10 @@ def _clip_seconds(clip: spec.Clip) -> float:
 
 
 def output_seconds(comp: spec.Composition) -> float:
-    """The output length a composition implies, as far as the request tells (a range: at
-    most its own length)."""
-    total = sum(_clip_seconds(c) for c in comp.clips)
+    """The output length a composition implies, as far as the request tells (a range: its
+    own length; the timeline's may not be known before probing)."""
     r = comp.output.range
-    return total if r is None else max(0.0, min(total - r.start_ms / 1000, r.duration_ms / 1000))
+    return sum(_clip_seconds(c) for c in comp.clips) if r is None else r.duration_ms / 1000
 
 
 def _pixels(name: str) -> int:
