@@ -77,13 +77,15 @@ def segments(
 def _gap(
     g: GraphBuilder, start_ms: int, end_ms: int, out: spec.Output, want: str = "both"
 ) -> list[Segment]:
-    """Black and silence between clips (or before the first)."""
+    """Black and silence between clips (or before the first). A gap shorter than half a
+    frame has no picture but keeps its silence, so the sound after it stays in place."""
     frames = frame_at(end_ms, out.fps) - frame_at(start_ms, out.fps)
-    if frames <= 0:
+    samples = (end_ms - start_ms) * RATE // 1000
+    if frames <= 0 and (samples <= 0 or want == "video"):
         return []
     w, h = out.size
     video = ""
-    if want != "audio":
+    if want != "audio" and frames > 0:
         video = g.add("color", (), c="black", s=f"{w}x{h}", r=out.fps)
         video = g.chain(
             video,
@@ -92,7 +94,6 @@ def _gap(
             ("setsar", {"r": 1}),
             ("settb", {"expr": "AVTB"}),
         )
-    samples = (end_ms - start_ms) * RATE // 1000
     silence = audio.silence(g, samples) if want != "video" else ""
     return [
         Segment(

@@ -127,7 +127,7 @@ def clip_length(
 ) -> int | None:
     """The clip's length from the trim pair, else the placement pair, else the source. An
     `extendable` clip (graph/extend.py) may be placed longer than its trim."""
-    trim_len = placed_len = None
+    trim_len = None
     if clip.trim_end_ms is not None:
         trim_len = clip.trim_end_ms - trim_start
         if trim_len <= 0:
@@ -136,23 +136,9 @@ def clip_length(
                 f"trim_end {secs(clip.trim_end_ms)} must be after trim_start {secs(trim_start)}",
             )
             return None
-    if clip.start_ms is not None and clip.end_ms is not None:
-        placed_len = clip.end_ms - clip.start_ms
-        if placed_len <= 0:
-            issues.add(
-                f"{p}.end_time",
-                f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
-            )
-            return None
-    if clip.duration_ms is not None:  # `duration`: the placed length, whatever the source
-        if placed_len is not None and abs(placed_len - clip.duration_ms) > 1:
-            issues.add(
-                f"{p}.duration",
-                f"{secs(clip.duration_ms)} s differs from end_time - start_time "
-                f"({secs(placed_len)} s)",
-            )
-            return None
-        placed_len = clip.duration_ms
+    placed_len = _placed_length(p, clip, issues)
+    if placed_len == 0:
+        return None
     if extendable and trim_len is not None and placed_len is not None and trim_len < placed_len:
         return placed_len
     if trim_len is not None and placed_len is not None and abs(trim_len - placed_len) > 1:
@@ -173,3 +159,26 @@ def clip_length(
             return None
         return source_ms - trim_start
     return None
+
+
+def _placed_length(p: str, clip: spec.Clip, issues: Issues) -> int | None:
+    """The length the placement pair or `duration` gives (None: neither; 0: refused)."""
+    placed_len = None
+    if clip.start_ms is not None and clip.end_ms is not None:
+        placed_len = clip.end_ms - clip.start_ms
+        if placed_len <= 0:
+            issues.add(
+                f"{p}.end_time",
+                f"end_time {secs(clip.end_ms)} must be after start_time {secs(clip.start_ms)}",
+            )
+            return 0
+    if clip.duration_ms is not None:  # `duration`: the placed length, whatever the source
+        if placed_len is not None and abs(placed_len - clip.duration_ms) > 1:
+            issues.add(
+                f"{p}.duration",
+                f"{secs(clip.duration_ms)} s differs from end_time - start_time "
+                f"({secs(placed_len)} s)",
+            )
+            return 0
+        placed_len = clip.duration_ms
+    return placed_len

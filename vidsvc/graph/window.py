@@ -9,8 +9,9 @@ what the range costs, not the composition. So:
   never opened. A clip running past the range's end costs nothing past it: the output's `-t`
   ends the run there, and FFmpeg stops reading the inputs.
 - `origin_ms` is the first such clip's start (or the range's, in a gap) moved back onto the
-  output's frame grid (a multiple of 1000/gcd(1000, fps) ms), so every frame and sample
-  boundary the cut timeline rounds to is the full render's, shifted by whole frames.
+  output's frame grid (a multiple of 2 x 1000/gcd(1000, fps) ms: whole ms and an even number
+  of frames), so every frame and sample boundary the cut timeline rounds to is the full
+  render's, shifted by whole frames.
 - The joined pictures are moved back onto the full timeline's clock (`setpts`) before image
   and video overlays and the text are drawn, so those are the full render's, to the frame;
   the sound is built on the cut clock (tracks and narrations shifted by the origin). Then
@@ -64,6 +65,16 @@ def check(out: spec.Output, total_ms: int, issues: Issues) -> None:
             f"starts at {secs(r.start_ms)} s, not before the end of the timeline "
             f"({secs(total_ms)} s)",
         )
+    elif r is not None and _frame(min(r.end_ms, total_ms), out.fps) <= _frame(r.start_ms, out.fps):
+        issues.add(
+            "output.range",
+            f"{secs(min(r.end_ms, total_ms) - r.start_ms)} s holds no whole frame at "
+            f"{out.fps} fps",
+        )
+
+
+def _frame(ms: int, fps: int) -> int:
+    return round(ms * fps / 1000)
 
 
 def rendered_ms(out: spec.Output, total_ms: int) -> int:
@@ -87,7 +98,9 @@ def cut(timeline: Timeline, out: spec.Output) -> Window:
     last = max(i for i, c in enumerate(clips) if c.start_ms < end)
     if clips[last].end_ms < end and last + 1 < len(clips):  # the range ends in a gap
         last += 1
-    step = grid_ms(out.fps)
+    # an even number of frames: Python's round() halves to even, so only a shift by an even
+    # number of frames keeps every x.5 boundary where the full render puts it
+    step = 2 * grid_ms(out.fps)
     origin = min(start, clips[first].start_ms) // step * step
     kept = [_moved(c, origin, k == 0) for k, c in enumerate(clips[first : last + 1])]
     cut_timeline = Timeline(clips=tuple(kept), overlays=(), duration_ms=kept[-1].end_ms)

@@ -2,45 +2,50 @@
 
 Shape and types are checked where these values are built (vidsvc.schema); the timeline's meaning
 (derived fields, overlaps, gaps, limits) is resolved by vidsvc.graph.timeline, which needs the
-probed source durations for the rules that depend on them. `composition` holds the clips, sound,
-output and overlays; `text` the texts, captions and fonts. No I/O.
+probed source durations for the rules that depend on them. `composition` holds the clips and
+overlays, `sound` the audio (tracks, ducking, beat sync), `output` the shape and previews,
+`text` the texts, captions and fonts. No I/O.
 """
 
 from __future__ import annotations
 
 from vidsvc.spec.composition import (
-    ASPECT_RATIOS,
     BASIC_TRANSITIONS,
     COLOR_PRESETS,
     DEFAULT_TRANSITION_MS,
-    DRAFT_FPS,
-    DRAFT_PRESET,
-    DRAFT_SHORT_SIDE,
     EXTENDS,
-    FITS,
     INPUT_FORMATS,
     LAYER_TYPES,
     MAX_SLOWDOWN,
-    MAX_TRACKS,
     MEDIA_INPUTS,
     MOTIONS,
-    RESOLUTIONS,
-    TRACK_ROLES,
     TRANSITIONS,
     XFADE_SHAPES,
-    Audio,
-    BeatSync,
     Clip,
     Composition,
-    Ducking,
     ImageOverlay,
     Input,
-    Output,
-    Range,
-    Track,
     VideoOverlay,
     is_crossfade,
+)
+from vidsvc.spec.output import (
+    ASPECT_RATIOS,
+    DRAFT_FPS,
+    DRAFT_PRESET,
+    DRAFT_SHORT_SIDE,
+    FITS,
+    RESOLUTIONS,
+    Output,
+    Range,
     output_size,
+)
+from vidsvc.spec.sound import (
+    MAX_TRACKS,
+    TRACK_ROLES,
+    Audio,
+    BeatSync,
+    Ducking,
+    Track,
 )
 from vidsvc.spec.text import (
     ANIMATIONS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from vidsvc.spec.output import Output
+from vidsvc.spec.sound import Audio
 from vidsvc.spec.text import DEFAULT_FONT, Captions, Cue, FontSource, TextOverlay
 
 #: Transitions with a meaning of their own; every other accepted name is an xfade shape.
@@ -23,19 +25,6 @@ COLOR_PRESETS = ("none", "warm", "cool", "vivid", "muted", "bw")
 EXTENDS = ("hold", "loop", "slow")
 #: `slow` slows a clip at most this much, then holds its last frame.
 MAX_SLOWDOWN = 2.0
-#: Audio track roles: ducking lowers every music track while any voice sounds.
-TRACK_ROLES = ("music", "voice", "sfx")
-MAX_TRACKS = 16
-#: Output sizes by name. 180p and 360p exist for previews and fast tests.
-RESOLUTIONS = {
-    "180p": (320, 180),
-    "360p": (640, 360),
-    "480p": (854, 480),
-    "720p": (1280, 720),
-    "1080p": (1920, 1080),
-    "1440p": (2560, 1440),  #: only with ENABLE_4K_OUTPUT (vidsvc.work.compositions.shape)
-    "2160p": (3840, 2160),  #: only with ENABLE_4K_OUTPUT
-}
 #: Demuxers FFmpeg may use on inputs (probe and render): no playlists, concat scripts or images.
 INPUT_FORMATS = (
     "mov,mp4,m4a,3gp,3g2,mj2",
@@ -93,137 +82,6 @@ class Clip:
     extend: str | None = None
     voiceover_text: str | None = None  #: captioned over the narration's audible span
     voiceover_words: tuple[Cue, ...] = ()  #: word timings from the narration's start
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Track:
-    """One audio track on the timeline (audio.tracks[], or a shorthand's)."""
-
-    url: str
-    role: str = "music"  #: a name from TRACK_ROLES
-    start_ms: int = 0  #: where it starts on the timeline
-    trim_start_ms: int = 0  #: where it starts in the file
-    trim_end_ms: int | None = None  #: where it ends in the file (None: its end)
-    duration_ms: int | None = None  #: how long it sounds (None: to the trim's or file's end)
-    volume: float = 1.0
-    fade_in_ms: int = 0
-    fade_out_ms: int = 0  #: to the end of what is heard
-    loop: bool | None = None  #: None: music loops, other roles do not
-
-    @property
-    def loops(self) -> bool:
-        return self.role == "music" if self.loop is None else self.loop
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ducking:
-    """The music lowered by about `amount_db` while the voiceover sounds (audio.ducking)."""
-
-    amount_db: float = 10.0
-    attack_ms: int = 20  #: how fast the music goes down once the voice starts
-    release_ms: int = 400  #: how smoothly it comes back after the voice stops
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BeatSync:
-    """Cuts moved onto the music's beats (audio.beat_sync; needs ENABLE_BEAT_DETECTION)."""
-
-    every: int = 1  #: snap to every Nth beat (2 on a tracker reading double tempo)
-    max_shift_ms: int | None = None  #: None: half a beat (of the `every`-th beats)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Audio:
-    music_url: str | None = None
-    voiceover_url: str | None = None
-    music_volume: float = 1.0
-    voiceover_volume: float = 1.0
-    music_loop: bool = True  #: loop music shorter than the timeline
-    music_start_ms: int = 0  #: offset into the music file
-    music_fade_in_ms: int = 0
-    music_fade_out_ms: int = 0
-    voiceover_delay_ms: int = 0  #: where the voiceover starts on the timeline
-    # Finishing (docs/contract.md §3.1): fades of the voiceover, ducking, loudness, beat sync.
-    voiceover_fade_in_ms: int = 0  #: from the voiceover's own start (after its delay)
-    voiceover_fade_out_ms: int = 0  #: to the voiceover's end, or the timeline's if sooner
-    ducking: Ducking | None = None  #: None: the music is not lowered under the voiceover
-    loudness_lufs: float | None = None  #: None: no loudness target (the mix as it sums)
-    beat_sync: BeatSync | None = None  #: None: cuts stay where the timeline puts them
-    tracks: tuple[Track, ...] = ()  #: audio.tracks[], after the shorthand's
-
-    def all_tracks(self) -> tuple[tuple[str, Track], ...]:
-        """Every track with its field: music_url and voiceover_url as the tracks they are
-        shorthand for, then audio.tracks[] (the one list the mix is built from)."""
-        found: list[tuple[str, Track]] = []
-        if self.music_url:
-            music = Track(
-                url=self.music_url,
-                role="music",
-                trim_start_ms=self.music_start_ms,
-                volume=self.music_volume,
-                fade_in_ms=self.music_fade_in_ms,
-                fade_out_ms=self.music_fade_out_ms,
-                loop=self.music_loop,
-            )
-            found.append(("audio.music_url", music))
-        if self.voiceover_url:
-            voice = Track(
-                url=self.voiceover_url,
-                role="voice",
-                start_ms=self.voiceover_delay_ms,
-                volume=self.voiceover_volume,
-                fade_in_ms=self.voiceover_fade_in_ms,
-                fade_out_ms=self.voiceover_fade_out_ms,
-            )
-            found.append(("audio.voiceover_url", voice))
-        found += [(f"audio.tracks[{i}]", t) for i, t in enumerate(self.tracks)]
-        return tuple(found)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Range:
-    """A part of the timeline: from `start_ms`, `duration_ms` long."""
-
-    start_ms: int
-    duration_ms: int
-
-    @property
-    def end_ms(self) -> int:
-        return self.start_ms + self.duration_ms
-
-
-#: output.draft: the preview's short side, frame rate and x264 preset.
-DRAFT_SHORT_SIDE = 360
-DRAFT_FPS = 15
-DRAFT_PRESET = "ultrafast"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Output:
-    resolution: str = "720p"
-    fps: int = 30
-    crf: int | None = None  #: None: DEFAULT_CRF
-    preset: str | None = None  #: x264 preset; None: X264_PRESET
-    format: str = "mp4"
-    thumbnail_ms: int | None = None  #: None: one second in, or the middle if shorter
-    aspect_ratio: str = "16:9"  #: a name from ASPECT_RATIOS; `resolution` names the short side
-    width: int | None = None  #: with height: an exact size instead of resolution/aspect_ratio
-    height: int | None = None
-    fit: str = "contain"  #: the clips' default fit
-    smart_render: bool = True  #: False: always one pass (README "Smart rendering")
-    #: only this part of the timeline is rendered (docs/composition.md#previews)
-    range: Range | None = None
-    draft: bool = False  #: a fast preview: short side DRAFT_SHORT_SIDE, DRAFT_FPS, ultrafast
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return output_size(self)
-
-    @property
-    def shape_key(self) -> str:
-        """`WxH`: what the estimator learns throughput by."""
-        w, h = self.size
-        return f"{w}x{h}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,32 +197,10 @@ class Input:
         return self.kind in MEDIA_INPUTS
 
 
-# --- output shapes, fit, motion, image and video overlays ---------------------------
+# --- motion, image and video overlays ---------------------------------------------
 
-#: Output aspect ratios as (long, short) for landscape names and (short, long) for portrait.
-ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5), "4:3": (4, 3)}
-FITS = ("contain", "cover", "blur")
 MOTIONS = ("none", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down")
 LAYER_TYPES = ("image", "video")
-
-
-def output_size(out: Output) -> tuple[int, int]:
-    """(width, height): width+height if given; else `resolution` is the short side (720p at 9:16
-    is 720x1280) and 16:9 keeps the table's widths (480p is 854x480), other sides even."""
-    if out.draft:  # the full shape, its short side DRAFT_SHORT_SIDE (sides even)
-        w, h = output_size(replace(out, draft=False))
-        scale = DRAFT_SHORT_SIDE / min(w, h)
-        return 2 * round(w * scale / 2), 2 * round(h * scale / 2)
-    if out.width is not None and out.height is not None:
-        return out.width, out.height
-    long16, short = RESOLUTIONS[out.resolution]
-    a, b = ASPECT_RATIOS[out.aspect_ratio]
-    if a == b:
-        return short, short
-    if (a, b) == (16, 9):
-        return long16, short
-    long = 2 * round(short * max(a, b) / min(a, b) / 2)
-    return (long, short) if a > b else (short, long)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
