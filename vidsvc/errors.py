@@ -9,6 +9,7 @@
      ├── Forbidden                   FORBIDDEN           403 (a bad or expired download signature)
      ├── CompositionNotFound         COMPOSITION_NOT_FOUND 404
      ├── ProcessingNotFound          PROCESSING_NOT_FOUND 404 (internal clip processing)
+     ├── TemplateNotFound            TEMPLATE_NOT_FOUND  404 (an unknown or deleted template)
      ├── RouteNotFound               NOT_FOUND           404 (no such path, or no such file)
      ├── MethodNotAllowed            METHOD_NOT_ALLOWED  405
      ├── CompositionNotReady         COMPOSITION_NOT_READY 409 (download before completed)
@@ -97,6 +98,11 @@ class CompositionNotFound(VidsvcError):
 
 class ProcessingNotFound(VidsvcError):
     code = "PROCESSING_NOT_FOUND"
+    http_status = 404
+
+
+class TemplateNotFound(VidsvcError):
+    code = "TEMPLATE_NOT_FOUND"
     http_status = 404
 
 

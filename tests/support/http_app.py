@@ -26,6 +26,7 @@ from vidsvc.media import gpu
 from vidsvc.runner.budget import Budget
 from vidsvc.runner.service import Runner
 from vidsvc.schema import parse_composition
+from vidsvc.store.memory_templates import MemoryTemplateStore
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -55,11 +56,13 @@ class FakeRunner:
         self.draining = False
         self.pool = FakePool(settings)
         self.jobs: dict[str, Job] = {}
+        self.templates = MemoryTemplateStore()  # as the Runner's: the store itself
         self.blobs: dict[str, Path] = {}
         self.presigned = False
         self.components = {"database": "healthy", "redis": "disabled", "s3": "disabled"}
         self.components["ffmpeg"] = "healthy"
         self.raise_on: dict[str, BaseException] = {}  # method name → exception to raise
+        self.origins: list[str] = []  # submit's `origin` of every composition, in order
         self._subscribers: dict[str, list[asyncio.Queue[JobEvent]]] = {}
         self._tick = 0
 
@@ -67,8 +70,11 @@ class FakeRunner:
         if method in self.raise_on:
             raise self.raise_on[method]
 
-    async def submit(self, kind: JobKind, document: Mapping[str, Any]) -> tuple[Job, bool]:
+    async def submit(
+        self, kind: JobKind, document: Mapping[str, Any], *, origin: str = ""
+    ) -> tuple[Job, bool]:
         self._maybe_raise("submit")
+        self.origins.append(origin)  # where the webhook's links would point
         assert kind is JobKind.COMPOSITION, "the fake takes compositions only"
         if self.draining:
             raise ServiceUnavailable("draining", details={"retry_after": 5})

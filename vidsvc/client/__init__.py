@@ -3,7 +3,7 @@
     from vidsvc.client import Client
     with Client("http://127.0.0.1:8000") as api:
         plan = api.plan(spec)            # a dry run: the timeline, nothing rendered
-        job = api.submit(spec)
+        job = api.submit(spec)           # or api.submit(template_id=…, merge={"NAME": …})
         api.wait(job.composition_id, on_progress=lambda p: print(p.stage, p.percentage))
         api.download(job.composition_id, "out.mp4")
 
@@ -20,6 +20,7 @@ from vidsvc.client.models import (
     CompositionFailed,
     Plan,
     Progress,
+    Template,
     VidsvcClientError,
 )
 from vidsvc.client.sync import Client
@@ -32,5 +33,6 @@ __all__ = [
     "CompositionFailed",
     "Plan",
     "Progress",
+    "Template",
     "VidsvcClientError",
 ]

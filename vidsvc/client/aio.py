@@ -1,5 +1,5 @@
 """AsyncClient: submit, plan (a dry run), wait (WebSocket, polling when the socket fails),
-download, cancel.
+download, cancel; templates (create, list, read, delete, and submit by template_id).
 
 One aiohttp session per client. Every non-2xx answer raises VidsvcClientError with the
 envelope's code; a composition that ends failed or cancelled makes wait() raise
@@ -25,10 +25,12 @@ from vidsvc.client.models import (
     CompositionFailed,
     Plan,
     Progress,
+    Template,
     VidsvcClientError,
 )
 
 COMPOSITIONS = "/api/v1/compositions"
+TEMPLATES = "/api/v1/templates"
 ProgressCallback = Callable[[Progress], object]
 CHUNK = 1 << 16
 
@@ -88,15 +90,49 @@ class AsyncClient:
         except aiohttp.ClientError as exc:
             raise VidsvcClientError("CONNECTION_ERROR", f"{self.base_url}: {exc}") from exc
 
-    async def submit(self, spec: Mapping[str, Any]) -> Accepted:
-        """POST the composition; its 202 answer."""
-        return Accepted.from_json(await self._json("POST", COMPOSITIONS, json=dict(spec)))
+    async def submit(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        template_id: str | None = None,
+        merge: Mapping[str, Any] | None = None,
+    ) -> Accepted:
+        """POST the composition; its 202 answer. With template_id: the template's composition
+        with `merge`'s values in its placeholders (`spec` then holds only what may go beside
+        it: output, user_id, cache…)."""
+        body = _composition(spec, template_id, merge)
+        return Accepted.from_json(await self._json("POST", COMPOSITIONS, json=body))
 
-    async def plan(self, spec: Mapping[str, Any]) -> Plan:
+    async def plan(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        template_id: str | None = None,
+        merge: Mapping[str, Any] | None = None,
+    ) -> Plan:
         """POST the composition as a dry run: staged, probed and planned, nothing rendered or
-        stored; the plan, or the error its render would fail with."""
-        body = await self._json("POST", COMPOSITIONS, params={"dry_run": "true"}, json=dict(spec))
-        return Plan.from_json(body)
+        stored; the plan, or the error its render would fail with. Arguments as submit()'s."""
+        body = _composition(spec, template_id, merge)
+        answer = await self._json("POST", COMPOSITIONS, params={"dry_run": "true"}, json=body)
+        return Plan.from_json(answer)
+
+    async def create_template(self, name: str, composition: Mapping[str, Any]) -> Template:
+        """Save a composition whose strings may hold {{NAME}} placeholders; checked as a
+        composition when saved. Its placeholders' names are in the answer."""
+        body = {"name": name, "composition": dict(composition)}
+        return Template.from_json(await self._json("POST", TEMPLATES, json=body))
+
+    async def templates(self, *, limit: int = 50) -> list[Template]:
+        """The newest templates first (one page; without their compositions)."""
+        body = await self._json("GET", TEMPLATES, params={"limit": str(limit)})
+        return [Template.from_json(item) for item in body["items"]]
+
+    async def template(self, template_id: str) -> Template:
+        """One template, with its composition."""
+        return Template.from_json(await self._json("GET", f"{TEMPLATES}/{template_id}"))
+
+    async def delete_template(self, template_id: str) -> None:
+        await self._json("DELETE", f"{TEMPLATES}/{template_id}")
 
     async def get(self, composition_id: str) -> Composition:
         return Composition.from_json(await self._json("GET", f"{COMPOSITIONS}/{composition_id}"))
@@ -188,3 +224,14 @@ class AsyncClient:
             raise VidsvcClientError("CONNECTION_ERROR", f"{url}: {exc}") from exc
         partial.replace(out)
         return out
+
+
+def _composition(
+    spec: Mapping[str, Any] | None, template_id: str | None, merge: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The POST body: the spec, or a request by template_id (the spec's fields beside it)."""
+    if template_id is None:
+        if spec is None or merge is not None:
+            raise TypeError("submit/plan take a spec, or a template_id (and merge)")
+        return dict(spec)
+    return {**dict(spec or {}), "template_id": template_id, "merge": dict(merge or {})}

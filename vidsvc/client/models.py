@@ -170,3 +170,27 @@ class Composition:
             websocket_url=data.get("websocket_url"),
             raw=data,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A saved template: POST /api/v1/templates answers it (without `composition`), and so does
+    each item of templates(); template() has the composition too."""
+
+    template_id: str
+    name: str
+    placeholders: tuple[str, ...]
+    created_at: str
+    composition: Mapping[str, Any] | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Template:
+        return cls(
+            template_id=str(data["template_id"]),
+            name=str(data.get("name", "")),
+            placeholders=tuple(str(p) for p in data.get("placeholders") or ()),
+            created_at=str(data.get("created_at", "")),
+            composition=data.get("composition"),
+            raw=data,
+        )

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from vidsvc.client.aio import AsyncClient, ProgressCallback
-from vidsvc.client.models import Accepted, Composition, Plan
+from vidsvc.client.models import Accepted, Composition, Plan, Template
 
 
 class Client:
@@ -38,11 +38,35 @@ class Client:
         self._runner.run(self._aio.close())
         self._runner.close()
 
-    def submit(self, spec: Mapping[str, Any]) -> Accepted:
-        return self._runner.run(self._aio.submit(spec))
+    def submit(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        template_id: str | None = None,
+        merge: Mapping[str, Any] | None = None,
+    ) -> Accepted:
+        return self._runner.run(self._aio.submit(spec, template_id=template_id, merge=merge))
 
-    def plan(self, spec: Mapping[str, Any]) -> Plan:
-        return self._runner.run(self._aio.plan(spec))
+    def plan(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        template_id: str | None = None,
+        merge: Mapping[str, Any] | None = None,
+    ) -> Plan:
+        return self._runner.run(self._aio.plan(spec, template_id=template_id, merge=merge))
+
+    def create_template(self, name: str, composition: Mapping[str, Any]) -> Template:
+        return self._runner.run(self._aio.create_template(name, composition))
+
+    def templates(self, *, limit: int = 50) -> list[Template]:
+        return self._runner.run(self._aio.templates(limit=limit))
+
+    def template(self, template_id: str) -> Template:
+        return self._runner.run(self._aio.template(template_id))
+
+    def delete_template(self, template_id: str) -> None:
+        self._runner.run(self._aio.delete_template(template_id))
 
     def get(self, composition_id: str) -> Composition:
         return self._runner.run(self._aio.get(composition_id))

@@ -56,7 +56,7 @@ def join_video(
     the blend that ends this part."""
     pads: list[str] = []
     tail = ""
-    segments = [s for s in segments if s.frames > 0]  # a sub-frame gap is only silence
+    segments = [s for s in segments if s.video]  # a sub-frame gap is only silence
     last = len(segments) - 1
     for i, seg in enumerate(segments):
         out = segments[i + 1].overlap_frames if i < last else 0

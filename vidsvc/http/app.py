@@ -26,6 +26,7 @@ from vidsvc.http.beats import beats_context
 from vidsvc.http.console import setup_console
 from vidsvc.http.dev import setup_dev
 from vidsvc.http.docs import setup_docs
+from vidsvc.http.downloads import signed_files
 from vidsvc.http.errors import setup_errors
 from vidsvc.http.events import close_sockets, setup_events
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY, SOCKETS_KEY
@@ -50,7 +51,7 @@ async def signer_context(app: web.Application) -> AsyncIterator[None]:
 
 async def runner_context(app: web.Application) -> AsyncIterator[None]:
     settings = devmedia.allowing_media(app[SETTINGS_KEY])
-    async with Runner.open(settings, handlers()) as runner:
+    async with Runner.open(settings, handlers(), local_files=signed_files(app)) as runner:
         app[RUNNER_KEY] = runner
         log.info("serving", extra={"instance": runner.instance_id})
         yield

@@ -97,6 +97,11 @@ class CompositionStatusSchema(Schema):
     duration = fields.Float(
         allow_none=True, metadata={"description": "seconds of the output; null until completed"}
     )
+    metadata = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the request's metadata object as accepted; null if none"},
+    )
 
 
 class CompositionPageSchema(Schema):

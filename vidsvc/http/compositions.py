@@ -13,7 +13,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc.errors import CompositionFinished, ValidationError
-from vidsvc.http import views
+from vidsvc.http import urls, views
 from vidsvc.http.bodies import (
     CompositionAcceptedSchema,
     CompositionMetadataSchema,
@@ -24,11 +24,13 @@ from vidsvc.http.bodies import (
     ListQuerySchema,
 )
 from vidsvc.http.docs import documented
+from vidsvc.http.fromtemplate import composition_of
 from vidsvc.http.jsonbody import read_body
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.http.planbody import CompositionPlanSchema
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.schema import CompositionSchema
+from vidsvc.schema.templates import CompositionFromTemplateSchema
 from vidsvc.work.compositions.dryrun import WAIT_S
 
 ERROR = ErrorEnvelopeSchema
@@ -62,14 +64,18 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
     "would fail with (INVALID_CLIP_FORMAT, INVALID_TIMELINE, INPUT_UNAVAILABLE naming the "
     "field). Nothing is stored, queued or rendered; the staged files are deleted before the "
     f"answer. At most MAX_CONCURRENT_JOBS dry runs at once; beyond a {WAIT_S:g} s wait, "
-    "QUEUE_FULL.",
+    "QUEUE_FULL. With a template_id, the composition is the template's with each {{NAME}} "
+    "replaced by merge's NAME (and output, user_id… replaced when given), then checked as any "
+    "other: a placeholder without a value is VALIDATION_ERROR naming the field.",
     body=CompositionSchema,
+    body_or=(CompositionFromTemplateSchema,),
     query=CreateQuerySchema,
     responses={
         200: (CompositionPlanSchema, "dry_run=true: the plan; nothing stored or rendered"),
         202: (CompositionAcceptedSchema, "queued; progress on websocket_url"),
         400: (ERROR, "VALIDATION_ERROR, INVALID_TIMELINE, INVALID_CLIP_FORMAT, INPUT_UNAVAILABLE"),
-        413: (ERROR, "PAYLOAD_TOO_LARGE"),
+        404: (ERROR, "TEMPLATE_NOT_FOUND: an unknown or deleted template_id"),
+        413: (ERROR, "PAYLOAD_TOO_LARGE (the body, or the composition a merge would make)"),
         500: (ERROR, "PROCESSING_FAILED: dry_run=true, probing or planning failed"),
         503: (ERROR, "QUEUE_FULL, SERVICE_UNAVAILABLE (draining), STORAGE_ERROR"),
     },
@@ -78,11 +84,12 @@ def load_query(schema: Schema, query: Mapping[str, str]) -> dict[str, Any]:
 async def create(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
     dry_run = load_query(CreateQuerySchema(), request.query)["dry_run"]
-    document = await read_json(request)
+    document = await composition_of(request, await read_json(request))
     if dry_run:  # no row, no queue: the plan, or the error the render would fail with
         plan = await runner.dry_run(JobKind.COMPOSITION, document)
         return web.json_response({"plan": plan})
-    job, _ = await runner.submit(JobKind.COMPOSITION, document)
+    # the origin the client used: the webhook's links point there (or at PUBLIC_BASE_URL)
+    job, _ = await runner.submit(JobKind.COMPOSITION, document, origin=str(urls.origin(request)))
     body = views.accepted(request, job, await runner.estimate_seconds(job))
     location = f"{views.COMPOSITIONS}/{job.id}"
     return web.json_response(body, status=202, headers={"Location": location})

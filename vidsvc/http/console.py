@@ -28,6 +28,7 @@ ASSETS = "/console"
 #: The files the console serves, by name: a fixed list, so no path from a URL reaches the disk.
 FILES = {
     "console.js": "application/javascript",
+    "templates.js": "application/javascript",
     "console.css": "text/css",
 }
 #: Any key will do: only the origin of its presigned URL is used (presigning is local).

@@ -67,9 +67,13 @@ SWAGGER_CSP = csp()
 REDOC_CSP = csp(redoc=True)
 PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 HEADERS = {
-    "Location": {"type": "string", "description": "path of the new composition"},
+    "Location": {"type": "string", "description": "path of what was created"},
     "Retry-After": {"type": "integer", "description": "seconds to wait before retrying"},
 }
+
+
+#: Handlers whose body may also be one of other schemas (documented as a oneOf).
+_BODY_ALTERNATIVES: dict[Handler, tuple[type[Schema], ...]] = {}
 
 
 def documented(
@@ -79,11 +83,14 @@ def documented(
     responses: Responses,
     description: str = "",
     body: type[Schema] | None = None,
+    body_or: tuple[type[Schema], ...] = (),
     query: type[Schema] | None = None,
     produces: tuple[str, ...] = ("application/json",),
     headers: Mapping[int, tuple[str, ...]] | None = None,
 ) -> Callable[[H], H]:
-    """Attach OpenAPI metadata to a handler; `headers` names response headers per status."""
+    """Attach OpenAPI metadata to a handler; `headers` names response headers per status;
+    `body_or`: other shapes the body may take instead of `body` (aiohttp-apispec, on Swagger
+    2.0, knows one body schema: setup_docs writes the oneOf)."""
     documented_responses: dict[str, dict[str, Any]] = {}
     for status, (schema, text) in responses.items():
         entry: dict[str, Any] = {"description": text}
@@ -106,6 +113,8 @@ def documented(
             decorated = aiohttp_apispec.request_schema(body, required=True)(decorated)
         if query is not None:
             decorated = aiohttp_apispec.request_schema(query, location="querystring")(decorated)
+        if body_or:
+            _BODY_ALTERNATIVES[decorated] = body_or
         return cast(H, decorated)
 
     return wrap
@@ -141,10 +150,29 @@ def setup_docs(app: web.Application) -> None:
     finally:
         for handler, meta in saved.items():
             handler.__apispec__ = meta
+    alternatives = _body_alternatives(app, api)  # before the document: it adds definitions
     document = api.swagger_dict()
+    for (path, method), refs in alternatives.items():
+        for param in document["paths"][path][method]["parameters"]:
+            if param["in"] == "body":
+                param["schema"] = {"oneOf": [param["schema"], *refs]}
     for operations in document["paths"].values():
         operations.pop("head", None)  # aiohttp's implicit HEAD twin of every GET
     app[OPENAPI_KEY] = to_openapi3(document)
+
+
+def _body_alternatives(
+    app: web.Application, api: aiohttp_apispec.AiohttpApiSpec
+) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """{(path, method): refs} of each `body_or` handler's other bodies, their definitions
+    added to the document as any nested schema's are."""
+    found = {}
+    for route in app.router.routes():
+        alternatives = _BODY_ALTERNATIVES.get(route.handler)
+        if alternatives and route.resource is not None:
+            refs = [api.plugin.converter.resolve_nested_schema(alt) for alt in alternatives]
+            found[(route.resource.canonical, route.method.lower())] = refs
+    return found
 
 
 @documented(

@@ -6,7 +6,10 @@ signing.Signer, which this module serves with FileResponse (Range requests inclu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
+from yarl import URL
 
 from vidsvc.errors import CompositionNotReady, RouteNotFound
 from vidsvc.http import urls
@@ -54,6 +57,13 @@ async def redirect_to_blob(request: web.Request, key: str) -> web.Response:
             request, f"{FILES}/{key}", request.app[SIGNER_KEY].query(key, ttl)
         )
     return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def signed_files(app: web.Application) -> Callable[[str], str]:
+    """A blob key → this app's signed, expiring /files path: the links of webhooks (the
+    runner's outbox writes them under the origin the job was submitted to)."""
+    signer, ttl = app[SIGNER_KEY], app[SETTINGS_KEY].download_url_ttl
+    return lambda key: str(URL.build(path=f"{FILES}/{key}", query=signer.query(key, ttl)))
 
 
 @documented(

@@ -25,6 +25,7 @@ from vidsvc.errors import (
     RouteNotFound,
     ServiceUnavailable,
     StorageError,
+    TemplateNotFound,
     Unauthorized,
     ValidationError,
     VidsvcError,
@@ -40,6 +41,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 DEFAULT_RETRY_AFTER = 5
 COMPOSITIONS_PREFIX = "/api/v1/compositions/"
+TEMPLATES_PREFIX = "/api/v1/templates/"
 _HTTP_CODES: dict[int, type[VidsvcError]] = {
     400: ValidationError,
     401: Unauthorized,
@@ -74,6 +76,8 @@ def _from_http(exc: web.HTTPException, request: web.Request) -> VidsvcError:
         # An id with a slash in it (`../../etc/passwd` sent verbatim) misses every route, but to
         # the client it is an unknown composition (docs/reliability.md B10).
         return CompositionNotFound("no such composition")
+    if exc.status == 404 and request.path.startswith(TEMPLATES_PREFIX):
+        return TemplateNotFound("no such template")  # as above: an id with a slash in it
     if exc.status == 404:
         return kind(f"no route for {request.method} {request.path[:200]}")
     if exc.status == 405:

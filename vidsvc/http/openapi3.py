@@ -47,7 +47,7 @@ def _parameter(param: dict[str, Any]) -> dict[str, Any]:
 def _content_for(status: str, response: dict[str, Any], produces: list[str]) -> dict[str, Any]:
     if "schema" in response:
         return {JSON: {"schema": response["schema"]}}
-    if not status.startswith("2"):
+    if not status.startswith("2") or status == "204":  # 204: No Content, by definition
         return {}
     content = {}
     for media in produces:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vidsvc.http import beats, clips, compositions, docs, downloads, events, health, request_doc
+from vidsvc.http import (
+    beats,
+    clips,
+    compositions,
+    docs,
+    downloads,
+    events,
+    health,
+    request_doc,
+    templates,
+)
 
 COMPOSITION = "/api/v1/compositions/{id}"
 
@@ -19,6 +29,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(COMPOSITION + "/metadata", compositions.metadata)
     r.add_get(request_doc.PATH, request_doc.composition_request)
     r.add_get(downloads.FILES + "/{key:.+}", downloads.blob_file)
+    r.add_post(templates.PATH, templates.create)
+    r.add_get(templates.PATH, templates.list_templates)
+    r.add_get(templates.ITEM, templates.get_template)
+    r.add_delete(templates.ITEM, templates.delete_template)
     r.add_post(clips.PROCESS_CLIPS, clips.create)
     r.add_get(clips.PROCESSING, clips.get_processing)
     r.add_get(clips.PROCESSING + "/files/{index:\\d+}/{name}", clips.download)

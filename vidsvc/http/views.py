@@ -13,6 +13,7 @@ from aiohttp import web
 
 from vidsvc.http import urls
 from vidsvc.jobs import Job, JobError, JobEvent, JobState, Progress
+from vidsvc.work.compositions import webhook
 from vidsvc.work.compositions.outcome import CompositionOutcome
 
 COMPOSITIONS = "/api/v1/compositions"
@@ -61,6 +62,7 @@ def composition(request: web.Request, job: Job) -> dict[str, Any]:
         "user_id": job.user_id,
         "websocket_url": urls.websocket(request, f"/ws/compositions/{job.id}"),
         "duration": output_duration(job),
+        "metadata": webhook.metadata(job.payload),  # the client's, as accepted
     }
 
 
@@ -110,6 +112,7 @@ def ws_status(request: web.Request, job: Job) -> dict[str, Any]:
         "status": job.state.value,
         "progress": progress(job.progress),
         "output_url": output_url(request, job.id, job.state),
+        "metadata": webhook.metadata(job.payload),
         "seq": job.progress_seq,
     }
     return {"type": "status", "data": data}
@@ -129,6 +132,7 @@ def ws_terminal(request: web.Request, job: Job) -> dict[str, Any]:
             "output_url": output_url(request, job.id, job.state),
             "thumbnail_url": output_url(request, job.id, job.state, "thumbnail"),
             "duration": output_duration(job),
+            "metadata": webhook.metadata(job.payload),
             "seq": seq,
         }
         return {"type": "completed", "data": data}

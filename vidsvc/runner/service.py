@@ -25,13 +25,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from vidsvc.callbacks.links import LocalFiles
+from vidsvc.callbacks.outbox import Outbox, armed
 from vidsvc.config import Settings
-from vidsvc.errors import (
-    QueueFull,
-    ServiceUnavailable,
-    StorageError,
-    ValidationError,
-)
+from vidsvc.errors import QueueFull, ServiceUnavailable, StorageError, ValidationError
 from vidsvc.jobs import Job, JobEvent, JobKind, JobState
 from vidsvc.media import children, gpu, workspace
 from vidsvc.media.load import Load
@@ -73,10 +70,12 @@ class Runner:
         stores: Stores,
         handlers: Handlers,
         nvenc_check: gpu.Checked | None = None,
+        local_files: LocalFiles | None = None,
     ) -> None:
         self.settings = _job_settings(settings)
         self.nvenc_check = nvenc_check  #: the start-up check's result (ENABLE_GPU_ENCODING)
         self.stores = stores
+        self.templates = stores.templates  #: saved compositions; no job ever reads one
         self.handlers = handlers
         self.instance_id = _instance_id(settings)
         load = Load()
@@ -90,18 +89,24 @@ class Runner:
             after_job=(self._finished,),
         )
         self.pool = WorkerPool(self.deps, handlers)
+        #: webhooks, outside the pool (callbacks/outbox.py); local_files signs their links
+        self.outbox = Outbox.of(self.settings, stores, handlers, self.instance_id, local_files)
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings, handlers: Handlers) -> AsyncIterator[Runner]:
+    async def open(
+        cls, settings: Settings, handlers: Handlers, *, local_files: LocalFiles | None = None
+    ) -> AsyncIterator[Runner]:
         checked = await gpu.check(settings)  # ENABLE_GPU_ENCODING: NVENC works here, or no start
         async with open_stores(settings) as stores:
-            runner = cls(settings, stores, handlers, nvenc_check=checked)
+            runner = cls(settings, stores, handlers, nvenc_check=checked, local_files=local_files)
             await runner._sweep(settings)
             await leases.recover(runner.deps)
+            await runner.outbox.recover()
             runner.pool.start()
+            runner.outbox.start()
             runner._reaper = asyncio.create_task(leases.reap_forever(runner.deps), name="reaper")
             try:
                 yield runner
@@ -133,6 +138,7 @@ class Runner:
         # what handlers still have under way (callbacks) gets a last moment, none when hurried
         for handler in self.handlers.values():
             await handler.close(0 if self.pool.hurried else self.settings.kill_grace)
+        await self.outbox.stop(0 if self.pool.hurried else self.settings.kill_grace)
 
     def begin_drain(self) -> None:
         self.draining = True
@@ -144,10 +150,12 @@ class Runner:
 
     # -- the façade -------------------------------------------------------------------------
 
-    async def submit(self, kind: JobKind, document: Mapping[str, Any]) -> tuple[Job, bool]:
-        """Validate, commit, wake a worker; (job, True) when newly created. The row is durable
-        before this returns. A kind whose ids the client chooses answers a repeated submit
-        with the job it already has, (job, False): never a second one."""
+    async def submit(
+        self, kind: JobKind, document: Mapping[str, Any], *, origin: str = ""
+    ) -> tuple[Job, bool]:
+        """Validate, commit, wake a worker; (job, True) when newly created. The row, and its
+        webhook event (links under `origin`), are durable before this returns. A kind whose
+        ids the client chooses answers a repeated submit with the job it already has."""
         self._accepting()
         handler = self.handlers[kind]
         job = await handler.admit(document, self.settings)
@@ -156,7 +164,8 @@ class Runner:
             return found, False
         await self._room()
         try:
-            job = await self.stores.jobs.create(job)  # committed: now the job cannot be lost
+            # committed: now the job cannot be lost, nor the webhook its end owes
+            job = await self.stores.jobs.create(job, callback=armed(handler, job, origin))
         except ValueError:  # a concurrent submit with the same client-chosen id won the insert
             if not client_chosen:
                 raise
@@ -220,10 +229,9 @@ class Runner:
             with contextlib.suppress(StorageError):  # a stale wake-up only fails its claim
                 await self.stores.backlog.discard(job_id)
             await publish(self.deps, job)
-        elif job.cancel_requested:
-            self.pool.stop_job(
-                job_id, StopReason.CANCEL
-            )  # here: at once; elsewhere: its heartbeat
+            self.outbox.wake()  # a queued job's cancel is its end too
+        elif job.cancel_requested:  # here: at once; elsewhere: its heartbeat
+            self.pool.stop_job(job_id, StopReason.CANCEL)
         return job
 
     async def estimate_seconds(self, job: Job) -> float | None:
@@ -256,8 +264,9 @@ class Runner:
         return (self.metrics.registry, *kinds)
 
     async def _finished(self, job: Job) -> None:
-        """After each job this instance ran: what it adds to the metrics."""
+        """After each job this instance ran: what it adds to the metrics; its webhook."""
         self.metrics.observe(job)
+        self.outbox.wake()
 
     async def blob_url(self, key: str) -> str | None:
         return await self.stores.blobs.url(key, expires_s=self.settings.download_url_ttl)

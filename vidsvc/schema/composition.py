@@ -13,6 +13,7 @@ from vidsvc.schema.audio import AudioSchema
 from vidsvc.schema.narration import DurationField, NarrationFields, narration
 from vidsvc.schema.pictures import OverlayField
 from vidsvc.schema.text import CaptionsSchema, FontsField
+from vidsvc.schema.webhook import MetadataField, callback_url_field
 from vidsvc.schema.wire import FADE_S, Millis, even, load
 
 
@@ -116,6 +117,9 @@ class CompositionSchema(Schema):
     cache = fields.Boolean(truthy={True}, falsy={False})
     captions = fields.Nested(CaptionsSchema)
     fonts = FontsField()
+    #: beside the composition, not in it (schema/webhook.py): `build` leaves them out
+    callback_url = callback_url_field()
+    metadata = MetadataField()
 
     @validates_schema
     def _captions_source(self, d: dict[str, Any], **_: Any) -> None:

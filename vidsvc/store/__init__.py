@@ -12,19 +12,29 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidsvc.config import Settings
 from vidsvc.errors import ConfigError
-from vidsvc.store.base import Backlog, BlobStore, JobStore, PubSub
+from vidsvc.store.base import Backlog, BlobStore, JobStore, PubSub, TemplateStore
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
+from vidsvc.store.memory_templates import MemoryTemplateStore
 from vidsvc.store.sqlite import SqliteJobStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Backlog", "BlobStore", "JobStore", "PubSub", "Stores", "open_stores", "sqlite_path"]
+__all__ = [
+    "Backlog",
+    "BlobStore",
+    "JobStore",
+    "PubSub",
+    "Stores",
+    "TemplateStore",
+    "open_stores",
+    "sqlite_path",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class Stores:
     shared: bool = False
     #: Which optional components are configured: {"redis": bool, "s3": bool}.
     configured: tuple[str, ...] = ()
+    #: Templates, in the job store's database (a fresh in-memory one where a test builds Stores).
+    templates: TemplateStore = field(default_factory=MemoryTemplateStore)
 
 
 def is_postgres(settings: Settings) -> bool:
@@ -64,16 +76,17 @@ def sqlite_path(settings: Settings) -> Path | str:
     return rest if rest == ":memory:" else Path(rest)
 
 
-async def _open_jobs(settings: Settings, stack: AsyncExitStack) -> JobStore:
-    jobs: JobStore
+async def _open_jobs(settings: Settings, stack: AsyncExitStack) -> tuple[JobStore, TemplateStore]:
+    """The job store and the template store on its connection (closed with it)."""
     if is_postgres(settings):
         from vidsvc.store.postgres import PostgresJobStore
 
-        jobs = await PostgresJobStore.open(settings.database_url, pool_size=settings.db_pool_size)
-    else:
-        jobs = await SqliteJobStore.open(sqlite_path(settings))
-    stack.push_async_callback(jobs.aclose)
-    return jobs
+        pg = await PostgresJobStore.open(settings.database_url, pool_size=settings.db_pool_size)
+        stack.push_async_callback(pg.aclose)
+        return pg, pg.templates()
+    lite = await SqliteJobStore.open(sqlite_path(settings))
+    stack.push_async_callback(lite.aclose)
+    return lite, lite.templates()
 
 
 async def _open_blobs(settings: Settings, stack: AsyncExitStack) -> BlobStore:
@@ -130,7 +143,7 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"DATA_DIR={str(settings.data_dir)!r}: {exc.strerror}") from exc
-        jobs = await _open_jobs(settings, stack)
+        jobs, templates = await _open_jobs(settings, stack)
         blobs = await _open_blobs(settings, stack)
         pubsub, backlog = await _open_redis(settings, stack)
         configured = tuple(
@@ -145,4 +158,5 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
             backlog=backlog,
             shared=is_postgres(settings),
             configured=configured,
+            templates=templates,
         )

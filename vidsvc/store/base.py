@@ -1,4 +1,4 @@
-"""The backend contracts: JobStore, BlobStore, PubSub, Backlog (typing.Protocol).
+"""The backend contracts: JobStore, TemplateStore, BlobStore, PubSub, Backlog (typing.Protocol).
 
 Protocols pin signatures only; behaviour is pinned by one contract suite per protocol
 (tests/unit/store/test_*_contract.py) run against every implementation. The JobStore is the source
@@ -11,18 +11,22 @@ Imports only the leaf jobs; never vidsvc.runner, vidsvc.graph or vidsvc.http.
 from __future__ import annotations
 
 import builtins
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Progress
+from vidsvc.store.callback_events import CallbackEvent, EventState
 
 
 class JobStore(Protocol):
-    async def create(self, job: Job) -> Job:
-        """Insert a new job (committed before returning). Raises ValueError on a duplicate id."""
+    async def create(self, job: Job, *, callback: CallbackEvent | None = None) -> Job:
+        """Insert a new job (committed before returning). Raises ValueError on a duplicate id.
+        With `callback`, its webhook event is inserted in the same commit: both or neither."""
 
     async def get(self, job_id: JobId) -> Job | None: ...
 
@@ -105,10 +109,71 @@ class JobStore(Protocol):
     async def record_metrics(self, job_id: JobId, metrics: Mapping[str, Any]) -> None:
         """Append one job_metrics row (wall/cpu seconds, ffmpeg stats) for a finished run."""
 
+    # -- webhook events (store/callback_events.py): claimed and fenced like jobs ----------
+
+    async def claim_callback(
+        self, *, owner: str, lease_s: float, now: datetime
+    ) -> CallbackEvent | None:
+        """The oldest due event (pending, next_at <= now, lease free or expired before now)
+        whose job is terminal, leased to owner with a new token until now + lease_s; None when
+        nothing is due. Two claimers never both win."""
+
+    async def record_callback(
+        self,
+        event_id: str,
+        token: str,
+        *,
+        note: Mapping[str, Any],
+        state: EventState,
+        next_at: datetime,
+    ) -> CallbackEvent | None:
+        """Fenced: attempts + 1, note appended, state and next_at set, lease cleared,
+        finished_at set when state is final. None unless pending and leased under token."""
+
+    async def release_callback(self, event_id: str, token: str) -> CallbackEvent | None:
+        """Fenced: the lease cleared, nothing counted (a stop cut the attempt short)."""
+
+    async def release_callbacks(self, expired_before: datetime) -> int:
+        """Every lease that expires before `expired_before` cleared (at start, with a private
+        database: a dead process of ours held them); how many."""
+
+    async def callback_event(self, job_id: JobId) -> CallbackEvent | None:
+        """The webhook event of a job (None: it has none, or the job is gone)."""
+
     async def ping(self) -> None:
         """Raise StorageError if the store cannot answer."""
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Template:
+    """A saved composition with `{{NAME}}` placeholders (POST /api/v1/templates)."""
+
+    id: str  #: tmpl_ + 24 hex digits
+    name: str
+    composition: Mapping[str, Any]  #: the document as it was posted (JSON)
+    placeholders: tuple[str, ...]  #: the names it uses, in order of first use
+    created_at: datetime  #: aware UTC
+
+
+def new_template_id() -> str:
+    return f"tmpl_{secrets.token_hex(12)}"
+
+
+class TemplateStore(Protocol):
+    """Templates, beside the jobs in the same database (the SQL stores share its connection)."""
+
+    async def create(self, template: Template) -> Template:
+        """Insert (committed before returning). Raises ValueError on a duplicate id."""
+
+    async def get(self, template_id: str) -> Template | None: ...
+
+    async def list(self, *, limit: int = 20, before: str | None = None) -> list[Template]:
+        """Newest first (created_at, then id, descending); `before` as JobStore.list's."""
+
+    async def delete(self, template_id: str) -> bool:
+        """Remove it; False when there was none. Compositions made from it are untouched."""
 
 
 class BlobStore(Protocol):

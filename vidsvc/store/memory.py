@@ -15,8 +15,10 @@ from typing import Any
 
 from vidsvc.jobs import Job, JobError, JobId, JobKind, JobState, Lease, Progress, new_token, utcnow
 from vidsvc.store import rules
+from vidsvc.store.callback_events import CallbackEvent
 from vidsvc.store.inprocess import MemoryBacklog, MemoryPubSub
 from vidsvc.store.memory_blobs import MemoryBlobStore
+from vidsvc.store.memory_callbacks import MemoryCallbacks
 
 __all__ = ["MemoryBacklog", "MemoryBlobStore", "MemoryJobStore", "MemoryPubSub"]
 
@@ -51,10 +53,6 @@ def _age(job: Job) -> tuple[datetime, str]:
 
 def _is_queued(job: Job) -> bool:
     return job.state is JobState.QUEUED
-
-
-def _is_active(job: Job) -> bool:
-    return not job.state.terminal
 
 
 def _claimed(job: Job, owner: str, lease_s: float) -> Job:
@@ -99,13 +97,14 @@ def _reaped(job: Job) -> Job:
     return _ended(job, JobState.QUEUED)
 
 
-class MemoryJobStore:
+class MemoryJobStore(MemoryCallbacks):
     """Dicts behind one asyncio.Lock; every change is check-and-replace under that lock."""
 
     def __init__(self) -> None:
         self._jobs: dict[JobId, Job] = {}
         self._metrics: list[dict[str, Any]] = []
         self._cache_keys: dict[JobId, str] = {}  #: the SQL stores' cache_key column
+        self._events: dict[JobId, CallbackEvent] = {}  #: webhook events (memory_callbacks.py)
         self._lock = asyncio.Lock()
 
     async def _update(
@@ -118,12 +117,14 @@ class MemoryJobStore:
             self._jobs[job_id] = change(job)
             return self._jobs[job_id]
 
-    async def create(self, job: Job) -> Job:
+    async def create(self, job: Job, *, callback: CallbackEvent | None = None) -> Job:
         stored = _normalized(job)
         async with self._lock:
             if job.id in self._jobs:
                 raise ValueError(f"job {job.id} already exists")
             self._jobs[job.id] = stored
+            if callback is not None:
+                self._arm(callback)
         return stored
 
     async def get(self, job_id: JobId) -> Job | None:
@@ -234,9 +235,7 @@ class MemoryJobStore:
             # A cancel requested while it ran wins over handing it back.
             if job.cancel_requested:
                 return _ended(job, JobState.CANCELLED)
-            return _ended(
-                job, JobState.QUEUED, attempts=job.attempts - 1
-            )  # shutdown: not its fault
+            return _ended(job, JobState.QUEUED, attempts=job.attempts - 1)  # not its fault
 
         return await self._update(job_id, _fenced(token), handed_back)
 
@@ -246,7 +245,8 @@ class MemoryJobStore:
                 return replace(_ended(job, JobState.CANCELLED), cancel_requested=True)
             return replace(job, cancel_requested=True, updated_at=utcnow())
 
-        return await self._update(job_id, _is_active, cancelled) or self._jobs.get(job_id)
+        changed = await self._update(job_id, lambda j: not j.state.terminal, cancelled)
+        return changed or self._jobs.get(job_id)
 
     async def reap_expired(self, now: datetime) -> builtins.list[Job]:
         async with self._lock:

@@ -5,7 +5,8 @@ row ↔ Job codec is postgres_rows.py). Each state change is one named condition
 RETURNING of sql/postgres/queries.sql, one statement that commits alone: no row lock outlives a
 call. While the server is away every call fails fast with StorageError, and the pool reconnects
 by itself. asyncpg is imported lazily. Imports only vidsvc.jobs, vidsvc.errors and
-store.{rules,sql,migrate,postgres_rows}; never runner, graph or http.
+store.{rules,sql,migrate,postgres_rows,sql_templates,sql_callbacks,callback_events}; never
+runner, graph or http.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobError, JobId, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
+from vidsvc.store.callback_events import CallbackEvent
 from vidsvc.store.migrate import migrate_postgres
 from vidsvc.store.postgres_rows import job_of, job_params, json_text, progress_doc
 from vidsvc.store.sql import load_queries
+from vidsvc.store.sql_callbacks import SqlCallbacks
 from vidsvc.store.sql_reads import SqlReads
+from vidsvc.store.sql_templates import SqlTemplates
 
 if TYPE_CHECKING:
     import asyncpg
@@ -71,7 +75,7 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     return (asyncpg.PostgresError, asyncpg.InterfaceError, Internal, OSError, TimeoutError)
 
 
-class PostgresJobStore(SqlReads):
+class PostgresJobStore(SqlReads, SqlCallbacks):
     """Open with `await PostgresJobStore.open(dsn, pool_size=…)`: connects and migrates."""
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float) -> None:
@@ -142,13 +146,31 @@ class PostgresJobStore(SqlReads):
     def _job(self, row: Any) -> Job:
         return job_of(row)
 
-    async def create(self, job: Job) -> Job:
+    def templates(self) -> SqlTemplates:
+        """The TemplateStore on this store's pool (timestamptz arrives aware, in UTC)."""
+        return SqlTemplates(
+            write=self._rows, read=self._rows, time_in=rules.as_utc, time_out=rules.as_utc
+        )
+
+    def _stamp(self, value: datetime) -> datetime:
+        return rules.as_utc(value)
+
+    def _instant(self, value: Any) -> datetime:
+        instant: datetime = value  # timestamptz arrives as an aware UTC datetime
+        return instant
+
+    async def create(self, job: Job, *, callback: CallbackEvent | None = None) -> Job:
         import asyncpg
 
         sql, args = self._q["insert_job"].sql, self._q["insert_job"].args(job_params(job))
         async with self._connection() as conn:
             try:
-                row = await conn.fetchrow(sql, *args)
+                async with conn.transaction():  # with its webhook event: both rows or neither
+                    row = await conn.fetchrow(sql, *args)
+                    if callback is not None:
+                        insert = self._q["insert_callback"]
+                        params = self._callback_params(callback)
+                        await conn.execute(insert.sql, *insert.args(params))
             except asyncpg.UniqueViolationError:
                 raise ValueError(f"job {job.id} already exists") from None
             except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:

@@ -5,8 +5,8 @@ cut) and the translation of driver errors into StorageError (the row ↔ Job cod
 sqlite_rows.py). Each state change is one named conditional UPDATE … RETURNING from
 sql/sqlite/queries.sql; claims run inside BEGIN IMMEDIATE so other processes on the same file
 queue behind the write lock. aiosqlite is imported lazily (only this module needs it). Imports
-only vidsvc.jobs, vidsvc.errors and store.{rules,sql,migrate,sqlite_rows}; never runner, graph or
-http.
+only vidsvc.jobs, vidsvc.errors and store.{rules,sql,migrate,sqlite_rows,sql_templates,
+sql_callbacks,callback_events}; never runner, graph or http.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job, JobError, JobId, JobState, Progress, new_token, utcnow
 from vidsvc.store import rules
+from vidsvc.store.callback_events import CallbackEvent
 from vidsvc.store.migrate import migrate_sqlite
 from vidsvc.store.sql import load_queries
+from vidsvc.store.sql_callbacks import SqlCallbacks
 from vidsvc.store.sql_reads import SqlReads
+from vidsvc.store.sql_templates import SqlTemplates
 from vidsvc.store.sqlite_rows import (
     asdict_progress,
     from_text,
@@ -64,7 +67,7 @@ async def _open_reader(where: str) -> aiosqlite.Connection:
     return reader
 
 
-class SqliteJobStore(SqlReads):
+class SqliteJobStore(SqlReads, SqlCallbacks):
     """Open with `await SqliteJobStore.open(path)`: connects, configures and migrates."""
 
     def __init__(
@@ -148,11 +151,25 @@ class SqliteJobStore(SqlReads):
     def _job(self, row: Any) -> Job:
         return job_of(row)
 
-    async def create(self, job: Job) -> Job:
+    def templates(self) -> SqlTemplates:
+        """The TemplateStore on this store's connections (writes under its lock)."""
+        return SqlTemplates(write=self._rows, read=self._read, time_in=to_text, time_out=from_text)
+
+    def _stamp(self, value: datetime) -> str:
+        return to_text(value)
+
+    def _instant(self, value: Any) -> datetime:
+        return from_text(value)
+
+    async def create(self, job: Job, *, callback: CallbackEvent | None = None) -> Job:
         params = job_params(job)
-        async with self._session() as conn:
+        # with its webhook event: one transaction, both rows or neither
+        async with self._session(immediate=callback is not None) as conn:
             try:
                 rows = await conn.execute_fetchall(self._q["insert_job"], params)
+                if callback is not None:
+                    event = self._callback_params(callback)
+                    await conn.execute_fetchall(self._q["insert_callback"], event)
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc):
                     raise ValueError(f"job {job.id} already exists") from None

@@ -65,6 +65,17 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         }
     ],
     "/dev/reset-user": [{"user_id": "user-1"}],
+    "/api/v1/templates": [
+        {
+            "name": "fuzz",
+            "composition": {
+                "clips": [{"url": "{{SCENE}}", "duration": 2}],
+                "overlays": [{"type": "text", "content": "Hi {{NAME}}"}],
+                "output": {"resolution": "180p"},
+                "metadata": {"project": "p-1"},
+            },
+        }
+    ],
 }
 ENV = {"ENABLE_DEV_API": "true", "ENABLE_BEAT_DETECTION": "true"}
 

@@ -10,8 +10,8 @@ Not here, and why:
   processing list, the row queued) through the store API.
 - C5's fault hook: likewise the state a crash after the upload and before the commit leaves (a
   claimed row whose owner is dead, its output already stored) is built through the store API;
-  compositions have no callback, and a clips job posts its callback only after the commit, so
-  no callback can precede the crash.
+  a composition's webhook is due only once its row is terminal (test_webhooks_durable.py), and a
+  clips job posts its callback only after the commit, so no callback can precede the crash.
 """
 
 from __future__ import annotations

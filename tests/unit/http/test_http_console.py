@@ -35,10 +35,13 @@ async def test_the_page_and_its_files_carry_a_same_origin_policy(client: Client)
 
 
 def test_the_script_never_writes_html() -> None:
-    """Every string reaches the page as a text node (el() in console.js)."""
-    source = (console.STATIC / "console.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in source.replace("never innerHTML", ""), sink
+    """Every string reaches the page as a text node (el() in console.js), in every script."""
+    scripts = [name for name in console.FILES if name.endswith(".js")]
+    assert scripts == ["console.js", "templates.js"]
+    for name in scripts:
+        source = (console.STATIC / name).read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in source.replace("never innerHTML", ""), (name, sink)
 
 
 async def test_console_off_is_a_404(app_client: AppClient) -> None:

@@ -31,6 +31,7 @@ async def test_status_then_progress_then_completed_then_close(
                     "speed": None,
                 },
                 "output_url": None,
+                "metadata": None,
                 "seq": 0,
             },
         }

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.store_backends import JobBackend, PubSubBackend
-from vidsvc.store.base import Backlog, BlobStore, JobStore
+from vidsvc.store.base import Backlog, BlobStore, JobStore, TemplateStore
 from vidsvc.store.disk import LocalBlobStore
 from vidsvc.store.memory import MemoryBacklog, MemoryBlobStore, MemoryJobStore, MemoryPubSub
+from vidsvc.store.memory_templates import MemoryTemplateStore
 from vidsvc.store.sqlite import SqliteJobStore
 
 
@@ -53,6 +54,27 @@ async def job_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 @pytest.fixture
 def jobs(job_backend: JobBackend) -> JobStore:
     return job_backend.store
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def templates(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TemplateStore]:
+    """A TemplateStore; the SQL ones on their job store's connection, as open_stores makes
+    them."""
+    if request.param == "memory":
+        yield MemoryTemplateStore()
+        return
+    store: SqliteJobStore | PostgresJobStore
+    if request.param == "sqlite":
+        store = await SqliteJobStore.open(tmp_path / "jobs.db")
+    else:
+        from vidsvc.store.postgres import PostgresJobStore
+
+        dsn = await request.getfixturevalue("pg_server").clean_database()
+        store = await PostgresJobStore.open(dsn, pool_size=4)
+    yield store.templates()
+    await store.aclose()
 
 
 @pytest.fixture(params=["memory", "disk", "s3"])

@@ -24,7 +24,9 @@ before FFmpeg runs:
   vidsvc pick a share per job from the renders running (media/threads.py): that count says
   when a render ran, not what was asked, and a fresh render's bytes would depend on the load
   as much, so it is left out; a hit is then an equally valid render at the same settings;
-- the parsed composition (sorted keys) without user_id and with URLs replaced by staged names.
+- the parsed composition (sorted keys) without user_id and with URLs replaced by staged names
+  (a webhook's callback_url and metadata never reach it: they stay beside the composition in
+  the request, schema/webhook.py).
 
 A hit needs the newest COMPLETED job with the key (JobStore.find_cached) whose blobs are still
 there: they are copied (BlobStore.copy: a hard link on disk, CopyObject on S3) to this job's own

@@ -4,7 +4,8 @@ starts) and once its inputs are probed (`require_streams`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from vidsvc import graph, spec
@@ -35,14 +36,22 @@ def url_fields(comp: spec.Composition) -> dict[str, str]:
     return fields
 
 
+def rules(comp: spec.Composition, settings: Settings) -> tuple[Callable[[], None], ...]:
+    """Each check of `check`, in its order, to run apart: a template's are run one by one,
+    each refusal about a placeholder's field set aside (templates.py)."""
+    return (
+        partial(check_output, comp.output, settings),
+        partial(graph.check, comp, limits(settings)),
+        partial(sound.check, comp, settings),  # ducking needs both tracks, beat_sync the setting
+        partial(memory.admit, comp, settings),  # what cannot fit whatever its inputs are
+        *(partial(policy.check_url, f.url, settings, field=f.field) for f in comp.inputs()),
+    )
+
+
 def check(comp: spec.Composition, settings: Settings) -> None:
     """Everything knowable without I/O: the timeline rules and the URL policy."""
-    check_output(comp.output, settings)
-    graph.check(comp, limits(settings))
-    sound.check(comp, settings)  # ducking needs both tracks, beat_sync the setting
-    memory.admit(comp, settings)  # what cannot fit whatever its inputs are
-    for found in comp.inputs():
-        policy.check_url(found.url, settings, field=found.field)
+    for rule in rules(comp, settings):
+        rule()
 
 
 async def probe_all(

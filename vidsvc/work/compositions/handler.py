@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vidsvc import spec
+from vidsvc.callbacks.links import Links
 from vidsvc.config import Settings
 from vidsvc.errors import CompositionNotFound, StorageError
 from vidsvc.jobs import Job, JobKind, JobState, Stage, new_job_id
@@ -30,7 +31,8 @@ from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
 from vidsvc.runner.usage import Usage
 from vidsvc.schema import parse_composition
-from vidsvc.work.compositions import cache, dryrun
+from vidsvc.store.callback_events import CallbackEvent
+from vidsvc.work.compositions import cache, dryrun, webhook
 from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.metrics import CompositionMetrics
@@ -64,6 +66,14 @@ async def _outcome(
 def _admitted(document: Mapping[str, Any], settings: Settings) -> spec.Composition:
     comp = parse_composition(document)
     check(comp, settings)
+    webhook.check_static(document, settings)
+    return comp
+
+
+async def _admitted_async(document: Mapping[str, Any], settings: Settings) -> spec.Composition:
+    """What POST refuses, the callback host's DNS answers included."""
+    comp = await cpu.run(_admitted, document, settings)  # a 1 MB body: 0.4 s of marshmallow
+    await webhook.check_resolves(document, settings)
     return comp
 
 
@@ -211,13 +221,13 @@ class Compositions:
     ) -> dict[str, Any]:
         """What a POST of `document` and its render would meet before encoding: the plan
         (dryrun.plan_json, with the estimate that POST would answer), or the job's error."""
-        comp = await cpu.run(_admitted, document, settings)  # POST's refusals, as POST
+        comp = await _admitted_async(document, settings)  # POST's refusals, as POST
         async with self.dry_runs.turn(settings.max_concurrent_jobs):
             done = await dryrun.rehearse(comp, settings)
         return dryrun.plan_json(done, self._estimate(comp, queue))
 
     async def admit(self, document: Mapping[str, Any], settings: Settings) -> Job:
-        comp = await cpu.run(_admitted, document, settings)  # a 1 MB body: 0.4 s of marshmallow
+        comp = await _admitted_async(document, settings)
         return Job.queued(
             id=new_job_id(),
             kind=JobKind.COMPOSITION,
@@ -242,5 +252,12 @@ class Compositions:
         self.estimator.observe(job, comp)
         self.metrics.observe(job)
 
+    def callback_url(self, job: Job) -> str | None:
+        """The webhook's URL (callbacks.links.CallingBack): an event is stored with the job."""
+        return webhook.callback_url(job.payload)
+
+    async def callback_body(self, job: Job, event: CallbackEvent, links: Links) -> dict[str, Any]:
+        return await webhook.body(job, event, links)
+
     async def close(self, timeout: float) -> None:
-        return None
+        return None  # webhooks are the outbox's (runner), which stops on its own

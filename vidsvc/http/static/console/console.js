@@ -416,9 +416,11 @@ function playView() {
   const submit = el("button", { id: "submit", class: "primary", type: "button" }, "Render");
   const plan = el("button", { id: "plan", type: "button", title: "dry run: stage, probe and plan; render nothing" }, "Plan");
   const result = el("div", { id: "play-result" });
+  const templates = templatePanel(editor, (node) => result.replaceChildren(node)); // templates.js
   app.replaceChildren(
     el("h2", {}, "Playground"),
     el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit, plan),
+    templates.node,
     editor,
     result,
   );
@@ -427,6 +429,7 @@ function playView() {
   function choose() {
     const sample = samples.find((s) => s.name === select.value);
     editor.value = JSON.stringify(sample ? sample.spec : { clips: [] }, null, 2);
+    templates.clear(); // the merge form wrote the editor: a sample replaces it
   }
   select.addEventListener("change", choose);
 

@@ -209,3 +209,85 @@ RETURNING *;
 DELETE FROM compositions
 WHERE user_id = :user_id::text AND status IN ('queued', 'completed', 'failed', 'cancelled')
 RETURNING *;
+
+-- Templates (vidsvc/store/sql_templates.py): no state, so no conditional updates.
+
+-- name: insert_template
+-- No row back means the id was taken (the store says so with ValueError, as create() does).
+INSERT INTO templates (id, name, composition, placeholders, created_at)
+VALUES (:id, :name, :composition, :placeholders, :created_at)
+ON CONFLICT (id) DO NOTHING
+RETURNING *;
+
+-- name: get_template
+SELECT * FROM templates WHERE id = :id;
+
+-- name: list_templates_first
+SELECT * FROM templates ORDER BY created_at DESC, id DESC LIMIT :limit;
+
+-- name: list_templates_before
+-- As list_before: a join on the cursor yields nothing when its id is unknown.
+SELECT t.* FROM templates AS t
+JOIN templates AS cur ON cur.id = :before
+WHERE (t.created_at, t.id) < (cur.created_at, cur.id)
+ORDER BY t.created_at DESC, t.id DESC
+LIMIT :limit;
+
+-- name: delete_template
+DELETE FROM templates WHERE id = :id RETURNING id;
+
+-- Webhook events (vidsvc/store/sql_callbacks.py): claimed with a lease and fenced by its token,
+-- as jobs are; due only once their job is terminal.
+
+-- name: insert_callback
+INSERT INTO callback_events (
+    id, job_id, url, origin, state, attempts, notes, next_at, created_at, updated_at
+) VALUES (
+    :id, :job_id, :url, :origin, :state, :attempts, :notes::jsonb, :next_at, :created_at,
+    :updated_at
+);
+
+-- name: claim_callback
+-- SKIP LOCKED: claimers of several instances each take a different event; one that lost the
+-- race re-checks the row it read (READ COMMITTED) and finds it leased.
+UPDATE callback_events
+SET lease_owner = :owner, lease_token = :token, lease_expires_at = :expires_at,
+    updated_at = :now::timestamptz
+WHERE id = (
+        SELECT e.id FROM callback_events AS e
+        JOIN compositions AS j ON j.id = e.job_id
+        WHERE e.state = 'pending' AND e.next_at <= :now::timestamptz
+          AND (e.lease_expires_at IS NULL OR e.lease_expires_at < :now::timestamptz)
+          AND j.status IN ('completed', 'failed', 'cancelled')
+        ORDER BY e.next_at, e.id
+        FOR UPDATE OF e SKIP LOCKED
+        LIMIT 1
+    )
+RETURNING *;
+
+-- name: record_callback
+UPDATE callback_events
+SET attempts = attempts + 1, notes = notes || jsonb_build_array(:note::jsonb),
+    state = :state::text, next_at = :next_at::timestamptz,
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+    updated_at = :now::timestamptz,
+    finished_at = CASE WHEN :state::text = 'pending' THEN NULL ELSE :now::timestamptz END
+WHERE id = :id AND state = 'pending' AND lease_token = :token
+RETURNING *;
+
+-- name: release_callback
+UPDATE callback_events
+SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+    updated_at = :now::timestamptz
+WHERE id = :id AND lease_token = :token
+RETURNING *;
+
+-- name: release_callbacks
+UPDATE callback_events
+SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+    updated_at = :now::timestamptz
+WHERE lease_token IS NOT NULL AND lease_expires_at < :expired_before::timestamptz
+RETURNING id;
+
+-- name: get_callback
+SELECT * FROM callback_events WHERE job_id = :job_id;
