@@ -40,10 +40,11 @@ from vidsvc.media.workspace import workspace, write_files
 from vidsvc.runner.looplag import LoopLag
 from vidsvc.runner.reporter import Reporter
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions import narration as narrations
 from vidsvc.work.compositions import render as compositions
 from vidsvc.work.compositions import sound
 from vidsvc.work.compositions.cache import render_key
-from vidsvc.work.compositions.checks import limits, url_fields
+from vidsvc.work.compositions.checks import check, limits, probe_all, url_fields
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.fontfaces import font_face
 
@@ -264,3 +265,33 @@ async def _audio_cost(spec_path: Path) -> AudioCost:
         run = await run_ffmpeg(argv, settings=config, cwd=work)
     analysis_s = float(ready.notes.get("loudness", {}).get("analysis_seconds", 0.0))
     return AudioCost(prepare_s, analysis_s, run.elapsed_s, run.cpu_s or 0.0)
+
+
+def plan_steps(doc: Mapping[str, Any]) -> dict[str, float]:
+    """What a dry run does (work/compositions/render.py `planned`), each step timed, in this
+    process: stage the inputs, probe them all (side by side, the font lookups beside them),
+    measure the narrations (cached here by their bytes, as in the service), plan the timeline.
+    Seconds per step, and the number of inputs probed and narrations measured."""
+    return asyncio.run(_plan_steps(parse_composition(dict(doc))))
+
+
+async def _plan_steps(comp: Any) -> dict[str, float]:
+    config = cli_settings(os.environ)
+    check(comp, config)
+    async with workspace(config, "bench-plan") as work:
+        t0 = time.perf_counter()
+        fields = url_fields(comp)
+        staged = await staging.stage(list(fields), work, config, fields=fields)
+        t1 = time.perf_counter()
+        infos, _ = await asyncio.gather(
+            probe_all(staged, fields, config),
+            asyncio.gather(*(resolve_font(name, config) for name in comp.text_fonts())),
+        )
+        t2 = time.perf_counter()
+        heard, _ = await narrations.measure_all(comp, staged, config)
+        t3 = time.perf_counter()
+        durations = {u: m.duration_ms for u, m in infos.items() if not m.still}
+        graph.plan(comp, durations, limits(config), heard)
+        t4 = time.perf_counter()
+    return {"stage": t1 - t0, "probe": t2 - t1, "measure": t3 - t2, "plan": t4 - t3,
+            "inputs": float(len(staged)), "narrations": float(len(heard))}  # fmt: skip

@@ -10,6 +10,7 @@ from bench.measures import (
     loop_lag,
     memory,
     moviepy,
+    narration,
     overhead,
     overlays,
     presets,
@@ -28,6 +29,7 @@ MEASURES: tuple[Measure, ...] = (
     smart.MEASURE,
     sound.MEASURE,
     text.MEASURE,
+    narration.MEASURE,
     overlays.MEASURE,
     loop_lag.MEASURE,
 )
