@@ -30,10 +30,13 @@ def test_a_composition_outcome_round_trips() -> None:
             "skipped": [{"index": 2, "line": 5, "reason": "it ends before it starts"}],
         },
         cache={"hit": False, "key": "k"},
+        preview={"draft": True, "range": {"start": 4.0, "duration": 5.0}},
     )
     written = outcome.to_dict()
     assert written["render_seconds"] == 2.4 and written["memory_estimate_mb"] == 150
+    assert written["draft"] is True and written["range"] == {"start": 4.0, "duration": 5.0}
     assert "text" not in written  # nothing to say: no key, as before
+    assert "draft" not in CompositionOutcome().to_dict()  # a full render says nothing of it
     assert CompositionOutcome.from_dict(written) == outcome
     assert (outcome.output_duration, outcome.memory_estimate_mb) == (3.0, 150.0)
 

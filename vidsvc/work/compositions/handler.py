@@ -118,6 +118,7 @@ async def _render_and_store(
         text=dict(prepared.text) or None,
         captions=dict(prepared.captions) or None,
         cache=found.summary,
+        preview=prepared.preview,
     )
     await report.flush()
     done = await _complete(job, deps, keys, outcome, found.key)
@@ -150,6 +151,7 @@ async def _served(
         usage=Usage(render_seconds=0.0, cpu_seconds=0.0),
         captions=dict(prepared.captions) or None,  # read for this job, as a miss records
         cache=hit.summary,
+        preview=prepared.preview,
     )
     return await _complete(job, deps, keys, outcome, hit.key)
 

@@ -38,6 +38,8 @@ class CompositionOutcome:
     #: the captions file: format, encoding, cues (words), skipped malformed cues
     captions: Mapping[str, Any] | None = None
     cache: Mapping[str, Any] = field(default_factory=dict)  #: hit or miss, and the key
+    #: a preview's `draft` and `range` (top-level keys of the metadata), none for a full render
+    preview: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def output_duration(self) -> float | None:
@@ -63,6 +65,7 @@ class CompositionOutcome:
             **({"smart_render": dict(self.smart_render)} if self.smart_render is not None else {}),
             **{k: dict(v) for k, v in optional.items() if v},
             "cache": dict(self.cache),
+            **self.preview,
         }
 
     @classmethod
@@ -86,4 +89,5 @@ class CompositionOutcome:
             text=_mapping(d.get("text")),
             captions=_mapping(d.get("captions")),
             cache=_mapping(d.get("cache")) or {},
+            preview={k: d[k] for k in ("draft", "range") if k in d},
         )

@@ -54,6 +54,7 @@ class Prepared:
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
     pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
     memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
+    preview: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: draft, range
 
     def memory_summary(self) -> dict[str, Any]:
         """The estimate and the threads it chose, for the job's metadata."""

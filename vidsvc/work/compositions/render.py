@@ -139,11 +139,8 @@ async def _compile(
         inputs=infos,
         built=mixed.graph,
         encoding=enc,
-        notes={
-            **mixed.notes,
-            **narration.notes(p.timeline, p.narration_seconds),
-            **preview(comp.output, timeline.duration_ms),
-        },
+        notes={**mixed.notes, **narration.notes(p.timeline, p.narration_seconds)},
+        preview=preview(comp.output, timeline.duration_ms),
         text=await text_facts(comp),
         pixels=math.prod(comp.output.size),
         memory=needs,

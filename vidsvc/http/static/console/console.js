@@ -317,12 +317,13 @@ function detailView(id) {
   const player = el("div", { id: "player-box" });
   const meta = el("div", { id: "meta" });
   const request = el("pre", { id: "request-json" }, "…");
+  const clientMeta = el("div", { id: "client-metadata" }); // the request's `metadata`, if any
   app.replaceChildren(
     el("h2", {}, "Composition ", el("span", { class: "id" }, id)),
     el("div", { class: "toolbar" }, status, cell.node),
     actions,
     player,
-    el("div", { class: "grid" }, el("div", {}, el("h2", {}, "Render"), meta), el("div", {}, el("h2", {}, "Request"), request)),
+    el("div", { class: "grid" }, el("div", {}, el("h2", {}, "Render"), meta), el("div", {}, clientMeta, el("h2", {}, "Request"), request)),
   );
 
   function show(item) {
@@ -348,6 +349,9 @@ function detailView(id) {
       return;
     }
     show(item);
+    if (item.metadata && !clientMeta.firstChild) {
+      clientMeta.append(el("h2", {}, "Metadata"), el("pre", { id: "detail-metadata" }, JSON.stringify(item.metadata, null, 2)));
+    }
     if (item.status === "completed" && !player.firstChild) {
       player.append(
         el("video", { id: "player", controls: true, preload: "auto", src: downloadUrl(id) }),
@@ -415,11 +419,17 @@ function playView() {
   const editor = el("textarea", { id: "spec-editor", spellcheck: "false" });
   const submit = el("button", { id: "submit", class: "primary", type: "button" }, "Render");
   const plan = el("button", { id: "plan", type: "button", title: "dry run: stage, probe and plan; render nothing" }, "Plan");
+  const preview = el("button", { id: "preview", type: "button", title: "render a draft of the range and play it" }, "Preview");
+  const from = el("input", { id: "preview-start", type: "number", min: 0, step: 0.1, value: 0 });
+  const slider = el("input", { id: "preview-slider", type: "range", min: 0, max: 0, step: 0.1, value: 0, hidden: true });
+  const span = el("input", { id: "preview-duration", type: "number", min: 0.1, max: 3600, step: 0.1, value: 5 });
+  const total = el("span", { id: "preview-total", class: "muted" });
   const result = el("div", { id: "play-result" });
   const templates = templatePanel(editor, (node) => result.replaceChildren(node)); // templates.js
+  const range = el("span", { class: "preview-range" }, el("label", {}, "from ", from, " s"), slider, el("label", {}, "for ", span, " s"), total);
   app.replaceChildren(
     el("h2", {}, "Playground"),
-    el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit, plan),
+    el("div", { class: "toolbar" }, el("label", {}, "Sample ", select), submit, plan, preview, range),
     templates.node,
     editor,
     result,
@@ -441,39 +451,75 @@ function playView() {
     })
     .catch(() => choose());
 
-  // POSTs the editor's JSON to `path`; `then` gets the answer. Both buttons wait for it.
-  async function post(path, then) {
+  // Runs work(spec, text) on the editor's JSON, the buttons disabled; its error shows below.
+  async function post(work) {
+    const text = editor.value;
     let spec;
     try {
-      spec = JSON.parse(editor.value);
+      spec = JSON.parse(text);
     } catch (err) {
       result.replaceChildren(el("p", { class: "error" }, `not JSON: ${err.message}`));
       return;
     }
-    submit.disabled = plan.disabled = true;
+    submit.disabled = plan.disabled = preview.disabled = true;
     try {
-      then(await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec) }));
+      await work(spec, text);
     } catch (err) {
       result.replaceChildren(el("p", { class: "error", id: "play-error" }, `${err.code}: ${err.message}`));
     } finally {
-      submit.disabled = plan.disabled = false;
+      submit.disabled = plan.disabled = preview.disabled = false;
     }
   }
-  submit.addEventListener("click", () => post(API, (accepted) => follow(accepted.composition_id)));
+  const send = (path, spec) => api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec) });
+  submit.addEventListener("click", () => post(async (spec) => follow((await send(API, spec)).composition_id)));
   plan.addEventListener("click", () => {
     if (socket) socket.close(); // a render followed before: the plan takes its place
     clearTimeout(timer);
     result.replaceChildren(el("p", {}, "Planning: fetching and probing the inputs…"));
-    post(`${API}?dry_run=true`, (answer) => result.replaceChildren(planBox(answer.plan)));
+    post(async (spec, text) => result.replaceChildren(planBox((await planned(spec, text)).plan)));
   });
 
-  function follow(id) {
+  // The timeline's length, from the last plan of exactly this text: it bounds the range.
+  let known = { text: null, duration: 0 };
+  async function planned(spec, text) {
+    const answer = await send(`${API}?dry_run=true`, spec);
+    known = { text, duration: answer.plan.duration };
+    slider.max = from.max = known.duration;
+    slider.hidden = false;
+    total.textContent = `of ${Number(known.duration.toFixed(3))} s`;
+    return answer;
+  }
+  const startAt = (value) => {
+    from.value = slider.value = Number(Math.max(0, value).toFixed(1));
+  };
+  slider.addEventListener("input", () => startAt(Number(slider.value)));
+  from.addEventListener("input", () => { slider.value = from.value; });
+  // A video scrubbed here (a render, or a preview from `offset`): the range centres on it.
+  const scrubbed = (video, offset) =>
+    video.addEventListener("seeked", () => startAt(offset + video.currentTime - (Number(span.value) || 5) / 2));
+
+  preview.addEventListener("click", () => post(async (spec, text) => {
+    if (known.text !== text) {
+      result.replaceChildren(el("p", {}, "Preview: planning, to learn the timeline's length…"));
+      await planned(spec, text);
+    }
+    const length = Math.min(Math.max(Number(span.value) || 5, 0.1), 3600, known.duration);
+    const start = Number(Math.min(Math.max(Number(from.value) || 0, 0), known.duration - length).toFixed(3));
+    // by template_id, `output` replaces the template's: start from the template's own
+    const base = spec.output || (spec.template_id ? (await api(`${TEMPLATES}/${enc(spec.template_id)}`)).composition.output : null);
+    const output = { ...base, draft: true, range: { start, duration: Number(length.toFixed(3)) } };
+    follow((await send(API, { ...spec, output })).composition_id, start);
+  }));
+
+  // Follows a render, or (offset: its range's start) a preview, and plays it when done.
+  function follow(id, offset = null) {
     if (socket) socket.close();
     clearTimeout(timer);
     const cell = progressCell({ status: "queued", progress: null, error: null });
     cell.bar.id = "play-progress";
     const box = el("div", { id: "play-player" });
-    result.replaceChildren(el("p", {}, "Submitted ", el("a", { href: `#/c/${enc(id)}` }, id)), cell.node, box);
+    const what = offset === null ? "Submitted " : `Preview from ${offset} s: `;
+    result.replaceChildren(el("p", {}, what, el("a", { href: `#/c/${enc(id)}` }, id)), cell.node, box);
     socket = watch(
       id,
       (change) => setProgress(cell, change.status, change.progress),
@@ -496,7 +542,9 @@ function playView() {
       setProgress(cell, item.status, item.progress);
       cell.error.textContent = errorText(item.error);
       if (item.status === "completed") {
-        box.replaceChildren(el("video", { controls: true, src: downloadUrl(id) }));
+        const video = el("video", { controls: true, src: downloadUrl(id), id: offset === null ? null : "preview-video", autoplay: offset !== null });
+        scrubbed(video, offset || 0);
+        box.replaceChildren(video);
       } else if (!TERMINAL.has(item.status)) {
         timer = setTimeout(settle, 2000);
       }
