@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import shutil
 import tempfile
 from collections import OrderedDict
@@ -38,6 +37,7 @@ from vidsvc.beats.tracker import SAMPLE_RATE, Beats, NoBeats, Samples, track
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat
 from vidsvc.graph.compile import global_args
+from vidsvc.media import digest as file_digest
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.probe import probe
 
@@ -83,17 +83,9 @@ async def _on(pool: ThreadPoolExecutor, call: Callable[..., T], *args: object) -
     return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(call, *args))
 
 
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 async def digest(path: Path) -> str:
     """The sha256 of a staged input's bytes (the cache key), hashed off the loop."""
-    return await _on(_FILES, _digest, path)
+    return await _on(_FILES, file_digest.of_file, path)
 
 
 def make_scratch(settings: Settings, name: str) -> Path:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import re
 import time
 from collections import OrderedDict
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
-from vidsvc.media import cpu
+from vidsvc.media import cpu, digest
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import Captured, run_capture
 from vidsvc.spec import INPUT_FORMATS
@@ -92,7 +91,7 @@ _FLIGHTS: dict[str, _Flight] = {}
 async def measure(path: Path, settings: Settings, *, field: str) -> Audible:
     """The duration and audible end of the narration at `path` (a staged local file);
     InvalidClipFormat naming `field` if it has no audio, no audible sound, or cannot be read."""
-    sha256 = await cpu.run(_digest, path)
+    sha256 = await cpu.run(digest.of_file, path)
     found = _CACHE.get(sha256)
     if found is not None:
         _CACHE.move_to_end(sha256)
@@ -101,14 +100,6 @@ async def measure(path: Path, settings: Settings, *, field: str) -> Audible:
         return await _join(sha256, path, settings)
     except _Refused as refused:
         raise InvalidClipFormat.at(field, refused.reason) from None
-
-
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):  # hashlib lets go of the GIL for each chunk
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 async def _join(sha256: str, path: Path, settings: Settings) -> Audible:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.media import cpu, digest
 from vidsvc.media.children import child_limits
 from vidsvc.media.process import run_capture
 from vidsvc.media.spliceable import Readiness, inspect, video_matches
@@ -205,8 +207,30 @@ def _invalid_size(stderr: bytes, settings: Settings) -> str | None:
     return _too_many_pixels(int(found[1]), int(found[2]), settings) if found else None
 
 
+#: Probes of accepted files by their bytes' sha256 (a dry run and the render after it, a
+#: preview loop, the same clip in many jobs): hashing is cheaper than ffprobe and its packet
+#: scan, and never runs on the loop. Keyed with the ffprobe and the staged name's suffix too
+#: (a name can steer FFmpeg's choice of demuxer); refusals are not kept.
+CACHE_ENTRIES = 1024
+_PROBED: OrderedDict[tuple[str, str, str], MediaInfo] = OrderedDict()
+
+
 async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
     """Describe a local media file; InvalidClipFormat (naming `field`) if it is refused."""
+    key = (settings.ffprobe_bin, path.suffix.lower(), await cpu.run(digest.of_file, path))
+    info = _PROBED.get(key)
+    if info is None:
+        info = await _probe(path, settings, field)
+        _PROBED[key] = info
+        while len(_PROBED) > CACHE_ENTRIES:
+            _PROBED.popitem(last=False)
+    _PROBED.move_to_end(key)
+    if settings.run_ffprobe_validation:  # the settings' limits, whoever probed it
+        _check_limits(info, settings, field)
+    return info
+
+
+async def _probe(path: Path, settings: Settings, field: str) -> MediaInfo:
     try:
         captured = await run_capture(
             _argv(path, settings), timeout=settings.probe_timeout, limits=child_limits(settings)
@@ -238,7 +262,7 @@ async def probe(path: Path, settings: Settings, *, field: str) -> MediaInfo:
         raise InvalidClipFormat.at(
             field, too_large or "an image FFmpeg cannot decode (an animated WebP?)"
         )
-    if settings.run_ffprobe_validation:
+    if settings.run_ffprobe_validation:  # before the packet scan, which a long file makes slow
         _check_limits(info, settings, field)
     if candidate:
         ready = await inspect(path, settings)

@@ -9,7 +9,9 @@ import pytest
 
 from vidsvc.config import Settings
 from vidsvc.errors import InvalidClipFormat, ProcessingFailed
+from vidsvc.media import probe as probe_module
 from vidsvc.media.probe import probe
+from vidsvc.media.process import Captured
 
 pytestmark = pytest.mark.ffmpeg
 FIELD = "clips[1].url"
@@ -87,3 +89,28 @@ async def test_missing_ffprobe(
     settings = runner_settings(ffprobe_bin="/nonexistent/ffprobe")
     with pytest.raises(ProcessingFailed, match="ffprobe could not be started"):
         await probe(probe_media["av.mp4"], settings, field=FIELD)
+
+
+async def test_the_same_bytes_are_probed_once_and_limits_still_apply(
+    probe_media: dict[str, Path],
+    runner_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[str] = []
+    real = probe_module.run_capture
+
+    async def counted(argv: list[str], **kw: object) -> Captured:
+        runs.append(argv[0])  # a spy: ffprobe runs for real
+        return await real(argv, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(probe_module, "run_capture", counted)
+    fresh = tmp_path / "clip.mp4"  # bytes no other test probed: a first probe runs ffprobe
+    fresh.write_bytes(probe_media["av.mp4"].read_bytes() + b"\0" * 7)
+    first = await probe(fresh, runner_settings(), field=FIELD)
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(fresh.read_bytes())
+    assert await probe(copy, runner_settings(), field=FIELD) == first
+    assert runs.count(runner_settings().ffprobe_bin) == 1
+    with pytest.raises(InvalidClipFormat, match="MAX_INPUT_PIXELS"):  # a hit is checked too
+        await probe(copy, runner_settings(max_input_pixels=100), field=FIELD)

@@ -68,7 +68,7 @@ from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.jobs import Job
-from vidsvc.media import cpu
+from vidsvc.media import cpu, digest
 from vidsvc.media.children import cores
 from vidsvc.media.coverage import font_set
 from vidsvc.media.ffmpeg import ffmpeg_version
@@ -80,20 +80,15 @@ log = logging.getLogger(__name__)
 
 #: Bump when the graph compiler changes the output of a composition without changing its argv.
 CACHE_VERSION = 1
-_CHUNK = 1 << 20
 
 
 def _sha256_file(path: Path, missing_ok: bool) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
+        return digest.of_file(path)
     except FileNotFoundError:
         if not missing_ok:
             raise
         return "missing"
-    return digest.hexdigest()
 
 
 async def sha256_files(paths: list[Path], *, missing_ok: bool = False) -> list[str]:
