@@ -9,7 +9,9 @@ returns plain values: the measures never hold a vidsvc object.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -26,7 +28,11 @@ from vidsvc.graph import captions, clip_ops, loudness, splice_plan
 from vidsvc.graph.compile import Encoding, video_codec
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.motion import window
+from vidsvc.graph.model import SOUND
 from vidsvc.inputs import staging
+from vidsvc.media import feed as media_feed
+from vidsvc.media import ffmpeg as media_ffmpeg
+from vidsvc.media import ffreport as media_ffreport
 from vidsvc.media import cpu
 from vidsvc.media.children import memory_mb
 from vidsvc.media.ffmpeg import run_ffmpeg
