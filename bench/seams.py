@@ -27,13 +27,13 @@ from vidsvc.errors import ConfigError, VidsvcError
 from vidsvc.graph import captions, clip_ops, loudness, splice_plan
 from vidsvc.graph.compile import Encoding, video_codec
 from vidsvc.graph.escape import filter_args
-from vidsvc.graph.motion import window
 from vidsvc.graph.model import SOUND
+from vidsvc.graph.motion import window
 from vidsvc.inputs import staging
+from vidsvc.media import cpu
 from vidsvc.media import feed as media_feed
 from vidsvc.media import ffmpeg as media_ffmpeg
 from vidsvc.media import ffreport as media_ffreport
-from vidsvc.media import cpu
 from vidsvc.media.children import memory_mb
 from vidsvc.media.ffmpeg import run_ffmpeg
 from vidsvc.media.ffreport import BENCHMARK_ARGS, REPORT_ENV, REPORT_FILE, Usage, collect
@@ -301,3 +301,107 @@ async def _plan_steps(comp: Any) -> dict[str, float]:
         t4 = time.perf_counter()
     return {"stage": t1 - t0, "probe": t2 - t1, "measure": t3 - t2, "plan": t4 - t3,
             "inputs": float(len(staged)), "narrations": float(len(heard))}  # fmt: skip
+
+
+#: The av_log level of a census's FFREPORT: 40, verbose, where FFmpeg's closing statistics
+#: count each input stream's packets read and frames decoded (the renders' own reports are at
+#: 32, info, which carries only the -benchmark lines).
+CENSUS_LEVEL = 40
+_ROLE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_census_role", default="")
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """One FFmpeg a render ran."""
+
+    role: str  #: "loudness analysis", "sound pass", "part 1", "part 2", …, "main"
+    argv: tuple[str, ...]  #: as spawned, the binary and -benchmark included
+    report: str  #: its whole FFREPORT, at CENSUS_LEVEL
+
+
+@dataclass(frozen=True)
+class Census:
+    video: Path
+    wall_s: float  #: the render call, start to end (in this process)
+    duration_s: float  #: the video's, as the render reports it
+    spawned: tuple[Spawned, ...]  #: in the order they started
+    notes: Mapping[str, Any]  #: what the sound stage measured (`loudness.analysis_seconds`)
+    smart: Mapping[str, Any]  #: the smart-render decision, as the job metadata reports it
+    timings: Mapping[str, float]  #: seconds per stage (staging, probing, …, encoding)
+
+
+def render_census(spec: Path, video: Path) -> Census:
+    """`spec` rendered in this process as `vidsvc render` renders it, with every FFmpeg the
+    render spawns recorded: why it ran, its argv and its FFREPORT raised from info to verbose.
+    Nothing else changes: the same commands, the same -loglevel on stderr; the report file is
+    FFmpeg's second log, so only its closing per-input statistics are new."""
+    spawned: list[dict[str, Any]] = []
+    reports: dict[str, list[str]] = {}
+    targets: dict[str, tuple[Any, str]] = {
+        "spawn": (media_ffmpeg, "spawn"),  # run_ffmpeg's: the analysis, sound and main passes
+        "part": (media_feed, "spawn"),  # the parts'
+        "collect": (media_ffreport, "collect"),  # each one's report, read before it is removed
+        "measure": (sound, "run_ffmpeg"),  # the loudness analysis pass's run
+    }
+    real: dict[str, Any] = {key: getattr(module, name) for key, (module, name) in targets.items()}
+
+    def verbose(env: dict[str, str] | None) -> tuple[dict[str, str], str]:
+        env = dict(env or {})
+        given = env.get("FFREPORT", f"file={REPORT_FILE}:level=32")
+        env["FFREPORT"] = re.sub(r"level=\d+", f"level={CENSUS_LEVEL}", given)
+        return env, re.sub(r"^file=([^:]*).*$", r"\1", given)
+
+    def recording(part: bool) -> Any:
+        async def spawn(argv: Any, cwd: Any, limits: Any = None, extra_env: Any = None,
+                        stdout: Any = None) -> Any:  # fmt: skip
+            env, file = verbose(extra_env)
+            parts = sum(1 for s in spawned if s["role"].startswith("part "))
+            role = (f"part {parts + 1}" if part else _ROLE.get()
+                    or ("sound pass" if argv[-1] == SOUND else "main"))  # fmt: skip
+            spawned.append({"role": role, "argv": tuple(argv), "file": file})
+            return await real["part" if part else "spawn"](argv, cwd, limits, env, stdout)
+
+        return spawn
+
+    def collect_kept(cwd: Path, name: str = REPORT_FILE) -> Usage | None:
+        try:
+            reports.setdefault(name, []).append((cwd / name).read_text(errors="replace"))
+        except OSError:
+            reports.setdefault(name, []).append("")
+        usage: Usage | None = real["collect"](cwd, name)
+        return usage
+
+    async def measure_run(*args: Any, **kwargs: Any) -> Any:
+        token = _ROLE.set("loudness analysis")
+        try:
+            return await real["measure"](*args, **kwargs)
+        finally:
+            _ROLE.reset(token)
+
+    async def rendered() -> Census:
+        comp = load_composition(spec)
+        config = cli_settings(os.environ)
+        started = time.monotonic()
+        result = await compositions.render(
+            comp, config, video_out=video, thumbnail_out=video.with_suffix(".jpg")
+        )
+        wall = time.monotonic() - started
+        queues = {name: list(texts) for name, texts in reports.items()}
+        done = tuple(
+            Spawned(s["role"], s["argv"], (queues.get(s["file"]) or [""]).pop(0)) for s in spawned
+        )
+        return Census(result.video, wall, result.duration_ms / 1000, done, dict(result.notes),
+                      dict(result.smart), {str(getattr(k, "value", k)): v
+                                 for k, v in result.timings.items()})  # fmt: skip
+
+    patched = {"spawn": recording(part=False), "part": recording(part=True),
+               "collect": collect_kept, "measure": measure_run}  # fmt: skip
+    for key, (module, name) in targets.items():
+        setattr(module, name, patched[key])
+    try:
+        return asyncio.run(rendered())
+    except (VidsvcError, ConfigError) as exc:
+        raise Refused(f"vidsvc could not render {spec}: {exc}") from None
+    finally:
+        for key, (module, name) in targets.items():
+            setattr(module, name, real[key])

@@ -14,6 +14,7 @@ from bench.measures import (
     overhead,
     overlays,
     presets,
+    previews,
     smart,
     sound,
     text,
@@ -32,4 +33,5 @@ MEASURES: tuple[Measure, ...] = (
     narration.MEASURE,
     overlays.MEASURE,
     loop_lag.MEASURE,
+    previews.MEASURE,
 )
