@@ -289,12 +289,14 @@ async def _plan_steps(comp: Any) -> dict[str, float]:
         fields = url_fields(comp)
         staged = await staging.stage(list(fields), work, config, fields=fields)
         t1 = time.perf_counter()
+        alone = narrations.only_narrations(comp)  # measured, not probed (as planned() does)
         infos, _ = await asyncio.gather(
-            probe_all(staged, fields, config),
+            probe_all({u: p for u, p in staged.items() if u not in alone}, fields, config),
             asyncio.gather(*(resolve_font(name, config) for name in comp.text_fonts())),
         )
         t2 = time.perf_counter()
-        heard, _ = await narrations.measure_all(comp, staged, config)
+        heard, _, sounds = await narrations.measure_all(comp, staged, config)
+        infos |= sounds
         t3 = time.perf_counter()
         durations = {u: m.duration_ms for u, m in infos.items() if not m.still}
         graph.plan(comp, durations, limits(config), heard)

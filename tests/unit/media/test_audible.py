@@ -246,3 +246,18 @@ async def test_the_last_caller_going_away_stops_the_run(
     await asyncio.wait_for(stopped.wait(), 10)
     found = await asyncio.wait_for(audible.measure(path, settings, field=FIELD), 30)
     assert found.audible_ms > 0 and found.seconds > 0
+
+
+async def test_a_measurement_says_what_a_probe_would_and_holds_the_probes_limit(
+    tmp_path: Path, runner_settings: Callable[..., Settings]
+) -> None:
+    """A narration-only input is measured instead of probed (work/compositions/render.py), so
+    the measurement reports the demuxer and keeps MAX_INPUT_SECONDS, cached or not."""
+    path = narration(tmp_path / "said.mp3", "Measured, not probed.")
+    found = await audible.measure(path, runner_settings(), field=FIELD)
+    info = found.media_info()
+    assert (info.format_name, info.has_audio, info.has_video) == ("mp3", True, False)
+    assert info.duration_ms == found.duration_ms
+    for _ in range(2):  # the first answer is now cached: the limit holds on a hit too
+        with pytest.raises(InvalidClipFormat, match="lasts longer than the 1 s allowed"):
+            await audible.measure(path, runner_settings(max_input_seconds=1), field=FIELD)

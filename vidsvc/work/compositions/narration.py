@@ -12,19 +12,30 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.media import audible
+from vidsvc.media.probe import MediaInfo
+
+
+def only_narrations(comp: spec.Composition) -> set[str]:
+    """The URLs used as narrations and nothing else: measured, never probed."""
+    kinds: dict[str, set[str]] = {}
+    for found in comp.inputs():
+        kinds.setdefault(found.url, set()).add(found.kind)
+    return {url for url, used in kinds.items() if used == {"narration"}}
 
 
 async def measure_all(
     comp: spec.Composition, staged: Mapping[str, Path], settings: Settings
-) -> tuple[dict[str, graph.Heard], float]:
-    """Every distinct narration URL → its Heard facts, and the wall time measuring took (0.0
-    when every one was cached). An error names the first clip that gave the URL."""
+) -> tuple[dict[str, graph.Heard], float, dict[str, MediaInfo]]:
+    """Every distinct narration URL → its Heard facts, the wall time measuring took (0.0 when
+    every one was cached), and what a probe would have said of each narration-only URL (the
+    measurement reads what a render needs of it: sound and length, under the probe's
+    whitelists and duration limit). An error names the first clip that gave the URL."""
     fields: dict[str, str] = {}
     for i, clip in enumerate(comp.clips):
         if clip.voiceover_url:
             fields.setdefault(clip.voiceover_url, f"clips[{i}].voiceover_url")
     if not fields:
-        return {}, 0.0
+        return {}, 0.0, {}
 
     async def one(url: str) -> tuple[str, audible.Audible]:
         return url, await audible.measure(staged[url], settings, field=fields[url])
@@ -33,7 +44,9 @@ async def measure_all(
     found = await asyncio.gather(*(one(url) for url in fields))
     ran = any(a.seconds > 0 for _, a in found)
     heard = {u: graph.Heard(duration_ms=a.duration_ms, audible_ms=a.audible_ms) for u, a in found}
-    return heard, time.perf_counter() - started if ran else 0.0
+    alone = only_narrations(comp)
+    infos = {u: a.media_info() for u, a in found if u in alone}
+    return heard, time.perf_counter() - started if ran else 0.0, infos
 
 
 def notes(timeline: graph.Timeline, seconds: float) -> dict[str, Any]:

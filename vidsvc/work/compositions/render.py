@@ -88,12 +88,15 @@ async def planned(
     report(Stage.VALIDATING, 0.0, "probing inputs")
     comp, caption_file = await with_caption_file(comp, work, settings)  # captions.url, parsed
     brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
-    infos, fonts = await _probed(comp, settings, staged, brought)
+    alone = narration.only_narrations(comp)  # measured below, not probed
+    probed = {url: path for url, path in staged.items() if url not in alone}
+    infos, fonts = await _probed(comp, settings, probed, brought)
+    heard, seconds, sounds = await narration.measure_all(comp, staged, settings)
+    infos = {url: sounds.get(url) or infos[url] for url in staged}  # in timeline order
     require_streams(comp, infos)
     stills = {u for u, m in infos.items() if m.still}
     check_stills(comp, stills)
     durations = {u: m.duration_ms for u, m in infos.items() if u not in stills}
-    heard, seconds = await narration.measure_all(comp, staged, settings)
     timeline = graph.plan(comp, durations, limits(settings), heard)
     report(Stage.VALIDATING, 0.8, "inputs validated")
     return Planned(
