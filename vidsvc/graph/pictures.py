@@ -20,9 +20,9 @@ from vidsvc import spec
 from vidsvc.errors import InvalidTimeline
 from vidsvc.graph.builder import Arg, GraphBuilder, fmt
 from vidsvc.graph.model import Source
+from vidsvc.graph.pcm import RATE, normalized
 from vidsvc.graph.window import Window
 
-RATE = 48_000
 #: A video overlay's length before its source is probed: unbounded (the timeline bounds it).
 MAX_UNPROBED_MS = 10**12
 #: Named anchors sit this share of the output's short side in from the edge.
@@ -167,10 +167,7 @@ def _sound(
         early: dict[str, Arg] = {"start_sample": -at * RATE // 1000}
         place = (("atrim", early), ("asetpts", {"expr": "PTS-STARTPTS"}))
     return g.chain(
-        f"{index}:a",
-        ("asetpts", {"expr": "PTS-STARTPTS"}),
-        ("aresample", {"sample_rate": RATE}),
-        ("aformat", {"sample_fmts": "fltp", "sample_rates": RATE, "channel_layouts": "stereo"}),
+        normalized(g, f"{index}:a"),
         ("atrim", {"end_sample": slot.dur_ms * RATE // 1000}),
         ("volume", {"volume": volume}),
         *place,

@@ -18,9 +18,9 @@ from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import Segment
 from vidsvc.graph.model import Source
+from vidsvc.graph.pcm import RATE
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
-RATE = audio.RATE
 #: Colour presets as cheap YUV-domain filters (no RGB round trip on the hot path).
 COLOR_FILTERS: dict[str, tuple[tuple[str, dict[str, str | int | float]], ...]] = {
     "none": (),
