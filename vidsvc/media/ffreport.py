@@ -19,7 +19,10 @@ from pathlib import Path
 
 #: In the render's private workspace; `FFREPORT` wants `:` and `\` escaped, this has neither.
 REPORT_FILE = ".ffmpeg-report.log"
-PEAK_POLL_S = 0.2  #: how often a running FFmpeg's VmHWM is read
+PEAK_POLL_S = 0.2  #: how often a running FFmpeg's VmHWM is read, once it has run a while
+#: The first readings come sooner: a short pass on a loaded machine (0.2 s) could end between
+#: a reading taken before its exec and the next one, and report no figure at all.
+_FIRST_POLLS_S = (0.01, 0.02, 0.05, 0.1)
 _OWN_CMDLINE = Path("/proc/self/cmdline").read_bytes()  #: what a child has until its exec
 #: The bench lines are among the last FFmpeg writes; x264's summary follows them.
 _TAIL_BYTES = 64 * 1024
@@ -80,11 +83,12 @@ def own_resident_mb() -> float:
 
 
 async def watch_peak(proc: asyncio.subprocess.Process, peak: list[float]) -> None:
-    """Keep `peak[0]` at the running process's VmHWM, read every PEAK_POLL_S until it exits
-    (a run without -progress reports nothing else to read it on)."""
+    """Keep `peak[0]` at the running process's VmHWM, read soon after the start and then every
+    PEAK_POLL_S until it exits (a run without -progress reports nothing else to read it on)."""
+    waits = iter(_FIRST_POLLS_S)
     while proc.returncode is None:
         peak[0] = max(peak[0], resident_peak_mb(proc.pid) or 0.0)
-        await asyncio.sleep(PEAK_POLL_S)
+        await asyncio.sleep(next(waits, PEAK_POLL_S))
 
 
 def collect(cwd: Path, name: str = REPORT_FILE) -> Usage | None:

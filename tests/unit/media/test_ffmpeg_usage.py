@@ -45,7 +45,9 @@ async def test_a_real_render_reports_its_own_cpu_memory_and_figures(
 ) -> None:
     seen: list[FFmpegProgress] = []
     load = Load()
-    source = ("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2")
+    # Paced in real time (-re): 2 s however loaded the machine, so the peak is read while it
+    # runs (an unpaced 0.2 s pass could end between two readings and report none, which is right).
+    source = ("-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2")
     encode = ("-c:v", "libx264", "-preset", "ultrafast", "out.mp4")
     run = await run_ffmpeg(
         (*HEAD, *source, *encode),
