@@ -3,7 +3,7 @@
 Seconds on the wire become integer milliseconds here. Unknown fields, wrong types, NaN and
 unknown enum values are VALIDATION_ERROR naming the field; the timeline's meaning is checked
 later (vidsvc.graph.timeline). The HTTP layer reuses these schemas for the OpenAPI document.
-One module per part of the document: composition.py (clips, output, the whole), text.py
+One module per part of the document: composition.py (clips, the whole), output.py, text.py
 (overlays' text, captions, fonts), pictures.py (image and video overlays), audio.py, clips.py
 (internal clip processing), wire.py (what they share); templates.py and placeholders.py (a
 template's body, its {{NAME}} placeholders found and filled).

@@ -8,13 +8,13 @@ from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
-from vidsvc.config import X264_PRESETS
 from vidsvc.schema.audio import AudioSchema
 from vidsvc.schema.narration import DurationField, NarrationFields, narration
+from vidsvc.schema.output import OutputSchema
 from vidsvc.schema.pictures import OverlayField
 from vidsvc.schema.text import CaptionsSchema, FontsField
 from vidsvc.schema.webhook import MetadataField, callback_url_field
-from vidsvc.schema.wire import FADE_S, Millis, even, load
+from vidsvc.schema.wire import FADE_S, Millis, load
 
 
 class ClipSchema(NarrationFields):
@@ -37,62 +37,6 @@ class ClipSchema(NarrationFields):
         if d.get("transition", "cut") != "cut":  # a transition without a length: the default
             d.setdefault("transition_ms", spec.DEFAULT_TRANSITION_MS)
         return spec.Clip(**narration(d))
-
-
-class RangeSchema(Schema):
-    start_ms = Millis(
-        data_key="start", required=True, metadata={"description": "seconds into the timeline"}
-    )
-    duration_ms = Millis(data_key="duration", required=True, above_least=True, most=3600)
-
-    @post_load
-    def build(self, d: dict[str, Any], **_: Any) -> spec.Range:
-        return spec.Range(**d)
-
-
-class OutputSchema(Schema):
-    resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
-    fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
-    crf = fields.Integer(strict=True, validate=validate.Range(0, 51))
-    preset = fields.String(validate=validate.OneOf(X264_PRESETS))
-    format = fields.String(validate=validate.OneOf(["mp4"]))
-    thumbnail_ms = Millis(data_key="thumbnail_time")
-    aspect_ratio = fields.String(validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
-    width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
-    height = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
-    fit = fields.String(validate=validate.OneOf(spec.FITS))
-    smart_render = fields.Boolean(
-        metadata={
-            "description": "true (default): where render-ready clips (normalize's output) play "
-            "untouched, their frames are copied instead of encoded again, when enough can be "
-            "(README 'Smart rendering'); false: always one FFmpeg pass"
-        }
-    )
-
-    range = fields.Nested(
-        RangeSchema,
-        metadata={"description": "render only this part of the timeline (a preview)"},
-    )
-    draft = fields.Boolean(
-        metadata={
-            "description": "a fast preview: short side 360, 15 fps, x264 ultrafast; never "
-            "shares a cache entry with a full render"
-        }
-    )
-
-    @validates_schema
-    def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
-        given = [k for k in ("width", "height") if k in d]
-        if len(given) == 1:
-            other = "height" if given[0] == "width" else "width"
-            raise MarshmallowError({other: ["width and height go together"]})
-
-    @post_load
-    def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
-        if d.get("draft"):  # what a draft is, decided once: the size follows in spec.Output
-            d |= {"fps": min(d.get("fps", spec.DRAFT_FPS), spec.DRAFT_FPS)}
-            d |= {"preset": spec.DRAFT_PRESET, "smart_render": False}
-        return spec.Output(**d)
 
 
 #: Inline cues or words per composition (a file at captions.url has the same cap).
