@@ -7,7 +7,7 @@ compile.compile_command(graph, encoding) -> Command
 
 from __future__ import annotations
 
-from vidsvc.graph.compile import Command, Encoding, compile_command
+from vidsvc.graph.compile import Command, Encoding, compile_command, output_name
 from vidsvc.graph.model import FontFace, Graph, GraphError, Source
 from vidsvc.graph.narration import Heard
 from vidsvc.graph.render_graph import build
@@ -26,5 +26,6 @@ __all__ = [
     "build",
     "check",
     "compile_command",
+    "output_name",
     "plan",
 ]

@@ -5,6 +5,10 @@ Pure: imports only vidsvc.graph.model.
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
+from collections.abc import Iterator
+
 from vidsvc.graph.model import Filter, Graph, Input
 
 Arg = str | int | float
@@ -25,11 +29,36 @@ class GraphBuilder:
         self._files: dict[str, str] = {}
         self._links: dict[str, str] = {}
         self._count = {"v": 0, "a": 0}
+        #: inside sharing(): the inputs opened before it, by what they are, next reused first
+        self._earlier: dict[Input, deque[int]] | None = None
+        self._readers = 1
 
     def input(self, path: str, options: tuple[str, ...] = (), *, raw: bool = False) -> int:
         """Add an input file; returns its index (pads are `{index}:v` and `{index}:a`)."""
-        self._inputs.append(Input(path=path, options=options, raw=raw))
+        item = Input(path=path, options=options, raw=raw)
+        if self._earlier is not None and self._earlier.get(item):
+            return self._earlier[item].popleft()
+        self._inputs.append(item)
         return len(self._inputs) - 1
+
+    @contextlib.contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Inputs opened inside read the same inputs as those opened before, in the same
+        order: one more rendition's chains over the first one's decoded frames. FFmpeg hands
+        one decoder's frames to every filter that reads its pad, so each input is demuxed and
+        decoded once however many shapes are made of it; the readers of a pad advance
+        together (every rendition has the same timeline), so few frames wait between them.
+        The k-th identical input inside maps to the k-th before (a looped clip opens one
+        input per repeat, each read at its own time: never one pad for all of them)."""
+        earlier: dict[Input, deque[int]] = {}
+        for index, item in enumerate(self._inputs):
+            earlier.setdefault(item, deque()).append(index)
+        self._earlier = earlier
+        self._readers += 1
+        try:
+            yield
+        finally:
+            self._earlier = None
 
     def side_file(self, name: str, text: str) -> str:
         """Register a side file (written into the workspace before FFmpeg runs); returns its
@@ -93,6 +122,7 @@ class GraphBuilder:
             outputs=outputs,
             files=dict(self._files),
             links=dict(self._links),
+            readers=self._readers,
         )
         graph.check()
         return graph

@@ -10,7 +10,7 @@ Pure: imports the leaves and vidsvc.graph only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vidsvc import spec
 from vidsvc.graph.escape import filter_args
@@ -149,15 +149,36 @@ def command(graph: Graph, enc: Encoding, argv: list[str], files: dict[str, str])
     )
 
 
+def output_name(base: str, rendition: int) -> str:
+    """The workspace file of a rendition's output (`out.mp4`, `out1.mp4`, …)."""
+    if rendition == 0:
+        return base
+    stem, dot, ext = base.rpartition(".")
+    return f"{stem}{rendition}{dot}{ext}" if dot else f"{base}{rendition}"
+
+
 def compile_command(graph: Graph, enc: Encoding) -> Command:
-    """One invocation: every input, the whole graph, the MP4 and its thumbnail."""
-    video, audio, thumb = graph.outputs
+    """One invocation: every input, the whole graph, each rendition's file and thumbnail."""
+    video, audio, thumb = graph.outputs[:3]
+    more = graph.outputs[3:]
+    shapes = [(video, thumb), *zip(more[::2], more[1::2], strict=True)]
+    sounds: tuple[str, ...] = (audio,) if audio else ()
+    if audio and len(shapes) > 1:  # one mix, encoded into every rendition's file
+        sounds = tuple(f"asplit{i}" for i in range(len(shapes)))
+        split = Filter(name="asplit", inputs=(audio,), outputs=sounds,
+                       args=(("", str(len(shapes))),))  # fmt: skip
+        graph = replace(graph, filters=(*graph.filters, split))
     argv, files = head_args(graph, enc)
-    argv += [
-        "-map", f"[{video}]", "-map", f"[{audio}]",
-        *video_codec(enc),
-        "-pix_fmt", "yuv420p", *audio_codec(enc),
-        "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}", enc.video_out,
-        *thumbnail_args(thumb, enc.thumb_out),
-    ]  # fmt: skip
+    if enc.threads and len(shapes) > 1:  # the job's threads, shared by its encoders
+        enc = replace(enc, threads=max(1, enc.threads // len(shapes)))
+    for number, (picture, still) in enumerate(shapes):
+        sound = ["-map", f"[{sounds[number]}]"] if sounds else []
+        argv += [
+            "-map", f"[{picture}]", *sound,
+            *video_codec(enc),
+            "-pix_fmt", "yuv420p", *(audio_codec(enc) if sounds else []),
+            "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}",
+            output_name(enc.video_out, number),
+            *thumbnail_args(still, output_name(enc.thumb_out, number)),
+        ]  # fmt: skip
     return command(graph, enc, argv, files)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vidsvc import spec
+from vidsvc.graph import grade as grading
 
 #: Fits that leave a source already of the output's size untouched (smart rendering checks the
 #: size); `blur` draws its background whatever the size.
@@ -44,18 +45,21 @@ CLIP_FIELDS = {
     "extend": "placement",  # the timeline decides how much is made up: Look.extended
     "voiceover_text": "captions",
     "voiceover_words": "captions",
+    "grade": "look",
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Look:
     fit: str  #: a name from spec.FITS
+    own_fit: str | None = None  #: the clip's own (a rendition's default fit does not replace it)
     motion: str = "none"  #: a name from spec.MOTIONS
     motion_amount: float = 0.1
     color: str = "none"  #: a colour preset
     fade_in_ms: int = 0  #: from black (and silence): the clip comes in with `fade`
     fade_out_ms: int = 0  #: to black (and silence): the next clip comes in with `fade`
     extended: bool = False  #: frames made up past the source (held, looped, slowed)
+    grade: spec.Grade | None = None  #: drawn after fit and motion, before the colour preset
 
     @property
     def untouched(self) -> bool:
@@ -63,7 +67,7 @@ class Look:
         source of the output's size, rate and format, which smart rendering checks)."""
         still = self.motion == "none" or self.motion_amount <= 0  # as graph/motion.py draws it
         plain = self.fit in IDENTITY_FITS and self.color == "none" and not self.extended
-        return still and plain
+        return still and plain and not grading.changes_pixels(self.grade)
 
 
 def of(clip: spec.Clip, comp: spec.Composition) -> Look:
@@ -71,8 +75,12 @@ def of(clip: spec.Clip, comp: spec.Composition) -> Look:
     depends on the next clip, which the timeline sets)."""
     return Look(
         fit=clip.fit or comp.output.fit,
+        own_fit=clip.fit,
         motion=clip.motion,
         motion_amount=clip.motion_amount,
         color=clip.color_preset or comp.color_preset,
         fade_in_ms=clip.transition_ms if clip.transition == "fade" else 0,
+        # a clip's own grade replaces the composition's whole: a LUT chosen for one shot is
+        # not mixed with another's adjustments
+        grade=clip.grade if clip.grade is not None else comp.grade,
     )

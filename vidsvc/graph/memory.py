@@ -61,6 +61,9 @@ class Shape:
 
     output: tuple[int, int]
     preset: str
+    #: further renditions' frames (output.renditions): each has its own encoder, and its own
+    #: crossfades (counted in `transitions`, which holds every rendition's)
+    more: tuple[tuple[int, int], ...] = ()
     video_inputs: tuple[int, ...]  #: pixels of each open video input's pictures
     audio_inputs: int  #: sound-only inputs
     transitions: int  #: crossfades (xfade filters)
@@ -82,9 +85,14 @@ class Estimate:
 
 
 def shape_of(
-    built: Graph, output: tuple[int, int], preset: str, pixels: Mapping[str, int]
+    built: Graph,
+    output: tuple[int, int],
+    preset: str,
+    pixels: Mapping[str, int],
+    more: tuple[tuple[int, int], ...] = (),
 ) -> Shape:
-    """The shape of a built graph; `pixels`: each input file's picture size (0: sound only)."""
+    """The shape of a built graph; `pixels`: each input file's picture size (0: sound only);
+    `more`: the further renditions' sizes. An input read by every rendition is one decoder."""
     video: list[int] = []
     sound = 0
     for item in built.inputs:
@@ -95,10 +103,12 @@ def shape_of(
             sound += 1
     transitions = sum(1 for f in built.filters if f.name == "xfade")
     parts = tuple(
-        replace(shape_of(part, output, preset, pixels), encodes=False) for part in built.feeds
+        replace(shape_of(part, output, preset, pixels, more), encodes=False)
+        for part in built.feeds
     )
     return Shape(
         output=output,
+        more=more,
         preset=preset,
         video_inputs=tuple(video),
         audio_inputs=sound,
@@ -112,26 +122,29 @@ def least_shape(comp: spec.Composition, preset: str, part_clips: int = 0) -> Sha
     picture without sound): what is knowable at POST, before anything is downloaded. Made by
     parts (graph/parts.py), it is the main render beside its largest part."""
     crossfades = [spec.is_crossfade(c.transition) for c in comp.clips]
-    transitions = sum(crossfades[1:])
+    sizes = [shape.size for shape in comp.output.shapes()]
+    output, more, copies = sizes[0], tuple(sizes[1:]), len(sizes)
+    transitions = sum(crossfades[1:]) * copies
     clips = len(comp.clips)
     if not parts.split(clips, part_clips):
-        return Shape(output=comp.output.size, preset=preset, video_inputs=(0,) * clips,
+        return Shape(output=output, more=more, preset=preset, video_inputs=(0,) * clips,
                      audio_inputs=0, transitions=transitions)  # fmt: skip
     largest = max(
         (
             Shape(
-                output=comp.output.size,
+                output=output,
+                more=more,
                 preset=preset,
                 encodes=False,
                 audio_inputs=0,
                 video_inputs=(0,) * (end - first + (end < clips)),
-                transitions=sum(crossfades[first + 1 : end + 1]),
+                transitions=sum(crossfades[first + 1 : end + 1]) * copies,
             )
             for first, end in parts.ranges(clips, part_clips)
         ),
         key=lambda part: (len(part.video_inputs), part.transitions),
     )
-    return Shape(output=comp.output.size, preset=preset, video_inputs=(), audio_inputs=0,
+    return Shape(output=output, more=more, preset=preset, video_inputs=(), audio_inputs=0,
                  transitions=0, parts=(largest,))  # fmt: skip
 
 
@@ -146,8 +159,8 @@ def _input_mb(mp: float) -> float:
 
 def one_clip(shape: Shape) -> Shape:
     """The smallest render of the same output: one tiny clip, lean."""
-    return Shape(output=shape.output, preset=shape.preset, video_inputs=(0,), audio_inputs=0,
-                 transitions=0, lean=True)  # fmt: skip
+    return Shape(output=shape.output, more=shape.more, preset=shape.preset, video_inputs=(0,),
+                 audio_inputs=0, transitions=0, lean=True)  # fmt: skip
 
 
 def estimate(shape: Shape, cores: int) -> Estimate:
@@ -160,14 +173,15 @@ def estimate(shape: Shape, cores: int) -> Estimate:
 
 
 def _own(shape: Shape, cores: int) -> Estimate:
-    out_mp = math.prod(shape.output) / MP
+    frames = (shape.output, *shape.more)
+    out_mp = sum(math.prod(size) for size in frames) / MP  #: every encoder's pictures
     lookahead = LOOKAHEAD.get(shape.preset, LOOKAHEAD["medium"])
     encoder = (ENCODER_MB_PER_MP + LOOKAHEAD_MB_PER_MP * lookahead) * out_mp
     rss = BASE_MB + encoder if shape.encodes else PART_BASE_MB
     share = LEAN_INPUT_SHARE if shape.lean else 1.0
     rss += share * sum(_input_mb(px / MP) for px in shape.video_inputs)
     rss += AUDIO_INPUT_MB * shape.audio_inputs
-    rss += TRANSITION_MB_PER_MP * out_mp * shape.transitions
+    rss += TRANSITION_MB_PER_MP * out_mp / len(frames) * shape.transitions
     # each video input: its decoder's frame threads (cores + 1) and the slice threads of the
     # scalers in its chain (about five per core)
     per_input = 1 if shape.lean else 2 + 6 * cores

@@ -97,16 +97,19 @@ class Graph:
     feeds: tuple[Graph, ...] = ()
     #: with parts: the clips' sound, joined before this graph runs (one output, graph/parts.py)
     sound: Graph | None = None
+    #: how many chains may read one input pad: one per rendition (GraphBuilder.sharing)
+    readers: int = 1
 
     def check(self) -> None:
-        """Raise GraphError unless each pad is produced once and consumed once."""
+        """Raise GraphError unless each pad is produced once and consumed once (an input's
+        pad: by at most `readers` chains)."""
         produced = Counter(label for f in self.filters for label in f.outputs)
         consumed = Counter(label for f in self.filters for label in f.inputs)
-        consumed.update(self.outputs)
+        consumed.update(label for label in self.outputs if label)  # "": no sound
         for label in produced + consumed:
             if ":" in label:
                 index = int(label.split(":")[0])
-                if not 0 <= index < len(self.inputs) or consumed[label] != 1:
+                if not 0 <= index < len(self.inputs) or not 1 <= consumed[label] <= self.readers:
                     raise GraphError(f"input pad {label} used {consumed[label]} times")
             elif produced[label] != 1 or consumed[label] != 1:
                 raise GraphError(

@@ -14,19 +14,26 @@ open at any moment is the main graph and one part: flat in the number of clips.
 The pictures are the one graph's: every part uses the same clip chains and the same join
 (graph/join.py), and the main graph gives the frames the times one graph gives them.
 
+With renditions (several shapes of one video), a part makes every shape from one decode of its
+clips (GraphBuilder.sharing) and writes them as one frame, the shapes stacked top to bottom
+(`stacked`); the main graph cuts them apart again. One pipe, one writer, one reader: no
+ordering between pipes to deadlock on.
+
 Pure: imports the leaves and vidsvc.graph only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import join_audio, join_video
 from vidsvc.graph.model import FEED, SOUND, Graph, Source
 from vidsvc.graph.segments import frame_at, segments
+from vidsvc.graph.slots import refit
 from vidsvc.graph.timeline import ClipSlot, Timeline
 
 
@@ -56,18 +63,33 @@ def sound(g: GraphBuilder) -> str:
     )
 
 
-def fed(g: GraphBuilder, size: tuple[int, int], fps: int) -> str:
-    """The parts' pictures as the main graph's video pad, timed as one graph times them."""
-    w, h = size
+def stacked(sizes: Sequence[tuple[int, int]]) -> tuple[int, int, list[int]]:
+    """(width, height, each shape's top) of one frame that holds every shape, one under the
+    other, left-aligned (every side is even, so yuv420p's half-size chroma lines up)."""
+    tops = list(itertools.accumulate((h for _, h in sizes[:-1]), initial=0))
+    return max(w for w, _ in sizes), sum(h for _, h in sizes), tops
+
+
+def fed(g: GraphBuilder, sizes: Sequence[tuple[int, int]], fps: int) -> list[str]:
+    """The parts' pictures as the main graph's video pads (one per shape), timed as one
+    graph times them."""
+    w, h, tops = stacked(sizes)
     options = ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{w}x{h}",
                "-framerate", str(fps))  # fmt: skip
     index = g.input(FEED, options, raw=True)
-    return g.chain(
+    video = g.chain(
         f"{index}:v",
         ("setsar", {"r": 1}),
         ("settb", {"expr": "AVTB"}),
         ("setpts", {"expr": f"round(N/({fps}*TB))"}),
     )
+    if len(sizes) == 1:
+        return [video]
+    copies = g.add_many("split", (video,), "v" * len(sizes), len(sizes))
+    return [
+        g.add("crop", (pad,), w=sw, h=sh, x=0, y=top, exact=1)
+        for pad, (sw, sh), top in zip(copies, sizes, tops, strict=True)
+    ]
 
 
 def sound_graph(
@@ -87,17 +109,33 @@ def part_graph(
     end: int,
 ) -> Graph:
     """Clips [first, end) of the timeline's pictures, as one part: from where the blend into
-    clip `first` ended (an earlier part made it) through the blend into clip `end`."""
+    clip `first` ended (an earlier part made it) through the blend into clip `end`; in every
+    shape of the output, stacked (`stacked`)."""
     g = GraphBuilder()
     clips, fps = timeline.clips, comp.output.fps
     blend_out = end < len(clips) and _overlap_frames(clips[end - 1], clips[end], fps) > 0
-    made = segments(
-        g, timeline, comp.output, sources, want="video", first=first,
-        end=end + 1 if blend_out else end,
-    )  # fmt: skip
-    after_head = first > 0 and made[0].overlap_frames > 0
-    video = join_video(g, made, fps, after_head=after_head, last_head_only=blend_out)
-    return g.finish(video)
+    videos = []
+    for number, shape in enumerate(comp.output.shapes()):
+        with g.sharing() if number else contextlib.nullcontext():
+            made = segments(
+                g, refit(timeline, shape.fit), shape, sources, want="video", first=first,
+                end=end + 1 if blend_out else end,
+            )  # fmt: skip
+            after = first > 0 and made[0].overlap_frames > 0
+            videos.append(join_video(g, made, fps, after_head=after, last_head_only=blend_out))
+    return g.finish(_stack(g, videos, [shape.size for shape in comp.output.shapes()]))
+
+
+def _stack(g: GraphBuilder, videos: list[str], sizes: list[tuple[int, int]]) -> str:
+    """The shapes' pictures as one frame (`stacked`)."""
+    if len(videos) == 1:
+        return videos[0]
+    width, _, _ = stacked(sizes)
+    padded = [
+        g.add("pad", (video,), w=width, h=h, x=0, y=0) if w < width else video
+        for video, (w, h) in zip(videos, sizes, strict=True)
+    ]
+    return g.add("vstack", padded, inputs=len(padded))
 
 
 def _overlap_frames(prev: ClipSlot, slot: ClipSlot, fps: int) -> int:

@@ -185,7 +185,8 @@ def draw(
     sources: Mapping[str, Source],
     window: Window | None = None,
 ) -> tuple[str, str]:
-    """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`.
+    """Every image/video overlay over `video`, in order; video overlays' sound mixed into `bed`
+    ("": pictures only, as another rendition's or an animated image's).
 
     With a range's `window` (graph/window.py), `video` is on the full timeline's clock, `bed`
     is the window's, and an overlay not shown in the range is not drawn (a video overlay begun
@@ -213,7 +214,7 @@ def draw(
         )
         picture = slot.picture
         if isinstance(picture, spec.VideoOverlay) and picture.volume > 0 and index is not None:
-            if source.has_audio:
+            if bed and source.has_audio:
                 tracks.append(_sound(g, index, slot, picture.volume, (origin, bed_ms)))
     if len(tracks) > 1:
         bed = g.add_audio("amix", tracks, inputs=len(tracks), normalize=0, duration="first")

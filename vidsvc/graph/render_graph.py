@@ -2,22 +2,26 @@
 
 The clips become segments (graph/segments.py) joined in order (graph/join.py), or, for a long
 timeline, pictures fed by parts (graph/parts.py); then overlays, text, the mix and the
-thumbnail.
+thumbnail. With renditions, every shape is made of the same decoded inputs
+(GraphBuilder.sharing): its own fit, join, overlays, text document and thumbnail; one mix.
 
 Pure: imports the leaves and vidsvc.graph only.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from vidsvc import spec
 from vidsvc.graph import audio, parts, pictures, text, window
 from vidsvc.graph.builder import GraphBuilder
-from vidsvc.graph.join import join
+from vidsvc.graph.join import join, join_video
 from vidsvc.graph.loudness import Measured
 from vidsvc.graph.model import FontFace, Graph, Source
 from vidsvc.graph.segments import frame_at, segments
+from vidsvc.graph.slots import refit
 from vidsvc.graph.timeline import Timeline
 
 THUMB_WIDTH = 640
@@ -32,7 +36,9 @@ def build(
     holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     part_clips: int = 0,
 ) -> Graph:
-    """The whole render as one graph; outputs are (video, audio, thumbnail) pads.
+    """The whole render as one graph. Its outputs are the first shape's (video, audio,
+    thumbnail) pads, then (video, thumbnail) of each further rendition; the audio pad is ""
+    for an animated image, which has no sound.
 
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
     with a loudness target and no measurement yet, the mix is built as it sums. `holes`: per
@@ -45,48 +51,108 @@ def build(
     placed = timeline if win is None else win.timeline  #: the clips this graph builds
     feeds: tuple[Graph, ...] = ()
     joined: Graph | None = None
+    shapes = out.shapes()
     if parts.split(len(placed.clips), part_clips) and not holes:
-        joined = parts.sound_graph(placed, comp, sources)
-        bed = parts.sound(g)
-        video = parts.fed(g, out.size, out.fps)
+        joined = None if out.animated else parts.sound_graph(placed, comp, sources)
+        bed = "" if out.animated else parts.sound(g)
+        videos = parts.fed(g, [shape.size for shape in shapes], out.fps)
         feeds = tuple(
             parts.part_graph(placed, comp, sources, first, end)
             for first, end in parts.ranges(len(placed.clips), part_clips)
         )
     else:
-        video, bed = join(g, segments(g, placed, out, sources, holes or {}), out.fps)
+        videos, bed = _joined(g, placed, comp, sources, holes or {})
+    pads: list[str] = []
+    mixed = ""
+    rendered_ms = window.rendered_ms(out, timeline.duration_ms)
+    for number, (shape, video) in enumerate(zip(shapes, videos, strict=True)):
+        shaped = replace(comp, output=shape)
+        with g.sharing() if number else contextlib.nullcontext():  # its overlays' inputs
+            drawn, sound = _drawn(g, video, bed if number == 0 else "", timeline, shaped,
+                                  sources, fonts, win, number)  # fmt: skip
+        if number == 0 and sound:
+            mixed = audio.mix(g, sound, comp.audio, timeline, sources, loudness, win)
+        if win is not None:
+            drawn = _ranged_video(g, drawn, win)
+            mixed = _ranged_sound(g, mixed, win) if number == 0 and mixed else mixed
+        drawn, thumb = g.add_many("split", (drawn,), "vv", 2)
+        pads += [drawn, _thumbnail(g, thumb, shape, rendered_ms)]
+    outputs = (pads[0], mixed, pads[1], *pads[2:])
+    return g.finish(*outputs, feeds=feeds, sound=joined)
+
+
+def _joined(
+    g: GraphBuilder,
+    placed: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    holes: Mapping[int, Sequence[tuple[int, int]]],
+) -> tuple[list[str], str]:
+    """Every shape's joined pictures, each from the same decoded inputs, and the clips'
+    sound ("" for an animated image)."""
+    videos, bed = [], ""
+    for number, shape in enumerate(comp.output.shapes()):
+        fitted = refit(placed, shape.fit)
+        if number or comp.output.animated:
+            with g.sharing() if number else contextlib.nullcontext():
+                made = segments(g, fitted, shape, sources, holes, want="video")
+                videos.append(join_video(g, made, shape.fps))
+        else:
+            video, bed = join(g, segments(g, fitted, shape, sources, holes), shape.fps)
+            videos.append(video)
+    return videos, bed
+
+
+def _drawn(
+    g: GraphBuilder,
+    video: str,
+    bed: str,
+    timeline: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    fonts: Mapping[str, FontFace],
+    win: window.Window | None,
+    number: int,
+) -> tuple[str, str]:
+    """One shape's joined pictures with the overlays and text drawn for its own frame, as the
+    range shows them; the first shape also mixes the video overlays' sound into `bed`."""
+    out = comp.output
     if win is not None and win.origin_frame:  # onto the full timeline's clock
         video = g.chain(video, ("setpts", {"expr": f"PTS+{win.origin_frame}/({out.fps}*TB)"}))
     video, bed = pictures.draw(g, video, bed, comp, timeline.duration_ms, sources, win)
-    video = text.draw(g, video, timeline, comp, fonts)
-    mixed = audio.mix(g, bed, comp.audio, timeline, sources, loudness, win)
-    if win is not None:
-        video, mixed = _ranged(g, video, mixed, win)
-    video, thumb = g.add_many("split", (video,), "vv", 2)
-    thumb_frame = thumbnail_frame(comp.output, window.rendered_ms(out, timeline.duration_ms))
-    thumb = g.add("trim", (thumb,), start_frame=thumb_frame, end_frame=thumb_frame + 1)
-    if max(comp.output.size) > THUMB_WIDTH:  # the long side, whatever the shape
-        wide = comp.output.size[0] >= comp.output.size[1]
-        size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
-        thumb = g.add("scale", (thumb,), **size)
-    return g.finish(video, mixed, thumb, feeds=feeds, sound=joined)
+    video = text.draw(g, video, timeline, comp, fonts, document=text.document_name(number))
+    return video, bed
 
 
-def _ranged(g: GraphBuilder, video: str, sound: str, win: window.Window) -> tuple[str, str]:
-    """The range alone, from time 0: the frames and samples before and after it dropped."""
+def _ranged_video(g: GraphBuilder, video: str, win: window.Window) -> str:
+    """The range's frames alone, from time 0."""
     first, end = win.frames()
-    video = g.chain(
+    return g.chain(
         video,
         ("trim", {"start_frame": first, "end_frame": end}),
         ("setpts", {"expr": "PTS-STARTPTS"}),
     )
+
+
+def _ranged_sound(g: GraphBuilder, sound: str, win: window.Window) -> str:
+    """The range's samples alone, from time 0."""
     first_sample, end_sample = win.samples(audio.RATE)
-    sound = g.chain(
+    return g.chain(
         sound,
         ("atrim", {"start_sample": first_sample, "end_sample": end_sample}),
         ("asetpts", {"expr": "PTS-STARTPTS"}),
     )
-    return video, sound
+
+
+def _thumbnail(g: GraphBuilder, pad: str, out: spec.Output, rendered_ms: int) -> str:
+    """The shape's thumbnail: one frame, its long side at most THUMB_WIDTH."""
+    frame = thumbnail_frame(out, rendered_ms)
+    thumb = g.add("trim", (pad,), start_frame=frame, end_frame=frame + 1)
+    if max(out.size) > THUMB_WIDTH:  # the long side, whatever the shape
+        wide = out.size[0] >= out.size[1]
+        size = {"w": THUMB_WIDTH, "h": -2} if wide else {"w": -2, "h": THUMB_WIDTH}
+        thumb = g.add("scale", (thumb,), **size)
+    return thumb
 
 
 def thumbnail_frame(output: spec.Output, total_ms: int) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from vidsvc import spec
-from vidsvc.graph import audio, extend, fit, motion
+from vidsvc.graph import audio, extend, fit, grade, motion
 from vidsvc.graph import holes as cut
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.join import Segment
@@ -161,7 +161,8 @@ def _picture(
     holes: Sequence[tuple[int, int]],
 ) -> str:
     """A clip's pictures: decoded (with holes: from other inputs, graph/holes.py), then its
-    look (graph/look.py) drawn: fitted, moved, coloured and faded, exactly `frames` long."""
+    look (graph/look.py) drawn: fitted, moved, graded, coloured and faded, exactly `frames`
+    long."""
     w, h = out.size
     look = slot.look
     if holes:
@@ -182,6 +183,8 @@ def _picture(
     steps: list[tuple[str, dict[str, str | int | float]]] = [
         ("setsar", {"r": 1}),
         ("format", {"pix_fmts": "yuv420p"}),
+        # the grade works on the output-sized picture, and the preset on the graded one
+        *grade.steps(look.grade),
         *COLOR_FILTERS[look.color],
     ]
     fps = out.fps

@@ -6,7 +6,7 @@ Pure: imports the leaves and vidsvc.graph only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vidsvc.graph.look import Look
 from vidsvc.graph.narration import Spoken, Voice
@@ -57,3 +57,12 @@ class Timeline:
             for s in self.clips
             if s.voice is not None
         )
+
+
+def refit(timeline: Timeline, fit: str) -> Timeline:
+    """The timeline in a shape whose default fit is `fit` (a rendition's): a clip without a
+    fit of its own takes it."""
+    clips = tuple(
+        replace(s, look=replace(s.look, fit=s.look.own_fit or fit)) for s in timeline.clips
+    )
+    return replace(timeline, clips=clips)

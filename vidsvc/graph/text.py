@@ -25,6 +25,13 @@ from vidsvc.graph.model import FontFace
 from vidsvc.graph.timeline import OverlaySlot, Timeline
 
 ASS_FILE = "text.ass"
+
+
+def document_name(rendition: int) -> str:
+    """The ASS document of a rendition (each lays its text out for its own frame)."""
+    return ASS_FILE if rendition == 0 else f"text{rendition}.ass"
+
+
 FONTS_DIR = "fonts"
 
 
@@ -65,9 +72,11 @@ def draw(
     timeline: Timeline,
     comp: spec.Composition,
     fonts: Mapping[str, FontFace],
+    document: str = ASS_FILE,
 ) -> str:
     """Draw every overlay in list order, then the captions (explicit and from narration), over
-    the joined video (nothing to draw: no filter)."""
+    the joined video (nothing to draw: no filter), laid out in one ASS `document` for the
+    output's frame."""
     overlays = timeline.overlays
     narrated = narration_captions.streams(timeline.spoken())
     cap = comp.captions
@@ -81,7 +90,7 @@ def draw(
         face = fonts[cap.style.font]
         layer = 2 * len(overlays)
         evs += captions.events(cap, out.size, timeline.duration_ms, face, layer, styles, narrated)
-    name = g.side_file(ASS_FILE, ass.document(out.size, styles, evs))
+    name = g.side_file(document, ass.document(out.size, styles, evs))
     # The resolved files themselves, in a directory of their own: libass loads them first, so
     # the file drawn is the file resolved (and hashed by the render cache), not a namesake.
     used = sorted({fonts[family].path for family in comp.text_fonts()})

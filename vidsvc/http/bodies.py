@@ -79,6 +79,18 @@ class CompositionAcceptedSchema(Schema):
     status_url = _text("absolute URL of GET /api/v1/compositions/{id}", required=True)
 
 
+class RenditionOutputSchema(Schema):
+    rendition = fields.Integer(
+        required=True, metadata={"description": "its place in output.renditions[]"}
+    )
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    format = fields.String(required=True, metadata={"description": "output.format"})
+    duration = fields.Float(required=True, allow_none=True)
+    output_url = _text("…/download?rendition=N: a redirect to the file", required=True)
+    thumbnail_url = _text("…/download?file=thumbnail&rendition=N", required=True)
+
+
 class CompositionStatusSchema(Schema):
     composition_id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATES))
@@ -96,6 +108,13 @@ class CompositionStatusSchema(Schema):
     websocket_url = fields.String(required=True)
     duration = fields.Float(
         allow_none=True, metadata={"description": "seconds of the output; null until completed"}
+    )
+    outputs = fields.List(
+        fields.Nested(RenditionOutputSchema),
+        allow_none=True,
+        metadata={
+            "description": "every rendition (one without output.renditions); null until completed"
+        },
     )
     metadata = fields.Dict(
         required=True,
@@ -230,6 +249,11 @@ class DownloadQuerySchema(Schema):
         unknown = EXCLUDE
 
     file = fields.String(load_default="video", validate=validate.OneOf(["video", "thumbnail"]))
+    rendition = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 1000),
+        metadata={"description": "which of output.renditions[] (default 0, the first)"},
+    )
 
 
 class FileQuerySchema(Schema):

@@ -14,38 +14,49 @@ from yarl import URL
 from vidsvc.errors import CompositionNotReady, RouteNotFound
 from vidsvc.http import urls
 from vidsvc.http.bodies import DownloadQuerySchema, FileQuerySchema
-from vidsvc.http.compositions import ERROR, NOT_FOUND, load_query
+from vidsvc.http.compositions import ERROR, load_query
 from vidsvc.http.docs import documented
 from vidsvc.http.keys import RUNNER_KEY, SETTINGS_KEY, SIGNER_KEY
 from vidsvc.jobs import JobKind, JobState
+from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.outputs import stored_keys
 
 FILES = "/files"
 
 
 @documented(
-    summary="Redirect to the finished MP4 (or ?file=thumbnail, its JPEG)",
+    summary="Redirect to the finished video (or ?file=thumbnail, its JPEG; ?rendition=N)",
     tag="compositions",
     description="302 to an S3 URL presigned for DOWNLOAD_URL_TTL seconds or, on local disk, "
     "to a signed, expiring URL served by this app.",
     query=DownloadQuerySchema,
     responses={
         302: (None, "Location: the file"),
-        400: (ERROR, "VALIDATION_ERROR: unknown ?file="),
-        404: NOT_FOUND,
+        400: (ERROR, "VALIDATION_ERROR: unknown ?file= or a bad ?rendition="),
+        404: (ERROR, "COMPOSITION_NOT_FOUND, or NOT_FOUND: no such rendition"),
         409: (ERROR, "COMPOSITION_NOT_READY: not completed"),
     },
 )
 async def download(request: web.Request) -> web.Response:
     runner = request.app[RUNNER_KEY]
-    which = load_query(DownloadQuerySchema(), request.query)["file"]
+    query = load_query(DownloadQuerySchema(), request.query)
     job = await runner.get(JobKind.COMPOSITION, request.match_info["id"])
-    key = job.thumbnail_key if which == "thumbnail" else job.output_key
-    if job.state is not JobState.COMPLETED or key is None:
+    if job.state is not JobState.COMPLETED or job.output_key is None:
         raise CompositionNotReady(
             f"composition {job.id} is {job.state.value}; the file exists once it is completed",
             details={"status": job.state.value},
         )
-    return await redirect_to_blob(request, key)
+    stored = stored_keys(job, CompositionOutcome.from_dict(job.metadata).outputs)
+    number = query["rendition"]
+    if number >= len(stored):
+        raise RouteNotFound(
+            f"composition {job.id} has no rendition {number} (it has {len(stored)})",
+            details={"field": "rendition", "renditions": len(stored)},
+        )
+    pair = stored[number]
+    return await redirect_to_blob(
+        request, pair.thumbnail if query["file"] == "thumbnail" else pair.video
+    )
 
 
 async def redirect_to_blob(request: web.Request, key: str) -> web.Response:

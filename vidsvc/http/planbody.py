@@ -57,7 +57,10 @@ class PlanSchema(Schema):
     renditions = fields.List(
         fields.Nested(PlanRenditionSchema),
         required=True,
-        metadata={"description": "the outputs rendered: one, the composition's `output`"},
+        metadata={
+            "description": "the outputs rendered: each of output.renditions[], or the "
+            "composition's `output`"
+        },
     )
     warnings = fields.List(
         fields.String(),

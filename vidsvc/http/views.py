@@ -15,6 +15,7 @@ from vidsvc.http import urls
 from vidsvc.jobs import Job, JobError, JobEvent, JobState, Progress
 from vidsvc.work.compositions import webhook
 from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.outputs import public
 
 COMPOSITIONS = "/api/v1/compositions"
 #: The terminal WebSocket message of a cancelled job (no error is stored for it).
@@ -37,11 +38,26 @@ def progress(p: Progress) -> dict[str, Any]:
     }
 
 
-def output_url(request: web.Request, job_id: str, state: JobState, file: str = "") -> str | None:
+def output_url(
+    request: web.Request, job_id: str, state: JobState, file: str = "", rendition: int = 0
+) -> str | None:
     if state is not JobState.COMPLETED:
         return None
-    query = {"file": file} if file else None
-    return urls.absolute(request, f"{COMPOSITIONS}/{job_id}/download", query)
+    query = {"file": file} if file else {}
+    query |= {"rendition": str(rendition)} if rendition else {}
+    return urls.absolute(request, f"{COMPOSITIONS}/{job_id}/download", query or None)
+
+
+def outputs(request: web.Request, job: Job) -> list[dict[str, Any]] | None:
+    """Every rendition of a completed composition, with its /download links."""
+    if job.state is not JobState.COMPLETED:
+        return None
+
+    def link(rendition: int, file: str) -> str | None:
+        which = "thumbnail" if file == "thumbnail" else ""
+        return output_url(request, job.id, job.state, which, rendition)
+
+    return public(CompositionOutcome.from_dict(job.metadata).outputs, link)
 
 
 def composition(request: web.Request, job: Job) -> dict[str, Any]:
@@ -62,6 +78,7 @@ def composition(request: web.Request, job: Job) -> dict[str, Any]:
         "user_id": job.user_id,
         "websocket_url": urls.websocket(request, f"/ws/compositions/{job.id}"),
         "duration": output_duration(job),
+        "outputs": outputs(request, job),
         "metadata": webhook.metadata(job.payload),  # the client's, as accepted
     }
 
@@ -132,6 +149,7 @@ def ws_terminal(request: web.Request, job: Job) -> dict[str, Any]:
             "output_url": output_url(request, job.id, job.state),
             "thumbnail_url": output_url(request, job.id, job.state, "thumbnail"),
             "duration": output_duration(job),
+            "outputs": outputs(request, job),
             "metadata": webhook.metadata(job.payload),
             "seq": seq,
         }

@@ -9,6 +9,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from vidsvc import spec
 from vidsvc.schema.audio import AudioSchema
+from vidsvc.schema.grade import grade_field
 from vidsvc.schema.narration import DurationField, NarrationFields, narration
 from vidsvc.schema.output import OutputSchema
 from vidsvc.schema.pictures import OverlayField
@@ -31,11 +32,16 @@ class ClipSchema(NarrationFields):
     fit = fields.String(validate=validate.OneOf(spec.FITS))
     motion = fields.String(validate=validate.OneOf(spec.MOTIONS))
     motion_amount = fields.Float(allow_nan=False, validate=validate.Range(0, 0.5))
+    grade = grade_field(
+        "this clip's grade, replacing the top-level `grade` whole; null: none for this clip"
+    )
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Clip:
         if d.get("transition", "cut") != "cut":  # a transition without a length: the default
             d.setdefault("transition_ms", spec.DEFAULT_TRANSITION_MS)
+        if "grade" in d and d["grade"] is None:  # null: ungraded, whatever the default is
+            d["grade"] = spec.Grade()
         return spec.Clip(**narration(d))
 
 
@@ -61,6 +67,7 @@ class CompositionSchema(Schema):
     cache = fields.Boolean(truthy={True}, falsy={False})
     captions = fields.Nested(CaptionsSchema)
     fonts = FontsField()
+    grade = grade_field("every clip's grade, unless the clip has its own `grade`")
     #: beside the composition, not in it (schema/webhook.py): `build` leaves them out
     callback_url = callback_url_field()
     metadata = MetadataField()
@@ -89,6 +96,7 @@ class CompositionSchema(Schema):
             cache=d.get("cache", True),
             captions=d.get("captions"),
             fonts=tuple(d.get("fonts", ())),
+            grade=d.get("grade"),
         )
 
 

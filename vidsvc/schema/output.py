@@ -23,12 +23,47 @@ class RangeSchema(Schema):
         return spec.Range(**d)
 
 
+class RenditionSchema(Schema):
+    aspect_ratio = fields.String(required=True, validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
+    resolution = fields.String(
+        validate=validate.OneOf(list(spec.RESOLUTIONS)),
+        metadata={"description": "the short side; default: output.resolution"},
+    )
+    fit = fields.String(
+        validate=validate.OneOf(spec.FITS),
+        metadata={"description": "the clips' default fit in this shape; default: output.fit"},
+    )
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> spec.Rendition:
+        return spec.Rendition(**d)
+
+
 class OutputSchema(Schema):
     resolution = fields.String(validate=validate.OneOf(list(spec.RESOLUTIONS)))
     fps = fields.Integer(strict=True, validate=validate.Range(1, 60))
     crf = fields.Integer(strict=True, validate=validate.Range(0, 51))
     preset = fields.String(validate=validate.OneOf(X264_PRESETS))
-    format = fields.String(validate=validate.OneOf(["mp4"]))
+    format = fields.String(
+        validate=validate.OneOf(spec.OUTPUT_FORMATS),
+        metadata={
+            "description": "mp4 (H.264 + AAC, default), webm (VP9 + Opus), gif or webp "
+            "(animated, no sound; fps default 12, width default 480)"
+        },
+    )
+    loop = fields.Integer(
+        strict=True,
+        validate=validate.Range(0, 65535),
+        metadata={"description": "gif/webp: how many times it repeats; 0 (default): forever"},
+    )
+    renditions = fields.List(
+        fields.Nested(RenditionSchema),
+        validate=validate.Length(1, spec.MAX_RENDITIONS),
+        metadata={
+            "description": "every shape from one decode of the inputs (1-4); each lays out its "
+            "own text and captions. Default: this output's own shape alone"
+        },
+    )
     thumbnail_ms = Millis(data_key="thumbnail_time")
     aspect_ratio = fields.String(validate=validate.OneOf(list(spec.ASPECT_RATIOS)))
     width = fields.Integer(strict=True, validate=[validate.Range(16, 7680), even])
@@ -56,6 +91,12 @@ class OutputSchema(Schema):
     @validates_schema
     def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
         given = [k for k in ("width", "height") if k in d]
+        if given == ["width"] and d.get("format") in spec.ANIMATED_FORMATS:
+            return  # an animated image's height follows its aspect ratio
+        if given and d.get("renditions"):
+            raise MarshmallowError(
+                {given[0]: ["renditions give the sizes: use their aspect_ratio and resolution"]}
+            )
         if len(given) == 1:
             other = "height" if given[0] == "width" else "width"
             raise MarshmallowError({other: ["width and height go together"]})
@@ -65,4 +106,8 @@ class OutputSchema(Schema):
         if d.get("draft"):  # what a draft is, decided once: the size follows in spec.Output
             d |= {"fps": min(d.get("fps", spec.DRAFT_FPS), spec.DRAFT_FPS)}
             d |= {"preset": spec.DRAFT_PRESET, "smart_render": False}
+        if d.get("format") in spec.ANIMATED_FORMATS:
+            d.setdefault("fps", spec.ANIMATED_FPS)
+        if "renditions" in d:
+            d["renditions"] = tuple(d["renditions"])
         return spec.Output(**d)

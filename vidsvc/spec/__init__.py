@@ -4,7 +4,7 @@ Shape and types are checked where these values are built (vidsvc.schema); the ti
 (derived fields, overlaps, gaps, limits) is resolved by vidsvc.graph.timeline, which needs the
 probed source durations for the rules that depend on them. `composition` holds the clips and
 overlays, `sound` the audio (tracks, ducking, beat sync), `output` the shape and previews,
-`text` the texts, captions and fonts. No I/O.
+`text` the texts, captions and fonts, `grade` a colour grade. No I/O.
 """
 
 from __future__ import annotations
@@ -28,15 +28,29 @@ from vidsvc.spec.composition import (
     VideoOverlay,
     is_crossfade,
 )
+from vidsvc.spec.grade import (
+    BRIGHTNESS_RANGE,
+    CONTRAST_RANGE,
+    MAX_LUT_SIZE,
+    SATURATION_RANGE,
+    TEMPERATURE_RANGE,
+    Grade,
+)
 from vidsvc.spec.output import (
+    ANIMATED_FORMATS,
+    ANIMATED_FPS,
+    ANIMATED_WIDTH,
     ASPECT_RATIOS,
     DRAFT_FPS,
     DRAFT_PRESET,
     DRAFT_SHORT_SIDE,
     FITS,
+    MAX_RENDITIONS,
+    OUTPUT_FORMATS,
     RESOLUTIONS,
     Output,
     Range,
+    Rendition,
     output_size,
 )
 from vidsvc.spec.sound import (
@@ -63,12 +77,17 @@ from vidsvc.spec.text import (
 )
 
 __all__ = [
+    "ANIMATED_FORMATS",
+    "ANIMATED_FPS",
+    "ANIMATED_WIDTH",
     "ANIMATIONS",
     "ASPECT_RATIOS",
     "BASIC_TRANSITIONS",
+    "BRIGHTNESS_RANGE",
     "CAPTION_MODES",
     "CAPTION_POSITIONS",
     "COLOR_PRESETS",
+    "CONTRAST_RANGE",
     "DEFAULT_FONT",
     "DEFAULT_TRANSITION_MS",
     "DRAFT_FPS",
@@ -78,11 +97,16 @@ __all__ = [
     "FITS",
     "INPUT_FORMATS",
     "LAYER_TYPES",
+    "MAX_LUT_SIZE",
+    "MAX_RENDITIONS",
     "MAX_SLOWDOWN",
     "MAX_TRACKS",
     "MEDIA_INPUTS",
     "MOTIONS",
+    "OUTPUT_FORMATS",
     "RESOLUTIONS",
+    "SATURATION_RANGE",
+    "TEMPERATURE_RANGE",
     "TEXT_ALIGNS",
     "TRACK_ROLES",
     "TRANSITIONS",
@@ -97,10 +121,12 @@ __all__ = [
     "Cue",
     "Ducking",
     "FontSource",
+    "Grade",
     "ImageOverlay",
     "Input",
     "Output",
     "Range",
+    "Rendition",
     "TextOverlay",
     "TextStyle",
     "Track",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from vidsvc.spec.grade import Grade
 from vidsvc.spec.output import Output
 from vidsvc.spec.sound import Audio
 from vidsvc.spec.text import DEFAULT_FONT, Captions, Cue, FontSource, TextOverlay
@@ -82,6 +83,8 @@ class Clip:
     extend: str | None = None
     voiceover_text: str | None = None  #: captioned over the narration's audible span
     voiceover_words: tuple[Cue, ...] = ()  #: word timings from the narration's start
+    #: replaces the composition's grade whole (no merge per field); None: the composition's
+    grade: Grade | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +100,7 @@ class Composition:
     cache: bool = True  #: false: render afresh rather than reuse an identical render
     captions: Captions | None = None
     fonts: tuple[FontSource, ...] = ()
+    grade: Grade | None = None  #: every clip's grade unless the clip has its own
 
     @property
     def texts(self) -> tuple[TextOverlay, ...]:
@@ -145,6 +149,13 @@ class Composition:
         if self.captions is not None and self.captions.url is not None:
             found.append(Input(self.captions.url, "captions.url", "captions"))
         found += [Input(f.url, f"fonts[{i}].url", "font") for i, f in enumerate(self.fonts)]
+        if self.grade is not None and self.grade.lut_url:
+            found.append(Input(self.grade.lut_url, "grade.lut_url", "lut"))
+        found += [
+            Input(c.grade.lut_url, f"clips[{i}].grade.lut_url", "lut")
+            for i, c in enumerate(self.clips)
+            if c.grade is not None and c.grade.lut_url
+        ]
         return tuple(found)
 
     def with_urls(self, new: Callable[[Input], str]) -> Composition:
@@ -167,6 +178,7 @@ class Composition:
                     c,
                     url=url[f"clips[{i}].url"],
                     voiceover_url=url.get(f"clips[{i}].voiceover_url", c.voiceover_url),
+                    grade=_graded(c.grade, url.get(f"clips[{i}].grade.lut_url")),
                 )
                 for i, c in enumerate(self.clips)
             ),
@@ -177,10 +189,17 @@ class Composition:
             audio=audio,
             captions=replace(cap, url=url["captions.url"]) if cap and cap.url else cap,
             fonts=tuple(replace(f, url=url[f"fonts[{i}].url"]) for i, f in enumerate(self.fonts)),
+            grade=_graded(self.grade, url.get("grade.lut_url")),
         )
 
 
-#: The inputs staged together, probed and read by FFmpeg; captions and fonts are read by us.
+def _graded(grade: Grade | None, lut_url: str | None) -> Grade | None:
+    """`grade` with its LUT's URL replaced (as it is without a LUT)."""
+    return grade if grade is None or lut_url is None else replace(grade, lut_url=lut_url)
+
+
+#: The inputs staged together, probed and read by FFmpeg; captions, fonts and LUTs are read by
+#: us (a LUT is parsed and rewritten before FFmpeg's lut3d reads our copy).
 MEDIA_INPUTS = ("clip", "overlay", "narration", "music", "voiceover", "track")
 
 
@@ -190,7 +209,7 @@ class Input:
 
     url: str
     field: str  #: e.g. "clips[2].url"
-    kind: str  #: clip, overlay, narration, music, voiceover, track, captions or font
+    kind: str  #: clip, overlay, narration, music, voiceover, track, captions, font or lut
 
     @property
     def media(self) -> bool:

@@ -1,4 +1,4 @@
-"""A composition's output as frozen values: its shape, size, previews (`output`)."""
+"""A composition's output as frozen values: its shape, size, renditions, format, previews."""
 
 from __future__ import annotations
 
@@ -31,6 +31,24 @@ class Range:
         return self.start_ms + self.duration_ms
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendition:
+    """One more shape of the same video (`output.renditions[]`): None takes `output`'s own."""
+
+    aspect_ratio: str
+    resolution: str | None = None
+    fit: str | None = None  #: the clips' default fit in this shape (a clip's own fit wins)
+
+
+MAX_RENDITIONS = 4
+#: output.format: the containers and codecs an output can be (graph/formats.py encodes them)
+OUTPUT_FORMATS = ("mp4", "webm", "gif", "webp")
+#: The animated-image formats: no sound; their own frame rate and width defaults.
+ANIMATED_FORMATS = ("gif", "webp")
+ANIMATED_FPS = 12
+ANIMATED_WIDTH = 480
+
+
 #: output.draft: the preview's short side, frame rate and x264 preset.
 DRAFT_SHORT_SIDE = 360
 DRAFT_FPS = 15
@@ -53,6 +71,32 @@ class Output:
     #: only this part of the timeline is rendered (docs/composition.md#previews)
     range: Range | None = None
     draft: bool = False  #: a fast preview: short side DRAFT_SHORT_SIDE, DRAFT_FPS, ultrafast
+    #: every shape rendered from one decode of the inputs; () is `output`'s own shape alone
+    renditions: tuple[Rendition, ...] = ()
+    loop: int = 0  #: gif/webp: how many times the animation repeats; 0: forever
+
+    @property
+    def animated(self) -> bool:
+        """An animated image (gif, webp): pictures only, no sound."""
+        return self.format in ANIMATED_FORMATS
+
+    def shapes(self) -> tuple[Output, ...]:
+        """One Output per rendition (each its own size and default fit, nothing else
+        changed); without renditions, this output alone."""
+        if not self.renditions:
+            return (self,)
+        return tuple(
+            replace(
+                self,
+                aspect_ratio=r.aspect_ratio,
+                resolution=r.resolution or self.resolution,
+                fit=r.fit or self.fit,
+                width=None,
+                height=None,
+                renditions=(),
+            )
+            for r in self.renditions
+        )
 
     @property
     def size(self) -> tuple[int, int]:
@@ -67,7 +111,12 @@ class Output:
 
 def output_size(out: Output) -> tuple[int, int]:
     """(width, height): width+height if given; else `resolution` is the short side (720p at 9:16
-    is 720x1280) and 16:9 keeps the table's widths (480p is 854x480), other sides even."""
+    is 720x1280) and 16:9 keeps the table's widths (480p is 854x480), other sides even. An
+    animated image is `width` (default ANIMATED_WIDTH) wide, its height from the aspect ratio."""
+    if out.animated and out.height is None:
+        w = out.width or ANIMATED_WIDTH
+        a, b = ASPECT_RATIOS[out.aspect_ratio]
+        return w, 2 * round(w * b / a / 2)
     if out.draft:  # the full shape, its short side DRAFT_SHORT_SIDE (sides even)
         w, h = output_size(replace(out, draft=False))
         scale = DRAFT_SHORT_SIDE / min(w, h)

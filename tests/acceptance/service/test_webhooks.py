@@ -81,8 +81,12 @@ async def test_a_completion_is_posted_once_with_links_and_metadata_everywhere(
     await asyncio.sleep(0.5)  # the outbox keeps polling: nothing more is sent
     body = only(rec).body
     assert body["composition_id"] == job_id and body["status"] == "completed"
-    assert body["metadata"] == META and body["error"] is None and body["outputs"] is None
+    assert body["metadata"] == META and body["error"] is None
     assert body["duration"] == pytest.approx(1.0, abs=0.1)
+    [single] = body["outputs"]  # one rendition: the output's own shape, its expiring links
+    assert (single["rendition"], single["width"], single["height"]) == (0, 640, 360)
+    assert single["format"] == "mp4" and single["duration"] == body["duration"]
+    assert "/files/outputs/" in single["output_url"] and "/files/" in single["thumbnail_url"]
     assert body["download_url"] == f"{created['status_url']}/download"
     session = app.client.session
     for link, kind in ((body["output_url"], "video/mp4"), (body["thumbnail_url"], "image/jpeg")):
@@ -98,6 +102,7 @@ async def test_a_completion_is_posted_once_with_links_and_metadata_everywhere(
         messages = await receive_all(ws, timeout=10)
     assert [m["type"] for m in messages] == ["status", "completed"]
     assert messages[0]["data"]["metadata"] == messages[1]["data"]["metadata"] == META
+    assert [o["width"] for o in messages[1]["data"]["outputs"]] == [640]
 
 
 async def test_a_cache_hit_is_posted_and_metadata_stays_out_of_the_key(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -11,11 +12,12 @@ from vidsvc.graph import look
 from vidsvc.graph.look import Look
 
 #: For each field the look resolves, a value other than its default (and its default's effect).
-CHANGED = {
+CHANGED: dict[str, Any] = {
     "color_preset": "warm",
     "fit": "blur",
     "motion": "zoom_in",
     "motion_amount": 0.3,
+    "grade": spec.Grade(saturation=0.0),
 }
 
 
@@ -60,7 +62,12 @@ def test_defaults_come_from_the_composition() -> None:
         ({"fit": "blur"}, False),
         ({"motion": "pan_left"}, False),
         ({"color": "vivid"}, False),
+        ({"grade": spec.Grade()}, True),  # every field neutral: nothing drawn
+        ({"grade": spec.Grade(lut_url="sha256:ab", lut_intensity=0.0)}, True),
+        ({"grade": spec.Grade(lut_url="sha256:ab")}, False),
+        ({"grade": spec.Grade(contrast=1.05)}, False),
+        ({"grade": spec.Grade(temperature=6500)}, False),
     ],
 )
-def test_untouched(changes: dict[str, object], untouched: bool) -> None:
+def test_untouched(changes: dict[str, Any], untouched: bool) -> None:
     assert dataclasses.replace(Look(fit="contain"), **changes).untouched is untouched

@@ -17,7 +17,13 @@ from vidsvc.schema import parse_composition
 EVERY_INPUT: dict[str, Any] = {
     "clips": [
         {"url": "/m/a.mp4", "voiceover_url": "/m/n0.wav"},
-        {"url": "/m/b.png", "duration": "voiceover", "voiceover_url": "/m/n1.mp3"},
+        {
+            "url": "/m/b.png",
+            "duration": "voiceover",
+            "voiceover_url": "/m/n1.mp3",
+            "grade": {"lut_url": "/m/b.cube", "lut_intensity": 0.5},
+        },
+        {"url": "/m/c.mp4", "grade": {"saturation": 0}},
     ],
     "overlays": [
         {"type": "text", "content": "/m/not-an-input.mp4"},
@@ -31,10 +37,12 @@ EVERY_INPUT: dict[str, Any] = {
     },
     "captions": {"url": "/m/subs.srt"},
     "fonts": [{"family": "A", "url": "/m/a.ttf"}, {"family": "B", "url": "/m/b.otf"}],
+    "grade": {"lut_url": "/m/teal.cube"},
 }
 FIELDS = [
     ("clips[0].url", "clip"),
     ("clips[1].url", "clip"),
+    ("clips[2].url", "clip"),
     ("overlays[1].url", "overlay"),
     ("overlays[2].url", "overlay"),
     ("clips[0].voiceover_url", "narration"),
@@ -46,6 +54,8 @@ FIELDS = [
     ("captions.url", "captions"),
     ("fonts[0].url", "font"),
     ("fonts[1].url", "font"),
+    ("grade.lut_url", "lut"),
+    ("clips[1].grade.lut_url", "lut"),
 ]
 
 
@@ -53,7 +63,7 @@ def test_every_input_with_its_field_and_kind() -> None:
     comp = parse_composition(EVERY_INPUT)
     assert [(i.field, i.kind) for i in comp.inputs()] == FIELDS
     assert [i.url for i in comp.inputs() if i.media] == [
-        "/m/a.mp4", "/m/b.png", "/m/logo.png", "/m/pip.mp4", "/m/n0.wav", "/m/n1.mp3",
+        "/m/a.mp4", "/m/b.png", "/m/c.mp4", "/m/logo.png", "/m/pip.mp4", "/m/n0.wav", "/m/n1.mp3",
         "/m/music.mp3", "/m/vo.wav", "/m/bed.mp3", "/m/hit.wav",
     ]  # fmt: skip
 
@@ -78,7 +88,7 @@ def test_no_url_field_outside_the_enumeration() -> None:
     assert found == {
         "Clip.url", "ImageOverlay.url", "VideoOverlay.url", "Audio.music_url",
         "Audio.voiceover_url", "Captions.url", "FontSource.url", "Input.url",
-        "Clip.voiceover_url", "Track.url",
+        "Clip.voiceover_url", "Track.url", "Grade.lut_url",
     }  # fmt: skip
 
 

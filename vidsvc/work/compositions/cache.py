@@ -13,6 +13,8 @@ before FFmpeg runs:
   request still hits;
 - the SHA-256 of each staged input's bytes, in timeline order: hashed after staging, so one
   changed byte misses;
+- a grade's LUT by its bytes: work/compositions/luts.py names each grade's LUT by its digest
+  before the graph is built, so the blended copy's file name in the argv carries it;
 - the SHA-256 of each font file linked into the job's font directory (the text engine's
   resolved and brought fonts: a font upgrade changes the glyphs), and, for a render that draws
   text, a fingerprint of every installed font (media/coverage.font_set: libass falls back per
@@ -74,6 +76,8 @@ from vidsvc.media.coverage import font_set
 from vidsvc.media.ffmpeg import ffmpeg_version
 from vidsvc.media.threads import AUTO
 from vidsvc.store import Stores
+from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.outputs import Keys, stored_keys
 from vidsvc.work.compositions.prepared import Prepared
 
 log = logging.getLogger(__name__)
@@ -188,10 +192,10 @@ async def lookup(
     settings: Settings,
     stores: Stores,
     *,
-    keys: tuple[str, str],
+    keys: Sequence[Keys],
 ) -> Hit | Miss:
-    """The cache's answer for a prepared render. On a hit the earlier video and thumbnail are
-    copied to `keys` (this job's fenced video and thumbnail keys)."""
+    """The cache's answer for a prepared render. On a hit the earlier videos and thumbnails
+    (one pair per rendition) are copied to `keys` (this job's fenced keys)."""
     if not settings.enable_render_cache:
         return Miss(key=None, bypass="disabled")
     key = await render_key(comp, prepared, settings)
@@ -219,16 +223,20 @@ async def as_encoded(
 
 
 async def _copy_from_newest(
-    job: Job, key: str, stores: Stores, keys: tuple[str, str]
+    job: Job, key: str, stores: Stores, keys: Sequence[Keys]
 ) -> Job | None:
     """The earlier job whose blobs now sit at this job's keys; None for a miss."""
     extra = {"composition_id": job.id}
     try:
         source = await stores.jobs.find_cached(key)
-        if source is None or not source.output_key or not source.thumbnail_key:
+        if source is None:
             return None
-        await stores.blobs.copy(source.output_key, keys[0])
-        await stores.blobs.copy(source.thumbnail_key, keys[1])
+        found = stored_keys(source, CompositionOutcome.from_dict(source.metadata).outputs)
+        if len(found) != len(keys):  # the key holds the renditions: only a row from before
+            return None
+        for theirs, ours in zip(found, keys, strict=True):
+            await stores.blobs.copy(theirs.video, ours.video)
+            await stores.blobs.copy(theirs.thumbnail, ours.thumbnail)
     except KeyError:  # deleted since it completed (dev reset-user, expiry): render again
         log.info("render cache entry gone; rendering", extra=extra)
         return None

@@ -98,7 +98,10 @@ def plan_json(done: Planned, estimated: float | None) -> dict[str, Any]:
         "height": height,
         "fps": output.fps,
         "clips": [_clip(slot) for slot in timeline.clips],
-        "renditions": [{"aspect_ratio": _aspect(output), "width": width, "height": height}],
+        "renditions": [
+            {"aspect_ratio": _aspect(shape), "width": shape.size[0], "height": shape.size[1]}
+            for shape in output.shapes()
+        ],
         "warnings": list(timeline.warnings),
         "estimated_duration": estimated,
         **preview(output, timeline.duration_ms),

@@ -11,6 +11,7 @@ before anything is stored, so a later attempt knows what to clean up (docs/relia
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -29,23 +30,19 @@ from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
-from vidsvc.runner.usage import Usage
+from vidsvc.runner.usage import Usage, number
 from vidsvc.schema import parse_composition
 from vidsvc.store.callback_events import CallbackEvent
-from vidsvc.work.compositions import cache, dryrun, webhook
+from vidsvc.work.compositions import cache, dryrun, outputs, webhook
 from vidsvc.work.compositions.checks import check
 from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.metrics import CompositionMetrics
 from vidsvc.work.compositions.outcome import CompositionOutcome
-from vidsvc.work.compositions.prepared import Prepared
+from vidsvc.work.compositions.outputs import Keys
+from vidsvc.work.compositions.prepared import Encoded, Prepared
 from vidsvc.work.compositions.render import encode, prepare
 
 log = logging.getLogger(__name__)
-
-
-def output_keys(job: Job) -> tuple[str, str]:
-    """This attempt's video and thumbnail keys: fenced by its lease token."""
-    return f"outputs/{job.id}/{job.token}.mp4", f"outputs/{job.id}/{job.token}.jpg"
 
 
 async def _outcome(
@@ -78,10 +75,8 @@ async def _admitted_async(document: Mapping[str, Any], settings: Settings) -> sp
 
 
 async def _render_and_store(
-    job: Job, deps: Deps, report: Reporter, keys: tuple[str, str]
+    job: Job, deps: Deps, report: Reporter, comp: spec.Composition, keys: tuple[Keys, ...]
 ) -> Job | None:
-    comp = await cpu.run(parse_composition, job.payload)
-    video_key, thumb_key = keys
     started = time.monotonic()
     async with workspace(deps.settings, job.id) as work:  # the job's one scratch directory
         prepared = await prepare(comp, deps.settings, work, report, load=deps.load)
@@ -95,12 +90,7 @@ async def _render_and_store(
             return await _served(job, deps, report, found, prepared, timings, keys)
         encoded = await encode(prepared, deps.settings, work, report, load=deps.load)
         found = await cache.as_encoded(found, comp, prepared, encoded.argv, deps.settings)
-        blobs = deps.stores.blobs
-        await retrying(lambda: blobs.put_file(video_key, encoded.video, content_type="video/mp4"))
-        report(Stage.UPLOADING, 0.5, "stored the video")
-        await retrying(
-            lambda: blobs.put_file(thumb_key, encoded.thumbnail, content_type="image/jpeg")
-        )
+        await _store(deps, report, comp.output, encoded, keys)
         output = await probe(encoded.video, deps.settings, field="output")
     timings = report.finish()
     outcome = await _outcome(
@@ -119,11 +109,24 @@ async def _render_and_store(
         captions=dict(prepared.captions) or None,
         cache=found.summary,
         preview=prepared.preview,
+        outputs=outputs.recorded(comp.output, keys, number(output.summary().get("duration"))),
     )
     await report.flush()
-    done = await _complete(job, deps, keys, outcome, found.key)
+    done = await _complete(job, deps, keys[0], outcome, found.key)
     await record_job_metrics(deps.stores, job, encoded.runs, timings=timings)
     return done
+
+
+async def _store(
+    deps: Deps, report: Reporter, output: spec.Output, encoded: Encoded, keys: tuple[Keys, ...]
+) -> None:
+    """Every rendition's video and thumbnail at this attempt's keys."""
+    blobs, kind = deps.stores.blobs, outputs.MIME_TYPES[output.format]
+    for index, (made, pair) in enumerate(zip(encoded.renditions, keys, strict=True)):
+        files = ((pair.video, made.video, kind), (pair.thumbnail, made.thumbnail, "image/jpeg"))
+        for key, path, content in files:
+            await retrying(functools.partial(blobs.put_file, key, path, content_type=content))
+        report(Stage.UPLOADING, (index + 1) / len(keys), f"stored rendition {index + 1}")
 
 
 async def _served(
@@ -133,7 +136,7 @@ async def _served(
     hit: cache.Hit,
     prepared: Prepared,
     timings: Mapping[str, float],
-    keys: tuple[str, str],
+    keys: tuple[Keys, ...],
 ) -> Job | None:
     """A render cache hit: the earlier output, already copied to this job's keys, completes it
     (fenced like any completion). What describes the output comes from the earlier job."""
@@ -152,26 +155,27 @@ async def _served(
         captions=dict(prepared.captions) or None,  # read for this job, as a miss records
         cache=hit.summary,
         preview=prepared.preview,
+        outputs=outputs.recorded(prepared.output, keys, source.output_duration),
     )
-    return await _complete(job, deps, keys, outcome, hit.key)
+    return await _complete(job, deps, keys[0], outcome, hit.key)
 
 
 async def _complete(
     job: Job,
     deps: Deps,
-    keys: tuple[str, str],
+    first: Keys,
     outcome: CompositionOutcome,
     cache_key: str | None,
 ) -> Job | None:
-    """The fenced COMPLETED write, a render's or a cache hit's: its output at `keys`."""
-    video_key, thumb_key = keys
+    """The fenced COMPLETED write, a render's or a cache hit's: its first rendition at
+    `first` (every one's in the outcome's `outputs`)."""
     return await terminal(
         lambda: deps.stores.jobs.finish(
             job.id,
             job.token,
             JobState.COMPLETED,
-            output_key=video_key,
-            thumbnail_key=thumb_key,
+            output_key=first.video,
+            thumbnail_key=first.thumbnail,
             metadata=outcome.to_dict(),
             cache_key=cache_key,
         )
@@ -239,12 +243,14 @@ class Compositions:
         )
 
     async def run(self, job: Job, deps: Deps, report: Reporter) -> Job | None:
-        keys = output_keys(job)
+        comp = await cpu.run(parse_composition, job.payload)
+        keys = outputs.keys(job, comp.output)
+        ours = tuple(key for pair in keys for key in (pair.video, pair.thumbnail))
         # Recorded before anything is stored, so a later attempt knows what to clean up (C5)
-        staged = [*job.metadata.get("staged_outputs", ()), *keys]
+        staged = [*job.metadata.get("staged_outputs", ()), *ours]
         await retrying(lambda: deps.stores.jobs.annotate(job.id, {"staged_outputs": staged}))
-        done = await _render_and_store(job, deps, report, keys)
-        await _drop_stale_outputs(deps, done, staged, keys)
+        done = await _render_and_store(job, deps, report, comp, keys)
+        await _drop_stale_outputs(deps, done, staged, ours)
         return done
 
     async def finished(self, job: Job, deps: Deps) -> None:

@@ -75,7 +75,8 @@ def plan(
     """The encoding to compile `built` with (lean when needed) and its estimate; raises
     ValidationError when the render cannot fit at all."""
     pixels = {staged[url].name: (i.width or 0) * (i.height or 0) for url, i in infos.items()}
-    shape = memory.shape_of(built, comp.output.size, enc.preset, pixels)
+    sizes = [shape.size for shape in comp.output.shapes()]
+    shape = memory.shape_of(built, sizes[0], enc.preset, pixels, tuple(sizes[1:]))
     usual = memory.estimate(shape, cores())
     if _fits(usual, shape, settings):
         return enc, usual

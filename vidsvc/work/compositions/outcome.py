@@ -40,6 +40,8 @@ class CompositionOutcome:
     cache: Mapping[str, Any] = field(default_factory=dict)  #: hit or miss, and the key
     #: a preview's `draft` and `range` (top-level keys of the metadata), none for a full render
     preview: Mapping[str, Any] = field(default_factory=dict)
+    #: every rendition's shape, length and stored keys (work/compositions/outputs.py)
+    outputs: Sequence[Mapping[str, Any]] | None = None
 
     @property
     def output_duration(self) -> float | None:
@@ -66,6 +68,7 @@ class CompositionOutcome:
             **{k: dict(v) for k, v in optional.items() if v},
             "cache": dict(self.cache),
             **self.preview,
+            **({"outputs": [dict(o) for o in self.outputs]} if self.outputs else {}),
         }
 
     @classmethod
@@ -90,4 +93,11 @@ class CompositionOutcome:
             captions=_mapping(d.get("captions")),
             cache=_mapping(d.get("cache")) or {},
             preview={k: d[k] for k in ("draft", "range") if k in d},
+            outputs=_outputs(d.get("outputs")),
         )
+
+
+def _outputs(value: Any) -> list[Mapping[str, Any]] | None:
+    if not isinstance(value, list):
+        return None
+    return [o for o in value if isinstance(o, Mapping)] or None

@@ -52,7 +52,9 @@ class Prepared:
     captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
-    pixels: int = BASE_PIXELS  #: of the output frame: scales JOB_TIMEOUT and child limits
+    #: of the output frames (every rendition's): scales JOB_TIMEOUT and child limits
+    pixels: int = BASE_PIXELS
+    output: spec.Output = dataclasses.field(default_factory=spec.Output)  #: the composition's
     memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
     preview: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: draft, range
 
@@ -72,11 +74,23 @@ class Prepared:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Encoded:
-    """FFmpeg's run: the video and thumbnail it wrote (in the workspace)."""
+class Rendered:
+    """One rendition's files (in the workspace) and its frame."""
 
     video: Path
     thumbnail: Path
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encoded:
+    """FFmpeg's run: the video and thumbnail it wrote (in the workspace), the first
+    rendition's; `renditions`, every one's (the first included)."""
+
+    video: Path
+    thumbnail: Path
+    renditions: tuple[Rendered, ...]
     duration_ms: int
     argv: tuple[str, ...]  #: the command that made them, without the binary
     #: every FFmpeg run, the main one first (a smart render's strip and join too)
@@ -94,6 +108,7 @@ class Encoded:
 class RenderResult:
     video: Path
     thumbnail: Path
+    renditions: tuple[Rendered, ...]  #: every rendition's files (the first: video, thumbnail)
     duration_ms: int
     argv: tuple[str, ...]  #: the FFmpeg command, without the binary
     inputs: Mapping[str, MediaInfo]

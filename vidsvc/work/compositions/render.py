@@ -48,7 +48,14 @@ from vidsvc.work.compositions.checks import (
 )
 from vidsvc.work.compositions.facts import encoding, graph_sources, preview, text_facts
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.prepared import Encoded, Planned, Prepared, RenderResult
+from vidsvc.work.compositions.luts import with_luts
+from vidsvc.work.compositions.prepared import (
+    Encoded,
+    Planned,
+    Prepared,
+    Rendered,
+    RenderResult,
+)
 from vidsvc.work.compositions.shape import check_stills
 from vidsvc.work.compositions.userfonts import stage_fonts
 
@@ -87,6 +94,7 @@ async def planned(
     staged = await staging.stage(list(fields), work, settings, on_bytes=on_bytes, fields=fields)
     report(Stage.VALIDATING, 0.0, "probing inputs")
     comp, caption_file = await with_caption_file(comp, work, settings)  # captions.url, parsed
+    comp = await with_luts(comp, work, settings)  # grades' LUTs: checked, written blended
     brought = await stage_fonts(comp, work, settings)  # fonts[]: the composition's own
     alone = narration.only_narrations(comp)  # measured below, not probed
     probed = {url: path for url, path in staged.items() if url not in alone}
@@ -145,7 +153,8 @@ async def _compile(
         notes={**mixed.notes, **narration.notes(p.timeline, p.narration_seconds)},
         preview=preview(comp.output, timeline.duration_ms),
         text=await text_facts(comp),
-        pixels=math.prod(comp.output.size),
+        pixels=sum(math.prod(shape.size) for shape in comp.output.shapes()),
+        output=comp.output,
         memory=needs,
     )
 
@@ -188,13 +197,12 @@ async def encode(
     if not runs:
         command, runs = await _one_pass(prepared, command, run_command)
     sharing = load.sharing_since(started)
-    video = work / "out.mp4"
-    if not video.is_file() or video.stat().st_size == 0:
-        raise ProcessingFailed("ffmpeg finished without writing the output")
+    made = _rendered(prepared, work)
     report(Stage.UPLOADING, 0.0, "storing the output")  # the caller stores it
     return Encoded(
-        video=video,
-        thumbnail=work / "thumb.jpg",
+        video=made[0].video,
+        thumbnail=made[0].thumbnail,
+        renditions=made,
         duration_ms=total_ms,
         argv=command.argv,
         runs=tuple(runs),
@@ -204,6 +212,19 @@ async def encode(
 
 
 RunCommand = Callable[[graph.Command], Awaitable[list[FFmpegRun]]]
+
+
+def _rendered(prepared: Prepared, work: Path) -> tuple[Rendered, ...]:
+    """Every rendition's files as FFmpeg left them; ProcessingFailed if one is missing."""
+    enc, made = prepared.encoding, []
+    for number, shape in enumerate(prepared.output.shapes()):
+        video = work / graph.output_name(enc.video_out, number)
+        if not video.is_file() or video.stat().st_size == 0:
+            raise ProcessingFailed("ffmpeg finished without writing the output")
+        thumbnail = work / graph.output_name(enc.thumb_out, number)
+        width, height = shape.size
+        made.append(Rendered(video=video, thumbnail=thumbnail, width=width, height=height))
+    return tuple(made)
 
 
 async def _smart(
@@ -250,19 +271,26 @@ async def render(
     name: str = "render",
     on_progress: Sink | None = None,
 ) -> RenderResult:
-    """Render `comp` into `video_out` (MP4) and `thumbnail_out` (JPEG) with one FFmpeg run,
-    as the only render of this process (the CLI, tests)."""
+    """Render `comp` into `video_out` and `thumbnail_out` (JPEG) with one FFmpeg run, as the
+    only render of this process (the CLI, tests). A further rendition N goes beside them, its
+    names numbered as graph.output_name numbers them (`out.mp4`, `out1.mp4`)."""
     report, load = Reporter(on_progress), Load()
     async with workspace(settings, name) as work:
         with load.render():
             prepared = await prepare(comp, settings, work, report, load=load)
             encoded = await encode(prepared, settings, work, report, load=load)
-        for produced, target in ((encoded.video, video_out), (encoded.thumbnail, thumbnail_out)):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(produced, target)
+        moved = []
+        for number, made in enumerate(encoded.renditions):
+            video = video_out.with_name(graph.output_name(video_out.name, number))
+            thumb = thumbnail_out.with_name(graph.output_name(thumbnail_out.name, number))
+            video.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(made.video, video)
+            shutil.move(made.thumbnail, thumb)
+            moved.append(dataclasses.replace(made, video=video, thumbnail=thumb))
     return RenderResult(
         video=video_out,
         thumbnail=thumbnail_out,
+        renditions=tuple(moved),
         duration_ms=encoded.duration_ms,
         argv=encoded.argv,
         inputs=prepared.inputs,

@@ -21,8 +21,15 @@ LARGE = ("1440p", "2160p")
 def check_output(out: spec.Output, settings: Settings) -> None:
     if settings.enable_4k_output:
         return
+    if out.renditions:
+        for number, shape in enumerate(out.shapes()):
+            _check_shape(shape, f"output.renditions[{number}].resolution")
+    else:
+        _check_shape(out, "output.width" if out.width is not None else "output.resolution")
+
+
+def _check_shape(out: spec.Output, field: str) -> None:
     custom = out.width is not None
-    field = "output.width" if custom else "output.resolution"
     w, h = out.size
     if custom and (out.height or 0) > MAX_SIDE and (out.width or 0) <= MAX_SIDE:
         field = "output.height"

@@ -70,6 +70,13 @@ def _shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
         return "output.smart_render is false"
     if comp.output.range is not None:
         return "a range render (output.range) is one short pass"
+    if comp.output.format != "mp4":
+        return f"a {comp.output.format} output: render-ready clips hold H.264 for an MP4"
+    if comp.output.renditions:
+        # a render-ready clip is one shape's frames; the others would be encoded anyway, and
+        # a split graph that skips decoding copied GOPs for one shape must decode them for
+        # the rest: the saving is gone while the join's cost stays
+        return "renditions are one pass (every shape from one decode)"
     if enc.encoder != gpu.X264:
         return "NVENC output cannot be spliced with x264's"
     profile = RENDER_READY

@@ -19,6 +19,7 @@ from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobState
 from vidsvc.store.callback_events import CallbackEvent
 from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.outputs import public, stored_keys
 
 #: The public routes of compositions (http/routes.py): where download_url points.
 ROUTE = "/api/v1/compositions"
@@ -58,10 +59,13 @@ def _error(job: Job) -> dict[str, Any] | None:
 
 
 async def body(job: Job, event: CallbackEvent, links: Links) -> dict[str, Any]:
-    """The webhook's JSON for a terminal composition. `outputs` stays null until renditions
-    are recorded."""
+    """The webhook's JSON for a terminal composition."""
     done = job.state is JobState.COMPLETED
     outcome = CompositionOutcome.from_dict(job.metadata)
+    files: dict[tuple[int, str], str | None] = {}
+    for number, pair in enumerate(stored_keys(job, outcome.outputs) if done else ()):
+        files[number, "video"] = await links.file(pair.video)
+        files[number, "thumbnail"] = await links.file(pair.thumbnail)
     return {
         "event_id": event.id,
         "composition_id": job.id,
@@ -70,7 +74,7 @@ async def body(job: Job, event: CallbackEvent, links: Links) -> dict[str, Any]:
         "download_url": links.route(f"{ROUTE}/{job.id}/download") if done else None,
         "thumbnail_url": await links.file(job.thumbnail_key) if done else None,
         "duration": outcome.output_duration if done else None,
-        "outputs": None,
+        "outputs": public(outcome.outputs, lambda n, file: files.get((n, file))) if done else None,
         "error": _error(job),
         "metadata": metadata(job.payload),
     }
