@@ -142,6 +142,9 @@ class Settings:
     allowed_local_dirs: tuple[Path, ...] = _setting("ALLOWED_LOCAL_DIRS", _dirs, ())
     # limits (docs/reliability.md §0.3)
     max_duration_seconds: float = _setting("MAX_DURATION_SECONDS", _float(1, 86400), 180.0)
+    #: an animated image (output.format gif, webp): its longest length and longest side
+    animated_max_seconds: float = _setting("ANIMATED_MAX_SECONDS", _float(1, 3600), 60.0)
+    animated_max_side: int = _setting("ANIMATED_MAX_SIDE", _int(16, 7680), 1080)
     max_clips: int = _setting("MAX_CLIPS", _int(1, 10000), 200)
     max_overlays: int = _setting("MAX_OVERLAYS", _int(0, 10000), 100)
     max_text_chars: int = _setting("MAX_TEXT_CHARS", _int(1, 100000), 500)

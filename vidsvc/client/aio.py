@@ -203,11 +203,15 @@ class AsyncClient:
                 if on_progress is not None:
                     on_progress(Progress.from_json(progress))
 
-    async def download(self, composition_id: str, path: str | os.PathLike[str]) -> Path:
-        """The finished MP4 (following the 302 to its signed URL) written to path."""
+    async def download(
+        self, composition_id: str, path: str | os.PathLike[str], rendition: int = 0
+    ) -> Path:
+        """The finished video (following the 302 to its signed URL) written to path; the
+        Nth of output.renditions with `rendition`."""
         out = Path(path)
         partial = out.with_name(out.name + ".part")
         url = f"{self.base_url}{COMPOSITIONS}/{composition_id}/download"
+        url += f"?rendition={rendition}" if rendition else ""
         try:
             async with self.session.get(url) as resp:
                 if resp.status >= 400:

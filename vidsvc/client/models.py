@@ -146,6 +146,9 @@ class Composition:
     error: Mapping[str, Any] | None
     websocket_url: str | None
     raw: Mapping[str, Any] = field(repr=False)
+    #: every rendition once completed: {rendition, width, height, format, duration, output_url,
+    #: thumbnail_url}; download(…, rendition=N) fetches one
+    outputs: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def done(self) -> bool:
@@ -169,6 +172,7 @@ class Composition:
             error=error if isinstance(error, Mapping) else None,
             websocket_url=data.get("websocket_url"),
             raw=data,
+            outputs=tuple(o for o in data.get("outputs") or () if isinstance(o, Mapping)),
         )
 
 

@@ -97,5 +97,7 @@ class Client:
             )
         )
 
-    def download(self, composition_id: str, path: str | os.PathLike[str]) -> Path:
-        return self._runner.run(self._aio.download(composition_id, path))
+    def download(
+        self, composition_id: str, path: str | os.PathLike[str], rendition: int = 0
+    ) -> Path:
+        return self._runner.run(self._aio.download(composition_id, path, rendition))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from vidsvc import spec
+from vidsvc.graph import formats
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.model import FEED, SOUND, Filter, Graph
 
@@ -30,8 +31,10 @@ class Encoding:
     encoder: str = "libx264"  #: or "h264_nvenc" (ENABLE_GPU_ENCODING)
     audio_bitrate: str = "192k"
     max_pixels: int = 3840 * 2160
-    video_out: str = "out.mp4"
+    video_out: str = "out.mp4"  #: the output file (numbered per rendition: output_name)
     thumb_out: str = "thumb.jpg"
+    format: str = "mp4"  #: output.format (graph/formats.py)
+    loop: int = 0  #: output.loop: an animated image's repeats (0: forever)
     #: one decoding thread per video input and for the filter graph: far fewer threads (each
     #: reserves address space) when many inputs would not fit otherwise (graph/memory.py)
     lean: bool = False
@@ -48,6 +51,8 @@ class Command:
     feed: str | None = None
     #: with parts: the pass that joins the clips' sound, run before `argv` (graph/parts.py)
     sound: tuple[str, ...] = ()
+    #: runs after `argv`, in order: a GIF's palette and its frames (graph/formats.py)
+    after: tuple[tuple[str, ...], ...] = ()
 
 
 def render_filter(f: Filter) -> str:
@@ -125,7 +130,13 @@ def thumbnail_args(label: str, out: str) -> list[str]:
             "-update", "1", out]  # fmt: skip
 
 
-def command(graph: Graph, enc: Encoding, argv: list[str], files: dict[str, str]) -> Command:
+def command(
+    graph: Graph,
+    enc: Encoding,
+    argv: list[str],
+    files: dict[str, str],
+    after: tuple[tuple[str, ...], ...] = (),
+) -> Command:
     """The Command of an argv compiled from `graph` (its side files, font links and parts)."""
     feeds: list[tuple[str, ...]] = []
     for number, part in enumerate(graph.feeds):
@@ -146,6 +157,7 @@ def command(graph: Graph, enc: Encoding, argv: list[str], files: dict[str, str])
         feeds=tuple(feeds),
         feed=FEED if feeds else None,
         sound=tuple(sound),
+        after=after,
     )
 
 
@@ -158,7 +170,8 @@ def output_name(base: str, rendition: int) -> str:
 
 
 def compile_command(graph: Graph, enc: Encoding) -> Command:
-    """One invocation: every input, the whole graph, each rendition's file and thumbnail."""
+    """One invocation: every input, the whole graph, each rendition's file and thumbnail (a
+    GIF's: its frames, which two more runs turn into the GIF, `Command.after`)."""
     video, audio, thumb = graph.outputs[:3]
     more = graph.outputs[3:]
     shapes = [(video, thumb), *zip(more[::2], more[1::2], strict=True)]
@@ -171,14 +184,36 @@ def compile_command(graph: Graph, enc: Encoding) -> Command:
     argv, files = head_args(graph, enc)
     if enc.threads and len(shapes) > 1:  # the job's threads, shared by its encoders
         enc = replace(enc, threads=max(1, enc.threads // len(shapes)))
+    fmt = formats.format_of(enc.format)
+    main = formats.GIF_INTERMEDIATE if fmt.two_pass else enc.video_out
     for number, (picture, still) in enumerate(shapes):
         sound = ["-map", f"[{sounds[number]}]"] if sounds else []
         argv += [
-            "-map", f"[{picture}]", *sound,
-            *video_codec(enc),
-            "-pix_fmt", "yuv420p", *(audio_codec(enc) if sounds else []),
-            "-movflags", "+faststart", "-t", f"{enc.duration_ms / 1000:.3f}",
-            output_name(enc.video_out, number),
+            "-map", f"[{picture}]", *sound, *_encoder(enc, fmt),
+            "-t", f"{enc.duration_ms / 1000:.3f}", output_name(main, number),
             *thumbnail_args(still, output_name(enc.thumb_out, number)),
         ]  # fmt: skip
-    return command(graph, enc, argv, files)
+    after = _gif_passes(enc, len(shapes)) if fmt.two_pass else ()
+    return command(graph, enc, argv, files, after)
+
+
+def _encoder(enc: Encoding, fmt: formats.Format) -> list[str]:
+    """One output's encoder and muxer options (mp4: x264 or NVENC, as before formats)."""
+    if fmt is formats.MP4:
+        return [*video_codec(enc), "-pix_fmt", "yuv420p", *audio_codec(enc),
+                "-movflags", "+faststart"]  # fmt: skip
+    return formats.output_args(fmt, crf=enc.crf, preset=enc.preset, threads=enc.threads,
+                               audio_bitrate=enc.audio_bitrate, loop=enc.loop)  # fmt: skip
+
+
+def _gif_passes(enc: Encoding, renditions: int) -> tuple[tuple[str, ...], ...]:
+    """Each rendition's palette, then its GIF, from the frames the main run wrote."""
+    runs: list[tuple[str, ...]] = []
+    for number in range(renditions):
+        frames = output_name(formats.GIF_INTERMEDIATE, number)
+        palette = output_name(formats.GIF_PALETTE, number)
+        head, cap = global_args(), enc.max_pixels
+        runs.append(formats.palette_argv(frames, palette, head=head, max_pixels=cap))
+        runs.append(formats.gif_argv(frames, palette, output_name(enc.video_out, number),
+                                     head=head, loop=enc.loop, max_pixels=cap))  # fmt: skip
+    return tuple(runs)

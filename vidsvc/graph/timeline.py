@@ -93,6 +93,14 @@ def _finish(
             f"the timeline is {secs(total)} s long, over MAX_DURATION_SECONDS "
             f"({secs(limits.max_duration_ms)} s)",
         )
+    shown = window.rendered_ms(comp.output, total)
+    if comp.output.animated and shown > limits.max_animated_ms:
+        issues.add(
+            "output.format",
+            f"a {comp.output.format} is at most ANIMATED_MAX_SECONDS "
+            f"({secs(limits.max_animated_ms)} s) long and this one would be {secs(shown)} s: "
+            "render a part of it (output.range) or make the composition shorter",
+        )
     if slots and total * comp.output.fps < 1000:  # no frame to encode, nor a thumbnail
         issues.add(
             "clips",

@@ -16,6 +16,7 @@ from vidsvc.errors import InvalidTimeline
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     max_duration_ms: int = 180_000
+    max_animated_ms: int = 60_000  #: an animated image's rendered length (ANIMATED_MAX_SECONDS)
     max_clips: int = 200
     max_overlays: int = 100
     max_text_chars: int = 500

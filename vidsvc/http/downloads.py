@@ -12,6 +12,7 @@ from aiohttp import web
 from yarl import URL
 
 from vidsvc.errors import CompositionNotReady, RouteNotFound
+from vidsvc.graph import formats
 from vidsvc.http import urls
 from vidsvc.http.bodies import DownloadQuerySchema, FileQuerySchema
 from vidsvc.http.compositions import ERROR, load_query
@@ -81,7 +82,7 @@ def signed_files(app: web.Application) -> Callable[[str], str]:
     summary="A stored file, through a signed link from …/download",
     tag="files",
     query=FileQuerySchema,
-    produces=("video/mp4", "image/jpeg"),
+    produces=("video/mp4", "video/webm", "image/gif", "image/webp", "image/jpeg"),
     responses={
         200: (None, "the file"),
         206: (None, "the requested range"),
@@ -100,4 +101,8 @@ async def blob_file(request: web.Request) -> web.FileResponse:
         path = None  # a key that could never have been signed by us; same answer as missing
     if path is None:
         raise RouteNotFound("the file no longer exists")
-    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=300"})
+    headers = {"Cache-Control": "private, max-age=300"}
+    # an output's type is its format's (the platform's mimetypes may not know .webp)
+    if (fmt := formats.by_extension(path.suffix.lstrip("."))) is not None:
+        headers["Content-Type"] = fmt.mime_type
+    return web.FileResponse(path, headers=headers)

@@ -89,6 +89,17 @@ class OutputSchema(Schema):
     )
 
     @validates_schema
+    def _format_options(self, d: dict[str, Any], **_: Any) -> None:
+        """What a format has no use for is refused, not ignored."""
+        fmt = d.get("format", "mp4")
+        if "loop" in d and fmt not in spec.ANIMATED_FORMATS:
+            raise MarshmallowError({"loop": ["an animated image's (gif, webp), not " + fmt]})
+        if "preset" in d and fmt != "mp4":
+            raise MarshmallowError({"preset": [f"x264's, for mp4; {fmt} has its own settings"]})
+        if "crf" in d and fmt in spec.ANIMATED_FORMATS:
+            raise MarshmallowError({"crf": [f"a {fmt} has fixed quality settings"]})
+
+    @validates_schema
     def _size_pair(self, d: dict[str, Any], **_: Any) -> None:
         given = [k for k in ("width", "height") if k in d]
         if given == ["width"] and d.get("format") in spec.ANIMATED_FORMATS:
@@ -103,11 +114,11 @@ class OutputSchema(Schema):
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> spec.Output:
+        if d.get("format") in spec.ANIMATED_FORMATS:
+            d.setdefault("fps", spec.ANIMATED_FPS)
         if d.get("draft"):  # what a draft is, decided once: the size follows in spec.Output
             d |= {"fps": min(d.get("fps", spec.DRAFT_FPS), spec.DRAFT_FPS)}
             d |= {"preset": spec.DRAFT_PRESET, "smart_render": False}
-        if d.get("format") in spec.ANIMATED_FORMATS:
-            d.setdefault("fps", spec.ANIMATED_FPS)
         if "renditions" in d:
             d["renditions"] = tuple(d["renditions"])
         return spec.Output(**d)

@@ -46,6 +46,24 @@ async def test_submit_wait_download(live: Server, clips: dict[str, Path], tmp_pa
     assert listed[0].composition_id == accepted.composition_id
 
 
+async def test_each_rendition_downloads_by_its_number(
+    live: Server, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    shapes = [{"aspect_ratio": "16:9"}, {"aspect_ratio": "9:16"}]
+    async with AsyncClient(live.url) as api:
+        accepted = await api.submit(tiny(clips["short"], renditions=shapes))
+        done = await api.wait(accepted.composition_id, timeout=60)
+        first = await api.download(accepted.composition_id, tmp_path / "wide.mp4")
+        second = await api.download(accepted.composition_id, tmp_path / "tall.mp4", rendition=1)
+        with pytest.raises(VidsvcClientError) as err:
+            await api.download(accepted.composition_id, tmp_path / "none.mp4", rendition=2)
+    assert [(o["width"], o["height"]) for o in done.outputs] == [(320, 180), (180, 320)]
+    for path, size in ((first, (320, 180)), (second, (180, 320))):
+        video = [s for s in probe(path)["streams"] if s["codec_type"] == "video"][0]
+        assert (video["width"], video["height"]) == size
+    assert err.value.code == "NOT_FOUND" and not (tmp_path / "none.mp4").exists()
+
+
 async def test_wait_polls_when_the_socket_cannot_open(
     live: Server, clips: dict[str, Path]
 ) -> None:

@@ -20,6 +20,7 @@ from vidsvc.work.compositions.shape import check_output
 def limits(settings: Settings) -> graph.Limits:
     return graph.Limits(
         max_duration_ms=round(settings.max_duration_seconds * 1000),
+        max_animated_ms=round(settings.animated_max_seconds * 1000),
         max_clips=settings.max_clips,
         max_overlays=settings.max_overlays,
         max_text_chars=settings.max_text_chars,

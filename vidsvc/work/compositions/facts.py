@@ -18,13 +18,17 @@ from vidsvc.media.probe import MediaInfo
 def encoding(
     comp: spec.Composition, settings: Settings, duration_ms: int, threads: int
 ) -> graph.Encoding:
+    out = comp.output
     return graph.Encoding(
-        duration_ms=rendered_ms(comp.output, duration_ms),  # a range: its own length
-        crf=comp.output.crf if comp.output.crf is not None else settings.default_crf,
-        preset=comp.output.preset or settings.x264_preset,
+        duration_ms=rendered_ms(out, duration_ms),  # a range: its own length
+        crf=out.crf if out.crf is not None else settings.default_crf,
+        preset=out.preset or settings.x264_preset,
         threads=threads,
-        encoder=gpu.encoder(settings),
+        encoder=gpu.encoder(settings) if out.format == "mp4" else gpu.X264,  # NVENC: H.264
         max_pixels=settings.max_input_pixels,
+        video_out=f"out.{out.format}",
+        format=out.format,
+        loop=out.loop,
     )
 
 

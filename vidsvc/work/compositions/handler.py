@@ -22,10 +22,10 @@ from vidsvc import spec
 from vidsvc.callbacks.links import Links
 from vidsvc.config import Settings
 from vidsvc.errors import CompositionNotFound, StorageError
+from vidsvc.graph import formats
 from vidsvc.jobs import Job, JobKind, JobState, Stage, new_job_id
 from vidsvc.media import cpu
 from vidsvc.media.ffmpeg import ffmpeg_version
-from vidsvc.media.probe import probe
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, JobIds, Queue, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics
@@ -91,14 +91,14 @@ async def _render_and_store(
         encoded = await encode(prepared, deps.settings, work, report, load=deps.load)
         found = await cache.as_encoded(found, comp, prepared, encoded.argv, deps.settings)
         await _store(deps, report, comp.output, encoded, keys)
-        output = await probe(encoded.video, deps.settings, field="output")
+        output = await outputs.described(encoded, comp.output, deps.settings)
     timings = report.finish()
     outcome = await _outcome(
         deps,
         job,
         timings,
         prepared,
-        output=output.summary(),
+        output=output,
         command=["ffmpeg", *encoded.argv],
         sharing=round(encoded.sharing, 2),
         usage=Usage.of(encoded.runs),
@@ -109,7 +109,7 @@ async def _render_and_store(
         captions=dict(prepared.captions) or None,
         cache=found.summary,
         preview=prepared.preview,
-        outputs=outputs.recorded(comp.output, keys, number(output.summary().get("duration"))),
+        outputs=outputs.recorded(comp.output, keys, number(output.get("duration"))),
     )
     await report.flush()
     done = await _complete(job, deps, keys[0], outcome, found.key)
@@ -121,9 +121,10 @@ async def _store(
     deps: Deps, report: Reporter, output: spec.Output, encoded: Encoded, keys: tuple[Keys, ...]
 ) -> None:
     """Every rendition's video and thumbnail at this attempt's keys."""
-    blobs, kind = deps.stores.blobs, outputs.MIME_TYPES[output.format]
+    blobs, kind = deps.stores.blobs, formats.format_of(output.format).mime_type
     for index, (made, pair) in enumerate(zip(encoded.renditions, keys, strict=True)):
-        files = ((pair.video, made.video, kind), (pair.thumbnail, made.thumbnail, "image/jpeg"))
+        thumb = outputs.THUMBNAIL_TYPE
+        files = ((pair.video, made.video, kind), (pair.thumbnail, made.thumbnail, thumb))
         for key, path, content in files:
             await retrying(functools.partial(blobs.put_file, key, path, content_type=content))
         report(Stage.UPLOADING, (index + 1) / len(keys), f"stored rendition {index + 1}")

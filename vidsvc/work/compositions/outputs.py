@@ -3,8 +3,8 @@
 Keys are fenced by the attempt's lease token (docs/reliability.md C3, C5), the first
 rendition's in the row's own `output_key`/`thumbnail_key` columns, every rendition's in the
 outcome's `outputs` (work/compositions/outcome.py), which GET, the WebSocket's `completed`
-message and the webhook show with links (never the keys). A file's type follows
-`output.format`.
+message and the webhook show with links (never the keys). A file's extension and type are
+its format's (graph/formats.py).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vidsvc import spec
+from vidsvc.config import Settings
+from vidsvc.graph import formats
 from vidsvc.jobs import Job
+from vidsvc.media.probe import probe
+from vidsvc.work.compositions.prepared import Encoded
 
-#: Each output format's file type (the thumbnail is always a JPEG).
-MIME_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "gif": "image/gif", "webp": "image/webp"}
 THUMBNAIL_TYPE = "image/jpeg"
 
 
@@ -31,15 +33,36 @@ class Keys:
 
 def keys(job: Job, output: spec.Output) -> tuple[Keys, ...]:
     """This attempt's keys, one pair per rendition (`….mp4`, `….r1.mp4`, …)."""
-    base = f"outputs/{job.id}/{job.token}"
+    base, ext = f"outputs/{job.id}/{job.token}", formats.format_of(output.format).extension
     return tuple(
-        Keys(f"{base}{_numbered(n)}.{output.format}", f"{base}{_numbered(n)}.jpg")
+        Keys(f"{base}{_numbered(n)}.{ext}", f"{base}{_numbered(n)}.jpg")
         for n in range(len(output.shapes()))
     )
 
 
 def _numbered(rendition: int) -> str:
     return f".r{rendition}" if rendition else ""
+
+
+async def described(
+    encoded: Encoded, output: spec.Output, settings: Settings
+) -> dict[str, Any]:
+    """The metadata's `output`: the first rendition's file as ffprobe reads it back. An
+    animated image is described by what was rendered instead: ffprobe's input whitelist has no
+    GIF demuxer (GIF inputs are refused) and FFmpeg 5.1 cannot decode an animated WebP."""
+    if not output.animated:
+        return (await probe(encoded.video, settings, field="output")).summary()
+    fmt, (width, height) = formats.format_of(output.format), output.shapes()[0].size
+    return {
+        "duration": encoded.duration_ms / 1000,
+        "format": fmt.name,
+        "video": fmt.video_codec,
+        "audio": None,
+        "width": width,
+        "height": height,
+        "fps": output.fps,
+        "bytes": encoded.video.stat().st_size,
+    }
 
 
 def recorded(

@@ -47,12 +47,14 @@ async def run(
             parts=command.feeds,
             pipe=command.feed,
         )
+    for argv in command.after:  # a GIF's palette and frames: the same output's, one run
+        main = _with(main, await run_ffmpeg(argv, settings=settings, cwd=work, load=load))
     return [main if sound is None else _with(main, sound)]
 
 
 def _with(main: FFmpegRun, before: FFmpegRun) -> FFmpegRun:
-    """`main` with a run that ended before it started: its seconds and CPU added, the larger
-    peak (they never ran side by side)."""
+    """`main` with a run that ended before it started (or began after it ended): its seconds
+    and CPU added, the larger peak (they never ran side by side)."""
     cpu = None if main.cpu_s is None or before.cpu_s is None else main.cpu_s + before.cpu_s
     peaks = [p for p in (main.memory_peak_mb, before.memory_peak_mb) if p is not None]
     return dataclasses.replace(

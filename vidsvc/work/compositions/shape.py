@@ -19,6 +19,8 @@ LARGE = ("1440p", "2160p")
 
 
 def check_output(out: spec.Output, settings: Settings) -> None:
+    if out.animated:
+        _check_animated(out, settings)
     if settings.enable_4k_output:
         return
     if out.renditions:
@@ -26,6 +28,19 @@ def check_output(out: spec.Output, settings: Settings) -> None:
             _check_shape(shape, f"output.renditions[{number}].resolution")
     else:
         _check_shape(out, "output.width" if out.width is not None else "output.resolution")
+
+
+def _check_animated(out: spec.Output, settings: Settings) -> None:
+    """An animated image holds every frame whole: its size is capped (ANIMATED_MAX_SIDE)."""
+    for number, shape in enumerate(out.shapes()):
+        w, h = shape.size
+        if max(w, h) > settings.animated_max_side:
+            field = f"output.renditions[{number}]" if out.renditions else "output.width"
+            raise ValidationError(
+                f"{field}: a {out.format} of {w}x{h} is over ANIMATED_MAX_SIDE "
+                f"({settings.animated_max_side} px on its longest side)",
+                details={"field": field, "setting": "ANIMATED_MAX_SIDE"},
+            )
 
 
 def _check_shape(out: spec.Output, field: str) -> None:
