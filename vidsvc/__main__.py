@@ -34,10 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API on HOST:PORT (settings: environment)")
     commands.add_parser("migrate", help="apply pending database migrations, then exit")
-    one = commands.add_parser("render", help="render one composition to an MP4, no server")
+    one = commands.add_parser("render", help="render one composition to a file, no server")
     one.add_argument("spec", type=Path, help="composition JSON (relative paths: from its folder)")
     one.add_argument(
-        "out", type=Path, nargs="?", help="output MP4; the thumbnail goes beside it (.jpg)"
+        "out",
+        type=Path,
+        nargs="?",
+        help="output file (its format's extension); the thumbnail goes beside it (.jpg), "
+        "rendition N as OUT with N before the extension",
     )
     one.add_argument("--quiet", action="store_true", help="no progress bar")
     one.add_argument(
@@ -142,7 +146,9 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(json.dumps(exc.envelope(), ensure_ascii=False) + "\n")
         return 1
     bar.close()
-    print(f"{result.video} ({result.duration_ms / 1000:.2f} s), thumbnail {result.thumbnail}")
+    for made in result.renditions:  # one without output.renditions
+        print(f"{made.video} ({made.width}x{made.height}, {result.duration_ms / 1000:.2f} s), "
+              f"thumbnail {made.thumbnail}")  # fmt: skip
     return 0
 
 

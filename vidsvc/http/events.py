@@ -155,7 +155,8 @@ async def _watch(
     description="Upgrade to a WebSocket; JSON text frames follow. First "
     '`{"type":"status","data":{status, progress, output_url, seq}}`, then '
     '`{"type":"progress","data":{stage, percentage, message, timestamp, status, seq}}` as it '
-    'advances, and finally `{"type":"completed","data":{output_url, thumbnail_url, duration, outputs}}` '
+    'advances, and finally `{"type":"completed","data":{output_url, thumbnail_url, duration, '
+    "outputs}}` "
     'or `{"type":"error","data":{code, message}}` (code CANCELLED when cancelled), after which '
     "the server closes with 1000. Unknown id: close code 4404 (reason COMPOSITION_NOT_FOUND); "
     "server shutdown: 1001. Events carry a per-job seq that only grows.",

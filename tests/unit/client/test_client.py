@@ -59,7 +59,7 @@ async def test_each_rendition_downloads_by_its_number(
             await api.download(accepted.composition_id, tmp_path / "none.mp4", rendition=2)
     assert [(o["width"], o["height"]) for o in done.outputs] == [(320, 180), (180, 320)]
     for path, size in ((first, (320, 180)), (second, (180, 320))):
-        video = [s for s in probe(path)["streams"] if s["codec_type"] == "video"][0]
+        video = next(s for s in probe(path)["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == size
     assert err.value.code == "NOT_FOUND" and not (tmp_path / "none.mp4").exists()
 

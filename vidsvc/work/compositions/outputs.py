@@ -44,9 +44,7 @@ def _numbered(rendition: int) -> str:
     return f".r{rendition}" if rendition else ""
 
 
-async def described(
-    encoded: Encoded, output: spec.Output, settings: Settings
-) -> dict[str, Any]:
+async def described(encoded: Encoded, output: spec.Output, settings: Settings) -> dict[str, Any]:
     """The metadata's `output`: the first rendition's file as ffprobe reads it back. An
     animated image is described by what was rendered instead: ffprobe's input whitelist has no
     GIF demuxer (GIF inputs are refused) and FFmpeg 5.1 cannot decode an animated WebP."""

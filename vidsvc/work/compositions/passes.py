@@ -1,21 +1,30 @@
 """The FFmpeg runs of one compiled render: by parts, the sound pass first (graph/parts.py);
 then the main FFmpeg with its parts feeding its pipe (media/feed.py), holding its memory in the
-instance's gate (media/memory_gate.py) and, with NVENC, one of the card's sessions."""
+instance's gate (media/memory_gate.py) and, with NVENC, one of the card's sessions; then a GIF's
+palette and frames. Which command runs: a smart render's windows and join, falling back to one
+pass (`smart`), or one pass, with libx264 when NVENC gives up (`one_pass`)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from vidsvc import graph
 from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
 from vidsvc.graph.memory import Estimate
 from vidsvc.media import gpu
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.load import Load
 from vidsvc.media.progress import FFmpegProgress
+from vidsvc.media.workspace import write_files
+from vidsvc.work.compositions import smart as splicing  # `smart` is this module's own name
+from vidsvc.work.compositions.prepared import Prepared
+
+log = logging.getLogger(__name__)
 
 
 async def run(
@@ -72,3 +81,41 @@ async def _reserved(load: Load, needs: Estimate | None) -> AsyncIterator[None]:
         return
     async with load.memory.reserve(needs.rss_mb):
         yield
+
+
+RunCommand = Callable[[graph.Command], Awaitable[list[FFmpegRun]]]
+
+
+async def smart(
+    prepared: Prepared, settings: Settings, work: Path, run: RunCommand
+) -> tuple[splicing.Decision, graph.Command, list[FFmpegRun]]:
+    """The smart render's windows and join; no runs when there is no plan or it failed (then
+    the decision says why, and the command is the one pass's)."""
+    decision, command = prepared.decision, prepared.command
+    if decision.plan is None:
+        return decision, command, []
+    try:
+        runs = await run(command)
+        runs += await splicing.join(decision, prepared.staged, prepared.encoding, settings, work)
+    except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
+        if "timeout" in exc.details:
+            raise
+        log.error("smart render failed (%s); rendering in one pass", exc.message)
+        command = prepared.one_pass()
+        write_files(work, command.files)  # graph.txt, if the graph is long, is its own
+        return splicing.one_pass(f"the smart render failed: {exc.message}"), command, []
+    return decision, command, runs
+
+
+async def one_pass(
+    prepared: Prepared, command: graph.Command, run: RunCommand
+) -> tuple[graph.Command, list[FFmpegRun]]:
+    """One FFmpeg pass; with libx264 when NVENC gave up on this render."""
+    try:
+        return command, await run(command)
+    except ProcessingFailed as exc:
+        if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
+            raise
+        log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
+        command = prepared.on_cpu()
+        return command, await run(command)

@@ -17,17 +17,17 @@ import dataclasses
 import logging
 import math
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import splice_plan
+from vidsvc.graph import formats, splice_plan
 from vidsvc.graph.render_graph import thumbnail_frame
 from vidsvc.inputs import staging
 from vidsvc.jobs import Stage
-from vidsvc.media import cpu, gpu
+from vidsvc.media import cpu
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.fonts import resolve_font
@@ -193,9 +193,9 @@ async def encode(
                                 pixels=prepared.pixels)  # fmt: skip
 
     started = load.mark()
-    decision, command, runs = await _smart(prepared, settings, work, run_command)
+    decision, command, runs = await passes.smart(prepared, settings, work, run_command)
     if not runs:
-        command, runs = await _one_pass(prepared, command, run_command)
+        command, runs = await passes.one_pass(prepared, command, run_command)
     sharing = load.sharing_since(started)
     made = _rendered(prepared, work)
     report(Stage.UPLOADING, 0.0, "storing the output")  # the caller stores it
@@ -211,9 +211,6 @@ async def encode(
     )
 
 
-RunCommand = Callable[[graph.Command], Awaitable[list[FFmpegRun]]]
-
-
 def _rendered(prepared: Prepared, work: Path) -> tuple[Rendered, ...]:
     """Every rendition's files as FFmpeg left them; ProcessingFailed if one is missing."""
     enc, made = prepared.encoding, []
@@ -227,41 +224,6 @@ def _rendered(prepared: Prepared, work: Path) -> tuple[Rendered, ...]:
     return tuple(made)
 
 
-async def _smart(
-    prepared: Prepared, settings: Settings, work: Path, run: RunCommand
-) -> tuple[smart.Decision, graph.Command, list[FFmpegRun]]:
-    """The smart render's windows and join; no runs when there is no plan or it failed (then
-    the decision says why, and the command is the one pass's)."""
-    decision, command = prepared.decision, prepared.command
-    if decision.plan is None:
-        return decision, command, []
-    try:
-        runs = await run(command)
-        runs += await smart.join(decision, prepared.staged, prepared.encoding, settings, work)
-    except ProcessingFailed as exc:  # never a wrong video nor a lost job: one pass instead
-        if "timeout" in exc.details:
-            raise
-        log.error("smart render failed (%s); rendering in one pass", exc.message)
-        command = prepared.one_pass()
-        write_files(work, command.files)  # graph.txt, if the graph is long, is its own
-        return smart.one_pass(f"the smart render failed: {exc.message}"), command, []
-    return decision, command, runs
-
-
-async def _one_pass(
-    prepared: Prepared, command: graph.Command, run: RunCommand
-) -> tuple[graph.Command, list[FFmpegRun]]:
-    """One FFmpeg pass; with libx264 when NVENC gave up on this render."""
-    try:
-        return command, await run(command)
-    except ProcessingFailed as exc:
-        if prepared.encoding.encoder != gpu.NVENC or not gpu.gave_up(exc):
-            raise
-        log.warning("NVENC gave up (%s); encoding with libx264", exc.message)
-        command = prepared.on_cpu()
-        return command, await run(command)
-
-
 async def render(
     comp: spec.Composition,
     settings: Settings,
@@ -273,13 +235,16 @@ async def render(
 ) -> RenderResult:
     """Render `comp` into `video_out` and `thumbnail_out` (JPEG) with one FFmpeg run, as the
     only render of this process (the CLI, tests). A further rendition N goes beside them, its
-    names numbered as graph.output_name numbers them (`out.mp4`, `out1.mp4`)."""
+    names numbered as graph.output_name numbers them (`out.mp4`, `out1.mp4`); the video's
+    extension is its format's (`out.mp4` of a gif is written `out.gif`)."""
     report, load = Reporter(on_progress), Load()
     async with workspace(settings, name) as work:
         with load.render():
             prepared = await prepare(comp, settings, work, report, load=load)
             encoded = await encode(prepared, settings, work, report, load=load)
         moved = []
+        ext = f".{formats.format_of(comp.output.format).extension}"
+        video_out = video_out if video_out.suffix.lower() == ext else video_out.with_suffix(ext)
         for number, made in enumerate(encoded.renditions):
             video = video_out.with_name(graph.output_name(video_out.name, number))
             thumb = thumbnail_out.with_name(graph.output_name(thumbnail_out.name, number))
