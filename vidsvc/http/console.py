@@ -29,6 +29,7 @@ ASSETS = "/console"
 FILES = {
     "console.js": "application/javascript",
     "templates.js": "application/javascript",
+    "outputs.js": "application/javascript",
     "console.css": "text/css",
 }
 #: Any key will do: only the origin of its presigned URL is used (presigning is local).

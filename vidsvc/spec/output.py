@@ -91,7 +91,7 @@ class Output:
                 aspect_ratio=r.aspect_ratio,
                 resolution=r.resolution or self.resolution,
                 fit=r.fit or self.fit,
-                width=None,
+                width=self.width if self.animated else None,  # an animated image's width
                 height=None,
                 renditions=(),
             )

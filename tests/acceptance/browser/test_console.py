@@ -62,6 +62,23 @@ def test_the_player_plays(driver: Any, live: Server, finished: str) -> None:
     assert "short.mp4" in driver.find_element(By.ID, "request-json").text
 
 
+def test_an_animated_image_in_two_shapes_shows_and_links_each(
+    driver: Any, live: Server, api: Client, media: dict[str, Path]
+) -> None:
+    shapes = [{"aspect_ratio": "16:9"}, {"aspect_ratio": "9:16"}]
+    document = tiny(media["short"], {"format": "gif", "width": 160, "renditions": shapes})
+    del document["output"]["preset"]  # x264's: a gif refuses it
+    job = api.submit(document).composition_id
+    api.wait(job, timeout=60)
+    driver.get(f"{live.url}/#/c/{job}")
+    image = until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "img#player"))
+    until(driver, lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 160)
+    links = until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads a.rendition"))
+    assert [a.text for a in links] == ["Download GIF 160x90", "Download GIF 160x284"]
+    assert links[1].get_attribute("href").endswith(f"/{job}/download?rendition=1")
+    assert links[1].get_attribute("download") == f"{job}-1.gif"
+
+
 def test_hostile_strings_are_shown_literally(
     driver: Any, live: Server, api: Client, media: dict[str, Path]
 ) -> None:

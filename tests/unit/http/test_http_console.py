@@ -37,7 +37,7 @@ async def test_the_page_and_its_files_carry_a_same_origin_policy(client: Client)
 def test_the_script_never_writes_html() -> None:
     """Every string reaches the page as a text node (el() in console.js), in every script."""
     scripts = [name for name in console.FILES if name.endswith(".js")]
-    assert scripts == ["console.js", "templates.js"]
+    assert scripts == ["console.js", "templates.js", "outputs.js"]
     for name in scripts:
         source = (console.STATIC / name).read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):

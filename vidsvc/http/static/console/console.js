@@ -353,10 +353,7 @@ function detailView(id) {
       clientMeta.append(el("h2", {}, "Metadata"), el("pre", { id: "detail-metadata" }, JSON.stringify(item.metadata, null, 2)));
     }
     if (item.status === "completed" && !player.firstChild) {
-      player.append(
-        el("video", { id: "player", controls: true, preload: "auto", src: downloadUrl(id) }),
-        el("p", {}, el("a", { href: downloadUrl(id), download: `${id}.mp4` }, "Download MP4")),
-      );
+      player.append(...outputsView(id, item));
     }
     if (TERMINAL.has(item.status)) loadMetadata();
     else if (!socket) {
