@@ -15,6 +15,7 @@ from bench.measures import (
     overlays,
     presets,
     previews,
+    renditions,
     smart,
     sound,
     text,
@@ -34,4 +35,5 @@ MEASURES: tuple[Measure, ...] = (
     overlays.MEASURE,
     loop_lag.MEASURE,
     previews.MEASURE,
+    renditions.MEASURE,
 )
