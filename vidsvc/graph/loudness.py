@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from vidsvc.graph.builder import GraphBuilder
 from vidsvc.graph.compile import Encoding, input_args, render_filter
 from vidsvc.graph.model import Filter, Graph
+from vidsvc.graph.prune import sound_only
 
 RATE = 48_000
 OVERSAMPLE = 4  #: the limiter sees 192 kHz: peaks between 48 kHz samples are caught too
@@ -53,34 +54,15 @@ def normalize(g: GraphBuilder, pad: str, target_lufs: float, measured: Measured)
 
 def analysis(graph: Graph) -> Graph:
     """Only what feeds the audio output, ending in ebur128 (video pads are never decoded)."""
-    audio = graph.outputs[1]
-    needed, kept = {audio}, []
-    for f in reversed(graph.filters):
-        if needed.intersection(f.outputs):
-            kept.append(f)
-            needed.update(f.inputs)
+    sound = sound_only(graph)
+    (audio,) = sound.outputs
     meter = Filter(
         name="ebur128",
         inputs=(audio,),
         outputs=("ameter",),
         args=(("peak", "true"), ("framelog", "verbose")),
     )
-    filters = (*reversed(kept), meter)
-    used = sorted(
-        {int(label.split(":")[0]) for f in filters for label in f.inputs if ":" in label}
-    )
-    # only the inputs the sound reads: the parts' pipe (graph/parts.py) has no writer here
-    number = {old: new for new, old in enumerate(used)}
-
-    def renumbered(label: str) -> str:
-        index, sep, stream = label.partition(":")
-        return f"{number[int(index)]}:{stream}" if sep else label
-
-    filters = tuple(replace(f, inputs=tuple(renumbered(x) for x in f.inputs)) for f in filters)
-    inputs = tuple(graph.inputs[i] for i in used)
-    pruned = replace(
-        graph, inputs=inputs, filters=filters, outputs=("ameter",), files={}, feeds=()
-    )
+    pruned = replace(sound, filters=(*sound.filters, meter), outputs=("ameter",))
     pruned.check()
     return pruned
 

@@ -35,10 +35,13 @@ def build(
     loudness: Measured | None = None,
     holes: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     part_clips: int = 0,
+    *,
+    sound: bool = True,
 ) -> Graph:
     """The whole render as one graph. Its outputs are the first shape's (video, audio,
     thumbnail) pads, then (video, thumbnail) of each further rendition; the audio pad is ""
-    for an animated image, which has no sound.
+    for an animated image, which has no sound, and without `sound` (a split render's video
+    part: graph/split.py).
 
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
     with a loudness target and no measurement yet, the mix is built as it sums. `holes`: per
@@ -52,26 +55,27 @@ def build(
     feeds: tuple[Graph, ...] = ()
     joined: Graph | None = None
     shapes = out.shapes()
+    silent = out.animated or not sound
     if parts.split(len(placed.clips), part_clips) and not holes:
-        joined = None if out.animated else parts.sound_graph(placed, comp, sources)
-        bed = "" if out.animated else parts.sound(g)
+        joined = None if silent else parts.sound_graph(placed, comp, sources)
+        bed = "" if silent else parts.sound(g)
         videos = parts.fed(g, [shape.size for shape in shapes], out.fps)
         feeds = tuple(
             parts.part_graph(placed, comp, sources, first, end)
             for first, end in parts.ranges(len(placed.clips), part_clips)
         )
     else:
-        videos, bed = _joined(g, placed, comp, sources, holes or {})
+        videos, bed = _joined(g, placed, comp, sources, holes or {}, silent)
     pads: list[str] = []
     mixed = ""
     rendered_ms = window.rendered_ms(out, timeline.duration_ms)
     for number, (shape, video) in enumerate(zip(shapes, videos, strict=True)):
         shaped = replace(comp, output=shape)
         with g.sharing() if number else contextlib.nullcontext():  # its overlays' inputs
-            drawn, sound = _drawn(g, video, bed if number == 0 else "", timeline, shaped,
+            drawn, heard = _drawn(g, video, bed if number == 0 else "", timeline, shaped,
                                   sources, fonts, win, number)  # fmt: skip
-        if number == 0 and sound:
-            mixed = audio.mix(g, sound, comp.audio, timeline, sources, loudness, win)
+        if number == 0 and heard:
+            mixed = audio.mix(g, heard, comp.audio, timeline, sources, loudness, win)
         if win is not None:
             drawn = _ranged_video(g, drawn, win)
             mixed = _ranged_sound(g, mixed, win) if number == 0 and mixed else mixed
@@ -87,13 +91,14 @@ def _joined(
     comp: spec.Composition,
     sources: Mapping[str, Source],
     holes: Mapping[int, Sequence[tuple[int, int]]],
+    silent: bool,
 ) -> tuple[list[str], str]:
     """Every shape's joined pictures, each from the same decoded inputs, and the clips'
-    sound ("" for an animated image)."""
+    sound ("" when `silent`)."""
     videos, bed = [], ""
     for number, shape in enumerate(comp.output.shapes()):
         fitted = refit(placed, shape.fit)
-        if number or comp.output.animated:
+        if number or silent:
             with g.sharing() if number else contextlib.nullcontext():
                 made = segments(g, fitted, shape, sources, holes, want="video")
                 videos.append(join_video(g, made, shape.fps))

@@ -1,0 +1,89 @@
+"""graph/split.py's plan: how many parts, where their seams go (the GOP grid, a hard cut when
+one is near, never a part shorter than MIN_PART_MS), what a part's range and options are, and
+what its hash holds.
+
+That a split render is the one pass, frame for frame, is tests/render/test_split.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from vidsvc import spec
+from vidsvc.graph import Limits, Timeline, plan
+from vidsvc.graph import split as parts
+from vidsvc.schema import parse_composition
+
+
+def _timeline(lengths: list[float], crossfade_every: int = 0, fps: int = 30) -> Timeline:
+    clips: list[dict[str, Any]] = []
+    for i, seconds in enumerate(lengths):
+        clip: dict[str, Any] = {"url": f"file:///c{i}.mp4", "trim_end": seconds}
+        if crossfade_every and i and i % crossfade_every == 0:
+            clip |= {"transition_in": "crossfade", "transition_duration": 0.5}
+        clips.append(clip)
+    comp = parse_composition({"clips": clips, "output": {"fps": fps}})
+    durations = {c["url"]: 3_600_000 for c in clips}
+    return plan(comp, durations, Limits(max_duration_ms=3_600_000))
+
+
+def test_parts_cover_the_timeline_on_the_gop_grid() -> None:
+    timeline = _timeline([7.3] * 90, crossfade_every=1)  # crossfades only: no cut to move to
+    split = parts.plan(timeline, 30, chunk_ms=30_000, max_parts=64)
+    assert split.frames == round(timeline.duration_ms * 30 / 1000)
+    assert split.parts[0].first == 0 and split.parts[-1].end == split.frames
+    for before, after in zip(split.parts, split.parts[1:], strict=False):
+        assert before.end == after.first and after.first % split.gop == 0
+    assert split.gop == 60  # 2 s at 30 fps
+    assert len(split.parts) == round(timeline.duration_ms / 30_000)
+
+
+def test_a_seam_moves_onto_a_hard_cut_near_it() -> None:
+    # 7 s clips, 140 s in 4 parts: the even seams (35 s, 105 s) fall inside clips; a clip
+    # starts on the 2 s grid every 14 s, so the seams move to 28 s (or 42 s) and 98 s (or 112)
+    cuts = _timeline([7.0] * 20)
+    split = parts.plan(cuts, 30, chunk_ms=35_000, max_parts=8)
+    starts = {round(c.start_ms * 30 / 1000) for c in cuts.clips}
+    assert [p.first for p in split.parts[1:]] == [28 * 30, 70 * 30, 98 * 30]
+    assert all(p.first in starts for p in split.parts)
+    # the same timeline of crossfades has no cut: its seams are the grid's nearest points
+    blended = parts.plan(_timeline([7.5] * 20, crossfade_every=1), 30, chunk_ms=35_000,
+                         max_parts=8)  # fmt: skip
+    assert [p.first // 30 for p in blended.parts[1:]] == [36, 70, 106]  # of 140.5 s
+
+
+def test_no_part_is_shorter_than_the_least_and_the_count_is_capped() -> None:
+    short = parts.plan(_timeline([10.0] * 3), 30, chunk_ms=5_000, max_parts=16)
+    assert len(short.parts) == 1  # 30 s: one part of at least 20 s and no second one
+    many = parts.plan(_timeline([60.0] * 60), 30, chunk_ms=30_000, max_parts=12)
+    assert len(many.parts) == 12
+    assert min(p.frames for p in many.parts) >= 20 * 30
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30, 60])
+def test_a_part_is_exactly_a_range_of_whole_milliseconds(fps: int) -> None:
+    split = parts.plan(_timeline([9.7] * 30, fps=fps), fps, chunk_ms=30_000, max_parts=8)
+    for part in split.parts:
+        r = part.range(fps)
+        assert r.start_ms * fps == part.first * 1000 and r.end_ms * fps <= part.end * 1000 + fps
+
+
+def test_the_hash_holds_the_parts_and_the_facts() -> None:
+    split = parts.plan(_timeline([6.0] * 20), 30, chunk_ms=30_000, max_parts=8)
+    facts = {"ffmpeg": "5.1.6", "x264": "164", "fonts": "abc", "encoding": "crf=21"}
+    same = split.digest(dict(facts))
+    assert same == split.digest(facts)
+    assert split.digest({**facts, "ffmpeg": "6.0"}) != same
+    other = parts.plan(_timeline([6.0] * 20), 30, chunk_ms=20_000, max_parts=8)
+    assert other.digest(facts) != same
+
+
+def test_a_part_is_encoded_with_the_pins_that_make_parts_join() -> None:
+    out = spec.Output(resolution="1080p", fps=30)
+    args = parts.part_args(out, 60)
+    assert args[args.index("-g") + 1] == "60" and args[args.index("-keyint_min") + 1] == "60"
+    assert args[args.index("-level:v") + 1] == "4.0"  # 1080p30: not 720p's 3.1
+    assert "stitchable=1" in args and args[-1] == "-an"
+    assert parts.level((1280, 720), 30) == 31 and parts.level((3840, 2160), 30) == 51

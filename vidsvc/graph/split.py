@@ -1,0 +1,171 @@
+"""Long form (issue 27): one render split into parts on the GOP grid, each rendered apart and
+joined without re-encoding into the frames one pass gives.
+
+- `plan`: K video parts, their boundaries on the GOP grid (every boundary an IDR, so every part
+  starts on one), moved onto a hard cut between clips when one is near (a part then opens only
+  its own clips), each at least MIN_PART_MS, K about the timeline's length over `chunk_ms`,
+  capped. The grid is also a whole number of milliseconds (graph/window.py), so a part is
+  exactly an `output.range` of the composition.
+- A part is that range's graph (each input sought, trimmed after `fps`: the full render's
+  frames), encoded without sound, with every option that reaches the parameter sets pinned
+  (`part_args`), so the parts' SPS/PPS are byte-identical and join.
+- The sound is one more part: the whole timeline's mix, once (`sound_argv`): AAC cannot be cut
+  into pieces without priming gaps.
+- The join is smart rendering's (graph/splice.py): the parts as pieces of a concat list by
+  packet index, muxed with the sound (`as_pieces`).
+
+Pure: imports the leaves and vidsvc.graph only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from vidsvc import spec
+from vidsvc.cliptask import RENDER_READY
+from vidsvc.graph import render_ready, window
+from vidsvc.graph.compile import Encoding, audio_codec, global_args, input_args, render_filter
+from vidsvc.graph.model import Graph
+from vidsvc.graph.prune import sound_only
+from vidsvc.graph.segments import frame_at
+from vidsvc.graph.splice_plan import Piece, Plan
+from vidsvc.graph.timeline import Timeline
+
+MIN_PART_MS = 20_000  #: a part shorter than this costs more in fixed work than it saves
+GOP_SECONDS = 2  #: an IDR every 2 s: the boundaries' grid
+PART_OUT = "part{index}.mp4"
+#: H.264 levels by (max macroblocks per second, max frame size in macroblocks): the lowest
+#: that holds the output, so every part asks for the same one (x264 picks refs by it).
+LEVELS = ((31, 108_000, 3_600), (40, 245_760, 8_192), (42, 522_240, 8_704),
+          (51, 983_040, 36_864), (52, 2_073_600, 36_864))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part:
+    index: int
+    first: int  #: first output frame
+    end: int  #: one past the last
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.first
+
+    def range(self, fps: int) -> spec.Range:
+        """This part as an output.range (whole milliseconds: the plan's grid)."""
+        start, stop = self.first * 1000 // fps, self.end * 1000 // fps
+        return spec.Range(start_ms=start, duration_ms=stop - start)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Split:
+    fps: int
+    frames: int  #: of the whole output
+    gop: int  #: frames between IDRs
+    parts: tuple[Part, ...]  #: in order, covering [0, frames) exactly
+
+    def digest(self, facts: Mapping[str, str]) -> str:
+        """The plan hash: the parts and what must be equal wherever a part is rendered for the
+        bytes to join (`facts`: the FFmpeg and x264 versions, the font set, the encoding)."""
+        bounds = [(p.first, p.end) for p in self.parts]
+        text = json.dumps([self.fps, self.gop, bounds, dict(facts)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def grid(fps: int) -> int:
+    """Frames between possible boundaries: GOP_SECONDS, a whole number of ms too."""
+    step = window.grid_ms(fps) * fps // 1000  #: frames in the shortest whole-ms span
+    return math.lcm(step, GOP_SECONDS * fps)
+
+
+def plan(
+    timeline: Timeline, fps: int, *, chunk_ms: int, max_parts: int, min_part_ms: int = MIN_PART_MS
+) -> Split:
+    """The parts of `timeline` at `fps` (one part: no split)."""
+    frames = frame_at(timeline.duration_ms, fps)
+    step = grid(fps)
+    count = max(1, min(max_parts, round(timeline.duration_ms / chunk_ms)))
+    count = max(1, min(count, timeline.duration_ms // min_part_ms))
+    cuts = _hard_cuts(timeline, fps, step)
+    least = frame_at(min_part_ms, fps)
+    bounds = [0]
+    for k in range(1, count):
+        # where this seam may go and leave every part at least `least` long
+        lo = math.ceil((bounds[-1] + least) / step) * step
+        hi = (frames - least * (count - k)) // step * step
+        if lo > hi:
+            continue  # one part fewer
+        ideal = frames * k / count
+        near = [c for c in cuts if lo <= c <= hi and abs(c - ideal) <= frames / count / 4]
+        nearest = min(max(round(ideal / step) * step, lo), hi)
+        bounds.append(min(near, key=lambda c: abs(c - ideal)) if near else nearest)
+    bounds.append(frames)
+    parts = tuple(
+        Part(index=i, first=a, end=b) for i, (a, b) in enumerate(itertools.pairwise(bounds))
+    )
+    return Split(fps=fps, frames=frames, gop=step, parts=parts)
+
+
+def _hard_cuts(timeline: Timeline, fps: int, step: int) -> list[int]:
+    """Frames on the grid where one clip ends and the next begins with no blend between."""
+    found = []
+    for slot in timeline.clips[1:]:
+        at = frame_at(slot.start_ms, fps)
+        if not spec.is_crossfade(slot.transition) and at % step == 0:
+            found.append(at)
+    return found
+
+
+def part_output(out: spec.Output, part: Part) -> spec.Output:
+    """The composition's output narrowed to one part."""
+    return replace(out, range=part.range(out.fps), smart_render=False)
+
+
+def level(size: tuple[int, int], fps: int) -> int:
+    """The lowest H.264 level (ffprobe's number) that holds `size` at `fps`."""
+    blocks = math.ceil(size[0] / 16) * math.ceil(size[1] / 16)
+    for number, per_second, per_frame in LEVELS:
+        if blocks <= per_frame and blocks * fps <= per_second:
+            return number
+    return LEVELS[-1][0]
+
+
+def part_args(out: spec.Output, gop: int) -> list[str]:
+    """A part's video options after the x264 ones: render-ready's pins (graph/render_ready.py)
+    for this output's size and rate, an IDR every `gop` frames and no sound."""
+    profile = replace(
+        RENDER_READY,
+        width=out.size[0],
+        height=out.size[1],
+        fps=out.fps,
+        level=level(out.size, out.fps),
+        timescale=out.fps * 512,
+        gop_frames=gop,
+    )
+    return [*render_ready.video_args(profile), "-an"]
+
+
+def sound_argv(graph: Graph, enc: Encoding, out: str) -> tuple[str, ...]:
+    """The sound part: the whole timeline's mix alone (no picture decoded), as AAC."""
+    sound = sound_only(graph)
+    text = ";\n".join(render_filter(f) for f in sound.filters)
+    return (
+        *global_args(), *input_args(sound, enc), "-filter_complex", text,
+        "-map", f"[{sound.outputs[0]}]", *audio_codec(enc), "-vn",
+        "-t", f"{enc.duration_ms / 1000:.3f}", out,
+    )  # fmt: skip
+
+
+def as_pieces(split: Split) -> tuple[Plan, dict[str, str]]:
+    """The parts as smart rendering's pieces (graph/splice.py joins them): each a whole file
+    copied from its first frame, named by part."""
+    pieces = tuple(
+        Piece(start=p.first, frames=p.frames, source=f"part:{p.index}", source_start=0)
+        for p in split.parts
+    )
+    names = {f"part:{p.index}": PART_OUT.format(index=p.index) for p in split.parts}
+    return Plan(fps=split.fps, total_frames=split.frames, pieces=pieces), names

@@ -1,0 +1,159 @@
+"""A split render on one machine: the parts of graph/split.py rendered side by side and joined.
+
+What issue 27 distributes across instances, done here by one process: the composition is
+staged, probed and its sound planned once (`prepare_split`); each video part is the graph of
+its range, encoded without sound under the parts' pinned options; the sound part is the whole
+timeline's mix as AAC; the join is smart rendering's concat by packet index, then checked (the
+frame count of one pass, strictly increasing timestamps, one set of parameter sets). Not yet
+a path of the service: no job, queue or instance takes a part (docs/rendering.md#split-renders).
+
+Imports vidsvc.graph, vidsvc.media and the compositions modules it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidsvc import graph, spec
+from vidsvc.config import Settings
+from vidsvc.errors import ProcessingFailed
+from vidsvc.graph import splice
+from vidsvc.graph import split as parts
+from vidsvc.graph.compile import command, head_args, thumbnail_args, video_codec
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.fontdir import link_files
+from vidsvc.media.load import Load
+from vidsvc.media.progress import FFmpegProgress
+from vidsvc.media.spliceable import read_packets
+from vidsvc.media.workspace import write_files
+from vidsvc.runner.reporter import Reporter
+from vidsvc.work.compositions import passes, sound
+from vidsvc.work.compositions.facts import encoding, graph_sources
+from vidsvc.work.compositions.render import planned
+
+THUMB_OUT = "thumb{index}.jpg"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitJob:
+    """Everything a split render runs, compiled: any machine with the same facts may run a
+    part's command in the same workspace files."""
+
+    split: parts.Split
+    video: tuple[graph.Command, ...]  #: one per part, in order
+    sound: tuple[str, ...]  #: the whole mix to splice.AUDIO_OUT
+    encoding: graph.Encoding
+    thumbnail: str  #: the part's thumbnail that is the output's
+    split_size: tuple[int, int]  #: the output frame's
+
+
+async def prepare_split(
+    comp: spec.Composition,
+    settings: Settings,
+    work: Path,
+    *,
+    chunk_ms: int,
+    max_parts: int,
+    threads: int = 0,
+) -> SplitJob:
+    """Stage, probe and compile `comp` as parts of about `chunk_ms` (at most `max_parts`)."""
+    if comp.output.format != "mp4" or comp.output.renditions or comp.output.range:
+        raise ValueError("a split render is one mp4 of the whole timeline")
+    plan = await planned(comp, settings, work, Reporter(None))
+    sources = graph_sources(plan.staged, plan.inputs)
+    enc = encoding(comp, settings, plan.timeline.duration_ms, threads)
+    mixed = await sound.prepare(comp, settings, work, plan.timeline, sources, plan.fonts, enc)
+    split = parts.plan(mixed.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
+    whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
+    video = []
+    for part in split.parts:
+        shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part))
+        built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
+                            part_clips=settings.render_part_clips, sound=False)  # fmt: skip
+        part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
+        video.append(_part_command(built, part_enc, comp.output, split, part))
+    return SplitJob(
+        split=split,
+        video=tuple(video),
+        sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT),
+        encoding=enc,
+        thumbnail=THUMB_OUT.format(index=0),
+        split_size=comp.output.size,
+    )
+
+
+def _part_command(
+    built: graph.Graph, enc: graph.Encoding, out: spec.Output, split: parts.Split, part: parts.Part
+) -> graph.Command:
+    """One video part: its range's pictures, x264 under the parts' pins, its thumbnail."""
+    video, _, thumb = built.outputs
+    argv, files = head_args(built, enc, script=f"part{part.index}-graph.txt")
+    argv += [
+        "-map", f"[{video}]", *video_codec(enc), "-pix_fmt", "yuv420p",
+        *parts.part_args(out, split.gop), "-t", f"{enc.duration_ms / 1000:.3f}",
+        parts.PART_OUT.format(index=part.index),
+        *thumbnail_args(thumb, THUMB_OUT.format(index=part.index)),
+    ]  # fmt: skip
+    return command(built, enc, argv, files)
+
+
+async def run_split(
+    job: SplitJob, settings: Settings, work: Path, *, at_once: int = 2
+) -> list[FFmpegRun]:
+    """Every part (`at_once` at a time, the sound among them), then the join; the output is
+    `job.encoding.video_out` in `work`."""
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for part in job.video:  # one workspace: the parts' text documents and fonts are the same
+        for name, text in part.files.items():
+            if files.setdefault(name, text) != text:
+                raise ProcessingFailed(f"the parts disagree on {name}")
+        links |= part.links
+    write_files(work, files)
+    link_files(work, links)
+    turns = asyncio.Semaphore(at_once)
+    pixels = math.prod(job.split_size)
+
+    async def mix() -> list[FFmpegRun]:
+        async with turns:
+            return [await run_ffmpeg(job.sound, settings=settings, cwd=work)]
+
+    async def video(part: graph.Command) -> list[FFmpegRun]:
+        async with turns:  # a part of many clips is itself made by parts (graph/parts.py)
+            return await passes.run(part, None, settings, work, Load(), _quiet, pixels=pixels)
+
+    done = await asyncio.gather(mix(), *(video(c) for c in job.video))
+    return [*(run for runs in done for run in runs), *await join(job, settings, work)]
+
+
+def _quiet(_: FFmpegProgress) -> None:
+    """Parts report no progress yet (a split job's progress is issue 27's)."""
+
+
+async def join(job: SplitJob, settings: Settings, work: Path) -> list[FFmpegRun]:
+    """The parts and the sound in `work` joined without re-encoding into the output, checked."""
+    pieces, names = parts.as_pieces(job.split)
+    read = await asyncio.gather(*(read_packets(work / n, settings) for n in names.values()))
+    if len({p.extradata_sha256 for p in read}) != 1:
+        raise ProcessingFailed("the parts' parameter sets differ: they cannot be joined")
+    for part, got in zip(job.split.parts, read, strict=True):
+        if len(got.dts) != part.frames:
+            raise ProcessingFailed(f"part {part.index} has {len(got.dts)} of {part.frames} frames")
+    packets = {
+        name: splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
+        for name, p in zip(names.values(), read, strict=True)
+    }
+    (work / splice.CONCAT_LIST).write_text(
+        splice.concat_document(pieces, names, packets), encoding="utf-8"
+    )
+    run = await run_ffmpeg(splice.join_command(job.encoding), settings=settings, cwd=work)
+    joined = await read_packets(work / job.encoding.video_out, settings)
+    if len(joined.dts) != job.split.frames:
+        raise ProcessingFailed(f"the join has {len(joined.dts)} of {job.split.frames} frames")
+    if any(b <= a for a, b in zip(joined.dts, joined.dts[1:], strict=False)):
+        raise ProcessingFailed("the join's timestamps are not strictly increasing")
+    return [run]
