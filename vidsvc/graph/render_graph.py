@@ -66,10 +66,27 @@ def build(
         )
     else:
         videos, bed = _joined(g, placed, comp, sources, holes or {}, silent)
+    pads, mixed = _finished(g, videos, bed, timeline, comp, sources, fonts, loudness, win)
+    return g.finish(pads[0], mixed, pads[1], *pads[2:], feeds=feeds, sound=joined)
+
+
+def _finished(
+    g: GraphBuilder,
+    videos: Sequence[str],
+    bed: str,
+    timeline: Timeline,
+    comp: spec.Composition,
+    sources: Mapping[str, Source],
+    fonts: Mapping[str, FontFace],
+    loudness: Measured | None,
+    win: window.Window | None,
+) -> tuple[list[str], str]:
+    """Each shape's (video, thumbnail) pads, drawn over its joined pictures and cut to the
+    range, and the mix of the clips' sound `bed` ("" for none)."""
     pads: list[str] = []
     mixed = ""
-    rendered_ms = window.rendered_ms(out, timeline.duration_ms)
-    for number, (shape, video) in enumerate(zip(shapes, videos, strict=True)):
+    rendered_ms = window.rendered_ms(comp.output, timeline.duration_ms)
+    for number, (shape, video) in enumerate(zip(comp.output.shapes(), videos, strict=True)):
         shaped = replace(comp, output=shape)
         with g.sharing() if number else contextlib.nullcontext():  # its overlays' inputs
             drawn, heard = _drawn(g, video, bed if number == 0 else "", timeline, shaped,
@@ -81,8 +98,7 @@ def build(
             mixed = _ranged_sound(g, mixed, win) if number == 0 and mixed else mixed
         drawn, thumb = g.add_many("split", (drawn,), "vv", 2)
         pads += [drawn, _thumbnail(g, thumb, shape, rendered_ms)]
-    outputs = (pads[0], mixed, pads[1], *pads[2:])
-    return g.finish(*outputs, feeds=feeds, sound=joined)
+    return pads, mixed
 
 
 def _joined(

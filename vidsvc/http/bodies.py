@@ -1,6 +1,7 @@
 """Marshmallow schemas of what the API answers (for the OpenAPI document) and of its queries.
 
-Request bodies reuse vidsvc.schema (the composition). The query schemas also parse: the
+Request bodies reuse vidsvc.schema (the composition); the clip-processing API's answers are in
+clipsbody.py, the dry run's plan in planbody.py. The query schemas also parse: the
 document and the parser cannot drift apart. Response bodies are built by views.py; the tests
 load every body through these schemas, so they cannot drift either.
 """
@@ -17,11 +18,11 @@ STATES = [s.value for s in JobState]
 HEALTH = ["healthy", "unhealthy", "disabled"]
 
 
-def _text(description: str, **kw: Any) -> fields.String:
+def text_field(description: str, **kw: Any) -> fields.String:
     return fields.String(metadata={"description": description}, **kw)
 
 
-def _when(description: str, *, allow_none: bool = False) -> fields.DateTime:
+def time_field(description: str, *, allow_none: bool = False) -> fields.DateTime:
     return fields.DateTime(
         required=True, allow_none=allow_none, metadata={"description": description}
     )
@@ -51,13 +52,13 @@ class ProgressSchema(Schema):
 
 
 class JobErrorSchema(Schema):
-    code = _text("an error code of the Errors table", required=True)
+    code = text_field("an error code of the Errors table", required=True)
     message = fields.String(required=True)
     details = fields.Dict(required=True)
 
 
 class ErrorBodySchema(Schema):
-    code = _text("stable error code, e.g. INVALID_TIMELINE", required=True)
+    code = text_field("stable error code, e.g. INVALID_TIMELINE", required=True)
     message = fields.String(required=True)
     details = fields.Dict(required=True, metadata={"description": "e.g. field, retry_after"})
     timestamp = fields.DateTime(required=True)
@@ -69,14 +70,14 @@ class ErrorEnvelopeSchema(Schema):
 
 
 class CompositionAcceptedSchema(Schema):
-    composition_id = _text("comp_…", required=True)
+    composition_id = text_field("comp_…", required=True)
     status = fields.String(required=True, validate=validate.OneOf(["queued"]))
-    created_at = _when("when the request was accepted")
+    created_at = time_field("when the request was accepted")
     estimated_duration = fields.Float(
         required=True, metadata={"description": "seconds, from measured throughput"}
     )
-    websocket_url = _text("absolute ws:// or wss:// URL of the progress feed", required=True)
-    status_url = _text("absolute URL of GET /api/v1/compositions/{id}", required=True)
+    websocket_url = text_field("absolute ws:// or wss:// URL of the progress feed", required=True)
+    status_url = text_field("absolute URL of GET /api/v1/compositions/{id}", required=True)
 
 
 class RenditionOutputSchema(Schema):
@@ -87,20 +88,22 @@ class RenditionOutputSchema(Schema):
     height = fields.Integer(required=True)
     format = fields.String(required=True, metadata={"description": "output.format"})
     duration = fields.Float(required=True, allow_none=True)
-    output_url = _text("…/download?rendition=N: a redirect to the file", required=True)
-    thumbnail_url = _text("…/download?file=thumbnail&rendition=N", required=True)
+    output_url = text_field("…/download?rendition=N: a redirect to the file", required=True)
+    thumbnail_url = text_field("…/download?file=thumbnail&rendition=N", required=True)
 
 
 class CompositionStatusSchema(Schema):
     composition_id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATES))
     progress = fields.Nested(ProgressSchema, required=True)
-    created_at = _when("accepted")
-    updated_at = _when("last change")
-    started_at = _when("first claimed by a worker", allow_none=True)
-    finished_at = _when("reached a terminal status", allow_none=True)
-    output_url = _text("the download URL; null until completed", required=True, allow_none=True)
-    thumbnail_url = _text("null until completed", required=True, allow_none=True)
+    created_at = time_field("accepted")
+    updated_at = time_field("last change")
+    started_at = time_field("first claimed by a worker", allow_none=True)
+    finished_at = time_field("reached a terminal status", allow_none=True)
+    output_url = text_field(
+        "the download URL; null until completed", required=True, allow_none=True
+    )
+    thumbnail_url = text_field("null until completed", required=True, allow_none=True)
     error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
     attempts = fields.Integer(required=True)
     cancel_requested = fields.Boolean(required=True)
@@ -125,7 +128,7 @@ class CompositionStatusSchema(Schema):
 
 class CompositionPageSchema(Schema):
     items = fields.List(fields.Nested(CompositionStatusSchema), required=True)
-    next_cursor = _text("pass as ?cursor= for the next page", required=True, allow_none=True)
+    next_cursor = text_field("pass as ?cursor= for the next page", required=True, allow_none=True)
 
 
 class ProbeSummarySchema(Schema):
@@ -159,10 +162,10 @@ class CompositionMetadataSchema(Schema):
     command = fields.List(fields.String(), required=True, allow_none=True)
     ffmpeg_version = fields.String(required=True, allow_none=True)
     attempts = fields.Integer(required=True)
-    instance = _text("the instance that ran it", required=True, allow_none=True)
-    created_at = _when("accepted")
-    started_at = _when("first claimed", allow_none=True)
-    finished_at = _when("finished", allow_none=True)
+    instance = text_field("the instance that ran it", required=True, allow_none=True)
+    created_at = time_field("accepted")
+    started_at = time_field("first claimed", allow_none=True)
+    finished_at = time_field("finished", allow_none=True)
     error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
 
 
@@ -228,7 +231,7 @@ class ListQuerySchema(Schema):
 
     status = fields.String(validate=validate.OneOf(STATES))
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = _text("next_cursor of the previous page", validate=validate.Length(1, 128))
+    cursor = text_field("next_cursor of the previous page", validate=validate.Length(1, 128))
 
 
 class CreateQuerySchema(Schema):
@@ -260,62 +263,5 @@ class FileQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    expires = _text("unix seconds", required=True)
-    signature = _text("HMAC-SHA256, hex", required=True)
-
-
-class ClipsAcceptedSchema(Schema):
-    processing_id = _text("the client's id, which is the job's", required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATES))
-    created_at = _when("when the request was first accepted")
-    status_url = _text("absolute URL of GET /internal/v1/process-clips/{id}", required=True)
-
-
-class ClipOutputsSchema(Schema):
-    normalized = _text("absolute URL redirecting to the MP4")
-    color_corrected = _text("absolute URL; only when color_correct ran without normalize")
-    thumbnail = _text("absolute URL redirecting to the JPEG (640 wide)")
-    contact_sheet = _text("absolute URL redirecting to the 3x3 JPEG grid")
-
-
-class RenderReadySchema(Schema):
-    extradata_sha256 = _text("SHA-256 of the avcC bytes (SPS/PPS) a splice must share")
-    x264_options = fields.String(allow_none=True, metadata={"description": "as x264 wrote them"})
-    crf = fields.Float(allow_none=True)
-    frames = fields.Integer()
-    keyframe_interval = fields.Integer(metadata={"description": "frames between IDRs"})
-
-
-class ClipResultSchema(Schema):
-    clip = _text("the input URL", required=True)
-    outputs = fields.Nested(ClipOutputsSchema, required=True)
-    probe = fields.Nested(ProbeSummarySchema, required=True)
-    render_ready = fields.Nested(
-        RenderReadySchema, allow_none=True,
-        metadata={"description": "the video output's render-ready fingerprint; "
-                  "null when there is no video output or it is not render-ready"},
-    )  # fmt: skip
-
-
-class CallbackStateSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    url = fields.String(required=True, allow_none=True)
-    attempts = fields.List(fields.Dict(), required=True)
-    delivered = fields.Boolean(required=True)
-
-
-class ClipsStatusSchema(Schema):
-    processing_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATES))
-    progress = fields.Nested(ProgressSchema, required=True)
-    created_at = _when("accepted")
-    updated_at = _when("last change")
-    operations = fields.List(fields.String(), required=True)
-    results = fields.List(
-        fields.Nested(ClipResultSchema), required=True, allow_none=True,
-        metadata={"description": "one per clip, in order; null until completed"},
-    )  # fmt: skip
-    error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
-    callback = fields.Nested(CallbackStateSchema, required=True, allow_none=True)
+    expires = text_field("unix seconds", required=True)
+    signature = text_field("HMAC-SHA256, hex", required=True)

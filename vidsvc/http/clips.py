@@ -13,7 +13,7 @@ from aiohttp import web
 
 from vidsvc.errors import CompositionNotReady, RouteNotFound
 from vidsvc.http import urls
-from vidsvc.http.bodies import ClipsAcceptedSchema, ClipsStatusSchema
+from vidsvc.http.clipsbody import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.compositions import ERROR, read_json
 from vidsvc.http.docs import documented
 from vidsvc.http.downloads import redirect_to_blob

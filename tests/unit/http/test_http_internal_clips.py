@@ -20,7 +20,7 @@ from tests.support.media import probe, stream
 from vidsvc import cliptask
 from vidsvc.config import Settings
 from vidsvc.http import create_app
-from vidsvc.http.bodies import ClipsAcceptedSchema, ClipsStatusSchema
+from vidsvc.http.clipsbody import ClipsAcceptedSchema, ClipsStatusSchema
 from vidsvc.http.keys import RUNNER_KEY
 from vidsvc.jobs import JobKind
 
