@@ -42,9 +42,11 @@ LEAN_INPUT_SHARE = 0.6  #: with one decoding thread (`lean`): 21 MiB instead of 
 AUDIO_INPUT_MB = 1.5  #: per sound-only input (a clip's sound demuxer, music, voiceover)
 TRANSITION_MB_PER_MP = 11.8  #: per crossfade, per output megapixel (its 4:4:4 frames)
 #: per further rendition, in the main FFmpeg and in a part: its chains' threads and frame pools
-#: beyond its pictures (the split, scale and crop of its shape; fitted on three renditions
-#: by parts at 180p, which measured 209 MiB against 203 estimated without it)
+#: beyond its encoder (the split, scale and crop of its shape, the stacked frames of parts):
+#: fitted on three renditions by parts at 180p (209 MiB measured, 203 estimated without it)
+#: and at 720p (30 clips: 1121 MiB measured, 1065 estimated without the per-MP term)
 RENDITION_MB = 10.0
+RENDITION_MB_PER_MP = 40.0
 MARGIN = 1.1  #: above the fit: the same render measured up to 1.2x apart (thread timing)
 #: Address space beyond the resident set, fitted on VmPeak (5 and 30 clips, 46 to 395 threads):
 #: glibc's malloc arenas (reserved, mostly untouched) and about 7 MiB per thread (its stack).
@@ -186,7 +188,7 @@ def _own(shape: Shape, cores: int) -> Estimate:
     rss += share * sum(_input_mb(px / MP) for px in shape.video_inputs)
     rss += AUDIO_INPUT_MB * shape.audio_inputs
     rss += TRANSITION_MB_PER_MP * out_mp / len(frames) * shape.transitions
-    rss += RENDITION_MB * len(shape.more)
+    rss += sum(RENDITION_MB + RENDITION_MB_PER_MP * math.prod(m) / MP for m in shape.more)
     # each video input: its decoder's frame threads (cores + 1) and the slice threads of the
     # scalers in its chain (about five per core)
     per_input = 1 if shape.lean else 2 + 6 * cores
