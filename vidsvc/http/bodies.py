@@ -167,6 +167,14 @@ class CompositionMetadataSchema(Schema):
     started_at = time_field("first claimed", allow_none=True)
     finished_at = time_field("finished", allow_none=True)
     error = fields.Nested(JobErrorSchema, required=True, allow_none=True)
+    outputs = fields.List(
+        fields.Dict(),
+        allow_none=True,
+        metadata={
+            "description": "each rendition's rendition, width, height, format and "
+            "duration; null until completed"
+        },
+    )
 
 
 class HealthSchema(Schema):

@@ -118,6 +118,11 @@ def metadata(job: Job) -> dict[str, Any]:
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "error": job.error.to_dict() if job.error else None,
+        # each rendition's shape, not where it is stored (GET …/{id} has the links)
+        "outputs": [
+            {k: v for k, v in o.items() if not k.endswith("_key")} for o in outcome.outputs or ()
+        ]
+        or None,
     }
 
 

@@ -85,6 +85,8 @@ async def test_one_post_stores_and_serves_every_rendition(
         await app.client.get(f"/api/v1/compositions/{hit['composition_id']}/metadata")
     ).json()
     assert meta["cache"]["hit"] is True
+    assert [o["width"] for o in meta["outputs"]] == [w for w, _ in SIZES]
+    assert not [k for o in meta["outputs"] for k in o if k.endswith("_key")]  # never the keys
     copy = await fetched(app, hit["outputs"][1]["output_url"], tmp_path / "hit.mp4")
     assert copy.read_bytes() == (tmp_path / "r1.mp4").read_bytes()
 

@@ -85,11 +85,8 @@ class Rendered:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Encoded:
-    """FFmpeg's run: the video and thumbnail it wrote (in the workspace), the first
-    rendition's; `renditions`, every one's (the first included)."""
+    """FFmpeg's run: every rendition's video and thumbnail (in the workspace)."""
 
-    video: Path
-    thumbnail: Path
     renditions: tuple[Rendered, ...]
     duration_ms: int
     argv: tuple[str, ...]  #: the command that made them, without the binary
@@ -102,6 +99,15 @@ class Encoded:
     def ffmpeg(self) -> FFmpegRun:
         """The run that encoded (a smart render's windows pass)."""
         return self.runs[0]
+
+    @property
+    def video(self) -> Path:
+        """The first rendition's video (the composition's own output)."""
+        return self.renditions[0].video
+
+    @property
+    def thumbnail(self) -> Path:
+        return self.renditions[0].thumbnail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -200,8 +200,6 @@ async def encode(
     made = _rendered(prepared, work)
     report(Stage.UPLOADING, 0.0, "storing the output")  # the caller stores it
     return Encoded(
-        video=made[0].video,
-        thumbnail=made[0].thumbnail,
         renditions=made,
         duration_ms=total_ms,
         argv=command.argv,
