@@ -53,6 +53,8 @@ from vidsvc.work.compositions.cache import render_key
 from vidsvc.work.compositions.checks import check, limits, probe_all, url_fields
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.fontfaces import font_face
+from vidsvc.work.compositions.split import join as join_split
+from vidsvc.work.compositions.split import prepare_split, run_split
 
 __all__ = ["Settings", "Usage", "resident_peak_mb"]
 
@@ -407,3 +409,79 @@ def render_census(spec: Path, video: Path) -> Census:
     finally:
         for key, (module, name) in targets.items():
             setattr(module, name, real[key])
+
+
+# -- split renders (issue 27; bench/measures/split.py) ----------------------------------------
+
+_SPLITS: dict[Path, Any] = {}  #: each prepared SplitJob by its workspace: measures hold paths
+
+
+@dataclass(frozen=True)
+class SplitPrepared:
+    """A split render prepared in `work` (work/compositions/split.py `prepare_split`), as plain
+    values: every command binary first, run in `work` (its text documents and fonts written)."""
+
+    work: Path
+    seconds: float  #: prepare_split's wall: stage, probe, plan, compile
+    fps: int
+    frames: int  #: of the whole output
+    parts: tuple[tuple[int, int], ...]  #: each video part's [first, end) output frames
+    video: tuple[tuple[str, ...], ...]  #: each video part's FFmpeg, one process each
+    sound: tuple[str, ...]  #: the whole mix's FFmpeg
+    output: Path  #: what the join writes
+
+
+def split_prepare(
+    spec: Path, work: Path, env: Mapping[str, str], *, chunk_ms: int, max_parts: int
+) -> SplitPrepared:
+    """`prepare_split` of `spec` in a fresh `work` under the environment's settings plus `env`,
+    its shared files written. Refused when a part is made by parts (set RENDER_PART_CLIPS=0)."""
+    config = cli_settings({**os.environ, **env})
+    comp = load_composition(spec)
+    started = time.perf_counter()
+    try:
+        job = asyncio.run(
+            prepare_split(comp, config, work, chunk_ms=chunk_ms, max_parts=max_parts)
+        )
+    except (VidsvcError, ConfigError) as exc:
+        raise Refused(f"vidsvc could not split {spec}: {exc}") from None
+    seconds = time.perf_counter() - started
+    if any(c.feeds or c.sound or c.after for c in job.video):
+        raise Refused("a part is made by parts: RENDER_PART_CLIPS=0 makes each one FFmpeg")
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for part in job.video:
+        files |= part.files
+        links |= part.links
+    write_files(work, files)
+    link_files(work, links)
+    _SPLITS[work] = (job, config)
+    return SplitPrepared(
+        work=work,
+        seconds=seconds,
+        fps=job.split.fps,
+        frames=job.split.frames,
+        parts=tuple((p.first, p.end) for p in job.split.parts),
+        video=tuple((config.ffmpeg_bin, *c.argv) for c in job.video),
+        sound=(config.ffmpeg_bin, *job.sound),
+        output=work / job.encoding.video_out,
+    )
+
+
+def split_join(work: Path) -> float:
+    """`join` of the split prepared in `work` (its parts and sound rendered): wall seconds."""
+    job, config = _SPLITS[work]
+    started = time.perf_counter()
+    asyncio.run(join_split(job, config, work))
+    return time.perf_counter() - started
+
+
+def split_run(work: Path, *, at_once: int) -> float:
+    """`run_split` of the split prepared in `work`: its parts `at_once`, then the join; wall."""
+    job, config = _SPLITS[work]
+    for part in job.video:  # run_split writes the shared files and links itself
+        for name in part.links:
+            (work / name).unlink(missing_ok=True)
+    started = time.perf_counter()
+    asyncio.run(run_split(job, config, work, at_once=at_once))
+    return time.perf_counter() - started

@@ -18,6 +18,7 @@ from bench.measures import (
     renditions,
     smart,
     sound,
+    split,
     text,
 )
 
@@ -36,4 +37,5 @@ MEASURES: tuple[Measure, ...] = (
     loop_lag.MEASURE,
     previews.MEASURE,
     renditions.MEASURE,
+    split.MEASURE,
 )
