@@ -15,7 +15,7 @@ from vidsvc.http import urls
 from vidsvc.jobs import Job, JobError, JobEvent, JobState, Progress
 from vidsvc.work.compositions import webhook
 from vidsvc.work.compositions.outcome import CompositionOutcome
-from vidsvc.work.compositions.outputs import public
+from vidsvc.work.compositions.outputs import listed, public
 
 COMPOSITIONS = "/api/v1/compositions"
 #: The terminal WebSocket message of a cancelled job (no error is stored for it).
@@ -57,7 +57,7 @@ def outputs(request: web.Request, job: Job) -> list[dict[str, Any]] | None:
         which = "thumbnail" if file == "thumbnail" else ""
         return output_url(request, job.id, job.state, which, rendition)
 
-    return public(CompositionOutcome.from_dict(job.metadata).outputs, link)
+    return public(listed(CompositionOutcome.from_dict(job.metadata)), link)
 
 
 def composition(request: web.Request, job: Job) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from vidsvc.config import Settings
 from vidsvc.graph import formats
 from vidsvc.jobs import Job
 from vidsvc.media.probe import probe
+from vidsvc.work.compositions.outcome import CompositionOutcome
 from vidsvc.work.compositions.prepared import Encoded
 
 THUMBNAIL_TYPE = "image/jpeg"
@@ -98,9 +99,21 @@ def stored_keys(job: Job, outputs: Sequence[Mapping[str, Any]] | None) -> list[K
 Link = Callable[[int, str], str | None]  #: (rendition, "video" or "thumbnail") → its URL
 
 
+def listed(outcome: CompositionOutcome) -> Sequence[Mapping[str, Any]] | None:
+    """The outcome's `outputs`; for a row completed before they were recorded, its one
+    output as the metadata's probe describes it (None without one)."""
+    if outcome.outputs:
+        return outcome.outputs
+    if outcome.output is None:
+        return None
+    keys = ("width", "height", "duration")
+    return [{"rendition": 0, "format": "mp4", **{k: outcome.output.get(k) for k in keys}}]
+
+
 def public(outputs: Sequence[Mapping[str, Any]] | None, link: Link) -> list[dict[str, Any]] | None:
-    """What clients see of `outputs`: each rendition's shape and length, with its links made
-    by `link(rendition, file)` (file "video" or "thumbnail") instead of storage keys."""
+    """What clients see of `outputs` (from `listed`): each rendition's shape and length, with
+    its links made by `link(rendition, file)` (file "video" or "thumbnail") instead of
+    storage keys."""
     if not outputs:
         return None
     return [

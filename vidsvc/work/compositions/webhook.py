@@ -19,7 +19,7 @@ from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobState
 from vidsvc.store.callback_events import CallbackEvent
 from vidsvc.work.compositions.outcome import CompositionOutcome
-from vidsvc.work.compositions.outputs import public, stored_keys
+from vidsvc.work.compositions.outputs import listed, public, stored_keys
 
 #: The public routes of compositions (http/routes.py): where download_url points.
 ROUTE = "/api/v1/compositions"
@@ -74,7 +74,7 @@ async def body(job: Job, event: CallbackEvent, links: Links) -> dict[str, Any]:
         "download_url": links.route(f"{ROUTE}/{job.id}/download") if done else None,
         "thumbnail_url": await links.file(job.thumbnail_key) if done else None,
         "duration": outcome.output_duration if done else None,
-        "outputs": public(outcome.outputs, lambda n, file: files.get((n, file))) if done else None,
+        "outputs": public(listed(outcome), lambda n, file: files.get((n, file))) if done else None,
         "error": _error(job),
         "metadata": metadata(job.payload),
     }
