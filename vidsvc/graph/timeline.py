@@ -87,12 +87,7 @@ def _finish(
     issues = Issues()
     check_counts(comp, limits, issues)
     total = max((s.end_ms for s in slots), default=0)
-    if total > limits.max_duration_ms:
-        issues.add(
-            "clips",
-            f"the timeline is {secs(total)} s long, over MAX_DURATION_SECONDS "
-            f"({secs(limits.max_duration_ms)} s)",
-        )
+    # an animated image's own cap first: its message is the one a 10-minute GIF should get
     shown = window.rendered_ms(comp.output, total)
     if comp.output.animated and shown > limits.max_animated_ms:
         issues.add(
@@ -100,6 +95,12 @@ def _finish(
             f"a {comp.output.format} is at most ANIMATED_MAX_SECONDS "
             f"({secs(limits.max_animated_ms)} s) long and this one would be {secs(shown)} s: "
             "render a part of it (output.range) or make the composition shorter",
+        )
+    if total > limits.max_duration_ms:
+        issues.add(
+            "clips",
+            f"the timeline is {secs(total)} s long, over MAX_DURATION_SECONDS "
+            f"({secs(limits.max_duration_ms)} s)",
         )
     if slots and total * comp.output.fps < 1000:  # no frame to encode, nor a thumbnail
         issues.add(

@@ -110,6 +110,8 @@ async def test_a_webp_is_animated_with_its_loop_count(
     [
         ({"duration": 100, "extend": "hold"}, {"format": "gif"}, "output.format",
          "ANIMATED_MAX_SECONDS"),
+        ({"duration": 600, "extend": "hold"}, {"format": "gif"}, "output.format",
+         "ANIMATED_MAX_SECONDS"),  # ten minutes: over MAX_DURATION_SECONDS too
         ({}, {"format": "webp", "width": 1920}, "output.width", "ANIMATED_MAX_SIDE"),
         ({}, {"format": "mp4", "loop": 1}, "output.loop", "gif, webp"),
         ({}, {"format": "webm", "preset": "fast"}, "output.preset", "x264"),
