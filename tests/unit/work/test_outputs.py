@@ -32,3 +32,4 @@ def test_a_row_from_before_renditions_lists_its_one_output() -> None:
                       "duration": 2.5, "output_url": _link(0, "video"),
                       "thumbnail_url": _link(0, "thumbnail")}]  # fmt: skip
     assert listed(CompositionOutcome()) is None  # nothing rendered: nothing listed
+    assert listed(CompositionOutcome.from_dict({"output": {"duration": 1.5}})) is None

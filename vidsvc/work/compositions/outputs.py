@@ -101,13 +101,14 @@ Link = Callable[[int, str], str | None]  #: (rendition, "video" or "thumbnail") 
 
 def listed(outcome: CompositionOutcome) -> Sequence[Mapping[str, Any]] | None:
     """The outcome's `outputs`; for a row completed before they were recorded, its one
-    output as the metadata's probe describes it (None without one)."""
+    output as the metadata's probe describes it (None without a probed size)."""
     if outcome.outputs:
         return outcome.outputs
-    if outcome.output is None:
-        return None
+    probed = outcome.output or {}
+    if not isinstance(probed.get("width"), int) or not isinstance(probed.get("height"), int):
+        return None  # no picture described: nothing to list
     keys = ("width", "height", "duration")
-    return [{"rendition": 0, "format": "mp4", **{k: outcome.output.get(k) for k in keys}}]
+    return [{"rendition": 0, "format": "mp4", **{k: probed.get(k) for k in keys}}]
 
 
 def public(outputs: Sequence[Mapping[str, Any]] | None, link: Link) -> list[dict[str, Any]] | None:
