@@ -74,3 +74,8 @@ def write(section: Section, directory: Path, first: list[str]) -> Path:
     heading = f"{section.key}: {section.title}"
     write_section(path, heading, [*first, *section.lines], key=section.key)
     return path
+
+
+def met(good: bool) -> str:
+    """A results table's "met" cell: a missed target stands out."""
+    return "yes" if good else "**no**"

@@ -46,7 +46,9 @@ def _children(parent: int) -> list[int]:
     return pids
 
 
-def _ffmpeg_threads(pid: int) -> int | None:
+def ffmpeg_status(pid: int, key: str) -> int | None:
+    """A number of an FFmpeg's /proc status (`Threads`, `VmHWM` in kB); None for another
+    process (a fork not yet exec'd included) or one that has exited."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -54,7 +56,7 @@ def _ffmpeg_threads(pid: int) -> int | None:
     if not status.startswith("Name:\tffmpeg"):
         return None
     for line in status.splitlines():
-        if line.startswith("Threads:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1])
     return None
 
@@ -71,7 +73,7 @@ class ThreadSampler:
         while True:
             alive = 0
             for pid in await asyncio.to_thread(_children, self.parent):
-                threads = _ffmpeg_threads(pid)
+                threads = ffmpeg_status(pid, "Threads")
                 if threads is not None:
                     alive += 1
                     self.peak[pid] = max(self.peak.get(pid, 0), threads)

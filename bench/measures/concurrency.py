@@ -29,6 +29,7 @@ from bench.harness.api import Group, Submitted, fetch_metadata, service_once, ur
 from bench.harness.load import TARGET_P99_MS, LoadResult, load_lines, percentiles, run_load
 from bench.harness.load import slowest as slowest_requests
 from bench.harness.measure import Baseline, Context, Measure, Options, Section
+from bench.harness.report import met
 from bench.harness.server import Server, client_timeout, serving
 from bench.harness.threads import ThreadSampler, outputs_threads
 from bench.harness.timing import spread, time_once
@@ -157,10 +158,6 @@ def run(ctx: Context, opts: Options) -> list[Section]:
     return [Section("concurrency", MEASURE.question, lines, missed=missed)]
 
 
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def verdict_rows(
     done: list[PolicyRun], seq: Sequential, rate: float
 ) -> tuple[list[str], tuple[str, ...]]:
@@ -173,7 +170,7 @@ def verdict_rows(
             f"| {jobs} compositions at once through the service vs {jobs} sequential raw "
             f"renders, threading `{r.policy.name}` ({r.policy.describe()}) | "
             f"{sum(seq.walls):.1f} s / {r.load.wall:.1f} s = **{ratio:.3f}** | "
-            f"≥ {TARGET_THROUGHPUT} | {_met(ratio >= TARGET_THROUGHPUT)} |"
+            f"≥ {TARGET_THROUGHPUT} | {met(ratio >= TARGET_THROUGHPUT)} |"
         )
     for r in done:
         p = percentiles(r.load.all_latencies)
@@ -185,7 +182,7 @@ def verdict_rows(
             f"| API GET latency during those {len(r.load.jobs)} renders, threading "
             f"`{r.policy.name}` ({p['count']:.0f} requests, {paced}) | p50 {p['p50']:.2f} ms, "
             f"**p99 {p['p99']:.1f} ms** (max {p['max']:.0f}) | p99 < {TARGET_P99_MS:g} ms | "
-            f"{_met(p['p99'] < TARGET_P99_MS)} |"
+            f"{met(p['p99'] < TARGET_P99_MS)} |"
         )
     return rows, tuple(missed)
 

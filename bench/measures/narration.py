@@ -28,12 +28,12 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import aiohttp
@@ -51,6 +51,7 @@ from bench.harness.api import (
 )
 from bench.harness.measure import Context, Measure, Options, Section
 from bench.harness.media import probe_duration
+from bench.harness.report import met
 from bench.harness.server import Server, client_timeout, serving
 from bench.harness.threads import x264_threads
 from bench.harness.timing import RAW, RENDER, Contender, round_order, spread, timed
@@ -389,14 +390,6 @@ def run(ctx: Context, opts: Options) -> list[Section]:
     return [Section("narration", MEASURE.question, lines, missed=missed)]
 
 
-def _med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def share(job: Submitted) -> tuple[float, float]:
     """(measure_seconds, its share of the job's wall) from the job's metadata."""
     sound = job.meta.get("sound") or {}
@@ -408,13 +401,13 @@ def report(
     opts: Options, scenes: tuple[Scene, ...], service: Service, cli: Contender, raw: Contender
 ) -> tuple[list[str], tuple[str, ...]]:
     preset = opts.text("preset")
-    raw_wall, raw_cpu = _med(raw.times), _med(raw.cpu)
-    svc_wall = _med([j.wall for j in service.jobs])
-    ratio, cli_ratio = svc_wall / raw_wall, _med(cli.times) / raw_wall
+    raw_wall, raw_cpu = median(raw.times), median(raw.cpu)
+    svc_wall = median([j.wall for j in service.jobs])
+    ratio, cli_ratio = svc_wall / raw_wall, median(cli.times) / raw_wall
     shares = [share(j) for j in service.jobs]
-    part = _med([s for _, s in shares])
+    part = median([s for _, s in shares])
     dry = service.dry
-    fresh, warm = _med(dry.fresh), _med(dry.warm)
+    fresh, warm = median(dry.fresh), median(dry.warm)
     missed = [
         what
         for what, bad in (
@@ -443,19 +436,20 @@ def report(
         "|---|---|---|---|",
         f"| the short through the service (POST → WS `completed`) vs the hand-written route, "
         f"wall, median of {len(service.jobs)} | {svc_wall:.2f} s vs {raw_wall:.2f} s: "
-        f"**{ratio:.3f}×** (CPU {_med(service.cpu) / raw_cpu:.3f}×) | ≤ {TARGET_RATIO} | "
-        f"{_met(ratio <= TARGET_RATIO)} |",
+        f"**{ratio:.3f}×** (CPU {median(service.cpu) / raw_cpu:.3f}×) | ≤ {TARGET_RATIO} | "
+        f"{met(ratio <= TARGET_RATIO)} |",
         f"| `vidsvc render` vs the hand-written route, wall, median of {len(cli.times)} | "
-        f"{_med(cli.times):.2f} s: **{cli_ratio:.3f}×** (CPU {_med(cli.cpu) / raw_cpu:.3f}×) | "
-        f"≤ {TARGET_RATIO} | {_met(cli_ratio <= TARGET_RATIO)} |",
+        f"{median(cli.times):.2f} s: **{cli_ratio:.3f}×** "
+        f"(CPU {median(cli.cpu) / raw_cpu:.3f}×) | ≤ {TARGET_RATIO} | "
+        f"{met(cli_ratio <= TARGET_RATIO)} |",
         f"| narration measurement's share of the service job (metadata `measure_seconds` / "
         f"wall), uncached, median of {len(shares)} | {part:.2%} "
-        f"({_med([s for s, _ in shares]):.3f} s) | ≤ {TARGET_SHARE:.0%} | "
-        f"{_met(part <= TARGET_SHARE)} |",
+        f"({median([s for s, _ in shares]):.3f} s) | ≤ {TARGET_SHARE:.0%} | "
+        f"{met(part <= TARGET_SHARE)} |",
         f"| dry run (`POST ?dry_run=true`), new narrations each time, median of {len(dry.fresh)} "
-        f"| {fresh:.3f} s | ≤ {TARGET_DRY_RUN} s | {_met(fresh <= TARGET_DRY_RUN)} |",
+        f"| {fresh:.3f} s | ≤ {TARGET_DRY_RUN} s | {met(fresh <= TARGET_DRY_RUN)} |",
         f"| dry run, the same composition again (warm), median of {len(dry.warm)} | "
-        f"{warm:.3f} s | ≤ {TARGET_DRY_RUN} s | {_met(warm <= TARGET_DRY_RUN)} |",
+        f"{warm:.3f} s | ≤ {TARGET_DRY_RUN} s | {met(warm <= TARGET_DRY_RUN)} |",
         f"| dry run, the server's first request (nothing cached) | {dry.first:.3f} s | – | – |",
         "",
         *runs_table(service, cli, raw, float(plan["duration"])),
@@ -492,7 +486,7 @@ def runs_table(service: Service, cli: Contender, raw: Contender, expected: float
     for name, times, cpu, outputs in rows:
         shown = ", ".join("?" if d is None else f"{d:.3f}" for d in outputs)
         walls = ", ".join(f"{t:.2f}" for t in times)
-        lines.append(f"| {name} | {walls} | {_med(times):.2f} | {_med(cpu):.2f} | {shown} |")
+        lines.append(f"| {name} | {walls} | {median(times):.2f} | {median(cpu):.2f} | {shown} |")
         if any(d is None or abs(d - expected) > 2.5 / FPS for d in outputs):
             warnings.append(f"- warning: {name} output is {shown} s, the plan {expected:g} s")
     return lines + ([""] if warnings else []) + warnings
@@ -501,20 +495,20 @@ def runs_table(service: Service, cli: Contender, raw: Contender, expected: float
 def split_lines(service: Service, cli: Contender, raw: Contender) -> list[str]:
     """The service job's stages against the hand-written route's steps, and the gap between
     them, step by step."""
-    steps = {k: _med([s[k] for s in service.raw_steps]) for k in service.raw_steps[0]}
+    steps = {k: median([s[k] for s in service.raw_steps]) for k in service.raw_steps[0]}
     splits = [breakdown(j) for j in service.jobs]
     names = ["post", "dispatch", *STAGES, "store", "notify"]
-    med = {n: _med([s[n] for s in splits]) for n in names}
+    med = {n: median([s[n] for s in splits]) for n in names}
     sound = [j.meta.get("sound") or {} for j in service.jobs]
-    loud = _med([float((s.get("loudness") or {}).get("analysis_seconds") or 0.0) for s in sound])
-    measure = _med([share(j)[0] for j in service.jobs])
-    probe = _med([s["probe"] for s in service.steps[0]]) if service.steps[0] else 0.0
+    loud = median([float((s.get("loudness") or {}).get("analysis_seconds") or 0.0) for s in sound])
+    measure = median([share(j)[0] for j in service.jobs])
+    probe = median([s["probe"] for s in service.steps[0]]) if service.steps[0] else 0.0
     inputs = len(service.jobs[0].meta.get("inputs") or {})
-    ffmpeg_cpu = _med([float(j.meta.get("cpu_seconds") or 0.0) for j in service.jobs])
+    ffmpeg_cpu = median([float(j.meta.get("cpu_seconds") or 0.0) for j in service.jobs])
     rest = med["validating"] - measure - loud - probe
     before = steps["measure"] + steps["plan"] + steps["analysis"]
     walls = [j.wall for j in service.jobs]
-    gap = _med(walls) - _med(raw.times)
+    gap = median(walls) - median(raw.times)
     other = gap - (med["validating"] - before) - (med["encoding"] - steps["render"])
     notes = {
         "post": "POST round trip (validate, insert, 202)",
@@ -551,11 +545,11 @@ def split_lines(service: Service, cli: Contender, raw: Contender) -> list[str]:
         f"{med['encoding'] - steps['render']:+.2f} s (the sound pass, parts fed through a pipe, "
         f"the thumbnail, the 4× oversampled limiter) + the rest {other:+.2f} s (POST, "
         "dispatch, moving and storing the outputs, the notification)",
-        f"- `vidsvc render` − the service: {_med(cli.times) - _med(walls):+.2f} s (a fresh "
+        f"- `vidsvc render` − the service: {median(cli.times) - median(walls):+.2f} s (a fresh "
         "Python: start-up and imports, ~0.45 s on this VM)",
         f"- FFmpeg's own CPU in the render (metadata `cpu_seconds`, the sound pass and the "
         f"main FFmpeg with its parts): {ffmpeg_cpu:.2f} s, median; the hand-written route's "
-        f"CPU, every FFmpeg and Python: {_med(raw.cpu):.2f} s",
+        f"CPU, every FFmpeg and Python: {median(raw.cpu):.2f} s",
         *(
             f"- warm-up service job, not counted: {j.wall:.2f} s, narration measurement "
             f"{share(j)[0]:.3f} s ({share(j)[1]:.2%})"
@@ -585,7 +579,7 @@ def dry_lines(service: Service) -> list[str]:
     if not fresh:
         return []
     first = fresh[0]
-    med = {k: _med([s[k] for s in fresh]) for k in STEPS}
+    med = {k: median([s[k] for s in fresh]) for k in STEPS}
     lines = [
         f"The dry run's own steps (work/compositions/render.py `planned`), timed in the bench's "
         f"process by bench/seams.py `plan_steps`: {first['inputs']:.0f} inputs staged and "

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 from pathlib import Path
+from statistics import median
 
 import aiohttp
 
@@ -35,6 +35,7 @@ from bench.harness.api import (
 from bench.harness.measure import Baseline, Context, Measure, Options, Section
 from bench.harness.media import clip_names, probe_duration
 from bench.harness.reference import CRF, FPS, total_seconds
+from bench.harness.report import met
 from bench.harness.server import Server, client_timeout, serving
 from bench.harness.threads import x264_threads
 from bench.harness.timing import BARE, RAW, RENDER, Contender, round_order, spread, timed
@@ -118,39 +119,31 @@ def run(ctx: Context, opts: Options) -> list[Section]:
     return [Section("overhead", MEASURE.question, lines, missed=missed)]
 
 
-def _med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def verdict_rows(
     service: ServiceRuns, by_name: dict[str, Contender]
 ) -> tuple[list[str], tuple[str, ...]]:
     raw = by_name[RAW]
-    raw_wall, raw_cpu = _med(raw.times), _med(raw.cpu)
-    ratio = _med(service.times) / raw_wall
+    raw_wall, raw_cpu = median(raw.times), median(raw.cpu)
+    ratio = median(service.times) / raw_wall
     missed = [f"service/raw {ratio:.3f}"] if ratio > TARGET_RATIO else []
     rows = [
         f"| reference through the service (POST → WS `completed`) vs raw FFmpeg, wall, median "
-        f"of {len(service.times)} | {_med(service.times):.2f} s vs {raw_wall:.2f} s: "
-        f"**{ratio:.3f}×** (CPU {_med(service.cpu) / raw_cpu:.3f}×) | ≤ {TARGET_RATIO} | "
-        f"{_met(ratio <= TARGET_RATIO)} |"
+        f"of {len(service.times)} | {median(service.times):.2f} s vs {raw_wall:.2f} s: "
+        f"**{ratio:.3f}×** (CPU {median(service.cpu) / raw_cpu:.3f}×) | ≤ {TARGET_RATIO} | "
+        f"{met(ratio <= TARGET_RATIO)} |"
     ]
     for name, label, target in (
         (RENDER, "`vidsvc render` CLI vs raw FFmpeg (start-up included)", True),
         (BARE, "vidsvc's compiled FFmpeg command run bare vs raw (the graph alone)", False),
     ):
         c = by_name[name]
-        wall = _med(c.times) / raw_wall
+        wall = median(c.times) / raw_wall
         if target and wall > TARGET_RATIO:
             missed.append(f"CLI/raw {wall:.3f}")
         rows.append(
-            f"| {label}, median of {len(raw.times)} | {_med(c.times):.2f} s: {wall:.3f}× "
-            f"(CPU {_med(c.cpu) / raw_cpu:.3f}×) | {f'≤ {TARGET_RATIO}' if target else '–'} "
-            f"| {_met(wall <= TARGET_RATIO) if target else '–'} |"
+            f"| {label}, median of {len(raw.times)} | {median(c.times):.2f} s: {wall:.3f}× "
+            f"(CPU {median(c.cpu) / raw_cpu:.3f}×) | {f'≤ {TARGET_RATIO}' if target else '–'} "
+            f"| {met(wall <= TARGET_RATIO) if target else '–'} |"
         )
     return rows, tuple(missed)
 
@@ -166,7 +159,7 @@ def runs_table(service: ServiceRuns, others: list[Contender]) -> list[str]:
     for name, times, cpu, outputs in rows:
         shown = ", ".join("?" if d is None else f"{d:.3f}" for d in outputs)
         walls = ", ".join(f"{t:.2f}" for t in times)
-        lines.append(f"| {name} | {walls} | {_med(times):.2f} | {_med(cpu):.2f} | {shown} |")
+        lines.append(f"| {name} | {walls} | {median(times):.2f} | {median(cpu):.2f} | {shown} |")
         if any(d is None or abs(d - expected) > 1.5 / FPS for d in outputs):
             warnings.append(f"- warning: {name} output is {shown} s, expected {expected:g}")
     return lines + ([""] if warnings else []) + warnings
@@ -175,18 +168,18 @@ def runs_table(service: ServiceRuns, others: list[Contender]) -> list[str]:
 def cost_lines(service: ServiceRuns, by_name: dict[str, Contender], probed: int) -> list[str]:
     """What the CLI costs around its own command, and where FFmpeg's CPU went."""
     render, bare, raw = by_name[RENDER], by_name[BARE], by_name[RAW]
-    wall = _med(render.times) - _med(bare.times)
-    cpu = _med(render.cpu) - _med(bare.cpu)
-    ffmpeg_cpu = _med([float(j.meta.get("cpu_seconds") or 0) for j in service.jobs])
+    wall = median(render.times) - median(bare.times)
+    cpu = median(render.cpu) - median(bare.cpu)
+    ffmpeg_cpu = median([float(j.meta.get("cpu_seconds") or 0) for j in service.jobs])
     lines = [
         f"- fixed cost of orchestration: median(vidsvc render) − median(vidsvc argv bare) = "
-        f"{wall:.2f} s wall ({wall / _med(render.times):.1%} of the render), {cpu:.2f} s cpu "
+        f"{wall:.2f} s wall ({wall / median(render.times):.1%} of the render), {cpu:.2f} s cpu "
         f"(Python start-up + imports, ffprobe of {probed} inputs, fc-match font lookup, input "
         "staging, progress parsing)",
         f"- FFmpeg's own CPU inside the service (metadata cpu_seconds), median: "
-        f"{ffmpeg_cpu:.2f} s, {ffmpeg_cpu / _med(raw.cpu):.3f}x raw; service CPU is the server "
+        f"{ffmpeg_cpu:.2f} s, {ffmpeg_cpu / median(raw.cpu):.3f}x raw; service CPU is the server "
         "process + its reaped children (/proc/<pid>/stat), raw's the FFmpeg's rusage",
-        f"- raw FFmpeg alone: median {_med(raw.times):.2f} s wall, {_med(raw.cpu):.2f} s CPU "
+        f"- raw FFmpeg alone: median {median(raw.times):.2f} s wall, {median(raw.cpu):.2f} s CPU "
         f"(x264 threads, lookahead threads: {x264_threads(raw.output)})",
     ]
     if service.warmups:
@@ -199,9 +192,9 @@ def split_lines(service: ServiceRuns, raw: Contender) -> list[str]:
     """Median seconds per step of the measured service renders, raw's median beside them."""
     splits = [breakdown(job) for job in service.jobs]
     steps = ["post", "dispatch", *STAGES, "store", "notify"]
-    medians = {step: statistics.median(s[step] for s in splits) for step in steps}
-    ffmpeg = statistics.median(s["ffmpeg"] for s in splits)
-    wall = _med(service.times)
+    medians = {step: median(s[step] for s in splits) for step in steps}
+    ffmpeg = median(s["ffmpeg"] for s in splits)
+    wall = median(service.times)
     notes = {
         "post": "POST round trip (validate, insert, 202)",
         "dispatch": "created_at → started_at: backlog wake-up and claim",
@@ -221,7 +214,7 @@ def split_lines(service: ServiceRuns, raw: Contender) -> list[str]:
         f"| sum of steps | {sum(medians.values()):.3f} | vs median wall {wall:.3f} |",
         "",
         f"- around FFmpeg: median wall − FFmpeg process = {wall - ffmpeg:.2f} s; "
-        f"FFmpeg process − raw median = {ffmpeg - _med(raw.times):+.2f} s",
+        f"FFmpeg process − raw median = {ffmpeg - median(raw.times):+.2f} s",
     ]
 
 

@@ -29,16 +29,17 @@ import itertools
 import json
 import multiprocessing
 import re
-import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench import seams
 from bench.harness.measure import Context, Measure, Options, Section
 from bench.harness.media import probe_duration
+from bench.harness.report import met
 from bench.harness.timing import Contender, run_rounds
 from sample_specs.media import Asset, VideoRecipe, ensure, music_asset, video_asset
 
@@ -254,14 +255,6 @@ def count(spec: Path, video: Path) -> Counted:
 # -- the report --------------------------------------------------------------------------------
 
 
-def _med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def live(clips: int, start: float) -> list[str]:
     """The clips the range shows, with their seconds on the timeline."""
     end = start + RANGE_SECONDS
@@ -281,8 +274,8 @@ def report(
 ) -> tuple[list[str], tuple[str, ...]]:
     clips, start, preset = opts.integer("clips"), opts.number("range_start"), opts.text("preset")
     by = {c.name: c for c in made}
-    full = _med(by[FULL].times)
-    ratio = {c.name: _med(c.times) / full for c in made}
+    full = median(by[FULL].times)
+    ratio = {c.name: median(c.times) / full for c in made}
     total = layout(clips)[-1][1]
     fades = sum(f for *_, f in layout(clips))
     missed = [
@@ -295,7 +288,7 @@ def report(
     ]
     loud = counted[LOUD].census.notes.get("loudness") or {}
     analysis = [p for p in counted[LOUD].processes if p.role == "loudness analysis"]
-    delta = _med(by[LOUD].times) - _med(by[RANGE].times)
+    delta = median(by[LOUD].times) - median(by[RANGE].times)
     where = "inside a crossfade" if in_crossfade(clips, start) else "**not** inside a crossfade"
     walls = by[FULL].times
     lines = [
@@ -313,12 +306,12 @@ def report(
         "| measure | value | target | met |",
         "|---|---|---|---|",
         f"| 5 s range vs the full render, wall, medians of {len(walls)} | "
-        f"{_med(by[RANGE].times):.2f} s vs {full:.2f} s: **{ratio[RANGE]:.1%}** | "
-        f"≤ {TARGET_RANGE:.0%} | {_met(ratio[RANGE] <= TARGET_RANGE)} |",
-        f"| the same range as a draft vs the full render | {_med(by[DRAFT].times):.2f} s: "
-        f"**{ratio[DRAFT]:.1%}** | ≤ {TARGET_DRAFT:.0%} | {_met(ratio[DRAFT] <= TARGET_DRAFT)} |",
+        f"{median(by[RANGE].times):.2f} s vs {full:.2f} s: **{ratio[RANGE]:.1%}** | "
+        f"≤ {TARGET_RANGE:.0%} | {met(ratio[RANGE] <= TARGET_RANGE)} |",
+        f"| the same range as a draft vs the full render | {median(by[DRAFT].times):.2f} s: "
+        f"**{ratio[DRAFT]:.1%}** | ≤ {TARGET_DRAFT:.0%} | {met(ratio[DRAFT] <= TARGET_DRAFT)} |",
         f"| the range with a loudness target ({TARGET_LUFS:g} LUFS) vs the full render | "
-        f"{_med(by[LOUD].times):.2f} s: {ratio[LOUD]:.1%} | – | – |",
+        f"{median(by[LOUD].times):.2f} s: {ratio[LOUD]:.1%} | – | – |",
         f"| of which the loudness analysis pass (the whole timeline's mix; one census render, "
         f"metadata `analysis_seconds`) | {float(loud.get('analysis_seconds') or 0):.2f} s, "
         f"FFmpeg CPU {sum(p.cpu_s for p in analysis):.2f} s; median wall over the plain range "
@@ -340,7 +333,7 @@ def report(
 
 
 def runs_table(made: list[Contender], total: float) -> list[str]:
-    full = _med(made[0].times)
+    full = median(made[0].times)
     lines = [
         "| contender (`vidsvc render`) | wall per run (s) | median wall (s) | of the full "
         "render | median CPU (s) | output (s) |",
@@ -352,8 +345,8 @@ def runs_table(made: list[Contender], total: float) -> list[str]:
         expected = total if c.name == FULL else RANGE_SECONDS
         shown = "?" if duration is None else f"{duration:.3f}"
         lines.append(
-            f"| {c.name} | {', '.join(f'{t:.2f}' for t in c.times)} | {_med(c.times):.2f} | "
-            f"{_med(c.times) / full:.1%} | {_med(c.cpu):.2f} | {shown} |"
+            f"| {c.name} | {', '.join(f'{t:.2f}' for t in c.times)} | {median(c.times):.2f} | "
+            f"{median(c.times) / full:.1%} | {median(c.cpu):.2f} | {shown} |"
         )
         if duration is None or abs(duration - expected) > 0.1:
             warnings.append(f"- warning: {c.name} output is {shown} s, expected {expected:g} s")
@@ -424,7 +417,7 @@ def stage_lines(made: list[Contender], counted: dict[str, Counted]) -> list[str]
         n = counted[c.name].census
         stages = dict(n.timings)
         check, encode = stages.pop("validating", 0.0), stages.pop("encoding", 0.0)
-        cli = _med(c.times)
+        cli = median(c.times)
         lines.append(
             f"| {c.name} | {cli:.2f} | {n.wall_s:.2f} | {check:.2f} | {encode:.2f} | "
             f"{sum(stages.values()):.2f} | {cli - n.wall_s:+.2f} |"

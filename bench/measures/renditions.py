@@ -33,19 +33,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench.contenders.bare import VIDEO_OUT, CompileFailed, compile_reference
 from bench.harness.measure import Context, Measure, Options, Section
 from bench.harness.media import probe_duration
 from bench.harness.reference import CRF, FPS, reference_spec
+from bench.harness.report import met
+from bench.harness.threads import ffmpeg_status
 from bench.harness.timing import RenderFailed, benchmarked, children_cpu, round_order
 from sample_specs.media import FFMPEG, FFPROBE
 
@@ -80,16 +82,8 @@ def _descendants(pid: int) -> list[int]:
 
 def _ffmpeg_peak_mb(pid: int) -> float | None:
     """An FFmpeg's VmHWM in MiB; None for another process (a fork not yet exec'd included)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    if not status.startswith("Name:\tffmpeg"):
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+    kb = ffmpeg_status(pid, "VmHWM")
+    return None if kb is None else kb / 1024
 
 
 @dataclass
@@ -402,14 +396,6 @@ def run(ctx: Context, opts: Options) -> list[Section]:
 # -- the report -------------------------------------------------------------------------------
 
 
-def _med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def _walls(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
@@ -429,9 +415,11 @@ def report(
     ref_crf = opts.integer("reference_crf")
     job_walls = [r.wall for r in got.job]
     sep_walls = [sum(r.wall for r in rnd) for rnd in got.separate]
-    ratio = _med(job_walls) / _med(sep_walls)
-    job_peak = _med([max(r.peaks, default=0.0) for r in got.job])
-    sep_peak = _med([max((p for r in rnd for p in r.peaks), default=0.0) for rnd in got.separate])
+    ratio = median(job_walls) / median(sep_walls)
+    job_peak = median([max(r.peaks, default=0.0) for r in got.job])
+    sep_peak = median(
+        [max((p for r in rnd for p in r.peaks), default=0.0) for rnd in got.separate]
+    )
     ffmpegs = {len(r.peaks) for r in got.job} | {len(r.peaks) for rnd in got.separate for r in rnd}
     sizes = " + ".join(f"{w}x{h}" for _, (w, h) in SHAPES)
     timeline = f"its first {seconds:g} s" if seconds > 0 else "30.5 s"
@@ -449,9 +437,9 @@ def report(
         "",
         "| measure | value | target | met |",
         "|---|---|---|---|",
-        f"| {ONE_JOB} vs {SEPARATE}, wall, medians | {_med(job_walls):.2f} s vs "
-        f"{_med(sep_walls):.2f} s: **{ratio:.3f}** | ≤ {TARGET_WALL} | "
-        f"{_met(ratio <= TARGET_WALL)} |",
+        f"| {ONE_JOB} vs {SEPARATE}, wall, medians | {median(job_walls):.2f} s vs "
+        f"{median(sep_walls):.2f} s: **{ratio:.3f}** | ≤ {TARGET_WALL} | "
+        f"{met(ratio <= TARGET_WALL)} |",
     ]
     if bare is not None:
         whole = sum(w.cpu for w in bare.whole)
@@ -464,8 +452,8 @@ def report(
         ]
     lines += [
         f"| CPU of `vidsvc render` and its children (Python, ffprobe, FFmpeg), medians | "
-        f"{_med([r.cpu for r in got.job]):.2f} s vs "
-        f"{_med([sum(r.cpu for r in rnd) for rnd in got.separate]):.2f} s | – | – |",
+        f"{median([r.cpu for r in got.job]):.2f} s vs "
+        f"{median([sum(r.cpu for r in rnd) for rnd in got.separate]):.2f} s | – | – |",
         f"| peak RSS of the FFmpeg (VmHWM), median over rounds: the job vs the largest of the "
         f"three | {job_peak:.0f} MiB vs {sep_peak:.0f} MiB: {job_peak / sep_peak:.2f}× | – | – |",
         "",
@@ -488,20 +476,20 @@ def runs_table(got: Rounds) -> list[str]:
         "RSS per round (MiB) |",
         "|---|---|---|---|---|",
         f"| {ONE_JOB} | {_walls([r.wall for r in got.job])} | "
-        f"{_med([r.wall for r in got.job]):.2f} | {_med([r.cpu for r in got.job]):.2f} | "
+        f"{median([r.wall for r in got.job]):.2f} | {median([r.cpu for r in got.job]):.2f} | "
         f"{', '.join(f'{max(r.peaks, default=0):.0f}' for r in got.job)} |",
     ]
     for k, (aspect, (w, h)) in enumerate(SHAPES):
         walls = [rnd[k].wall for rnd in got.separate]
         lines.append(
-            f"| separate {aspect} ({w}x{h}) | {_walls(walls)} | {_med(walls):.2f} | "
-            f"{_med([rnd[k].cpu for rnd in got.separate]):.2f} | "
+            f"| separate {aspect} ({w}x{h}) | {_walls(walls)} | {median(walls):.2f} | "
+            f"{median([rnd[k].cpu for rnd in got.separate]):.2f} | "
             f"{', '.join(f'{max(rnd[k].peaks, default=0):.0f}' for rnd in got.separate)} |"
         )
     walls = [sum(r.wall for r in rnd) for rnd in got.separate]
     lines.append(
-        f"| {SEPARATE}, summed | {_walls(walls)} | {_med(walls):.2f} | "
-        f"{_med([sum(r.cpu for r in rnd) for rnd in got.separate]):.2f} | – |"
+        f"| {SEPARATE}, summed | {_walls(walls)} | {median(walls):.2f} | "
+        f"{median([sum(r.cpu for r in rnd) for rnd in got.separate]):.2f} | – |"
     )
     return lines
 
@@ -567,9 +555,9 @@ def format_lines(work: Path, got: Rounds, fmt: Formats, ref_crf: int) -> list[st
             "|---|---|",
             f"| output | {shown} s, {_mib(gif):.2f} MiB ({container(gif)}) |",
             f"| wall per run (s); median | {_walls([r.wall for r in gifs])}; "
-            f"**{_med([r.wall for r in gifs]):.2f}** |",
+            f"**{median([r.wall for r in gifs]):.2f}** |",
             f"| CPU of `vidsvc render` and its children, median | "
-            f"{_med([r.cpu for r in gifs]):.2f} s |",
+            f"{median([r.cpu for r in gifs]):.2f} s |",
             f"| FFmpegs per render; each one's peak RSS (MiB), in order, last run | "
             f"{len(gifs[-1].peaks)}: {', '.join(f'{p:.0f}' for p in gifs[-1].peaks)} |",
             f"| peak RSS: the largest FFmpeg's, max over runs | **{max(peaks):.0f} MiB** |",
@@ -600,16 +588,16 @@ def format_lines(work: Path, got: Rounds, fmt: Formats, ref_crf: int) -> list[st
     ):
         value, db = fmt.quality[name.lower()]
         lines.append(
-            f"| {name} ({container(path)}) | {_walls(walls)} | {_med(walls):.2f} | "
-            f"{_med([r.cpu for r in made]):.2f} | "
-            f"{_med([max(r.peaks, default=0.0) for r in made]):.0f} | {_mib(path):.2f} | "
+            f"| {name} ({container(path)}) | {_walls(walls)} | {median(walls):.2f} | "
+            f"{median([r.cpu for r in made]):.2f} | "
+            f"{median([max(r.peaks, default=0.0) for r in made]):.0f} | {_mib(path):.2f} | "
             f"{value:.4f} ({db:.2f}) |"
         )
     gain = fmt.quality["webm"][1] - fmt.quality["mp4"][1]
     return [
         *lines,
         "",
-        f"- WebM / MP4: wall {_med(webm_walls) / _med(mp4_walls):.2f}×, size "
+        f"- WebM / MP4: wall {median(webm_walls) / median(mp4_walls):.2f}×, size "
         f"{_mib(webm) / _mib(mp4):.2f}×, SSIM {gain:+.2f} dB",
     ]
 

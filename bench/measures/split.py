@@ -45,6 +45,7 @@ from typing import Any
 
 from bench import seams
 from bench.harness.measure import Context, Measure, Options, Section
+from bench.harness.report import met
 from bench.harness.timing import RenderFailed, round_order
 from bench.measures.previews import KINDS, MUSIC, recipes
 from bench.measures.previews import assets as preview_assets
@@ -305,10 +306,6 @@ def model(rounds: list[Round], seconds: float) -> Model:
 # -- the report --------------------------------------------------------------------------------
 
 
-def _met(good: bool) -> str:
-    return "yes" if good else "**no**"
-
-
 def report(opts: Options, rounds: list[Round], seconds: float, parts: list[tuple[int, int]],
            frames: int) -> tuple[list[str], tuple[str, ...]]:  # fmt: skip
     med = statistics.median
@@ -367,7 +364,7 @@ def report(opts: Options, rounds: list[Round], seconds: float, parts: list[tuple
         "|---|---|---|---|",
         f"| speedup, N = 2 one-core instances: one pass on core 0 / split on cores 0 and 1, wall "
         f"with compile/prepare, medians | {wall(ONE_PINNED):.2f} s / {wall(SPLIT_PINNED):.2f} s"
-        f" = **{speedup:.2f}×** | ≥ {TARGET_SPEEDUP}× | {_met(speedup >= TARGET_SPEEDUP)} |",
+        f" = **{speedup:.2f}×** | ≥ {TARGET_SPEEDUP}× | {met(speedup >= TARGET_SPEEDUP)} |",
         f"| the same, FFmpeg phases only (one pass / parallel phase + join) | "
         f"{wall(ONE_PINNED, False):.2f} s / {wall(SPLIT_PINNED, False):.2f} s = "
         f"{speedup_ff:.2f}× | – | – |",
@@ -382,17 +379,17 @@ def report(opts: Options, rounds: list[Round], seconds: float, parts: list[tuple
         f"{cpu(SPLIT_PINNED) / cpu(ONE_PINNED):.3f} | – | – |",
         f"| one unpinned instance splitting (`run_split`, 2 at once) / one pass unpinned, wall "
         f"with prepare/compile | {wall(SPLIT_FREE):.2f} s / {wall(ONE_FREE):.2f} s = "
-        f"**{unpinned:.3f}** | ≤ {TARGET_UNPINNED} | {_met(unpinned <= TARGET_UNPINNED)} |",
+        f"**{unpinned:.3f}** | ≤ {TARGET_UNPINNED} | {met(unpinned <= TARGET_UNPINNED)} |",
         f"| the same, FFmpeg phases only | {wall(SPLIT_FREE, False):.2f} s / "
         f"{wall(ONE_FREE, False):.2f} s = {unpinned_ff:.3f} | – | – |",
         f"| CPU: split unpinned / one pass unpinned | {cpu(SPLIT_FREE):.1f} s / "
         f"{cpu(ONE_FREE):.1f} s = {cpu(SPLIT_FREE) / cpu(ONE_FREE):.3f} | – | – |",
         *(f"| simulated, 10 min on N = {n} instances of 2 cores, 30 s parts: speedup over one "
           f"instance today | **{s:.2f}×** ({s / n:.2f} N) | ≥ {TARGET_EFFICIENCY * n:g}× "
-          f"({TARGET_EFFICIENCY} N) | {_met(s >= TARGET_EFFICIENCY * n)} |"
+          f"({TARGET_EFFICIENCY} N) | {met(s >= TARGET_EFFICIENCY * n)} |"
           for n, s in ten.items()),
         f"| frame count of every output (ffprobe `-count_packets`) against the one pass's | "
-        f"{'all ' + str(frames) if ok_frames else 'see the runs'} | equal | {_met(ok_frames)} |",
+        f"{'all ' + str(frames) if ok_frames else 'see the runs'} | equal | {met(ok_frames)} |",
         "",
         *runs_table(rounds),
         "",

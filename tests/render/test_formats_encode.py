@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.media import probe, stream
+from tests.support.media import probe, stream, webp_chunks
 from vidsvc.graph import formats
 from vidsvc.graph.compile import global_args
 
@@ -48,17 +48,6 @@ def ffmpeg(work: Path, *argv: str) -> None:
 
 def codecs(path: Path) -> dict[str, str]:
     return {s["codec_type"]: s["codec_name"] for s in probe(path)["streams"]}
-
-
-def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    """A RIFF WEBP file's top-level chunks (fourcc, payload)."""
-    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    found, at = [], 12
-    while at + 8 <= len(data):
-        fourcc, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
-        found.append((fourcc, data[at + 8 : at + 8 + size]))
-        at += 8 + size + size % 2  # chunks are padded to even sizes
-    return found
 
 
 def test_mp4_is_h264_and_aac_with_moov_first(tmp_path: Path) -> None:
@@ -120,7 +109,7 @@ def frame_count(path: Path) -> str:
 
 def test_webp_is_animated_without_sound(tmp_path: Path) -> None:
     out = encode(formats.WEBP, tmp_path, loop=2)
-    found = chunks(out.read_bytes())
+    found = webp_chunks(out.read_bytes())
     names = [fourcc for fourcc, _ in found]
     assert names[0] == b"VP8X" and found[0][1][0] & 0x02  # the animation flag
     (anim,) = [payload for fourcc, payload in found if fourcc == b"ANIM"]

@@ -9,6 +9,7 @@ import array
 import json
 import math
 import re
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +200,15 @@ def loudness(path: Path) -> tuple[float, float]:
     assert integrated and true_peak, summary
     peak_db = -math.inf if true_peak.group(1) == "-inf" else float(true_peak.group(1))
     return float(integrated.group(1)), peak_db
+
+
+def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A RIFF WEBP file's top-level chunks (fourcc, payload): FFmpeg 5.1 cannot decode an
+    animated WebP, so tests read what it is from its bytes."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    found, at = [], 12
+    while at + 8 <= len(data):
+        fourcc, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
+        found.append((fourcc, data[at + 8 : at + 8 + size]))
+        at += 8 + size + size % 2  # chunks are padded to even sizes
+    return found

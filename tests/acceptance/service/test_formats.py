@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from tests.support.media import probe, stream
+from tests.support.media import probe, stream, webp_chunks
 from tests.support.real_app import App, clips, make_app
 
 __all__ = ["clips", "make_app"]  # fixtures
@@ -42,17 +42,6 @@ async def rendered(app: App, document: dict[str, Any], into: Path) -> tuple[dict
     assert file.status == 200
     into.write_bytes(await file.read())
     return final, f"{URL(location).path.rsplit('.', 1)[-1]} {file.content_type}"
-
-
-def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    """A WebP's chunks: (kind, payload)."""
-    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    chunks, at = [], 12
-    while at + 8 <= len(data):
-        kind, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
-        chunks.append((kind, data[at + 8 : at + 8 + size]))
-        at += 8 + size + (size & 1)
-    return chunks
 
 
 async def test_webm_is_vp9_and_opus(make_app: MakeApp, clips: Path, tmp_path: Path) -> None:
@@ -95,7 +84,7 @@ async def test_a_webp_is_animated_with_its_loop_count(
                                tmp_path / "out.webp")  # fmt: skip
     assert served == "webp image/webp"
     data = (tmp_path / "out.webp").read_bytes()
-    chunks = riff_chunks(data)
+    chunks = webp_chunks(data)
     assert [kind for kind, _ in chunks[:2]] == [b"VP8X", b"ANIM"]
     assert struct.unpack("<H", chunks[1][1][4:6])[0] == 3  # two repeats: three plays
     frames = [payload for kind, payload in chunks if kind == b"ANMF"]
