@@ -6,6 +6,7 @@ tests). render.py makes them."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Any
 from vidsvc import graph, spec
 from vidsvc.graph import memory as graph_memory
 from vidsvc.media import gpu
-from vidsvc.media.children import BASE_PIXELS
 from vidsvc.media.ffmpeg import FFmpegRun
 from vidsvc.media.probe import MediaInfo
 from vidsvc.work.compositions import smart
@@ -52,11 +52,14 @@ class Prepared:
     captions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: smart rendering's plan; with one, `command` encodes only its windows (smart.py)
     decision: smart.Decision = dataclasses.field(default_factory=smart.one_pass)
-    #: of the output frames (every rendition's): scales JOB_TIMEOUT and child limits
-    pixels: int = BASE_PIXELS
     output: spec.Output = dataclasses.field(default_factory=spec.Output)  #: the composition's
     memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
     preview: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: draft, range
+
+    @property
+    def pixels(self) -> int:
+        """Of the output frames, every rendition's: what scales JOB_TIMEOUT and child limits."""
+        return sum(math.prod(shape.size) for shape in self.output.shapes())
 
     def memory_summary(self) -> dict[str, Any]:
         """The estimate and the threads it chose, for the job's metadata."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -153,7 +152,6 @@ async def _compile(
         notes={**mixed.notes, **narration.notes(p.timeline, p.narration_seconds)},
         preview=preview(comp.output, timeline.duration_ms),
         text=await text_facts(comp),
-        pixels=sum(math.prod(shape.size) for shape in comp.output.shapes()),
         output=comp.output,
         memory=needs,
     )

@@ -68,6 +68,8 @@ async def prepare_split(
     enc = encoding(comp, settings, plan.timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, plan.timeline, sources, plan.fonts, enc)
     split = parts.plan(mixed.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
+    # the mix from a graph in one FFmpeg: mixed.graph may be made by parts, whose sound comes
+    # from a pass the split does not run (graph/parts.py)
     whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
     video = []
     for part in split.parts:
