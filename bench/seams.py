@@ -472,7 +472,7 @@ def split_join(work: Path) -> float:
     """`join` of the split prepared in `work` (its parts and sound rendered): wall seconds."""
     job, config = _SPLITS[work]
     started = time.perf_counter()
-    asyncio.run(join_split(job, config, work))
+    asyncio.run(join_split(job.split, job.encoding, config, work))
     return time.perf_counter() - started
 
 

@@ -162,6 +162,14 @@ class Settings:
     #: a timeline of more clips makes its pictures by parts of this many (graph/parts.py), so
     #: a render's memory stays flat in its clip count; 0 = always one FFmpeg
     render_part_clips: int = _setting("RENDER_PART_CLIPS", _int(0, 10000), 8)
+    # long form across instances (docs/rendering.md#split-renders): a composition of at least
+    # SPLIT_MIN_SECONDS is rendered as parts of about CHUNK_SECONDS (at most SPLIT_MAX_PARTS)
+    # that any instance claims, when SPLIT_MIN_INSTANCES or more instances are live
+    split_renders: bool = _setting("SPLIT_RENDERS", _bool, True)
+    split_min_seconds: float = _setting("SPLIT_MIN_SECONDS", _float(20, 86400), 120.0)
+    chunk_seconds: float = _setting("CHUNK_SECONDS", _float(20, 3600), 30.0)
+    split_max_parts: int = _setting("SPLIT_MAX_PARTS", _int(2, 64), 16)
+    split_min_instances: int = _setting("SPLIT_MIN_INSTANCES", _int(1, 1000), 2)
     #: added to each child's niceness, so the API's event loop wins the CPU over the renders
     ffmpeg_nice: int = _setting("FFMPEG_NICE", _int(0, 19), 10)
     # per-client rate limit on POSTs (token bucket; 0 turns it off)

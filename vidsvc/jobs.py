@@ -32,6 +32,9 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     COMPOSITION = "composition"  #: a timeline render (POST /api/v1/compositions)
     CLIPS = "clips"  #: internal clip processing (POST /internal/v1/process-clips)
+    #: a piece of a split composition (a video part, its sound or its join): created by the
+    #: composition's own run, never posted (docs/rendering.md#split-renders)
+    PART = "part"
 
 
 def new_job_id(kind: JobKind = JobKind.COMPOSITION) -> JobId:

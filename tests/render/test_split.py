@@ -3,16 +3,11 @@ of the same composition: the same frame count and timestamps, every frame near-i
 parts are encoded apart, so not bit-identical: PSNR), the seams included, and the sound
 bit-identical (it is the one mix, encoded once).
 
-A 62 s composition at 180p and 10 fps, near-losslessly encoded (CRF 8) so a frame's PSNR says
-which frame it is: ten clips of distinct moving pictures, crossfades into every other clip (so
-a boundary has a hard cut to move to), a text overlay and a caption across the boundaries, and
-music.
+The composition: tests/support/split_doc.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,59 +15,20 @@ from typing import Any
 import pytest
 
 from tests.support.compare import frame_count, frames, psnr
-from tests.support.media import make_tone, make_video
-from tests.support.render_doc import _as_urls
+from tests.support.split_doc import long_document, pcm_md5, pts
 from vidsvc.config import Settings
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import render
-from vidsvc.work.compositions.split import prepare_split, run_split
+from vidsvc.work.compositions.split import THUMB_OUT, prepare_split, run_split
 
 pytestmark = pytest.mark.ffmpeg
-
-PICTURES = ["testsrc2", "smptehdbars", "rgbtestsrc", "testsrc", "yuvtestsrc"]
 
 
 @pytest.fixture(scope="module")
 def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("split")
-    sources = [
-        make_video(root / f"c{i}.mp4", size="320x180", rate=25, seconds=6.5,
-                   source=PICTURES[i % 5], tone=200 + 40 * i, extra=("-vf", f"hue=h={i * 36}"))
-        for i in range(10)
-    ]  # fmt: skip
-    clips: list[dict[str, Any]] = []
-    for i, source in enumerate(sources):
-        clip: dict[str, Any] = {"url": source, "trim_end": 6.5 if i % 2 else 6.0}
-        if i % 2:
-            clip |= {"transition_in": "crossfade", "transition_duration": 0.5}
-        clips.append(clip)
-    return _as_urls({
-        "clips": clips,
-        "overlays": [{"type": "text", "content": "Across the seams", "start_time": 15,
-                      "duration": 35}],
-        "captions": {"cues": [{"start": 18, "end": 45, "text": "a caption over two parts"}]},
-        "audio": {"music_url": make_tone(root / "music.wav", seconds=70, volume=0.3)},
-        "output": {"resolution": "180p", "fps": 10, "crf": 8, "preset": "ultrafast"},
-        "cache": False,
-    })  # fmt: skip
-
-
-def _pcm_md5(path: Path) -> str:
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    return hashlib.md5(raw).hexdigest()
-
-
-def _pts(path: Path) -> list[str]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-         "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    # a part's first frame carries x264's SEI (its side data: one more csv field)
-    return [line.split(",")[0] for line in out.split()]
+    doc = long_document(tmp_path_factory.mktemp("split"))
+    doc["output"]["thumbnail_time"] = 31.3  # in the middle part: its own thumbnail shows it
+    return doc
 
 
 async def test_a_split_render_is_the_one_pass_frame_for_frame(
@@ -93,9 +49,13 @@ async def test_a_split_render_is_the_one_pass_frame_for_frame(
     out = work / job.encoding.video_out
     total = frame_count(one)
     assert frame_count(out) == total == job.split.frames
-    assert _pts(out) == _pts(one)
+    assert pts(out) == pts(one)
     picked = sorted({0, total - 1, *(s + d for s in seams for d in (-2, -1, 0, 1, 2))})
     ours, theirs = frames(out, picked), frames(one, picked)
     for n in picked:
         assert psnr(ours[n], theirs[n]) >= 40, n
-    assert _pcm_md5(out) == _pcm_md5(one)
+    assert pcm_md5(out) == pcm_md5(one)
+    # the thumbnail is the whole's frame, made by the part that holds it (not part 0's)
+    assert job.thumbnail == 1
+    shown = work / THUMB_OUT.format(index=job.thumbnail)
+    assert psnr(frames(shown, [0])[0], frames(tmp_path / "one.jpg", [0])[0]) >= 40

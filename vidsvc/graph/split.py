@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from vidsvc import spec
 from vidsvc.cliptask import RENDER_READY
@@ -67,6 +68,22 @@ class Split:
     frames: int  #: of the whole output
     gop: int  #: frames between IDRs
     parts: tuple[Part, ...]  #: in order, covering [0, frames) exactly
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON (a split render's rows carry it to the join)."""
+        bounds = [[p.first, p.end] for p in self.parts]
+        return {"fps": self.fps, "frames": self.frames, "gop": self.gop, "parts": bounds}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Split:
+        parts = tuple(
+            Part(index=i, first=int(a), end=int(b)) for i, (a, b) in enumerate(d["parts"])
+        )
+        return cls(fps=int(d["fps"]), frames=int(d["frames"]), gop=int(d["gop"]), parts=parts)
+
+    def holding(self, frame: int) -> Part:
+        """The part that holds output frame `frame` (the last one past the end)."""
+        return next((p for p in self.parts if p.first <= frame < p.end), self.parts[-1])
 
     def digest(self, facts: Mapping[str, str]) -> str:
         """The plan hash: the parts and what must be equal wherever a part is rendered for the
@@ -120,9 +137,13 @@ def _hard_cuts(timeline: Timeline, fps: int, step: int) -> list[int]:
     return found
 
 
-def part_output(out: spec.Output, part: Part) -> spec.Output:
-    """The composition's output narrowed to one part."""
-    return replace(out, range=part.range(out.fps), smart_render=False)
+def part_output(out: spec.Output, part: Part, thumbnail: int) -> spec.Output:
+    """The composition's output narrowed to one part; the part that holds the whole's
+    thumbnail frame `thumbnail` shows that frame in its own (its time counts from its start)."""
+    shown = out.thumbnail_ms
+    if part.first <= thumbnail < part.end:
+        shown = math.ceil((thumbnail - part.first) * 1000 / out.fps)  # frame_at gives it back
+    return replace(out, range=part.range(out.fps), smart_render=False, thumbnail_ms=shown)
 
 
 def level(size: tuple[int, int], fps: int) -> int:

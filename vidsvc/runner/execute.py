@@ -58,11 +58,15 @@ async def _stopped(job: Job, deps: Deps, control: Control) -> Job | None:
 
 
 async def _after(final: Job | None, handler: Handler, deps: Deps) -> None:
-    """What follows every job that this worker ended (None: fenced out, nothing to do)."""
+    """What follows every job that this worker ended (None: fenced out, nothing to do). A
+    job still processing was handed off (a split render waits for its parts, holding no
+    slot): its handler hears of it, the after-job hooks wait for its end."""
     await publish(deps, final)
     if final is None:
         return
     await handler.finished(final, deps)
+    if not final.state.terminal:
+        return
     for hook in deps.after_job:
         try:
             await hook(final)

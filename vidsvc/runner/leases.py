@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from vidsvc.jobs import JobState, utcnow
 from vidsvc.runner.lifecycle import Deps, publish
 
 log = logging.getLogger(__name__)
+Sweep = Callable[[Deps], Awaitable[None]]
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
@@ -39,15 +41,28 @@ async def recover(deps: Deps) -> None:
         await stores.backlog.push(job_id)
 
 
-async def reap_forever(deps: Deps) -> None:
-    """Every REAPER_INTERVAL: expired leases back to the queue, the backlog reconciled."""
+async def reap_forever(deps: Deps, sweeps: Sequence[Sweep] = ()) -> None:
+    """Every REAPER_INTERVAL: this instance says it is live, expired leases go back to the
+    queue, the backlog is reconciled, and each kind's backstop runs (`sweeps`)."""
     while True:
+        try:
+            await announce(deps)
+        except VidsvcError:
+            log.warning("could not say this instance is live", exc_info=True)
         await asyncio.sleep(deps.settings.reaper_interval)
         try:
             await reap(deps)
             await reconcile(deps)
+            for sweep in sweeps:
+                await sweep(deps)
         except VidsvcError:
             log.warning("reaper pass failed", exc_info=True)
+
+
+async def announce(deps: Deps) -> int:
+    """Say this instance is live until three reaper passes from now; how many are (a split
+    render is spread over them: work/compositions/parts/)."""
+    return await deps.stores.backlog.present(deps.settings.reaper_interval * 3)
 
 
 async def reap(deps: Deps) -> None:

@@ -88,11 +88,11 @@ class Queue:
 
 class Handler(Protocol):
     """One kind of work. `admit` turns a request into a queued job (raising a 4xx error);
-    `run` does the claimed job and returns its fenced terminal row (None when fenced out);
-    `finished` follows any terminal state this instance wrote (a callback to deliver, what the
-    estimator learns); `estimate` guesses a just-submitted job's seconds to done (None: no
-    guess); `close` gives what it still has under way `timeout` seconds when the service
-    stops."""
+    `run` does the claimed job and returns its fenced terminal row (None when fenced out), or
+    the row still processing or queued when it handed the job off; `finished` follows any
+    terminal state this instance wrote (a callback to deliver, what the estimator learns) and
+    any hand-off; `estimate` guesses a just-submitted job's seconds to done (None: no guess);
+    `close` gives what it still has under way `timeout` seconds when the service stops."""
 
     @property
     def ids(self) -> JobIds: ...
@@ -110,6 +110,23 @@ class Handler(Protocol):
     def finished(self, job: Job, deps: Deps) -> Awaitable[None]: ...
 
     def close(self, timeout: float) -> Awaitable[None]: ...
+
+
+@runtime_checkable
+class Waiting(Protocol):
+    """A kind whose jobs may wait on other jobs while no worker holds them (a split render's
+    parent waits on its parts): `end_waiting` ends one whose cancel was just requested (what
+    it waits on is cancelled, it ends cancelled) and returns its row, or None when it was not
+    waiting (a worker holds it, and its heartbeat stops it)."""
+
+    def end_waiting(self, job: Job, deps: Deps) -> Awaitable[Job | None]: ...
+
+
+@runtime_checkable
+class Sweeping(Protocol):
+    """A kind with a backstop the reaper runs every REAPER_INTERVAL on every instance."""
+
+    def sweep(self, deps: Deps) -> Awaitable[None]: ...
 
 
 @runtime_checkable

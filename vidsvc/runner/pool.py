@@ -121,6 +121,8 @@ class WorkerPool:
         jobs = self.deps.stores.jobs
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
+            if control.settled:  # its row is written: a job handed off keeps the lease it set
+                return
             try:
                 renewed = await jobs.renew(job.id, token, self.settings.lease_seconds)
                 row = await jobs.get(job.id)

@@ -35,7 +35,16 @@ from vidsvc.media.load import Load
 from vidsvc.media.memory_gate import MemoryGate, budget_mb
 from vidsvc.runner import health, leases, watch
 from vidsvc.runner.execute import Handlers
-from vidsvc.runner.lifecycle import Deps, DryRunning, Queue, StopReason, channel, publish
+from vidsvc.runner.lifecycle import (
+    Deps,
+    DryRunning,
+    Queue,
+    StopReason,
+    Sweeping,
+    Waiting,
+    channel,
+    publish,
+)
 from vidsvc.runner.metrics import RunnerMetrics
 from vidsvc.runner.pool import WorkerPool
 from vidsvc.store import Stores, open_stores
@@ -107,7 +116,9 @@ class Runner:
             await runner.outbox.recover()
             runner.pool.start()
             runner.outbox.start()
-            runner._reaper = asyncio.create_task(leases.reap_forever(runner.deps), name="reaper")
+            sweeps = [h.sweep for h in handlers.values() if isinstance(h, Sweeping)]
+            reaping = leases.reap_forever(runner.deps, sweeps)
+            runner._reaper = asyncio.create_task(reaping, name="reaper")
             try:
                 yield runner
             finally:
@@ -231,7 +242,13 @@ class Runner:
             await publish(self.deps, job)
             self.outbox.wake()  # a queued job's cancel is its end too
         elif job.cancel_requested:  # here: at once; elsewhere: its heartbeat
-            self.pool.stop_job(job_id, StopReason.CANCEL)
+            handler = self.handlers[kind]
+            stopped = self.pool.stop_job(job_id, StopReason.CANCEL)
+            if not stopped and isinstance(handler, Waiting):  # held by nobody: end it here
+                ended = await handler.end_waiting(job, self.deps)
+                if ended is not None:
+                    self.outbox.wake()
+                    job = ended
         return job
 
     async def estimate_seconds(self, job: Job) -> float | None:

@@ -213,7 +213,13 @@ class PubSub(Protocol):
 
 
 class Backlog(Protocol):
-    async def push(self, job_id: JobId) -> None: ...
+    async def push(self, job_id: JobId, *, first: bool = False) -> None:
+        """Queue job_id at the tail, or at the head with `first` (work that finishes a job
+        already started: a split render's parts); an id already waiting stays where it is."""
+
+    async def present(self, ttl_s: float) -> int:
+        """Say this instance is live for ttl_s more seconds; how many instances are live
+        (those that said so within their ttl, this one included)."""
 
     async def pop(self, timeout_s: float) -> JobId | None:
         """The next job id (FIFO), waiting up to timeout_s; None on timeout."""

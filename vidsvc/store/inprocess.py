@@ -92,11 +92,14 @@ class MemoryBacklog:
         self._ready = asyncio.Condition()
         self._closed = False
 
-    async def push(self, job_id: JobId) -> None:
+    async def push(self, job_id: JobId, *, first: bool = False) -> None:
         async with self._ready:
             if job_id in self._members:
                 return  # already waiting; a second copy would only cost a failed claim
-            self._order.append(job_id)
+            if first:
+                self._order.appendleft(job_id)
+            else:
+                self._order.append(job_id)
             self._members.add(job_id)
             # notify_all, not notify(): on Python < 3.13 a waiter that times out just as it is
             # notified swallows the wake-up, leaving another waiter asleep beside an item.
@@ -134,6 +137,10 @@ class MemoryBacklog:
 
     async def size(self) -> int:
         return len(self._order)
+
+    async def present(self, ttl_s: float) -> int:
+        """In process there is one instance: this one."""
+        return 1
 
     async def aclose(self) -> None:
         async with self._ready:

@@ -74,3 +74,17 @@ async def test_cancelled_pop_loses_nothing(backlog: Backlog) -> None:
     await backlog.push("comp_1")
     await asyncio.gather(waiter, return_exceptions=True)
     assert await backlog.pop(0.1) == "comp_1"
+
+
+async def test_push_first_goes_to_the_head(backlog: Backlog) -> None:
+    """Work that finishes a started job (a split render's parts) jumps the queue."""
+    await backlog.push("comp_1")
+    await backlog.push("comp_2")
+    await backlog.push("part_1", first=True)
+    await backlog.push("comp_1", first=True)  # already waiting: it stays where it is
+    assert [await backlog.pop(1) for _ in range(3)] == ["part_1", "comp_1", "comp_2"]
+
+
+async def test_present_counts_this_instance(backlog: Backlog) -> None:
+    assert await backlog.present(5) == 1
+    assert await backlog.present(5) == 1  # saying it again is still one instance

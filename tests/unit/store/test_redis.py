@@ -302,3 +302,13 @@ async def test_a_task_cancelled_during_a_publish_ends_cancelled(opened: Opener) 
         for _ in range(30)
     ]
     assert outcomes.count(False) == 0 and outcomes.count(True) > 100, outcomes
+
+
+async def test_instances_present_are_counted_until_their_ttl_passes(opened: Opener) -> None:
+    """Two instances on one Redis count each other; one that stops saying so drops out."""
+    one = await opened(RedisBacklog, consumer="one")
+    two = await opened(RedisBacklog, consumer="two")
+    assert await one.present(0.3) == 1
+    assert await two.present(5) == 2
+    await asyncio.sleep(0.4)  # one said nothing since: its 0.3 s are over
+    assert await two.present(5) == 1

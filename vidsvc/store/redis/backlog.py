@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from vidsvc.errors import StorageError
 from vidsvc.jobs import JobId
 from vidsvc.store.redis.client import connect, storage_errors
-from vidsvc.store.redis.keys import CONSUMERS, PENDING, PROCESSING
+from vidsvc.store.redis.keys import CONSUMERS, PENDING, PRESENT, PROCESSING
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _NOW = "local t = redis.call('TIME')\nlocal now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
 _PUSH = """
 if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
+if ARGV[2] == '1' then return redis.call('LPUSH', KEYS[1], ARGV[1]) end
 return redis.call('RPUSH', KEYS[1], ARGV[1])"""
 # Also bounds the processing list, so a caller that never acks cannot grow it without end (the
 # pool claims right after pop: entries older than the last _KEEP pops are long decided).
@@ -66,6 +67,14 @@ end
 redis.call('ZREM', KEYS[3], ARGV[1])
 return moved"""
 )
+# Live until now + ttl; those whose time has passed are forgotten before counting.
+_PRESENT = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now))
+return redis.call('ZCARD', KEYS[1])"""
+)
 _UNPOP = """
 redis.call('LREM', KEYS[1], -1, ARGV[1])
 if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.call('LPUSH', KEYS[2], ARGV[1]) end"""
@@ -87,6 +96,7 @@ class RedisBacklog:
         self._pending = prefix + PENDING
         self._processing = prefix + PROCESSING.format(consumer=consumer)
         self._consumers = prefix + CONSUMERS
+        self._present = prefix + PRESENT
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -114,9 +124,14 @@ class RedisBacklog:
     async def _eval(self, script: str, keys: list[str], *args: str | int | bytes) -> Any:
         return await self._redis.eval(script, len(keys), *keys, *args)
 
-    async def push(self, job_id: JobId) -> None:
+    async def push(self, job_id: JobId, *, first: bool = False) -> None:
         with storage_errors("push"):
-            await self._eval(_PUSH, [self._pending], job_id)
+            await self._eval(_PUSH, [self._pending], job_id, "1" if first else "0")
+
+    async def present(self, ttl_s: float) -> int:
+        with storage_errors("present"):
+            count = await self._eval(_PRESENT, [self._present], self.consumer, int(ttl_s * 1000))
+        return int(count)
 
     async def pop(self, timeout_s: float) -> JobId | None:
         """The next id, kept in this consumer's processing list until ack(); None on timeout."""

@@ -12,5 +12,7 @@ PENDING = "backlog:pending"
 PROCESSING = "backlog:processing:{consumer}"
 #: sorted set: consumer id -> Redis server time (ms) until which that consumer is known alive
 CONSUMERS = "backlog:consumers"
+#: sorted set: consumer id -> Redis server time (ms) until which that instance says it is live
+PRESENT = "backlog:present"
 #: pub/sub channel that carries PubSub channel `{channel}` (e.g. "job:<id>") between instances
 CHANNEL = "events:{channel}"

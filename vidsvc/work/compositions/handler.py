@@ -39,6 +39,7 @@ from vidsvc.work.compositions.estimate import Estimator
 from vidsvc.work.compositions.metrics import CompositionMetrics
 from vidsvc.work.compositions.outcome import CompositionOutcome
 from vidsvc.work.compositions.outputs import Keys
+from vidsvc.work.compositions.parts import fanout
 from vidsvc.work.compositions.prepared import Encoded, Prepared
 from vidsvc.work.compositions.render import encode, prepare
 
@@ -88,6 +89,9 @@ async def _render_and_store(
                 "cache": round(time.monotonic() - prepared_at, 3),
             }
             return await _served(job, deps, report, found, prepared, timings, keys)
+        live = await fanout.wanted(job, comp, prepared.encoding.duration_ms, deps)
+        if live and (handed := await fanout.split_off(job, prepared, work, deps, live, found.key)):
+            return handed  # processing, waiting on its parts (work/compositions/parts/)
         encoded = await encode(prepared, deps.settings, work, report, load=deps.load)
         found = await cache.as_encoded(found, comp, prepared, encoded.argv, deps.settings)
         await _store(deps, report, comp.output, encoded, keys)
@@ -250,16 +254,28 @@ class Compositions:
         # Recorded before anything is stored, so a later attempt knows what to clean up (C5)
         staged = [*job.metadata.get("staged_outputs", ()), *ours]
         await retrying(lambda: deps.stores.jobs.annotate(job.id, {"staged_outputs": staged}))
+        await fanout.forget(job, deps)  # an earlier attempt's split, if any: this one is whole
         done = await _render_and_store(job, deps, report, comp, keys)
         await _drop_stale_outputs(deps, done, staged, ours)
         return done
 
     async def finished(self, job: Job, deps: Deps) -> None:
-        """What this instance learns from a composition it finished."""
+        """What this instance learns from a composition it finished. One handed off to its
+        parts gets its long lease now, past the pool's last heartbeat (fanout.hold)."""
+        if not job.state.terminal:
+            if fanout.waiting(job):
+                await fanout.hold(job, deps)
+            return
         learns = job.state is JobState.COMPLETED and job.kind is JobKind.COMPOSITION
         comp = await cpu.run(parse_composition, job.payload) if learns else None
         self.estimator.observe(job, comp)
         self.metrics.observe(job)
+
+    async def end_waiting(self, job: Job, deps: Deps) -> Job | None:
+        """A cancel of a split render waiting on its parts: they are cancelled, it ends."""
+        if not fanout.waiting(job):
+            return None
+        return await fanout.end(job, deps, JobState.CANCELLED)
 
     def callback_url(self, job: Job) -> str | None:
         """The webhook's URL (callbacks.links.CallingBack): an event is stored with the job."""

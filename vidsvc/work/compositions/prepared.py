@@ -55,6 +55,8 @@ class Prepared:
     output: spec.Output = dataclasses.field(default_factory=spec.Output)  #: the composition's
     memory: graph_memory.Estimate | None = None  #: what its FFmpeg will hold (graph/memory.py)
     preview: Mapping[str, Any] = dataclasses.field(default_factory=dict)  #: draft, range
+    #: what it was compiled from (a split render plans its parts from it: parts/fanout.py)
+    planned: Planned | None = None
 
     @property
     def pixels(self) -> int:

@@ -164,7 +164,7 @@ async def prepare(
     plan = await planned(comp, settings, work, report)
     threads = threads_for_job(settings, load)
     prepared = await _compile(plan, settings, report, threads, work)
-    return dataclasses.replace(prepared, captions=plan.captions)
+    return dataclasses.replace(prepared, captions=plan.captions, planned=plan)
 
 
 async def encode(

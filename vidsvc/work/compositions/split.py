@@ -24,6 +24,7 @@ from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
 from vidsvc.graph import split as parts
 from vidsvc.graph.compile import command, head_args, thumbnail_args, video_codec
+from vidsvc.graph.render_graph import thumbnail_frame
 from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
@@ -33,6 +34,7 @@ from vidsvc.media.workspace import write_files
 from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions import passes, sound
 from vidsvc.work.compositions.facts import encoding, graph_sources
+from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
 
 THUMB_OUT = "thumb{index}.jpg"
@@ -47,7 +49,7 @@ class SplitJob:
     video: tuple[graph.Command, ...]  #: one per part, in order
     sound: tuple[str, ...]  #: the whole mix to splice.AUDIO_OUT
     encoding: graph.Encoding
-    thumbnail: str  #: the part's thumbnail that is the output's
+    thumbnail: int  #: the part whose thumbnail is the output's (THUMB_OUT)
     split_size: tuple[int, int]  #: the output frame's
 
 
@@ -59,21 +61,24 @@ async def prepare_split(
     chunk_ms: int,
     max_parts: int,
     threads: int = 0,
+    plan: Planned | None = None,
 ) -> SplitJob:
-    """Stage, probe and compile `comp` as parts of about `chunk_ms` (at most `max_parts`)."""
+    """Stage, probe and compile `comp` as parts of about `chunk_ms` (at most `max_parts`);
+    `plan`: its inputs already staged and probed in `work`."""
     if comp.output.format != "mp4" or comp.output.renditions or comp.output.range:
         raise ValueError("a split render is one mp4 of the whole timeline")
-    plan = await planned(comp, settings, work, Reporter(None))
+    plan = plan or await planned(comp, settings, work, Reporter(None))
     sources = graph_sources(plan.staged, plan.inputs)
     enc = encoding(comp, settings, plan.timeline.duration_ms, threads)
     mixed = await sound.prepare(comp, settings, work, plan.timeline, sources, plan.fonts, enc)
     split = parts.plan(mixed.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
+    shown = thumbnail_frame(comp.output, mixed.timeline.duration_ms)
     # the mix from a graph in one FFmpeg: mixed.graph may be made by parts, whose sound comes
     # from a pass the split does not run (graph/parts.py)
     whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
     video = []
     for part in split.parts:
-        shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part))
+        shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
         built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
                             part_clips=settings.render_part_clips, sound=False)  # fmt: skip
         part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
@@ -83,7 +88,7 @@ async def prepare_split(
         video=tuple(video),
         sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT),
         encoding=enc,
-        thumbnail=THUMB_OUT.format(index=0),
+        thumbnail=split.holding(shown).index,
         split_size=comp.output.size,
     )
 
@@ -129,20 +134,24 @@ async def run_split(
             return await passes.run(part, None, settings, work, Load(), _quiet, pixels=pixels)
 
     done = await asyncio.gather(mix(), *(video(c) for c in job.video))
-    return [*(run for runs in done for run in runs), *await join(job, settings, work)]
+    joined = await join(job.split, job.encoding, settings, work)
+    return [*(run for runs in done for run in runs), *joined]
 
 
 def _quiet(_: FFmpegProgress) -> None:
     """Parts report no progress yet (a split job's progress is issue 27's)."""
 
 
-async def join(job: SplitJob, settings: Settings, work: Path) -> list[FFmpegRun]:
-    """The parts and the sound in `work` joined without re-encoding into the output, checked."""
-    pieces, names = parts.as_pieces(job.split)
+async def join(
+    split: parts.Split, enc: graph.Encoding, settings: Settings, work: Path
+) -> list[FFmpegRun]:
+    """The parts and the sound in `work` joined without re-encoding into the output
+    (`enc.video_out`), checked: ProcessingFailed names what does not join."""
+    pieces, names = parts.as_pieces(split)
     read = await asyncio.gather(*(read_packets(work / n, settings) for n in names.values()))
     if len({p.extradata_sha256 for p in read}) != 1:
         raise ProcessingFailed("the parts' parameter sets differ: they cannot be joined")
-    for part, got in zip(job.split.parts, read, strict=True):
+    for part, got in zip(split.parts, read, strict=True):
         if len(got.dts) != part.frames:
             raise ProcessingFailed(f"part {part.index} has {len(got.dts)} of {part.frames} frames")
     packets = {
@@ -152,10 +161,10 @@ async def join(job: SplitJob, settings: Settings, work: Path) -> list[FFmpegRun]
     (work / splice.CONCAT_LIST).write_text(
         splice.concat_document(pieces, names, packets), encoding="utf-8"
     )
-    run = await run_ffmpeg(splice.join_command(job.encoding), settings=settings, cwd=work)
-    joined = await read_packets(work / job.encoding.video_out, settings)
-    if len(joined.dts) != job.split.frames:
-        raise ProcessingFailed(f"the join has {len(joined.dts)} of {job.split.frames} frames")
+    run = await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work)
+    joined = await read_packets(work / enc.video_out, settings)
+    if len(joined.dts) != split.frames:
+        raise ProcessingFailed(f"the join has {len(joined.dts)} of {split.frames} frames")
     if any(b <= a for a, b in zip(joined.dts, joined.dts[1:], strict=False)):
         raise ProcessingFailed("the join's timestamps are not strictly increasing")
     return [run]

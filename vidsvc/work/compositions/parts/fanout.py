@@ -1,0 +1,139 @@
+"""The parent's side of a split render: whether to split, the rows it inserts, the hand-off,
+and ending a split early (a cancel; a fall back to one pass).
+
+A composition splits on its first try only (`wanted`): one whose earlier attempt split and did
+not finish (a part failed, the join failed, its wait lease ran out, its instance stopped)
+renders in one pass, after the earlier attempt's rows are cancelled (`forget`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vidsvc import spec
+from vidsvc.errors import StorageError
+from vidsvc.jobs import Job, JobState, Progress, Stage
+from vidsvc.media.threads import threads_for_job
+from vidsvc.runner.leases import announce
+from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
+from vidsvc.work.compositions.parts.facts import instance_facts
+from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, ids
+from vidsvc.work.compositions.prepared import Prepared
+from vidsvc.work.compositions.split import prepare_split
+
+log = logging.getLogger(__name__)
+NOTE = "split"  #: the parent's metadata key: its split's plan, token and rows
+
+
+def split_note(job: Job) -> Mapping[str, Any] | None:
+    note = job.metadata.get(NOTE)
+    return note if isinstance(note, Mapping) else None
+
+
+def waiting(job: Job) -> bool:
+    """The job is a split parent waiting on its parts (no worker holds it)."""
+    note = split_note(job)
+    return job.state is JobState.PROCESSING and note is not None and note["token"] == job.token
+
+
+async def wanted(job: Job, comp: spec.Composition, duration_ms: int, deps: Deps) -> int:
+    """How many instances to spread `job` over: 0 for one pass here. Splits only a whole mp4
+    of one shape (docs/rendering.md#split-renders) that is long enough, on its first try,
+    when enough instances are live."""
+    settings, out = deps.settings, comp.output
+    one_file = out.format == "mp4" and not out.renditions and out.range is None
+    if not settings.split_renders or not one_file or split_note(job) is not None:
+        return 0
+    if duration_ms < settings.split_min_seconds * 1000:
+        return 0
+    try:
+        live = await announce(deps)
+    except StorageError:  # Redis away: nobody to share with that we know of
+        return 0
+    return live if live >= settings.split_min_instances else 0
+
+
+async def split_off(
+    job: Job, prepared: Prepared, work: Path, deps: Deps, live: int, cache_key: str | None
+) -> Job | None:
+    """Plan `job` as parts (2–3 per live instance), insert their rows and hand the job off:
+    its row stays processing under its lease token, which now lasts JOB_TIMEOUT and is
+    renewed by its parts. None when the plan has one part (then: one pass)."""
+    settings, comp = deps.settings, prepared.planned.comp if prepared.planned else None
+    assert comp is not None  # render.prepare keeps what it planned
+    chunk_ms, max_parts = (
+        round(settings.chunk_seconds * 1000),
+        min(settings.split_max_parts, 3 * live),
+    )
+    threads = threads_for_job(settings, deps.load)
+    made = await prepare_split(comp, settings, work, chunk_ms=chunk_ms, max_parts=max_parts,
+                               threads=threads, plan=prepared.planned)  # fmt: skip
+    if len(made.split.parts) < 2:
+        return None
+    facts = await instance_facts(settings)
+    rows = ids(job, len(made.split.parts))
+    order = Order(
+        parent=job.id, parent_token=job.token, role=VIDEO, index=0,
+        plan=made.split.digest(facts), facts=facts, split=made.split.to_dict(),
+        duration_ms=made.encoding.duration_ms, chunk_ms=chunk_ms, max_parts=max_parts,
+        siblings=rows, cache_key=cache_key,
+    )  # fmt: skip
+    note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
+            "instances": live, "attempt": job.attempts}  # fmt: skip
+    # recorded first: whatever happens next, a later attempt knows this one split (C5)
+    inputs = {url: info.summary() for url, info in prepared.inputs.items()}
+    await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, "inputs": inputs}))
+    # each to the head of the queue, the last first: the sound (the longest, and alone), then
+    # the video parts in order, all before jobs posted since
+    for k, row in reversed(list(enumerate(rows))):
+        role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
+        with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
+            await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
+    for row in (*reversed(rows[:-1]), rows[-1]):
+        with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
+            await deps.stores.backlog.push(row, first=True)
+    await hold(job, deps)
+    message = f"split into {len(rows) - 1} parts for {live} instances"
+    progress = Progress(
+        stage=Stage.ENCODING, percentage=Stage.ENCODING.percentage(0), message=message
+    )
+    await publish(deps, await deps.stores.jobs.record_progress(job.id, job.token, progress))
+    log.info(message, extra={"job_id": job.id})
+    return await deps.stores.jobs.get(job.id)
+
+
+async def hold(job: Job, deps: Deps) -> bool:
+    """The waiting parent's lease: JOB_TIMEOUT from now (its parts renew it as they go)."""
+    return await deps.stores.jobs.renew(job.id, job.token, deps.settings.job_timeout)
+
+
+async def forget(job: Job, deps: Deps) -> None:
+    """An earlier attempt's split, given up: its rows cancelled (one rendering elsewhere
+    stops at its next heartbeat; its output is never joined)."""
+    note = split_note(job)
+    for row in note["rows"] if note else ():
+        try:
+            await deps.stores.jobs.cancel(row)
+            await deps.stores.backlog.discard(row)
+        except StorageError:  # a row left running notices its parent is gone (keeper.py)
+            log.warning("could not cancel a part", extra={"job_id": row})
+
+
+async def end(job: Job, deps: Deps, state: JobState) -> Job | None:
+    """End a waiting parent: its parts cancelled, then it is `state` (CANCELLED: the client
+    asked; QUEUED: back to the queue, to render in one pass). Fenced by its lease token."""
+    await forget(job, deps)
+    jobs = deps.stores.jobs
+    if state is JobState.QUEUED:
+        final = await terminal(lambda: jobs.requeue(job.id, job.token))
+        if final is not None:
+            with contextlib.suppress(StorageError):
+                await deps.stores.backlog.push(final.id, first=True)
+    else:
+        final = await terminal(lambda: jobs.finish(job.id, job.token, state))
+    await publish(deps, final)
+    return final

@@ -1,0 +1,172 @@
+"""The join of a split render, on whichever instance claimed its row: every part's file as
+its row recorded it (never a key a zombie may have written since), joined by packet index with
+the sound muxed in (work/compositions/split.py `join`, which checks the frame count, the one
+set of parameter sets and the timestamps), stored at the parent's keys and the parent
+completed by its own fenced write. A join that fails falls the parent back to one pass
+(handler.py); the parts' files are deleted either way once the parent has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vidsvc import spec
+from vidsvc.errors import ProcessingFailed, StorageError
+from vidsvc.graph import splice
+from vidsvc.graph import split as parts
+from vidsvc.jobs import Job, JobState, Stage
+from vidsvc.media.ffmpeg import FFmpegRun, ffmpeg_version
+from vidsvc.media.probe import probe
+from vidsvc.media.workspace import workspace
+from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
+from vidsvc.runner.metrics import record_job_metrics
+from vidsvc.runner.reporter import Reporter
+from vidsvc.runner.usage import Usage, number
+from vidsvc.work.compositions import outputs
+from vidsvc.work.compositions.facts import encoding
+from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.parts.fanout import NOTE
+from vidsvc.work.compositions.parts.keeper import keeping
+from vidsvc.work.compositions.parts.orders import Order
+from vidsvc.work.compositions.parts.work import parent_of
+from vidsvc.work.compositions.split import join
+
+
+async def done_parts(order: Order, deps: Deps) -> list[Job]:
+    """The split's rows, each completed with its file recorded; ProcessingFailed otherwise."""
+    rows = [await deps.stores.jobs.get(row) for row in order.siblings]
+    for row_id, row in zip(order.siblings, rows, strict=True):
+        if row is None or row.state is not JobState.COMPLETED or not row.output_key:
+            raise ProcessingFailed(f"part {row_id} has no recorded output")
+    return [row for row in rows if row is not None]
+
+
+async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | None:
+    comp = await parent_of(order, deps)
+    rows = await done_parts(order, deps)
+    parent = await deps.stores.jobs.get(order.parent)
+    assert parent is not None  # parent_of found it waiting
+    keys = outputs.keys(parent, comp.output)[0]
+    split, settings, started = order.plan_split, deps.settings, time.monotonic()
+    async with keeping(order, deps), workspace(settings, job.id) as work:
+        report(Stage.ENCODING, 0.0, "fetching the parts")
+        enc = encoding(comp, settings, order.duration_ms, 0)
+        names = [*(parts.PART_OUT.format(index=p.index) for p in split.parts), splice.AUDIO_OUT]
+        shown = next(row.thumbnail_key for row in rows if row.thumbnail_key)
+        files = zip((row.output_key for row in rows), names, strict=True)
+        for key, name in (*files, (shown, enc.thumb_out)):
+            await _fetch(key, work / name, deps)
+        report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
+        runs = await join(split, enc, settings, work)
+        output = (await probe(work / enc.video_out, settings, field="output")).summary()
+        report(Stage.UPLOADING, 0.0, "storing the output")
+        for key, name, kind in (
+            (keys.video, enc.video_out, "video/mp4"),
+            (keys.thumbnail, enc.thumb_out, outputs.THUMBNAIL_TYPE),
+        ):
+            await retrying(
+                functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
+            )
+    joined = round(time.monotonic() - started, 3)
+    command = ["ffmpeg", *splice.join_command(enc)]
+    metadata = await _outcome(parent, comp, rows, runs, output, keys, joined, command, deps)
+    metadata["cache"] = {"hit": False, "key": order.cache_key} if order.cache_key else {}
+    jobs = deps.stores.jobs
+    final = await terminal(
+        lambda: jobs.finish(
+            order.parent,
+            order.parent_token,
+            JobState.COMPLETED,
+            output_key=keys.video,
+            thumbnail_key=keys.thumbnail,
+            metadata=metadata,
+            cache_key=order.cache_key,
+        )
+    )
+    await publish(deps, final)
+    if final is not None:
+        await record_job_metrics(deps.stores, final, runs, timings={"joining": joined})
+    await drop_files(rows, deps)
+    if final is None:  # the parent moved on meanwhile (cancelled, requeued): ours is nobody's
+        for key in (keys.video, keys.thumbnail):
+            with contextlib.suppress(StorageError, OSError):
+                await deps.stores.blobs.delete(key)
+    state = JobState.COMPLETED if final is not None else JobState.CANCELLED
+    note = {"instance": deps.instance_id, "seconds": joined, **Usage.of(runs).to_dict()}
+    return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
+
+
+async def _fetch(key: str | None, dest: Path, deps: Deps) -> None:
+    """A part's recorded file; ProcessingFailed if it is gone (the parent falls back)."""
+    try:
+        assert key is not None
+        await retrying(functools.partial(deps.stores.blobs.get_file, key, dest))
+    except KeyError:
+        raise ProcessingFailed(f"a part's stored file is missing ({key})") from None
+
+
+async def _outcome(
+    parent: Job,
+    comp: spec.Composition,
+    rows: list[Job],
+    runs: list[FFmpegRun],
+    output: Mapping[str, Any],
+    keys: outputs.Keys,
+    joined: float,
+    command: list[str],
+    deps: Deps,
+) -> dict[str, Any]:
+    """The parent's metadata: what a one-pass render records, the usage summed over the
+    parts, and its `split`: where each part ran and how long it took."""
+    own = Usage.of(runs)
+    cpu = [number(row.metadata.get("cpu_seconds")) for row in rows] + [own.cpu_seconds]
+    total_cpu = sum(c for c in cpu if c is not None) if None not in cpu else None
+    wall = (parent.started_at and (time.time() - parent.started_at.timestamp())) or 0.0
+    usage = Usage(
+        render_seconds=round(wall, 3),
+        cpu_seconds=total_cpu,
+        output_seconds=number(output.get("duration")),
+    )
+    outcome = CompositionOutcome(
+        timings={
+            "queued": round((parent.started_at - parent.created_at).total_seconds(), 3)
+            if parent.started_at
+            else 0.0,
+            "joining": joined,
+        },
+        ffmpeg_version=await ffmpeg_version(deps.settings),
+        instance=deps.instance_id,
+        attempt=parent.attempts,
+        output=output,
+        command=command,  # what made the bytes from the parts
+        usage=usage,
+        inputs=parent.metadata.get("inputs") or {},
+        outputs=outputs.recorded(comp.output, (keys,), number(output.get("duration"))),
+    )
+    note = dict(parent.metadata.get(NOTE) or {})
+    note["parts_run"] = [
+        {
+            "row": row.id,
+            "instance": row.metadata.get("instance"),
+            "seconds": row.metadata.get("seconds"),
+            "attempts": row.attempts,
+        }
+        for row in rows
+    ]
+    note["instances_used"] = len({row.metadata.get("instance") for row in rows})
+    note["join_seconds"] = joined
+    return {**outcome.to_dict(), NOTE: note}
+
+
+async def drop_files(rows: list[Job], deps: Deps) -> None:
+    """The parts' files, no longer needed (best effort: a leftover costs space, not safety)."""
+    for row in rows:
+        for key in (row.output_key, row.thumbnail_key):
+            if key:
+                with contextlib.suppress(StorageError, OSError):
+                    await deps.stores.blobs.delete(key)

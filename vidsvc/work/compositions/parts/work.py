@@ -1,0 +1,152 @@
+"""One part of a split render, on whichever instance claimed its row: a video window of the
+composition (no sound), or the whole timeline's mix.
+
+The instance plans the split itself from the parent's composition and checks the plan hash
+against the order's (same FFmpeg, fonts, encoding settings, inputs and timeline, so the parts'
+bytes join); then renders its part, stores the file under a key holding its lease token, and
+completes its row by a fenced write that records that key. Only then may the join be released
+(fanin.py). An instance whose facts differ hands the row back untouched (`decline`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import math
+import time
+from pathlib import Path
+
+from vidsvc import spec
+from vidsvc.errors import ProcessingFailed, StorageError
+from vidsvc.graph import splice
+from vidsvc.graph import split as parts
+from vidsvc.jobs import Job, JobState, Stage
+from vidsvc.media import cpu
+from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
+from vidsvc.media.fontdir import link_files
+from vidsvc.media.progress import FFmpegProgress
+from vidsvc.media.threads import threads_for_job
+from vidsvc.media.workspace import workspace, write_files
+from vidsvc.runner.leases import announce
+from vidsvc.runner.lifecycle import Deps, retrying, terminal
+from vidsvc.runner.reporter import Reporter
+from vidsvc.runner.usage import Usage
+from vidsvc.schema import parse_composition
+from vidsvc.work.compositions import passes
+from vidsvc.work.compositions.parts import fanin
+from vidsvc.work.compositions.parts.facts import differences, instance_facts
+from vidsvc.work.compositions.parts.keeper import ParentGone, keeping
+from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key
+from vidsvc.work.compositions.split import THUMB_OUT, SplitJob, prepare_split
+
+DECLINE_PAUSE_S = 1.0  #: before a declined row goes back: another instance may take it first
+TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".jpg": "image/jpeg"}
+
+
+async def parent_of(order: Order, deps: Deps) -> spec.Composition:
+    """The composition of a parent still waiting for this order; ParentGone otherwise."""
+    parent = await deps.stores.jobs.get(order.parent)
+    if parent is None or parent.state is not JobState.PROCESSING:
+        raise ParentGone(f"composition {order.parent} has ended")
+    if parent.token != order.parent_token:
+        raise ParentGone(f"composition {order.parent} was started again")
+    return await cpu.run(parse_composition, parent.payload)
+
+
+async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | None:
+    comp = await parent_of(order, deps)
+    ours = await instance_facts(deps.settings)
+    if differing := differences(ours, dict(order.facts)):
+        return await decline(job, deps, differing)
+    started = time.monotonic()
+    settings = deps.settings
+    async with keeping(order, deps), workspace(settings, job.id) as work:
+        made = await prepare_split(
+            comp,
+            settings,
+            work,
+            chunk_ms=order.chunk_ms,
+            max_parts=order.max_parts,
+            threads=threads_for_job(settings, deps.load),
+        )
+        if made.split.digest(ours) != order.plan:
+            raise ProcessingFailed("this instance plans the split differently from the parent")
+        runs, names = await _run(order, made, deps, work, report)
+        keys = {name: blob_key(order, name, job.token) for name in names}
+        for name, key in keys.items():
+            kind = TYPES[Path(name).suffix]
+            put = functools.partial(
+                deps.stores.blobs.put_file, key, work / name, content_type=kind
+            )
+            await retrying(put)
+    thumbnail = next((k for n, k in keys.items() if n.endswith(".jpg")), None)
+    note = {
+        "instance": deps.instance_id,
+        "seconds": round(time.monotonic() - started, 3),
+        **Usage.of(runs).to_dict(),
+    }
+    jobs = deps.stores.jobs
+    done = await terminal(
+        lambda: jobs.finish(
+            job.id,
+            job.token,
+            JobState.COMPLETED,
+            output_key=keys[names[0]],
+            thumbnail_key=thumbnail,
+            metadata=note,
+        )
+    )
+    if done is None:  # fenced out: the row went to another claim; these files are nobody's
+        for key in keys.values():
+            with contextlib.suppress(StorageError, OSError):
+                await deps.stores.blobs.delete(key)
+        return None
+    await fanin.release(order, deps)
+    return done
+
+
+async def _run(
+    order: Order, made: SplitJob, deps: Deps, work: Path, report: Reporter
+) -> tuple[list[FFmpegRun], list[str]]:
+    """The part's FFmpeg runs and the files they wrote (its main file first)."""
+    settings = deps.settings
+    if order.role != VIDEO:
+        report(Stage.ENCODING, 0.0, "mixing the sound")
+        run = await run_ffmpeg(made.sound, settings=settings, cwd=work, load=deps.load)
+        return [run], [splice.AUDIO_OUT]
+    command, part = made.video[order.index], made.split.parts[order.index]
+    write_files(work, command.files)
+    link_files(work, command.links)
+    total_ms = part.frames * 1000 / made.split.fps
+
+    def on_progress(p: FFmpegProgress) -> None:
+        message = f"part {part.index}: {p.out_time_ms / 1000:.1f} of {total_ms / 1000:.1f} s"
+        report(Stage.ENCODING, p.out_time_ms / total_ms, message, speed=p.speed)
+
+    pixels = math.prod(made.split_size)
+    runs = await passes.run(command, None, settings, work, deps.load, on_progress, pixels=pixels)
+    names = [parts.PART_OUT.format(index=part.index)]
+    if made.thumbnail == part.index:
+        names.append(THUMB_OUT.format(index=part.index))
+    return runs, names
+
+
+async def decline(job: Job, deps: Deps, differing: list[str]) -> Job | None:
+    """Hand the row back for an instance like the parent's; after every live instance has
+    declined it twice, fail it (the parent then renders in one pass)."""
+    declined = [*job.metadata.get("declined", ()), deps.instance_id]
+    try:
+        live = await announce(deps)
+    except StorageError:
+        live = 1
+    what = ", ".join(differing)
+    if len(declined) >= 2 * live:
+        raise ProcessingFailed(f"no live instance can render this part: their {what} differ")
+    await retrying(lambda: deps.stores.jobs.annotate(job.id, {"declined": declined}))
+    await asyncio.sleep(DECLINE_PAUSE_S)
+    back = await terminal(lambda: deps.stores.jobs.requeue(job.id, job.token))
+    if back is not None:
+        with contextlib.suppress(StorageError):
+            await deps.stores.backlog.push(back.id)
+    return back
