@@ -2,7 +2,7 @@
 tests/acceptance/reliability/test_split_instances.py across two real instances), and what they
 read back from an output: its sound's bytes and its frames' timestamps.
 
-A 62 s composition at 180p and 10 fps, near-losslessly encoded (CRF 8) so a frame's PSNR says
+A 60 s composition at 180p and 10 fps, near-losslessly encoded (CRF 8) so a frame's PSNR says
 which frame it is: ten clips of distinct moving pictures, crossfades into every other clip (so
 a boundary has a hard cut to move to), a text overlay and a caption across the boundaries, and
 music.

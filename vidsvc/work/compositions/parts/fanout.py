@@ -83,7 +83,7 @@ async def split_off(
         siblings=rows, cache_key=cache_key,
     )  # fmt: skip
     note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
-            "instances": live, "attempt": job.attempts}  # fmt: skip
+            "instances": live, "attempt": job.attempts, "instance": deps.instance_id}  # fmt: skip
     # recorded first: whatever happens next, a later attempt knows this one split (C5)
     inputs = {url: info.summary() for url, info in prepared.inputs.items()}
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, "inputs": inputs}))
