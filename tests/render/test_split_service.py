@@ -1,0 +1,141 @@
+"""A split render through the service in process (one instance, SPLIT_MIN_INSTANCES=1; the
+two-instance cases are tests/acceptance/reliability/test_split_instances.py): when it splits
+at all (SPLIT_RENDERS, its length, its shape, its attempt), and a part whose stored file is
+lost: the join fails, the composition falls back to one pass and still completes.
+
+The lost file is the one fault injected (a blob store that acknowledges a part's upload and
+keeps nothing); everything else is the real runner, SQLite, the disk store and FFmpeg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.compare import frame_count
+from tests.support.split_doc import long_document
+from vidsvc.config import Settings
+from vidsvc.jobs import Job, JobKind, JobState
+from vidsvc.runner.service import Runner
+from vidsvc.store import open_stores
+from vidsvc.store.base import BlobStore
+from vidsvc.work.kinds import handlers
+
+pytestmark = pytest.mark.ffmpeg
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return long_document(tmp_path_factory.mktemp("split-service"))
+
+
+class LosingParts:
+    """A blob store that says it stored a part's file and kept nothing (a lost upload)."""
+
+    def __init__(self, inner: BlobStore) -> None:
+        self.inner = inner
+        self.lost: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        if key.startswith("parts/") and key.endswith("part1.mp4"):
+            self.lost.append(key)
+            return
+        await self.inner.put_file(key, path, content_type=content_type)
+
+
+@dataclasses.dataclass
+class Ran:
+    row: Job
+    parts: list[Job]
+    frames: int  #: of the stored output
+
+
+@pytest.fixture
+async def service(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """run(document, blobs=wrapper, **env): the document through a started Runner; its row."""
+    opened: list[Runner] = []
+
+    async def run(document: dict[str, Any], wrap: Any = None, **env: str) -> Ran:
+        split = {
+            "DATA_DIR": str(tmp_path / "data"),
+            "SPLIT_MIN_INSTANCES": "1",
+            "SPLIT_MIN_SECONDS": "20",
+            "CHUNK_SECONDS": "20",
+            "MAX_CONCURRENT_JOBS": "2",
+        }
+        settings = make_settings(**(split | env))
+        stack = open_stores(settings)
+        stores = await stack.__aenter__()
+        if wrap is not None:
+            stores = dataclasses.replace(stores, blobs=wrap(stores.blobs))
+        runner = Runner(settings, stores, handlers())
+        opened.append(runner)
+        runner.pool.start()
+        try:
+            job, _ = await runner.submit(JobKind.COMPOSITION, document)
+            async with asyncio.timeout(120):
+                while not (row := await stores.jobs.get(job.id)) or not row.state.terminal:
+                    await asyncio.sleep(0.1)
+            path = stores.blobs.local_path(row.output_key or "")
+            frames = frame_count(path) if path and path.suffix == ".mp4" else 0
+            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames)
+        finally:
+            await runner.pool.stop(5)
+            await stack.__aexit__(None, None, None)
+
+    yield run
+
+
+async def test_a_lost_part_falls_back_to_one_pass(
+    service: Callable[..., Any], document: dict[str, Any]
+) -> None:
+    losing: list[LosingParts] = []
+
+    def wrap(blobs: BlobStore) -> LosingParts:
+        losing.append(LosingParts(blobs))
+        return losing[0]
+
+    ran = await service(document, wrap)
+    row = ran.row
+    assert losing[0].lost, "no part was stored"
+    assert row.state is JobState.COMPLETED, row.error
+    split = row.metadata["split"]
+    assert split["parts"] == 3 and "parts_run" not in split  # it split, then rendered whole
+    assert row.attempts == 1  # the fall back gave its attempt back
+    assert ran.frames == 600
+    assert {p.id[-1]: p.state for p in ran.parts}["j"] is JobState.FAILED
+
+
+@pytest.mark.parametrize(
+    ("change", "env"),
+    [
+        ({}, {"SPLIT_RENDERS": "false"}),
+        ({}, {"SPLIT_MIN_SECONDS": "61"}),
+        ({"format": "webm"}, {}),
+        ({"renditions": [{"aspect_ratio": "16:9"}, {"aspect_ratio": "1:1"}]}, {}),
+    ],
+    ids=["off", "short", "webm", "renditions"],
+)
+async def test_what_is_not_split_renders_in_one_pass(
+    service: Callable[..., Any], document: dict[str, Any], change: dict[str, Any],
+    env: dict[str, str],
+) -> None:  # fmt: skip
+    output = {k: v for k, v in document["output"].items() if not change or k != "resolution"}
+    if "format" in change:
+        output.pop("preset", None)
+        output.pop("crf", None)
+    doc = {**document, "output": {**output, **change}}
+    ran = await service(doc, **env)
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    assert "split" not in ran.row.metadata
+    assert ran.parts == []
