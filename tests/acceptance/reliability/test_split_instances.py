@@ -10,6 +10,7 @@ which waits before it becomes the real FFmpeg: the fault is only the delay.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pytest
 from tests.support.compare import frame_count, frames, psnr
 from tests.support.fakes.faults import KNOBS, SHIM, get, metadata, post, settle, until, until_gone
 from tests.support.pg_server import PgServer
+from tests.support.redis_server import RedisServer
 from tests.support.s3_server import S3Bucket
 from tests.support.server import Server
 from tests.support.split_doc import long_document, pcm_md5, pts
@@ -248,3 +250,60 @@ async def test_an_instance_with_another_ffmpeg_takes_no_part(
     declined = [row.metadata.get("declined", []) for row in await parts(pair.stores)]
     assert any(other in names for names in declined), declined
     assert frame_count(await download(http, pair.a, job_id, tmp_path / "s.mp4")) == FRAMES
+
+
+async def test_a_redis_restart_mid_job_loses_no_part(
+    duo: Callable[..., Duo],
+    http: aiohttp.ClientSession,
+    media: tuple[Path, dict[str, Any]],
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
+    """Redis comes back empty while parts run on both instances: the queued rows are claimed
+    from the database and pushed again by the reconciler; the job completes, whole."""
+    pidfile = tmp_path / "shim.pids"
+    pair = duo(a=slow(pidfile, 3), b=slow(pidfile, 3))
+    job_id = await post(http, pair.a.url, media[1])
+
+    async def both() -> bool:
+        return len(await running_on(pair.stores, "a", "b")) == 2
+
+    await until(both, 30, "a part running on each instance")
+    await asyncio.to_thread(redis_server.restart, 1.0)
+    final = (await settle(http, pair.a.url, [job_id], 90))[job_id]
+    assert final["status"] == "completed", final
+    assert (await metadata(http, pair.a.url, job_id))["split"]["instances_used"] == 2
+    assert frame_count(await download(http, pair.a, job_id, tmp_path / "s.mp4")) == FRAMES
+
+
+async def test_a_postgres_restart_mid_fan_in_completes_once(
+    duo: Callable[..., Duo],
+    http: aiohttp.ClientSession,
+    media: tuple[Path, dict[str, Any]],
+    pg_server: PgServer,
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL restarts while parts finish: their fenced completions wait the outage out,
+    the join is released once, and no part is rendered twice."""
+    if not pg_server.controllable:
+        pytest.skip("restarts PostgreSQL: needs the throwaway server")
+    pidfile = tmp_path / "shim.pids"
+    long_lease = {"LEASE_SECONDS": "15", **slow(pidfile, 2)}
+    pair = duo(a=long_lease, b=long_lease)
+    job_id = await post(http, pair.a.url, media[1])
+
+    async def both() -> bool:
+        return len(await running_on(pair.stores, "a", "b")) == 2
+
+    await until(both, 30, "a part running on each instance")
+    await asyncio.to_thread(pg_server.stop)
+    try:
+        await asyncio.sleep(2.5)  # the parts end meanwhile: their completions wait
+    finally:
+        await asyncio.to_thread(pg_server.start)
+    final = (await settle(http, pair.a.url, [job_id], 90))[job_id]
+    assert final["status"] == "completed", final
+    split = (await metadata(http, pair.a.url, job_id))["split"]
+    assert all(p["attempts"] == 1 for p in split["parts_run"]), split["parts_run"]
+    joins = [row for row in await parts(pair.stores) if row.id.endswith("_j")]
+    assert len(joins) == 1 and joins[0].state is JobState.COMPLETED

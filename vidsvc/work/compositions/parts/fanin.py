@@ -25,10 +25,10 @@ SWEEP_LIMIT = 500  #: completed parts looked at per reaper pass (newest first)
 async def release(order: Order, deps: Deps) -> bool:
     """Insert the join row if every part of `order`'s split is done; whether this call did."""
     jobs = deps.stores.jobs
-    rows = [await jobs.get(row) for row in order.siblings]
+    rows = [await retrying(lambda: jobs.get(row)) for row in order.siblings]  # noqa: B023
     if not all(row is not None and row.state is JobState.COMPLETED for row in rows):
         return False
-    parent = await jobs.get(order.parent)
+    parent = await retrying(lambda: jobs.get(order.parent))
     if parent is None or parent.state is not JobState.PROCESSING:
         return False
     try:

@@ -39,7 +39,8 @@ from vidsvc.work.compositions.split import join
 
 async def done_parts(order: Order, deps: Deps) -> list[Job]:
     """The split's rows, each completed with its file recorded; ProcessingFailed otherwise."""
-    rows = [await deps.stores.jobs.get(row) for row in order.siblings]
+    jobs = deps.stores.jobs
+    rows = [await retrying(lambda: jobs.get(row)) for row in order.siblings]  # noqa: B023
     for row_id, row in zip(order.siblings, rows, strict=True):
         if row is None or row.state is not JobState.COMPLETED or not row.output_key:
             raise ProcessingFailed(f"part {row_id} has no recorded output")

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 from vidsvc.errors import ProcessingFailed, StorageError
 from vidsvc.jobs import BANDS, Job, JobState, Progress, Stage
-from vidsvc.runner.lifecycle import Deps, publish
+from vidsvc.runner.lifecycle import Deps, publish, retrying
 from vidsvc.work.compositions.parts.orders import Order
 
 
@@ -61,7 +61,8 @@ async def beat(order: Order, deps: Deps) -> None:
 async def keeping(order: Order, deps: Deps) -> AsyncIterator[None]:
     """Keep the parent's lease and progress while the block runs; the block is cancelled
     and ParentGone raised when the parent stops waiting."""
-    await beat(order, deps)  # at once: the parent may have been gone before the claim
+    # at once: the parent may have been gone before the claim (a storage blip is ridden out)
+    await retrying(lambda: beat(order, deps))
     body = asyncio.current_task()
     assert body is not None
     gone: list[ParentGone] = []

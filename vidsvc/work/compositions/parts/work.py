@@ -46,7 +46,7 @@ TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".jpg": "image/jpeg"}
 
 async def parent_of(order: Order, deps: Deps) -> spec.Composition:
     """The composition of a parent still waiting for this order; ParentGone otherwise."""
-    parent = await deps.stores.jobs.get(order.parent)
+    parent = await retrying(lambda: deps.stores.jobs.get(order.parent))
     if parent is None or parent.state is not JobState.PROCESSING:
         raise ParentGone(f"composition {order.parent} has ended")
     if parent.token != order.parent_token:
