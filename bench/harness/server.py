@@ -98,8 +98,10 @@ class Server:
         media_dir: Path,
         concurrency: int,
         extra_env: Mapping[str, str] | None = None,
+        cores: str | None = None,
     ) -> None:
         self.root = root
+        self.cores = cores  #: `taskset -c` this list (its FFmpeg children inherit it)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = root / "server.log"
@@ -141,8 +143,9 @@ class Server:
             shutil.rmtree(self.root / sub, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
+            pin = ["taskset", "-c", self.cores] if self.cores else []  # taskset execs: same pid
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "vidsvc", "serve"],
+                [*pin, sys.executable, "-m", "vidsvc", "serve"],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -7,6 +7,7 @@ from bench.harness.measure import Measure
 from bench.measures import (
     concurrency,
     estimator,
+    instances,
     loop_lag,
     memory,
     moviepy,
@@ -38,4 +39,5 @@ MEASURES: tuple[Measure, ...] = (
     previews.MEASURE,
     renditions.MEASURE,
     split.MEASURE,
+    instances.MEASURE,
 )

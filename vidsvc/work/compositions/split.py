@@ -38,6 +38,8 @@ from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
 
 THUMB_OUT = "thumb{index}.jpg"
+SOUND_ONLY = -1  #: prepare_split's `only` for the sound part
+PLAN_ONLY = -2  #: prepare_split's `only` for the plan alone (no command compiled)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,8 +48,9 @@ class SplitJob:
     part's command in the same workspace files."""
 
     split: parts.Split
-    video: tuple[graph.Command, ...]  #: one per part, in order
-    sound: tuple[str, ...]  #: the whole mix to splice.AUDIO_OUT
+    video: tuple[graph.Command, ...]  #: one per part compiled (`built`), in order
+    built: tuple[int, ...]  #: the parts compiled: every one, or the one asked for
+    sound: tuple[str, ...]  #: the whole mix to splice.AUDIO_OUT (() when not compiled)
     encoding: graph.Encoding
     thumbnail: int  #: the part whose thumbnail is the output's (THUMB_OUT)
     split_size: tuple[int, int]  #: the output frame's
@@ -62,9 +65,12 @@ async def prepare_split(
     max_parts: int,
     threads: int = 0,
     plan: Planned | None = None,
+    only: int | None = None,
 ) -> SplitJob:
     """Stage, probe and compile `comp` as parts of about `chunk_ms` (at most `max_parts`);
-    `plan`: its inputs already staged and probed in `work`."""
+    `plan`: its inputs already staged and probed in `work`. `only`: compile that video part
+    alone (SOUND_ONLY: the sound alone; PLAN_ONLY: nothing), as an instance rendering one
+    part does, or the composition that plans them."""
     if comp.output.format != "mp4" or comp.output.renditions or comp.output.range:
         raise ValueError("a split render is one mp4 of the whole timeline")
     plan = plan or await planned(comp, settings, work, Reporter(None))
@@ -75,9 +81,13 @@ async def prepare_split(
     shown = thumbnail_frame(comp.output, mixed.timeline.duration_ms)
     # the mix from a graph in one FFmpeg: mixed.graph may be made by parts, whose sound comes
     # from a pass the split does not run (graph/parts.py)
-    whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
+    whole = None
+    if only is None or only == SOUND_ONLY:
+        whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
     video = []
     for part in split.parts:
+        if only is not None and part.index != only:
+            continue
         shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
         built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
                             part_clips=settings.render_part_clips, sound=False)  # fmt: skip
@@ -86,7 +96,8 @@ async def prepare_split(
     return SplitJob(
         split=split,
         video=tuple(video),
-        sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT),
+        built=tuple(p.index for p in split.parts if only is None or p.index == only),
+        sound=() if whole is None else parts.sound_argv(whole, enc, splice.AUDIO_OUT),
         encoding=enc,
         thumbnail=split.holding(shown).index,
         split_size=comp.output.size,

@@ -11,19 +11,20 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from vidsvc import spec
 from vidsvc.errors import StorageError
-from vidsvc.jobs import Job, JobState, Progress, Stage
+from vidsvc.jobs import Job, JobState, Progress, Stage, utcnow
 from vidsvc.media.threads import threads_for_job
 from vidsvc.runner.leases import announce
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
 from vidsvc.work.compositions.parts.facts import instance_facts
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, ids
 from vidsvc.work.compositions.prepared import Prepared
-from vidsvc.work.compositions.split import prepare_split
+from vidsvc.work.compositions.split import PLAN_ONLY, prepare_split
 
 log = logging.getLogger(__name__)
 NOTE = "split"  #: the parent's metadata key: its split's plan, token and rows
@@ -71,7 +72,7 @@ async def split_off(
     )
     threads = threads_for_job(settings, deps.load)
     made = await prepare_split(comp, settings, work, chunk_ms=chunk_ms, max_parts=max_parts,
-                               threads=threads, plan=prepared.planned)  # fmt: skip
+                               threads=threads, plan=prepared.planned, only=PLAN_ONLY)  # fmt: skip
     if len(made.split.parts) < 2:
         return None
     facts = await instance_facts(settings)
@@ -83,7 +84,8 @@ async def split_off(
         siblings=rows, cache_key=cache_key,
     )  # fmt: skip
     note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
-            "instances": live, "attempt": job.attempts, "instance": deps.instance_id}  # fmt: skip
+            "instances": live, "attempt": job.attempts, "instance": deps.instance_id,
+            "prepare_seconds": _since(job.started_at)}  # fmt: skip
     # recorded first: whatever happens next, a later attempt knows this one split (C5)
     inputs = {url: info.summary() for url, info in prepared.inputs.items()}
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, "inputs": inputs}))
@@ -104,6 +106,10 @@ async def split_off(
     await publish(deps, await deps.stores.jobs.record_progress(job.id, job.token, progress))
     log.info(message, extra={"job_id": job.id})
     return await deps.stores.jobs.get(job.id)
+
+
+def _since(moment: datetime | None) -> float:
+    return round((utcnow() - moment).total_seconds(), 3) if moment else 0.0
 
 
 async def hold(job: Job, deps: Deps) -> bool:

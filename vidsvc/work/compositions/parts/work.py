@@ -38,7 +38,7 @@ from vidsvc.work.compositions.parts import fanin
 from vidsvc.work.compositions.parts.facts import differences, instance_facts
 from vidsvc.work.compositions.parts.keeper import ParentGone, keeping
 from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key
-from vidsvc.work.compositions.split import THUMB_OUT, SplitJob, prepare_split
+from vidsvc.work.compositions.split import SOUND_ONLY, THUMB_OUT, SplitJob, prepare_split
 
 DECLINE_PAUSE_S = 1.0  #: before a declined row goes back: another instance may take it first
 TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".jpg": "image/jpeg"}
@@ -69,7 +69,9 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
             chunk_ms=order.chunk_ms,
             max_parts=order.max_parts,
             threads=threads_for_job(settings, deps.load),
+            only=order.index if order.role == VIDEO else SOUND_ONLY,  # its own graph alone
         )
+
         if made.split.digest(ours) != order.plan:
             raise ProcessingFailed("this instance plans the split differently from the parent")
         runs, names = await _run(order, made, deps, work, report)
@@ -115,7 +117,8 @@ async def _run(
         report(Stage.ENCODING, 0.0, "mixing the sound")
         run = await run_ffmpeg(made.sound, settings=settings, cwd=work, load=deps.load)
         return [run], [splice.AUDIO_OUT]
-    command, part = made.video[order.index], made.split.parts[order.index]
+    command = made.video[made.built.index(order.index)]
+    part = made.split.parts[order.index]
     write_files(work, command.files)
     link_files(work, command.links)
     total_ms = part.frames * 1000 / made.split.fps
