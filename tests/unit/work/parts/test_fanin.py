@@ -17,8 +17,8 @@ from vidsvc.work.compositions.parts import fanin
 from vidsvc.work.compositions.parts.keeper import done_fraction
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, ids
 
-SPLIT = Split(fps=10, frames=600, gop=20,
-              parts=(Part(index=0, first=0, end=200), Part(index=1, first=200, end=600)))  # fmt: skip
+PARTS = (Part(index=0, first=0, end=200), Part(index=1, first=200, end=600))
+SPLIT = Split(fps=10, frames=600, gop=20, parts=PARTS)
 
 
 async def split_parent(stores: Stores) -> tuple[Job, Order, tuple[str, ...]]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import math
 import time
 from pathlib import Path
 
 from vidsvc import spec
+from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed, StorageError
 from vidsvc.graph import splice
 from vidsvc.graph import split as parts
@@ -40,6 +42,7 @@ from vidsvc.work.compositions.parts.keeper import ParentGone, keeping
 from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key
 from vidsvc.work.compositions.split import SOUND_ONLY, THUMB_OUT, SplitJob, prepare_split
 
+MIN_PART_TIMEOUT_S = 60.0  #: the least a part's FFmpeg is given (or JOB_TIMEOUT, if less)
 DECLINE_PAUSE_S = 1.0  #: before a declined row goes back: another instance may take it first
 TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".jpg": "image/jpeg"}
 
@@ -112,7 +115,7 @@ async def _run(
     order: Order, made: SplitJob, deps: Deps, work: Path, report: Reporter
 ) -> tuple[list[FFmpegRun], list[str]]:
     """The part's FFmpeg runs and the files they wrote (its main file first)."""
-    settings = deps.settings
+    settings = timed(deps.settings, order)
     if order.role != VIDEO:
         report(Stage.ENCODING, 0.0, "mixing the sound")
         run = await run_ffmpeg(made.sound, settings=settings, cwd=work, load=deps.load)
@@ -133,6 +136,16 @@ async def _run(
     if made.thumbnail == part.index:
         names.append(THUMB_OUT.format(index=part.index))
     return runs, names
+
+
+def timed(settings: Settings, order: Order) -> Settings:
+    """A part's FFmpeg gets JOB_TIMEOUT times its share of the frames (the sound: the whole
+    mix, its share 1), never under MIN_PART_TIMEOUT_S: a short part's fixed work is not its
+    share's."""
+    split = order.plan_split
+    share = split.parts[order.index].frames / split.frames if order.role == VIDEO else 1.0
+    limit = max(settings.job_timeout * share, min(settings.job_timeout, MIN_PART_TIMEOUT_S))
+    return dataclasses.replace(settings, job_timeout=limit)
 
 
 async def decline(job: Job, deps: Deps, differing: list[str]) -> Job | None:
