@@ -56,6 +56,7 @@ class Ran:
     row: Job
     parts: list[Job]
     frames: int  #: of the stored output
+    part_files: list[str]  #: the parts' files left in the blob store
 
 
 @pytest.fixture
@@ -88,7 +89,9 @@ async def service(
                     await asyncio.sleep(0.1)
             path = stores.blobs.local_path(row.output_key or "")
             frames = frame_count(path) if path and path.suffix == ".mp4" else 0
-            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames)
+            blobs = Path(settings.data_dir) / "blobs"
+            left = sorted(str(p) for p in blobs.rglob("*") if p.is_file() and "parts" in p.parts)
+            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames, left)
         finally:
             await runner.pool.stop(5)
             await stack.__aexit__(None, None, None)
@@ -114,6 +117,16 @@ async def test_a_lost_part_falls_back_to_one_pass(
     assert row.attempts == 1  # the fall back gave its attempt back
     assert ran.frames == 600
     assert {p.id[-1]: p.state for p in ran.parts}["j"] is JobState.FAILED
+    assert ran.part_files == [], "the given-up split's files were left behind"
+
+
+async def test_a_composition_at_the_duration_cap_splits(
+    service: Callable[..., Any], document: dict[str, Any]
+) -> None:
+    ran = await service(document, MAX_DURATION_SECONDS="60")  # it is 60 s long
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    assert len(ran.row.metadata["split"]["parts_run"]) == 4 and ran.frames == 600
+    assert ran.part_files == []  # deleted after the join
 
 
 @pytest.mark.parametrize(

@@ -119,13 +119,17 @@ async def hold(job: Job, deps: Deps) -> bool:
 
 async def forget(job: Job, deps: Deps) -> None:
     """An earlier attempt's split, given up: its rows cancelled (one rendering elsewhere
-    stops at its next heartbeat; its output is never joined)."""
+    stops at its next heartbeat; its output is never joined) and the files the finished ones
+    recorded deleted (best effort: a leftover costs space, not safety)."""
     note = split_note(job)
     for row in note["rows"] if note else ():
         try:
-            await deps.stores.jobs.cancel(row)
+            ended = await deps.stores.jobs.cancel(row)
             await deps.stores.backlog.discard(row)
-        except StorageError:  # a row left running notices its parent is gone (keeper.py)
+            for key in (ended.output_key, ended.thumbnail_key) if ended else ():
+                if key:
+                    await deps.stores.blobs.delete(key)
+        except (StorageError, OSError):  # a row left running notices its parent is gone
             log.warning("could not cancel a part", extra={"job_id": row})
 
 
