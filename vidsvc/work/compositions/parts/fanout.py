@@ -22,7 +22,7 @@ from vidsvc.media.threads import threads_for_job
 from vidsvc.runner.leases import announce
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
 from vidsvc.work.compositions.parts.facts import instance_facts
-from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, ids
+from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, drop, ids
 from vidsvc.work.compositions.prepared import Prepared
 from vidsvc.work.compositions.split import PLAN_ONLY, prepare_split
 
@@ -126,11 +126,11 @@ async def forget(job: Job, deps: Deps) -> None:
         try:
             ended = await deps.stores.jobs.cancel(row)
             await deps.stores.backlog.discard(row)
-            for key in (ended.output_key, ended.thumbnail_key) if ended else ():
-                if key:
-                    await deps.stores.blobs.delete(key)
-        except (StorageError, OSError):  # a row left running notices its parent is gone
+        except StorageError:  # a row left running notices its parent is gone (keeper.py)
             log.warning("could not cancel a part", extra={"job_id": row})
+            continue
+        if ended is not None:
+            await drop(deps, (ended.output_key, ended.thumbnail_key))
 
 
 async def end(job: Job, deps: Deps, state: JobState) -> Job | None:

@@ -8,7 +8,6 @@ completed by its own fenced write. A join that fails falls the parent back to on
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import Mapping
@@ -16,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from vidsvc import spec
-from vidsvc.errors import ProcessingFailed, StorageError
+from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
 from vidsvc.graph import split as parts
+from vidsvc.graph.compile import Encoding
 from vidsvc.jobs import Job, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, ffmpeg_version
 from vidsvc.media.probe import probe
@@ -32,7 +32,7 @@ from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.outcome import CompositionOutcome
 from vidsvc.work.compositions.parts.fanout import NOTE
 from vidsvc.work.compositions.parts.keeper import keeping
-from vidsvc.work.compositions.parts.orders import Order
+from vidsvc.work.compositions.parts.orders import Order, drop
 from vidsvc.work.compositions.parts.work import parent_of
 from vidsvc.work.compositions.split import join
 
@@ -57,11 +57,7 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     async with keeping(order, deps), workspace(settings, job.id) as work:
         report(Stage.ENCODING, 0.0, "fetching the parts")
         enc = encoding(comp, settings, order.duration_ms, 0)
-        names = [*(parts.PART_OUT.format(index=p.index) for p in split.parts), splice.AUDIO_OUT]
-        shown = next(row.thumbnail_key for row in rows if row.thumbnail_key)
-        files = zip((row.output_key for row in rows), names, strict=True)
-        for key, name in (*files, (shown, enc.thumb_out)):
-            await _fetch(key, work / name, deps)
+        await _fetch_parts(rows, split, enc, work, deps)
         report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
         runs = await join(split, enc, settings, work)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
@@ -92,14 +88,23 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     await publish(deps, final)
     if final is not None:
         await record_job_metrics(deps.stores, final, runs, timings={"joining": joined})
-    await drop_files(rows, deps)
+    await drop(deps, (key for row in rows for key in (row.output_key, row.thumbnail_key)))
     if final is None:  # the parent moved on meanwhile (cancelled, requeued): ours is nobody's
-        for key in (keys.video, keys.thumbnail):
-            with contextlib.suppress(StorageError, OSError):
-                await deps.stores.blobs.delete(key)
+        await drop(deps, (keys.video, keys.thumbnail))
     state = JobState.COMPLETED if final is not None else JobState.CANCELLED
     note = {"instance": deps.instance_id, "seconds": joined, **Usage.of(runs).to_dict()}
     return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
+
+
+async def _fetch_parts(
+    rows: list[Job], split: parts.Split, enc: Encoding, work: Path, deps: Deps
+) -> None:
+    """Every part's recorded file and the recorded thumbnail, under the join's names."""
+    names = [*(parts.PART_OUT.format(index=p.index) for p in split.parts), splice.AUDIO_OUT]
+    shown = next(row.thumbnail_key for row in rows if row.thumbnail_key)
+    files = zip((row.output_key for row in rows), names, strict=True)
+    for key, name in (*files, (shown, enc.thumb_out)):
+        await _fetch(key, work / name, deps)
 
 
 async def _fetch(key: str | None, dest: Path, deps: Deps) -> None:
@@ -149,6 +154,12 @@ async def _outcome(
         inputs=parent.metadata.get("inputs") or {},
         outputs=outputs.recorded(comp.output, (keys,), number(output.get("duration"))),
     )
+    note = _history(parent, rows, joined)
+    return {**outcome.to_dict(), NOTE: note}
+
+
+def _history(parent: Job, rows: list[Job], joined: float) -> dict[str, Any]:
+    """The parent's `split` note, with where each part ran, how long, on which attempt."""
     note = dict(parent.metadata.get(NOTE) or {})
     note["parts_run"] = [
         {
@@ -161,13 +172,4 @@ async def _outcome(
     ]
     note["instances_used"] = len({row.metadata.get("instance") for row in rows})
     note["join_seconds"] = joined
-    return {**outcome.to_dict(), NOTE: note}
-
-
-async def drop_files(rows: list[Job], deps: Deps) -> None:
-    """The parts' files, no longer needed (best effort: a leftover costs space, not safety)."""
-    for row in rows:
-        for key in (row.output_key, row.thumbnail_key):
-            if key:
-                with contextlib.suppress(StorageError, OSError):
-                    await deps.stores.blobs.delete(key)
+    return note

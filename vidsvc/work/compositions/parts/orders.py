@@ -3,14 +3,17 @@ their blobs' keys. A leaf of the package: the rows are the only channel between 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vidsvc.errors import StorageError
 from vidsvc.graph import split as parts
 from vidsvc.jobs import Job, JobKind
+from vidsvc.runner.lifecycle import Deps
 
 VIDEO, SOUND, JOIN = "video", "sound", "join"
 #: a part's id: part_ + its parent's hex + the parent's attempt + its name (v0…, s, j)
@@ -75,6 +78,14 @@ def as_job(job_id: str, order: Order, parent: Job) -> Job:
         max_attempts=parent.max_attempts,
     )
     return dataclasses.replace(job, created_at=parent.created_at)
+
+
+async def drop(deps: Deps, keys: Iterable[str | None]) -> None:
+    """Delete these blobs, best effort: a leftover costs space, not safety."""
+    for key in keys:
+        if key:
+            with contextlib.suppress(StorageError, OSError):
+                await deps.stores.blobs.delete(key)
 
 
 def blob_key(order: Order, name: str, token: str) -> str:

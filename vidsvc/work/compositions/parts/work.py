@@ -39,7 +39,7 @@ from vidsvc.work.compositions import passes
 from vidsvc.work.compositions.parts import fanin
 from vidsvc.work.compositions.parts.facts import differences, instance_facts
 from vidsvc.work.compositions.parts.keeper import ParentGone, keeping
-from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key
+from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key, drop
 from vidsvc.work.compositions.split import SOUND_ONLY, THUMB_OUT, SplitJob, prepare_split
 
 MIN_PART_TIMEOUT_S = 60.0  #: the least a part's FFmpeg is given (or JOB_TIMEOUT, if less)
@@ -74,17 +74,10 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
             threads=threads_for_job(settings, deps.load),
             only=order.index if order.role == VIDEO else SOUND_ONLY,  # its own graph alone
         )
-
         if made.split.digest(ours) != order.plan:
             raise ProcessingFailed("this instance plans the split differently from the parent")
         runs, names = await _run(order, made, deps, work, report)
-        keys = {name: blob_key(order, name, job.token) for name in names}
-        for name, key in keys.items():
-            kind = TYPES[Path(name).suffix]
-            put = functools.partial(
-                deps.stores.blobs.put_file, key, work / name, content_type=kind
-            )
-            await retrying(put)
+        keys = await _store(job, order, names, work, deps)
     thumbnail = next((k for n, k in keys.items() if n.endswith(".jpg")), None)
     note = {
         "instance": deps.instance_id,
@@ -103,12 +96,23 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
         )
     )
     if done is None:  # fenced out: the row went to another claim; these files are nobody's
-        for key in keys.values():
-            with contextlib.suppress(StorageError, OSError):
-                await deps.stores.blobs.delete(key)
+        await drop(deps, keys.values())
         return None
     await fanin.release(order, deps)
     return done
+
+
+async def _store(
+    job: Job, order: Order, names: list[str], work: Path, deps: Deps
+) -> dict[str, str]:
+    """The part's files stored under keys holding this claim's lease token; name -> key."""
+    keys = {name: blob_key(order, name, job.token) for name in names}
+    for name, key in keys.items():
+        kind = TYPES[Path(name).suffix]
+        await retrying(
+            functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
+        )
+    return keys
 
 
 async def _run(
