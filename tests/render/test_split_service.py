@@ -57,6 +57,7 @@ class Ran:
     parts: list[Job]
     frames: int  #: of the stored output
     part_files: list[str]  #: the parts' files left in the blob store
+    ended: dict[str, float]  #: vidsvc_split_renders_total by outcome
 
 
 @pytest.fixture
@@ -91,7 +92,15 @@ async def service(
             frames = frame_count(path) if path and path.suffix == ".mp4" else 0
             blobs = Path(settings.data_dir) / "blobs"
             left = sorted(str(p) for p in blobs.rglob("*") if p.is_file() and "parts" in p.parts)
-            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames, left)
+            registry = {r for r in runner.registries()}
+            ended = {
+                outcome: sum(
+                    r.get_sample_value("vidsvc_split_renders_total", {"outcome": outcome}) or 0
+                    for r in registry
+                )
+                for outcome in ("joined", "fallback")
+            }
+            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames, left, ended)
         finally:
             await runner.pool.stop(5)
             await stack.__aexit__(None, None, None)
@@ -118,6 +127,7 @@ async def test_a_lost_part_falls_back_to_one_pass(
     assert ran.frames == 600
     assert {p.id[-1]: p.state for p in ran.parts}["j"] is JobState.FAILED
     assert ran.part_files == [], "the given-up split's files were left behind"
+    assert ran.ended == {"joined": 0, "fallback": 1}
 
 
 async def test_a_composition_at_the_duration_cap_splits(
@@ -127,6 +137,7 @@ async def test_a_composition_at_the_duration_cap_splits(
     assert ran.row.state is JobState.COMPLETED, ran.row.error
     assert len(ran.row.metadata["split"]["parts_run"]) == 4 and ran.frames == 600
     assert ran.part_files == []  # deleted after the join
+    assert ran.ended == {"joined": 1, "fallback": 0}
 
 
 @pytest.mark.parametrize(

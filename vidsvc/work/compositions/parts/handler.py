@@ -19,6 +19,7 @@ from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions.parts import fanin, fanout, work
 from vidsvc.work.compositions.parts.join import run_join
 from vidsvc.work.compositions.parts.keeper import ParentGone
+from vidsvc.work.compositions.parts.metrics import SplitMetrics
 from vidsvc.work.compositions.parts.orders import ID, JOIN, Order
 
 
@@ -27,7 +28,10 @@ class Parts:
         pattern=re.compile(ID.pattern),
         not_found=lambda job_id: CompositionNotFound(f"part {job_id[:80]!r} does not exist"),
     )
-    registry = None  #: counted by the runner's metrics, by kind
+
+    def __init__(self) -> None:
+        self.metrics = SplitMetrics()
+        self.registry = self.metrics.registry  #: rendered by GET /metrics
 
     async def estimate(self, job: Job, queue: Queue) -> float | None:
         return None
@@ -46,14 +50,17 @@ class Parts:
             return await terminal(lambda: jobs.finish(job.id, job.token, JobState.CANCELLED))
 
     async def finished(self, job: Job, deps: Deps) -> None:
-        """A failed part or join: its parent, if still waiting on this split, renders in one
-        pass instead."""
+        """What /metrics learns; a failed part or join: its parent, if still waiting on this
+        split, renders in one pass instead."""
+        order = Order.of(job.payload)
+        joined = job.metadata.get("instances_used") if order.role == JOIN else None
+        self.metrics.observe(job, joined if isinstance(joined, int) else None)
         if job.state is not JobState.FAILED:
             return
-        order = Order.of(job.payload)
         parent = await deps.stores.jobs.get(order.parent)
         if parent is not None and fanout.waiting(parent) and parent.token == order.parent_token:
             await fanout.end(parent, deps, JobState.QUEUED)
+            self.metrics.fell_back()
 
     async def sweep(self, deps: Deps) -> None:
         await fanin.sweep(deps)

@@ -93,6 +93,8 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
         await drop(deps, (keys.video, keys.thumbnail))
     state = JobState.COMPLETED if final is not None else JobState.CANCELLED
     note = {"instance": deps.instance_id, "seconds": joined, **Usage.of(runs).to_dict()}
+    if final is not None:
+        note["instances_used"] = metadata[NOTE]["instances_used"]
     return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
 
 
