@@ -138,6 +138,8 @@ async def test_a_composition_at_the_duration_cap_splits(
     assert len(ran.row.metadata["split"]["parts_run"]) == 4 and ran.frames == 600
     assert ran.part_files == []  # deleted after the join
     assert ran.ended == {"joined": 1, "fallback": 0}
+    # what one pass records of its preparation, a split records too
+    assert len(ran.row.metadata["inputs"]) == 11  # ten clips and the music, as probed
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,9 @@ async def _outcome(
         command=command,  # what made the bytes from the parts
         usage=usage,
         inputs=parent.metadata.get("inputs") or {},
+        sound=parent.metadata.get("sound"),
+        text=parent.metadata.get("text"),
+        captions=parent.metadata.get("captions"),
         outputs=outputs.recorded(comp.output, (keys,), number(output.get("duration"))),
     )
     note = _history(parent, rows, joined)
