@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from tests.support.jobs import make_job
 from tests.support.lifecycle import claimed, deps, memory_stores
 from vidsvc.graph.split import Part, Split
 from vidsvc.jobs import Job, JobKind, JobState
@@ -105,3 +106,16 @@ async def test_progress_counts_frames_done_across_the_parts() -> None:
     await stores.jobs.record_progress(rows[1], second.token, half)
     read = [await stores.jobs.get(row) for row in order.video_ids]
     assert abs(done_fraction(order, read) - (200 + 200) / 600) < 1e-9
+
+
+def test_an_eta_from_the_pace_since_the_hand_off() -> None:
+    from datetime import timedelta
+
+    from vidsvc.jobs import utcnow
+    from vidsvc.work.compositions.parts.keeper import eta
+
+    started = utcnow() - timedelta(seconds=12)
+    parent = make_job(started_at=started, metadata={"split": {"prepare_seconds": 2.0}})
+    assert eta(parent, 0.02) is None  # too early to say
+    assert abs((eta(parent, 0.25) or 0) - 30.0) < 1.0  # 10 s for a quarter: 30 s to go
+    assert eta(make_job(metadata={}), 0.5) is None

@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from vidsvc.errors import ProcessingFailed, StorageError
-from vidsvc.jobs import BANDS, Job, JobState, Progress, Stage
+from vidsvc.jobs import BANDS, Job, JobState, Progress, Stage, utcnow
 from vidsvc.runner.lifecycle import Deps, publish, retrying
 from vidsvc.work.compositions.parts.orders import Order
+
+ETA_FROM = 0.05  #: the share of the frames done before a split job reports an ETA
 
 
 class ParentGone(ProcessingFailed):
@@ -39,6 +41,16 @@ def done_fraction(order: Order, rows: Sequence[Job | None]) -> float:
     return min(done / split.frames, 1.0)
 
 
+def eta(parent: Job, fraction: float) -> float | None:
+    """Seconds until the parts are done, at the pace they went since the hand-off; None
+    before 5 % of the frames (an ETA is never invented from nothing)."""
+    note = parent.metadata.get("split") or {}
+    if fraction < ETA_FROM or parent.started_at is None or "prepare_seconds" not in note:
+        return None
+    went = (utcnow() - parent.started_at).total_seconds() - float(note["prepare_seconds"])
+    return round(max(went, 0.0) * (1 - fraction) / fraction, 1)
+
+
 async def beat(order: Order, deps: Deps) -> None:
     """One renewal and progress write; ParentGone when the parent refuses them."""
     jobs = deps.stores.jobs
@@ -52,7 +64,10 @@ async def beat(order: Order, deps: Deps) -> None:
     fraction = done_fraction(order, rows)
     message = f"encoding: {done} of {len(rows)} parts done ({fraction:.0%} of the frames)"
     progress = Progress(
-        stage=Stage.ENCODING, percentage=Stage.ENCODING.percentage(fraction), message=message
+        stage=Stage.ENCODING,
+        percentage=Stage.ENCODING.percentage(fraction),
+        message=message,
+        eta_seconds=eta(parent, fraction),
     )
     await publish(deps, await jobs.record_progress(order.parent, order.parent_token, progress))
 
