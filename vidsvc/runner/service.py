@@ -190,7 +190,11 @@ class Runner:
             raise ServiceUnavailable("the service is shutting down", details=retry)
 
     async def _room(self) -> None:
-        queued = await self.stores.jobs.count(JobState.QUEUED)
+        # a split render's parts are its own work, not jobs clients queued
+        jobs = self.stores.jobs
+        queued = await jobs.count(JobState.QUEUED) - await jobs.count(
+            JobState.QUEUED, kind=JobKind.PART
+        )
         if queued >= self.settings.max_queued_jobs:
             raise QueueFull(
                 f"{queued} jobs are waiting (MAX_QUEUED_JOBS={self.settings.max_queued_jobs})",
