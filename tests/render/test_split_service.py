@@ -1,10 +1,13 @@
 """A split render through the service in process (one instance, SPLIT_MIN_INSTANCES=1; the
 two-instance cases are tests/acceptance/reliability/test_split_instances.py): when it splits
 at all (SPLIT_RENDERS, its length, its shape, its attempt), and a part whose stored file is
-lost: the join fails, the composition falls back to one pass and still completes.
+lost (rendered again by the join) or whose upload fails (the composition falls back to one
+pass).
 
-The lost file is the one fault injected (a blob store that acknowledges a part's upload and
-keeps nothing); everything else is the real runner, SQLite, the disk store and FFmpeg.
+The one fault injected is a blob store that loses a part's file (it acknowledges the upload
+and keeps nothing: the join renders that part again) or fails its upload (the part fails: the
+composition renders in one pass); everything else is the real runner, SQLite, the disk store
+and FFmpeg.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 class LosingParts:
-    """A blob store that says it stored a part's file and kept nothing (a lost upload)."""
+    """A blob store that loses part 1's file: says it stored it and kept nothing (`lose`), or
+    fails the upload outright (`fail`: a disk full under the store)."""
 
-    def __init__(self, inner: BlobStore) -> None:
-        self.inner = inner
+    def __init__(self, inner: BlobStore, how: str) -> None:
+        self.inner, self.how = inner, how
         self.lost: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -47,6 +51,8 @@ class LosingParts:
     async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
         if key.startswith("parts/") and key.endswith("part1.mp4"):
             self.lost.append(key)
+            if self.how == "fail":
+                raise OSError(28, "No space left on device")
             return
         await self.inner.put_file(key, path, content_type=content_type)
 
@@ -108,24 +114,41 @@ async def service(
     yield run
 
 
-async def test_a_lost_part_falls_back_to_one_pass(
+def losing(how: str, made: list[LosingParts]) -> Callable[[BlobStore], LosingParts]:
+    def wrap(blobs: BlobStore) -> LosingParts:
+        made.append(LosingParts(blobs, how))
+        return made[0]
+
+    return wrap
+
+
+async def test_a_part_whose_file_is_lost_is_rendered_again_by_the_join(
     service: Callable[..., Any], document: dict[str, Any]
 ) -> None:
-    losing: list[LosingParts] = []
+    made: list[LosingParts] = []
+    ran = await service(document, losing("lose", made))
+    assert made[0].lost, "no part was stored"
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    assert len(ran.row.metadata["split"]["parts_run"]) == 4 and ran.frames == 600
+    join = next(p for p in ran.parts if p.id.endswith("_j"))
+    assert join.state is JobState.COMPLETED and join.metadata["rendered_again"] == [1]
+    assert ran.ended == {"joined": 1, "fallback": 0}
+    assert ran.part_files == []
 
-    def wrap(blobs: BlobStore) -> LosingParts:
-        losing.append(LosingParts(blobs))
-        return losing[0]
 
-    ran = await service(document, wrap)
+async def test_a_part_that_fails_falls_back_to_one_pass(
+    service: Callable[..., Any], document: dict[str, Any]
+) -> None:
+    made: list[LosingParts] = []
+    ran = await service(document, losing("fail", made))
     row = ran.row
-    assert losing[0].lost, "no part was stored"
+    assert made[0].lost, "no part was stored"
     assert row.state is JobState.COMPLETED, row.error
     split = row.metadata["split"]
     assert split["parts"] == 3 and "parts_run" not in split  # it split, then rendered whole
     assert row.attempts == 1  # the fall back gave its attempt back
     assert ran.frames == 600
-    assert {p.id[-1]: p.state for p in ran.parts}["j"] is JobState.FAILED
+    assert {p.id[-2:]: p.state for p in ran.parts}["v1"] is JobState.FAILED
     assert ran.part_files == [], "the given-up split's files were left behind"
     assert ran.ended == {"joined": 0, "fallback": 1}
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.progress import FFmpegProgress
-from vidsvc.media.spliceable import read_packets
+from vidsvc.media.spliceable import VideoPackets, read_packets
 from vidsvc.media.workspace import write_files
 from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions import passes, sound
@@ -153,18 +155,42 @@ def _quiet(_: FFmpegProgress) -> None:
     """Parts report no progress yet (a split job's progress is issue 27's)."""
 
 
+class BadParts(ProcessingFailed):
+    """Parts that cannot be joined as they are: missing, unreadable, short of frames, or with
+    other parameter sets than the rest. `parts`: their indices (SOUND_ONLY: the sound)."""
+
+    def __init__(self, message: str, bad: Iterable[int]) -> None:
+        super().__init__(message)
+        self.parts = tuple(sorted(set(bad)))
+
+
+async def _readable(split: parts.Split, names: Mapping[str, str], settings: Settings,
+                    work: Path) -> list[VideoPackets]:  # fmt: skip
+    """Each part's packets; BadParts for those that are unreadable or not what the plan says."""
+    read = await asyncio.gather(
+        *(read_packets(work / n, settings) for n in names.values()), return_exceptions=True
+    )
+    bad = [p.index for p, got in zip(split.parts, read, strict=True)
+           if isinstance(got, BaseException) or len(got.dts) != p.frames]  # fmt: skip
+    if bad:
+        raise BadParts(f"parts {bad} are missing, unreadable or short of frames", bad)
+    ok = [got for got in read if isinstance(got, VideoPackets)]
+    usual = Counter(p.extradata_sha256 for p in ok).most_common(1)[0][0]
+    if odd := [i for i, p in enumerate(ok) if p.extradata_sha256 != usual]:
+        raise BadParts(f"parts {odd} have other parameter sets: they cannot be joined", odd)
+    return ok
+
+
 async def join(
     split: parts.Split, enc: graph.Encoding, settings: Settings, work: Path
 ) -> list[FFmpegRun]:
     """The parts and the sound in `work` joined without re-encoding into the output
-    (`enc.video_out`), checked: ProcessingFailed names what does not join."""
+    (`enc.video_out`), checked: BadParts names the parts that do not join, ProcessingFailed
+    what else went wrong."""
     pieces, names = parts.as_pieces(split)
-    read = await asyncio.gather(*(read_packets(work / n, settings) for n in names.values()))
-    if len({p.extradata_sha256 for p in read}) != 1:
-        raise ProcessingFailed("the parts' parameter sets differ: they cannot be joined")
-    for part, got in zip(split.parts, read, strict=True):
-        if len(got.dts) != part.frames:
-            raise ProcessingFailed(f"part {part.index} has {len(got.dts)} of {part.frames} frames")
+    if not (work / splice.AUDIO_OUT).is_file():
+        raise BadParts("the sound part is missing", (SOUND_ONLY,))
+    read = await _readable(split, names, settings, work)
     packets = {
         name: splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
         for name, p in zip(names.values(), read, strict=True)

@@ -138,16 +138,18 @@ async def forget(job: Job, deps: Deps) -> None:
 
 
 async def end(job: Job, deps: Deps, state: JobState) -> Job | None:
-    """End a waiting parent: its parts cancelled, then it is `state` (CANCELLED: the client
-    asked; QUEUED: back to the queue, to render in one pass). Fenced by its lease token."""
-    await forget(job, deps)
+    """End a waiting parent: it is `state` (CANCELLED: the client asked; QUEUED: back to the
+    queue, to render in one pass), fenced by its lease token; then its parts are cancelled.
+    In that order: a part that completes meanwhile either sees its parent gone (and deletes its
+    own file: work.py) or is completed when `forget` reaches it (which deletes it)."""
     jobs = deps.stores.jobs
     if state is JobState.QUEUED:
         final = await terminal(lambda: jobs.requeue(job.id, job.token))
-        if final is not None:
-            with contextlib.suppress(StorageError):
-                await deps.stores.backlog.push(final.id, first=True)
     else:
         final = await terminal(lambda: jobs.finish(job.id, job.token, state))
+    await forget(job, deps)
+    if final is not None and state is JobState.QUEUED:
+        with contextlib.suppress(StorageError):
+            await deps.stores.backlog.push(final.id, first=True)
     await publish(deps, final)
     return final

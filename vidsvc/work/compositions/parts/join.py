@@ -2,13 +2,15 @@
 its row recorded it (never a key a zombie may have written since), joined by packet index with
 the sound muxed in (work/compositions/split.py `join`, which checks the frame count, the one
 set of parameter sets and the timestamps), stored at the parent's keys and the parent
-completed by its own fenced write. A join that fails falls the parent back to one pass
-(handler.py); the parts' files are deleted either way once the parent has ended.
+completed by its own fenced write. Parts that do not join (missing, unreadable, short, other
+parameter sets) are rendered again here, once; a join that fails again falls the parent back
+to one pass (handler.py). The parts' files are deleted either way once the parent has ended.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +24,7 @@ from vidsvc.graph.compile import Encoding
 from vidsvc.jobs import Job, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, ffmpeg_version
 from vidsvc.media.probe import probe
+from vidsvc.media.threads import threads_for_job
 from vidsvc.media.workspace import workspace
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
 from vidsvc.runner.metrics import record_job_metrics
@@ -30,11 +33,14 @@ from vidsvc.runner.usage import Usage, number
 from vidsvc.work.compositions import outputs
 from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.outcome import CompositionOutcome
+from vidsvc.work.compositions.parts.facts import instance_facts
 from vidsvc.work.compositions.parts.fanout import NOTE
 from vidsvc.work.compositions.parts.keeper import keeping
-from vidsvc.work.compositions.parts.orders import Order, drop
-from vidsvc.work.compositions.parts.work import parent_of
-from vidsvc.work.compositions.split import join
+from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, drop
+from vidsvc.work.compositions.parts.work import parent_of, run_part
+from vidsvc.work.compositions.split import SOUND_ONLY, BadParts, join, prepare_split
+
+log = logging.getLogger(__name__)
 
 
 async def done_parts(order: Order, deps: Deps) -> list[Job]:
@@ -54,12 +60,19 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     assert parent is not None  # parent_of found it waiting
     keys = outputs.keys(parent, comp.output)[0]
     split, settings, started = order.plan_split, deps.settings, time.monotonic()
+    redone: list[int] = []  #: parts the join rendered again (SOUND_ONLY: the sound)
     async with keeping(order, deps), workspace(settings, job.id) as work:
         report(Stage.ENCODING, 0.0, "fetching the parts")
         enc = encoding(comp, settings, order.duration_ms, 0)
         await _fetch_parts(rows, split, enc, work, deps)
         report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
-        runs = await join(split, enc, settings, work)
+        try:
+            runs = await join(split, enc, settings, work)
+        except BadParts as bad:  # rendered again here, once; a second failure falls back
+            log.warning(bad.message, extra={"job_id": order.parent})
+            again = await render_again(bad.parts, comp, order, work, deps, report)
+            runs = [*again, *await join(split, enc, settings, work)]
+            redone.extend(bad.parts)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
         report(Stage.UPLOADING, 0.0, "storing the output")
         for key, name, kind in (
@@ -92,7 +105,8 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     if final is None:  # the parent moved on meanwhile (cancelled, requeued): ours is nobody's
         await drop(deps, (keys.video, keys.thumbnail))
     state = JobState.COMPLETED if final is not None else JobState.CANCELLED
-    note = {"instance": deps.instance_id, "seconds": joined, **Usage.of(runs).to_dict()}
+    note = {"instance": deps.instance_id, "seconds": joined, "rendered_again": redone,
+            **Usage.of(runs).to_dict()}  # fmt: skip
     if final is not None:
         note["instances_used"] = metadata[NOTE]["instances_used"]
     return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
@@ -110,12 +124,32 @@ async def _fetch_parts(
 
 
 async def _fetch(key: str | None, dest: Path, deps: Deps) -> None:
-    """A part's recorded file; ProcessingFailed if it is gone (the parent falls back)."""
+    """A part's recorded file; one that is gone is left out (the join renders it again)."""
     try:
         assert key is not None
         await retrying(functools.partial(deps.stores.blobs.get_file, key, dest))
     except KeyError:
-        raise ProcessingFailed(f"a part's stored file is missing ({key})") from None
+        log.warning("a part's stored file is missing", extra={"key": key})
+
+
+async def render_again(
+    bad: tuple[int, ...], comp: spec.Composition, order: Order, work: Path, deps: Deps,
+    report: Reporter,
+) -> list[FFmpegRun]:  # fmt: skip
+    """The parts `bad` rendered here, into the join's own workspace, as their rows would have:
+    the split planned from the composition, its hash checked, each part's own command."""
+    report(Stage.ENCODING, 0.5, f"rendering part(s) {list(bad)} again")
+    settings = deps.settings
+    made = await prepare_split(comp, settings, work, chunk_ms=order.chunk_ms,
+                               max_parts=order.max_parts,
+                               threads=threads_for_job(settings, deps.load))  # fmt: skip
+    if made.split.digest(await instance_facts(settings)) != order.plan:
+        raise ProcessingFailed("the joining instance plans the split differently")
+    runs: list[FFmpegRun] = []
+    for index in bad:
+        role = order.as_role(SOUND) if index == SOUND_ONLY else order.as_role(VIDEO, index)
+        runs += (await run_part(role, made, deps, work, report))[0]
+    return runs
 
 
 async def _outcome(

@@ -76,7 +76,7 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
         )
         if made.split.digest(ours) != order.plan:
             raise ProcessingFailed("this instance plans the split differently from the parent")
-        runs, names = await _run(order, made, deps, work, report)
+        runs, names = await run_part(order, made, deps, work, report)
         keys = await _store(job, order, names, work, deps)
     thumbnail = next((k for n, k in keys.items() if n.endswith(".jpg")), None)
     note = {
@@ -98,8 +98,18 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
     if done is None:  # fenced out: the row went to another claim; these files are nobody's
         await drop(deps, keys.values())
         return None
+    if not await still_waited(order, deps):  # given up meanwhile (fanout.end): nobody's either
+        await drop(deps, keys.values())
+        return done
     await fanin.release(order, deps)
     return done
+
+
+async def still_waited(order: Order, deps: Deps) -> bool:
+    """The parent still waits for this split (processing under the order's token)."""
+    parent = await retrying(lambda: deps.stores.jobs.get(order.parent))
+    alive = parent is not None and parent.state is JobState.PROCESSING
+    return alive and parent is not None and parent.token == order.parent_token
 
 
 async def _store(
@@ -115,7 +125,7 @@ async def _store(
     return keys
 
 
-async def _run(
+async def run_part(
     order: Order, made: SplitJob, deps: Deps, work: Path, report: Reporter
 ) -> tuple[list[FFmpegRun], list[str]]:
     """The part's FFmpeg runs and the files they wrote (its main file first)."""
