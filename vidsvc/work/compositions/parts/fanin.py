@@ -16,6 +16,7 @@ import logging
 from vidsvc.errors import StorageError
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.runner.lifecycle import Deps, retrying
+from vidsvc.work.compositions.parts.keeper import waiting_parent
 from vidsvc.work.compositions.parts.orders import JOIN, Order, as_job
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ async def release(order: Order, deps: Deps) -> bool:
     rows = [await retrying(lambda: jobs.get(row)) for row in order.siblings]  # noqa: B023
     if not all(row is not None and row.state is JobState.COMPLETED for row in rows):
         return False
-    parent = await retrying(lambda: jobs.get(order.parent))
-    if parent is None or parent.state is not JobState.PROCESSING:
+    parent = await waiting_parent(order, deps)
+    if parent is None:
         return False
     try:
         await retrying(lambda: jobs.create(as_job(order.join_id, order.as_role(JOIN), parent)))

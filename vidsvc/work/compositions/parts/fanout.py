@@ -86,12 +86,12 @@ async def split_off(
     note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
             "instances": live, "attempt": job.attempts, "instance": deps.instance_id,
             "prepare_seconds": _since(job.started_at)}  # fmt: skip
-    # recorded first: whatever happens next, a later attempt knows this one split (C5)
     inputs = {url: info.summary() for url, info in prepared.inputs.items()}
     # what the completion records from the preparation, which the join does not repeat
     found = {"inputs": inputs, "sound": dict(prepared.notes) or None,
              "text": dict(prepared.text) or None,
              "captions": dict(prepared.captions) or None}  # fmt: skip
+    # recorded before any row: whatever happens next, a later attempt knows this one split
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, **found}))
     # each to the head of the queue, the last first: the sound (the longest, and alone), then
     # the video parts in order, all before jobs posted since

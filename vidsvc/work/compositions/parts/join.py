@@ -54,10 +54,8 @@ async def done_parts(order: Order, deps: Deps) -> list[Job]:
 
 
 async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | None:
-    comp = await parent_of(order, deps)
+    parent, comp = await parent_of(order, deps)
     rows = await done_parts(order, deps)
-    parent = await deps.stores.jobs.get(order.parent)
-    assert parent is not None  # parent_of found it waiting
     keys = outputs.keys(parent, comp.output)[0]
     split, settings, started = order.plan_split, deps.settings, time.monotonic()
     redone: list[int] = []  #: parts the join rendered again (SOUND_ONLY: the sound)

@@ -27,6 +27,14 @@ class ParentGone(ProcessingFailed):
     """The composition this part belongs to is no longer waiting for it."""
 
 
+async def waiting_parent(order: Order, deps: Deps) -> Job | None:
+    """The parent, if it still waits for this split (processing under the order's token)."""
+    parent = await retrying(lambda: deps.stores.jobs.get(order.parent))
+    if parent is None or parent.state is not JobState.PROCESSING:
+        return None
+    return parent if parent.token == order.parent_token else None
+
+
 def done_fraction(order: Order, rows: Sequence[Job | None]) -> float:
     """Frames done across the video parts (rows in the order of order.video_ids), 0–1."""
     low, high = BANDS[Stage.ENCODING]

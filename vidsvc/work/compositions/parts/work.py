@@ -38,7 +38,7 @@ from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import passes
 from vidsvc.work.compositions.parts import fanin
 from vidsvc.work.compositions.parts.facts import differences, instance_facts
-from vidsvc.work.compositions.parts.keeper import ParentGone, keeping
+from vidsvc.work.compositions.parts.keeper import ParentGone, keeping, waiting_parent
 from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key, drop
 from vidsvc.work.compositions.split import SOUND_ONLY, THUMB_OUT, SplitJob, prepare_split
 
@@ -47,18 +47,16 @@ DECLINE_PAUSE_S = 1.0  #: before a declined row goes back: another instance may 
 TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".jpg": "image/jpeg"}
 
 
-async def parent_of(order: Order, deps: Deps) -> spec.Composition:
-    """The composition of a parent still waiting for this order; ParentGone otherwise."""
-    parent = await retrying(lambda: deps.stores.jobs.get(order.parent))
-    if parent is None or parent.state is not JobState.PROCESSING:
-        raise ParentGone(f"composition {order.parent} has ended")
-    if parent.token != order.parent_token:
-        raise ParentGone(f"composition {order.parent} was started again")
-    return await cpu.run(parse_composition, parent.payload)
+async def parent_of(order: Order, deps: Deps) -> tuple[Job, spec.Composition]:
+    """The parent still waiting for this order, and its composition; ParentGone otherwise."""
+    parent = await waiting_parent(order, deps)
+    if parent is None:
+        raise ParentGone(f"composition {order.parent} no longer waits for this split")
+    return parent, await cpu.run(parse_composition, parent.payload)
 
 
 async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | None:
-    comp = await parent_of(order, deps)
+    _, comp = await parent_of(order, deps)
     ours = await instance_facts(deps.settings)
     if differing := differences(ours, dict(order.facts)):
         return await decline(job, deps, differing)
@@ -98,18 +96,11 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
     if done is None:  # fenced out: the row went to another claim; these files are nobody's
         await drop(deps, keys.values())
         return None
-    if not await still_waited(order, deps):  # given up meanwhile (fanout.end): nobody's either
+    if await waiting_parent(order, deps) is None:  # given up meanwhile (fanout.end): nobody's
         await drop(deps, keys.values())
         return done
     await fanin.release(order, deps)
     return done
-
-
-async def still_waited(order: Order, deps: Deps) -> bool:
-    """The parent still waits for this split (processing under the order's token)."""
-    parent = await retrying(lambda: deps.stores.jobs.get(order.parent))
-    alive = parent is not None and parent.state is JobState.PROCESSING
-    return alive and parent is not None and parent.token == order.parent_token
 
 
 async def _store(
