@@ -249,7 +249,8 @@ def report(
         "",
     ]
     m = model(got, seconds)
-    lines += split.simulation(m, (med(got[TWO]), med(got[FREE_SPLIT])))
+    names = (f"{TWO} (the service)", FREE_SPLIT)
+    lines += split.simulation(m, (med(got[TWO]), med(got[FREE_SPLIT])), names)
     checks = (
         ("speedup", speedup >= split.TARGET_SPEEDUP),
         ("unpinned", alone <= split.TARGET_UNPINNED),

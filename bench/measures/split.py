@@ -464,7 +464,13 @@ def parts_table(rounds: list[Round]) -> list[str]:
     return lines
 
 
-def simulation(m: Model, measured: tuple[float, float]) -> list[str]:
+def simulation(
+    m: Model,
+    measured: tuple[float, float],
+    names: tuple[str, str] = ("the pinned split", "`run_split` unpinned"),
+) -> list[str]:
+    """The model's table; `measured`: the two measured splits it is checked against, named
+    by `names`."""
     head = " | ".join(f"N = {n}" for n in SIM_INSTANCES)
     serial = m.prepare_rate + m.join_rate + m.sound_rate
     check = m.split_wall(m.seconds, 2, round(m.seconds / SIM_CHUNK_S))
@@ -492,9 +498,9 @@ def simulation(m: Model, measured: tuple[float, float]) -> list[str]:
         f"shorter than (p + s + j)·D: **S_N ≤ u / (p + s + j) = {m.today_rate / serial:.2f}×, "
         "whatever N and D**, once the parts' waves are shorter than the sound (the serial "
         f"tail with the sound is {serial / m.today_rate:.1%} of today's one-instance time).",
-        f"- model check: the measured 192 s on 2 one-core slots, K = "
-        f"{round(m.seconds / SIM_CHUNK_S)}: the model gives {check:.2f} s; measured: the pinned "
-        f"split {measured[0]:.2f} s, `run_split` unpinned {measured[1]:.2f} s (medians, with "
+        f"- model check: the measured {m.seconds:.0f} s on 2 one-core slots, K = "
+        f"{round(m.seconds / SIM_CHUNK_S)}: the model gives {check:.2f} s; measured: "
+        f"{names[0]} {measured[0]:.2f} s, {names[1]} {measured[1]:.2f} s (medians, with "
         "prepare).",
         "- baseline: one instance **today** renders in one pass, which on this VM keeps only "
         f"about {m.today_rate and (m.part_rate + m.sound_rate) / m.today_rate:.2f} cores busy "

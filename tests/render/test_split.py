@@ -8,6 +8,7 @@ The composition: tests/support/split_doc.py.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,15 @@ from typing import Any
 import pytest
 
 from tests.support.compare import frame_count, frames, psnr
+from tests.support.media import make_tone
 from tests.support.split_doc import long_document, pcm_md5, pts
 from vidsvc.config import Settings
+from vidsvc.graph.splice import AUDIO_OUT
+from vidsvc.graph.split import PART_OUT, Part, Split
 from vidsvc.schema import parse_composition
+from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.render import render
-from vidsvc.work.compositions.split import THUMB_OUT, prepare_split, run_split
+from vidsvc.work.compositions.split import THUMB_OUT, BadParts, join, prepare_split, run_split
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -59,3 +64,39 @@ async def test_a_split_render_is_the_one_pass_frame_for_frame(
     assert job.thumbnail == 1
     shown = work / THUMB_OUT.format(index=job.thumbnail)
     assert psnr(frames(shown, [0])[0], frames(tmp_path / "one.jpg", [0])[0]) >= 40
+
+
+def _part(path: Path, *extra: str) -> None:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=d=1:r=10:s=64x64",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra, str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fault", "bad"),
+    [("other parameter sets", (1,)), ("missing", (2,)), ("short", (0,)), ("no sound", (-1,))],
+)
+async def test_the_join_names_the_parts_that_do_not_join(
+    make_settings: Callable[..., Settings], tmp_path: Path, fault: str, bad: tuple[int, ...]
+) -> None:
+    """Three 1 s parts and a sound: the join refuses with BadParts naming the odd one, so the
+    service renders that part alone again (parts/join.py)."""
+    thirds = tuple(Part(index=k, first=10 * k, end=10 * k + 10) for k in range(3))
+    split = Split(fps=10, frames=30, gop=10, parts=thirds)
+    for k in range(3):
+        extra = ("-x264-params", "ref=4") if (fault, k) == ("other parameter sets", 1) else ()
+        if (fault, k) == ("short", 0):
+            extra = ("-frames:v", "7")
+        if (fault, k) != ("missing", 2):
+            _part(tmp_path / PART_OUT.format(index=k), *extra)
+    if fault != "no sound":
+        make_tone(tmp_path / "tone.wav", seconds=3)
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "tone.wav"), "-c:a", "aac",
+                        str(tmp_path / AUDIO_OUT)], check=True)  # fmt: skip
+    comp = parse_composition({"clips": [{"url": "file:///x.mp4"}], "output": {"fps": 10}})
+    enc = encoding(comp, make_settings(), 3000, 0)
+    with pytest.raises(BadParts) as caught:
+        await join(split, enc, make_settings(), tmp_path)
+    assert caught.value.parts == bad
