@@ -18,6 +18,7 @@ import pytest
 from tests.support.http_app import receive_all
 from tests.support.media import make_video
 from tests.support.real_app import App, clips, make_app
+from tests.support.split_doc import long_document
 from tests.support.webhook_sink import SECRET, Hit, MakeSink, Sink, sink, verify
 from vidsvc.callbacks import outbox
 from vidsvc.http.keys import RUNNER_KEY
@@ -199,3 +200,28 @@ async def test_an_app_restarted_mid_retry_delivers_once_after_the_restart(
     event = await second.client.app[RUNNER_KEY].stores.jobs.callback_event(job_id)
     assert event is not None and event.state is EventState.DELIVERED
     assert event.attempts == failed + 1
+
+
+async def test_a_split_render_is_posted_once_when_its_join_completes_it(
+    make_app: MakeApp, sink: MakeSink, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A composition rendered as parts (one instance splitting its own render) is posted once,
+    by the instance whose join completed it, with the whole output's links."""
+    root = tmp_path_factory.mktemp("split-hook")
+    rec = await sink()
+    split = {"SPLIT_MIN_INSTANCES": "1", "SPLIT_MIN_SECONDS": "20", "CHUNK_SECONDS": "20"}
+    app = await webhook_app(make_app, rec, ALLOWED_LOCAL_DIRS=str(root), MAX_CONCURRENT_JOBS="2",
+                            **split)  # fmt: skip
+    document = {**long_document(root), "callback_url": rec.url("/hook"), "metadata": META}
+    created = await submitted(app, document)
+    final = await app.finished(created["composition_id"])
+    assert final["status"] == "completed", final
+    await rec.until(1)
+    await asyncio.sleep(0.5)  # the outbox keeps polling: nothing more is sent
+    body = only(rec).body
+    assert body["status"] == "completed" and body["metadata"] == META
+    assert body["duration"] == pytest.approx(60.0, abs=0.1)
+    [single] = body["outputs"]
+    assert (single["width"], single["height"]) == (320, 180)
+    meta = await (await app.client.get(f"{POST}/{created['composition_id']}/metadata")).json()
+    assert meta["split"]["parts"] == 3 and len(meta["split"]["parts_run"]) == 4
