@@ -93,15 +93,7 @@ async def split_off(
              "captions": dict(prepared.captions) or None}  # fmt: skip
     # recorded before any row: whatever happens next, a later attempt knows this one split
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, **found}))
-    # each to the head of the queue, the last first: the sound (the longest, and alone), then
-    # the video parts in order, all before jobs posted since
-    for k, row in reversed(list(enumerate(rows))):
-        role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
-        with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
-            await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
-    for row in (*reversed(rows[:-1]), rows[-1]):
-        with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
-            await deps.stores.backlog.push(row, first=True)
+    await _insert(job, order, deps)
     await hold(job, deps)
     message = f"split into {len(rows) - 1} parts for {live} instances"
     progress = Progress(
@@ -110,6 +102,19 @@ async def split_off(
     await publish(deps, await deps.stores.jobs.record_progress(job.id, job.token, progress))
     log.info(message, extra={"job_id": job.id})
     return await deps.stores.jobs.get(job.id)
+
+
+async def _insert(job: Job, order: Order, deps: Deps) -> None:
+    """The split's rows, each to the head of the queue, the last first: the sound (the
+    longest, and alone), then the video parts in order, all before jobs posted since."""
+    rows = order.siblings
+    for k, row in reversed(list(enumerate(rows))):
+        role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
+        with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
+            await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
+    for row in (*reversed(rows[:-1]), rows[-1]):
+        with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
+            await deps.stores.backlog.push(row, first=True)
 
 
 def _since(moment: datetime | None) -> float:

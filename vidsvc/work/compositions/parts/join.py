@@ -73,13 +73,7 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
             redone.extend(bad.parts)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
         report(Stage.UPLOADING, 0.0, "storing the output")
-        for key, name, kind in (
-            (keys.video, enc.video_out, "video/mp4"),
-            (keys.thumbnail, enc.thumb_out, outputs.THUMBNAIL_TYPE),
-        ):
-            await retrying(
-                functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
-            )
+        await _store(keys, enc, work, deps)
     joined = round(time.monotonic() - started, 3)
     command = ["ffmpeg", *splice.join_command(enc)]
     metadata = await _outcome(parent, comp, rows, runs, output, keys, joined, command, deps)
@@ -108,6 +102,17 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     if final is not None:
         note["instances_used"] = metadata[NOTE]["instances_used"]
     return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
+
+
+async def _store(keys: outputs.Keys, enc: Encoding, work: Path, deps: Deps) -> None:
+    """The joined video and its thumbnail at the composition's own keys."""
+    for key, name, kind in (
+        (keys.video, enc.video_out, "video/mp4"),
+        (keys.thumbnail, enc.thumb_out, outputs.THUMBNAIL_TYPE),
+    ):
+        await retrying(
+            functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
+        )
 
 
 async def _fetch_parts(
