@@ -5,7 +5,7 @@ read back from an output: its sound's bytes and its frames' timestamps.
 A 60 s composition at 180p and 10 fps, near-losslessly encoded (CRF 8) so a frame's PSNR says
 which frame it is: ten clips of distinct moving pictures, crossfades into every other clip (so
 a boundary has a hard cut to move to), a text overlay and a caption across the boundaries, and
-music.
+music, brought to a loudness target (its analysis pass serves the sound part alone).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def long_document(root: Path) -> dict[str, Any]:
         "overlays": [{"type": "text", "content": "Across the seams", "start_time": 15,
                       "duration": 35}],
         "captions": {"cues": [{"start": 18, "end": 45, "text": "a caption over two parts"}]},
-        "audio": {"music_url": make_tone(root / "music.wav", seconds=70, volume=0.3)},
+        "audio": {"music_url": make_tone(root / "music.wav", seconds=70, volume=0.3),
+                  "loudness_lufs": -16},
         "output": {"resolution": "180p", "fps": 10, "crf": 8, "preset": "ultrafast"},
         "cache": False,
     })  # fmt: skip

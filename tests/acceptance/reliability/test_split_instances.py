@@ -105,12 +105,12 @@ class Duo:
     stores: Stores
 
 
-def slow(pidfile: Path, seconds: float) -> dict[str, str]:
-    return {
-        "FFMPEG_BIN": str(SHIM),
-        "SLOW_FFMPEG_PLAN": f"sleep={seconds}",
-        "SLOW_FFMPEG_PIDFILE": str(pidfile),
-    }
+def slow(pidfile: Path, seconds: float, *, first: float | None = 0.1) -> dict[str, str]:
+    """Every FFmpeg waits `seconds` before it renders, but the first one of all the instances
+    sharing `pidfile`, which waits `first` (the composition's own loudness pass, before it
+    splits; None: it waits `seconds` too)."""
+    plan = f"sleep={seconds}" if first is None else f"sleep={first},sleep={seconds}"
+    return {"FFMPEG_BIN": str(SHIM), "SLOW_FFMPEG_PLAN": plan, "SLOW_FFMPEG_PIDFILE": str(pidfile)}
 
 
 async def parts(stores: Stores) -> list[Job]:
@@ -182,9 +182,10 @@ async def test_an_instance_killed_mid_part_costs_that_part_only(
 ) -> None:
     """SIGKILL `b` while it renders a part: its lease runs out, `a` reaps it and renders that
     part again; the job completes with the exact frame count, every other part once."""
-    pair = duo(b=slow(tmp_path / "shim.pids", 20))
+    pair = duo(b=slow(tmp_path / "shim.pids", 20, first=None))  # every part on b is slow
     job_id = await post(http, pair.a.url, media[1])
-    await until(lambda: running_on(pair.stores, "b"), 30, "b rendering a part")
+    # (b may plan the split itself first: its loudness pass waits 20 s too)
+    await until(lambda: running_on(pair.stores, "b"), 60, "b rendering a part")
     victim = next(row.id for row in await parts(pair.stores)
                   if row.lease and row.lease.owner == "b")  # fmt: skip
     pair.b.signal(signal.SIGKILL)

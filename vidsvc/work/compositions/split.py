@@ -78,7 +78,14 @@ async def prepare_split(
     plan = plan or await planned(comp, settings, work, Reporter(None))
     sources = graph_sources(plan.staged, plan.inputs)
     enc = encoding(comp, settings, plan.timeline.duration_ms, threads)
-    mixed = await sound.prepare(comp, settings, work, plan.timeline, sources, plan.fonts, enc)
+    # a loudness target's analysis pass serves the sound alone: the pictures never need it
+    hears = only is None or only == SOUND_ONLY
+    mixing = (
+        comp
+        if hears
+        else dataclasses.replace(comp, audio=dataclasses.replace(comp.audio, loudness_lufs=None))
+    )
+    mixed = await sound.prepare(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
     split = parts.plan(mixed.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
     shown = thumbnail_frame(comp.output, mixed.timeline.duration_ms)
     # the mix from a graph in one FFmpeg: mixed.graph may be made by parts, whose sound comes
