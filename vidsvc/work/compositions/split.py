@@ -93,24 +93,37 @@ async def prepare_split(
     whole = None
     if only is None or only == SOUND_ONLY:
         whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
-    video = []
-    for part in split.parts:
-        if only is not None and part.index != only:
-            continue
-        shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
-        built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
-                            part_clips=settings.render_part_clips, sound=False)  # fmt: skip
-        part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
-        video.append(_part_command(built, part_enc, comp.output, split, part))
+    wanted = [p for p in split.parts if only is None or p.index == only]
+    video = [_compiled(comp, mixed, sources, plan, enc, split, part, shown, settings)
+             for part in wanted]  # fmt: skip
     return SplitJob(
         split=split,
         video=tuple(video),
-        built=tuple(p.index for p in split.parts if only is None or p.index == only),
+        built=tuple(p.index for p in wanted),
         sound=() if whole is None else parts.sound_argv(whole, enc, splice.AUDIO_OUT),
         encoding=enc,
         thumbnail=split.holding(shown).index,
         split_size=comp.output.size,
     )
+
+
+def _compiled(
+    comp: spec.Composition,
+    mixed: sound.Mixed,
+    sources: Mapping[str, graph.Source],
+    plan: Planned,
+    enc: graph.Encoding,
+    split: parts.Split,
+    part: parts.Part,
+    shown: int,
+    settings: Settings,
+) -> graph.Command:
+    """One video part's command: the graph of its range, without sound, compiled."""
+    shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
+    built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
+                        part_clips=settings.render_part_clips, sound=False)  # fmt: skip
+    part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
+    return _part_command(built, part_enc, comp.output, split, part)
 
 
 def _part_command(
