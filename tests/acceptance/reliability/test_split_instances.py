@@ -127,6 +127,11 @@ async def running_on(stores: Stores, *owners: str) -> set[str]:
     return held & set(owners)
 
 
+async def on_both(stores: Stores) -> bool:
+    """Each of the two instances holds a part."""
+    return len(await running_on(stores, "a", "b")) == 2
+
+
 async def download(http: aiohttp.ClientSession, srv: Server, job_id: str, dest: Path) -> Path:
     async with http.get(f"{srv.url}/api/v1/compositions/{job_id}/download") as resp:
         assert resp.status == 200, await resp.text()
@@ -212,10 +217,7 @@ async def test_a_cancel_stops_the_parts_on_both_instances(
     pair = duo(a=slow(pidfile, 60), b=slow(pidfile, 60))
     job_id = await post(http, pair.a.url, media[1])
 
-    async def both() -> bool:
-        return len(await running_on(pair.stores, "a", "b")) == 2
-
-    await until(both, 30, "a part running on each instance")
+    await until(lambda: on_both(pair.stores), 30, "a part running on each instance")
     async with http.delete(f"{pair.b.url}/api/v1/compositions/{job_id}") as resp:
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["status"] == "cancelled"
@@ -266,10 +268,7 @@ async def test_a_redis_restart_mid_job_loses_no_part(
     pair = duo(a=slow(pidfile, 3), b=slow(pidfile, 3))
     job_id = await post(http, pair.a.url, media[1])
 
-    async def both() -> bool:
-        return len(await running_on(pair.stores, "a", "b")) == 2
-
-    await until(both, 30, "a part running on each instance")
+    await until(lambda: on_both(pair.stores), 30, "a part running on each instance")
     await asyncio.to_thread(redis_server.restart, 1.0)
     final = (await settle(http, pair.a.url, [job_id], 90))[job_id]
     assert final["status"] == "completed", final
@@ -293,10 +292,7 @@ async def test_a_postgres_restart_mid_fan_in_completes_once(
     pair = duo(a=long_lease, b=long_lease)
     job_id = await post(http, pair.a.url, media[1])
 
-    async def both() -> bool:
-        return len(await running_on(pair.stores, "a", "b")) == 2
-
-    await until(both, 30, "a part running on each instance")
+    await until(lambda: on_both(pair.stores), 30, "a part running on each instance")
     await asyncio.to_thread(pg_server.stop)
     try:
         await asyncio.sleep(2.5)  # the parts end meanwhile: their completions wait

@@ -31,6 +31,13 @@ from vidsvc.media.ffmpeg import run_ffmpeg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Heard:
+    timeline: graph.Timeline  #: with the cuts beat sync moved
+    notes: Mapping[str, Any] = field(default_factory=dict)  #: for the job's metadata
+    measured: loudness.Measured | None = None  #: a loudness target's analysis
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mixed:
     timeline: graph.Timeline
     graph: graph.Graph
@@ -97,7 +104,7 @@ async def measure(
     return measured, time.monotonic() - started
 
 
-async def prepare(
+async def hear(
     comp: spec.Composition,
     settings: Settings,
     work: Path,
@@ -105,8 +112,9 @@ async def prepare(
     sources: Mapping[str, graph.Source],
     fonts: Mapping[str, graph.FontFace],
     enc: graph.Encoding,
-) -> Mixed:
-    """The graph for the main pass, with the measured facts the composition asks for."""
+) -> Heard:
+    """What the composition's sound asks to be measured before any graph is built: the cuts
+    beat sync moves, a loudness target's analysis (a split render needs no more than this)."""
     notes: dict[str, Any] = {}
     sync = comp.audio.beat_sync
     if sync is not None and comp.audio.music_url:
@@ -116,8 +124,6 @@ async def prepare(
         durations = {url: s.duration_ms for url, s in sources.items()}
         timeline, moved = beatsync.snap(timeline, grid, durations, sync)
         notes["beat_sync"] = {"bpm": found.bpm, "every": sync.every, "cuts": moved}
-    part_clips = settings.render_part_clips
-    built = await cpu.run(graph.build, timeline, comp, sources, fonts, part_clips=part_clips)
     target = comp.audio.loudness_lufs
     measured = None
     if target is not None:
@@ -128,9 +134,6 @@ async def prepare(
         plain = await cpu.run(graph.build, timeline, whole, sources, fonts)
         whole_enc = dataclasses.replace(enc, duration_ms=timeline.duration_ms)
         measured, seconds = await measure(plain, whole_enc, settings, work)
-        built = await cpu.run(
-            graph.build, timeline, comp, sources, fonts, measured, part_clips=part_clips
-        )
         notes["loudness"] = {
             "target_lufs": target,
             "measured_lufs": measured.integrated_lufs,
@@ -138,4 +141,20 @@ async def prepare(
             "gain_db": round(loudness.gain_db(target, measured), 2),
             "analysis_seconds": round(seconds, 3),
         }
-    return Mixed(timeline=timeline, graph=built, notes=notes, measured=measured)
+    return Heard(timeline=timeline, notes=notes, measured=measured)
+
+
+async def prepare(
+    comp: spec.Composition,
+    settings: Settings,
+    work: Path,
+    timeline: graph.Timeline,
+    sources: Mapping[str, graph.Source],
+    fonts: Mapping[str, graph.FontFace],
+    enc: graph.Encoding,
+) -> Mixed:
+    """The graph for the main pass, with the measured facts the composition asks for."""
+    heard = await hear(comp, settings, work, timeline, sources, fonts, enc)
+    built = await cpu.run(graph.build, heard.timeline, comp, sources, fonts, heard.measured,
+                          part_clips=settings.render_part_clips)  # fmt: skip
+    return Mixed(timeline=heard.timeline, graph=built, notes=heard.notes, measured=heard.measured)

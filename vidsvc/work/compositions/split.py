@@ -85,16 +85,16 @@ async def prepare_split(
         if hears
         else dataclasses.replace(comp, audio=dataclasses.replace(comp.audio, loudness_lufs=None))
     )
-    mixed = await sound.prepare(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
-    split = parts.plan(mixed.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
-    shown = thumbnail_frame(comp.output, mixed.timeline.duration_ms)
-    # the mix from a graph in one FFmpeg: mixed.graph may be made by parts, whose sound comes
-    # from a pass the split does not run (graph/parts.py)
+    heard = await sound.hear(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
+    split = parts.plan(heard.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
+    shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
+    # the mix from a graph in one FFmpeg (a render by parts takes its sound from a pass the
+    # split does not run: graph/parts.py)
     whole = None
-    if only is None or only == SOUND_ONLY:
-        whole = graph.build(mixed.timeline, comp, sources, plan.fonts, mixed.measured)
+    if hears:
+        whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
     wanted = [p for p in split.parts if only is None or p.index == only]
-    video = [_compiled(comp, mixed, sources, plan, enc, split, part, shown, settings)
+    video = [_compiled(comp, heard, sources, plan, enc, split, part, shown, settings)
              for part in wanted]  # fmt: skip
     return SplitJob(
         split=split,
@@ -109,7 +109,7 @@ async def prepare_split(
 
 def _compiled(
     comp: spec.Composition,
-    mixed: sound.Mixed,
+    heard: sound.Heard,
     sources: Mapping[str, graph.Source],
     plan: Planned,
     enc: graph.Encoding,
@@ -120,7 +120,7 @@ def _compiled(
 ) -> graph.Command:
     """One video part's command: the graph of its range, without sound, compiled."""
     shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
-    built = graph.build(mixed.timeline, shaped, sources, plan.fonts, mixed.measured,
+    built = graph.build(heard.timeline, shaped, sources, plan.fonts, heard.measured,
                         part_clips=settings.render_part_clips, sound=False)  # fmt: skip
     part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
     return _part_command(built, part_enc, comp.output, split, part)

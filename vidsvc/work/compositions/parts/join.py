@@ -18,7 +18,7 @@ from typing import Any
 
 from vidsvc import spec
 from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import splice
+from vidsvc.graph import formats, splice
 from vidsvc.graph import split as parts
 from vidsvc.graph.compile import Encoding
 from vidsvc.jobs import Job, JobState, Stage
@@ -107,7 +107,7 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
 async def _store(keys: outputs.Keys, enc: Encoding, work: Path, deps: Deps) -> None:
     """The joined video and its thumbnail at the composition's own keys."""
     for key, name, kind in (
-        (keys.video, enc.video_out, "video/mp4"),
+        (keys.video, enc.video_out, formats.format_of("mp4").mime_type),
         (keys.thumbnail, enc.thumb_out, outputs.THUMBNAIL_TYPE),
     ):
         await retrying(
