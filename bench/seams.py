@@ -29,6 +29,7 @@ from vidsvc.graph.compile import Encoding, video_codec
 from vidsvc.graph.escape import filter_args
 from vidsvc.graph.model import SOUND
 from vidsvc.graph.motion import window
+from vidsvc.graph.split import Sizing as Sizing
 from vidsvc.inputs import staging
 from vidsvc.media import cpu
 from vidsvc.media import feed as media_feed
@@ -431,18 +432,14 @@ class SplitPrepared:
     output: Path  #: what the join writes
 
 
-def split_prepare(
-    spec: Path, work: Path, env: Mapping[str, str], *, chunk_ms: int, max_parts: int
-) -> SplitPrepared:
+def split_prepare(spec: Path, work: Path, env: Mapping[str, str], sizing: Sizing) -> SplitPrepared:
     """`prepare_split` of `spec` in a fresh `work` under the environment's settings plus `env`,
     its shared files written. Refused when a part is made by parts (set RENDER_PART_CLIPS=0)."""
     config = cli_settings({**os.environ, **env})
     comp = load_composition(spec)
     started = time.perf_counter()
     try:
-        job = asyncio.run(
-            prepare_split(comp, config, work, chunk_ms=chunk_ms, max_parts=max_parts)
-        )
+        job = asyncio.run(prepare_split(comp, config, work, sizing))
     except (VidsvcError, ConfigError) as exc:
         raise Refused(f"vidsvc could not split {spec}: {exc}") from None
     seconds = time.perf_counter() - started

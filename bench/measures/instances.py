@@ -250,7 +250,8 @@ def report(
     ]
     m = model(got, seconds)
     names = (f"{TWO} (the service)", FREE_SPLIT)
-    lines += split.simulation(m, (med(got[TWO]), med(got[FREE_SPLIT])), names)
+    k = statistics.median(n["parts"] for n in notes)
+    lines += split.simulation(m, (med(got[TWO]), med(got[FREE_SPLIT])), names, round(k))
     checks = (
         ("speedup", speedup >= split.TARGET_SPEEDUP),
         ("unpinned", alone <= split.TARGET_UNPINNED),

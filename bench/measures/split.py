@@ -58,6 +58,7 @@ FPS, CRF = 30, 21
 CORES = (0, 1)
 TARGET_SPEEDUP, TARGET_UNPINNED, TARGET_EFFICIENCY = 1.8, 1.05, 0.8
 SIM_INSTANCES, SIM_MINUTES, SIM_CHUNK_S, MIN_PART_S = (1, 2, 4, 8, 16), (3, 10, 30), 30.0, 20.0
+SIM_MAX_PARTS = 16  #: SPLIT_MAX_PARTS's default
 ONE_PINNED, SPLIT_PINNED = "one pass, 1 core", "split, 2 × 1 core"
 ONE_FREE, SPLIT_FREE = "one pass, unpinned", "split, unpinned (`run_split`, 2 at once)"
 SOUND = "sound"
@@ -258,11 +259,14 @@ class Model:
     today_rate: float  #: u: one instance today, compile + one pass on both cores, per second
 
     def parts(self, seconds: float, instances: int, best: bool) -> int:
-        """K: about 30 s each, or (`best`) the count of parts ≥ 20 s that is quickest."""
-        most = max(1, int(seconds // MIN_PART_S))
-        if not best:
-            return min(max(1, round(seconds / SIM_CHUNK_S)), most)
+        """K: the service's (graph/split.py `Sizing`: about 30 s each, at most 16, in whole
+        waves of the 2N slots), or (`best`) the count of parts ≥ 20 s that is quickest."""
         slots = 2 * instances
+        if not best:
+            chunk = round(SIM_CHUNK_S * 1000)
+            asks = seams.Sizing(chunk_ms=chunk, max_parts=SIM_MAX_PARTS, slots=slots)
+            return asks.count(round(seconds * 1000))
+        most = max(1, int(seconds // MIN_PART_S))
         return min(range(1, most + 1), key=lambda k: self.split_wall(seconds, slots, k))
 
     def split_wall(self, seconds: float, slots: int, parts: int) -> float:
@@ -468,12 +472,14 @@ def simulation(
     m: Model,
     measured: tuple[float, float],
     names: tuple[str, str] = ("the pinned split", "`run_split` unpinned"),
+    parts: int = 0,
 ) -> list[str]:
     """The model's table; `measured`: the two measured splits it is checked against, named
-    by `names`."""
+    by `names`, split in `parts` video parts (0: round(D / 30 s))."""
     head = " | ".join(f"N = {n}" for n in SIM_INSTANCES)
     serial = m.prepare_rate + m.join_rate + m.sound_rate
-    check = m.split_wall(m.seconds, 2, round(m.seconds / SIM_CHUNK_S))
+    k = parts or round(m.seconds / SIM_CHUNK_S)
+    check = m.split_wall(m.seconds, 2, k)
     lines = [
         "### Simulation: N instances of 2 cores",
         "",
@@ -488,8 +494,10 @@ def simulation(
         "the parts' bytes over the bandwidth);",
         "- an instance of 2 cores runs **2 parts at once, one per core**, each at the one-core "
         "rate measured above (measured with two parts side by side on this VM's two cores);",
-        "- K = round(D / 30 s) parts (each ≥ 20 s), the sound first, then the parts, each item "
-        "to the first free of the 2N slots (the bench's pool); T_N = p·D + makespan + j·D;",
+        "- K as the service plans it (graph/split.py `Sizing`): about D / 30 s parts, each ≥ "
+        f"20 s, at most {SIM_MAX_PARTS} (SPLIT_MAX_PARTS), moved to whole waves of the 2N "
+        "slots (K + 1, the sound counted, a multiple of 2N); the sound first, then the parts, "
+        "each item to the first free slot (the bench's pool); T_N = p·D + makespan + j·D;",
         f"- one instance today: compile + one pass on both cores, u·D, u = {m.today_rate:.3f} "
         "s/s (the unpinned one pass, measured); speedup S_N = u·D / T_N.",
         "",
@@ -499,7 +507,7 @@ def simulation(
         "whatever N and D**, once the parts' waves are shorter than the sound (the serial "
         f"tail with the sound is {serial / m.today_rate:.1%} of today's one-instance time).",
         f"- model check: the measured {m.seconds:.0f} s on 2 one-core slots, K = "
-        f"{round(m.seconds / SIM_CHUNK_S)}: the model gives {check:.2f} s; measured: "
+        f"{k}: the model gives {check:.2f} s; measured: "
         f"{names[0]} {measured[0]:.2f} s, {names[1]} {measured[1]:.2f} s (medians, with "
         "prepare).",
         "- baseline: one instance **today** renders in one pass, which on this VM keeps only "
@@ -508,19 +516,19 @@ def simulation(
         "instance. In brackets: S_N / N, and S_N / S_1 (the scaling over one instance that "
         "splits too).",
         "",
-        f"| composition | parts (30 s) | {head} |",
-        "|---|---|" + "---|" * len(SIM_INSTANCES),
+        f"| composition | {head} |",
+        "|---|" + "---|" * len(SIM_INSTANCES),
     ]
     for minutes in SIM_MINUTES:
         d = minutes * 60.0
         one = m.speedup(d, 1, False)
-        cells = [f"{s:.2f}× ({s / n:.2f} N; {s / one / n:.2f} N)"
+        cells = [f"{s:.2f}× ({s / n:.2f} N; {s / one / n:.2f} N; K = {m.parts(d, n, False)})"
                  for n in SIM_INSTANCES for s in [m.speedup(d, n, False)]]  # fmt: skip
-        lines.append(f"| {minutes} min | {m.parts(d, 1, False)} | {' | '.join(cells)} |")
+        lines.append(f"| {minutes} min | {' | '.join(cells)} |")
     lines += [
         "",
         "The same with the quickest K (parts of any length ≥ 20 s, the count that minimises "
-        "T_N), what a plan that knows the live instances could ask for:",
+        "T_N), what a plan that knew the rates could ask for:",
         "",
         f"| composition | {head} |",
         "|---|" + "---|" * len(SIM_INSTANCES),
@@ -596,7 +604,8 @@ def seams_prepare(
 ) -> seams.SplitPrepared:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    return seams.split_prepare(spec, work, env, chunk_ms=chunk_ms, max_parts=max_parts)
+    asks = seams.Sizing(chunk_ms=chunk_ms, max_parts=max_parts)
+    return seams.split_prepare(spec, work, env, asks)
 
 
 def one_pass(argv: list[str], work: Path, *, pin: bool) -> Run:

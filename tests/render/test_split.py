@@ -20,7 +20,7 @@ from tests.support.media import make_tone
 from tests.support.split_doc import long_document, pcm_md5, pts
 from vidsvc.config import Settings
 from vidsvc.graph.splice import AUDIO_OUT
-from vidsvc.graph.split import PART_OUT, Part, Split
+from vidsvc.graph.split import PART_OUT, Part, Sizing, Split
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.render import render
@@ -45,7 +45,7 @@ async def test_a_split_render_is_the_one_pass_frame_for_frame(
     await render(comp, settings, video_out=one, thumbnail_out=tmp_path / "one.jpg")
     work = tmp_path / "split"
     work.mkdir()
-    job = await prepare_split(comp, settings, work, chunk_ms=20_000, max_parts=4)
+    job = await prepare_split(comp, settings, work, Sizing(chunk_ms=20_000, max_parts=4))
     assert len(job.split.parts) == 3
     seams = [p.first for p in job.split.parts[1:]]
     assert all(s % job.split.gop == 0 for s in seams)  # an IDR on the grid at every seam

@@ -4,8 +4,9 @@ joined without re-encoding into the frames one pass gives.
 - `plan`: K video parts, their boundaries on the GOP grid (every boundary an IDR, so every part
   starts on one), moved onto a hard cut between clips when one is near (a part then opens only
   its own clips), each at least MIN_PART_MS, K about the timeline's length over `chunk_ms`,
-  capped. The grid is also a whole number of milliseconds (graph/window.py), so a part is
-  exactly an `output.range` of the composition.
+  capped, then rounded to whole waves of the slots the live instances run parts in
+  (`Sizing`). The grid is also a whole number of milliseconds (graph/window.py), so a part
+  is exactly an `output.range` of the composition.
 - A part is that range's graph (each input sought, trimmed after `fps`: the full render's
   frames), encoded without sound, with every option that reaches the parameter sets pinned
   (`part_args`), so the parts' SPS/PPS are byte-identical and join.
@@ -99,16 +100,36 @@ def grid(fps: int) -> int:
     return math.lcm(step, GOP_SECONDS * fps)
 
 
-def plan(
-    timeline: Timeline, fps: int, *, chunk_ms: int, max_parts: int, min_part_ms: int = MIN_PART_MS
-) -> Split:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sizing:
+    """What a plan asks for: parts of about `chunk_ms`, at most `max_parts`, for `slots` parts
+    rendered at once across the live instances (the sound is one of the items they run)."""
+
+    chunk_ms: int
+    max_parts: int
+    slots: int = 1
+    min_part_ms: int = MIN_PART_MS
+
+    def count(self, duration_ms: int) -> int:
+        """K: about `duration_ms / chunk_ms`, then moved to the nearest whole number of waves
+        (K parts and the sound a multiple of `slots`): a last wave only partly filled would
+        leave most slots idle while it runs, a wave too few would leave slots idle from the
+        start. At least MIN_PART_MS each, at most `max_parts`."""
+        most = max(1, min(self.max_parts, duration_ms // self.min_part_ms))
+        count = max(1, min(most, round(duration_ms / self.chunk_ms)))
+        if self.slots < 2:
+            return count
+        waves = max(1, math.floor((count + 1) / self.slots + 0.5))
+        return max(1, min(waves * self.slots - 1, most))
+
+
+def plan(timeline: Timeline, fps: int, sizing: Sizing) -> Split:
     """The parts of `timeline` at `fps` (one part: no split)."""
     frames = frame_at(timeline.duration_ms, fps)
     step = grid(fps)
-    count = max(1, min(max_parts, round(timeline.duration_ms / chunk_ms)))
-    count = max(1, min(count, timeline.duration_ms // min_part_ms))
+    count = sizing.count(timeline.duration_ms)
     cuts = _hard_cuts(timeline, fps, step)
-    least = frame_at(min_part_ms, fps)
+    least = frame_at(sizing.min_part_ms, fps)
     bounds = [0]
     for k in range(1, count):
         # where this seam may go and leave every part at least `least` long

@@ -31,7 +31,7 @@ def _timeline(lengths: list[float], crossfade_every: int = 0, fps: int = 30) -> 
 
 def test_parts_cover_the_timeline_on_the_gop_grid() -> None:
     timeline = _timeline([7.3] * 90, crossfade_every=1)  # crossfades only: no cut to move to
-    split = parts.plan(timeline, 30, chunk_ms=30_000, max_parts=64)
+    split = parts.plan(timeline, 30, parts.Sizing(chunk_ms=30_000, max_parts=64))
     assert split.frames == round(timeline.duration_ms * 30 / 1000)
     assert split.parts[0].first == 0 and split.parts[-1].end == split.frames
     for before, after in zip(split.parts, split.parts[1:], strict=False):
@@ -44,40 +44,61 @@ def test_a_seam_moves_onto_a_hard_cut_near_it() -> None:
     # 7 s clips, 140 s in 4 parts: the even seams (35 s, 105 s) fall inside clips; a clip
     # starts on the 2 s grid every 14 s, so the seams move to 28 s (or 42 s) and 98 s (or 112)
     cuts = _timeline([7.0] * 20)
-    split = parts.plan(cuts, 30, chunk_ms=35_000, max_parts=8)
+    split = parts.plan(cuts, 30, parts.Sizing(chunk_ms=35_000, max_parts=8))
     starts = {round(c.start_ms * 30 / 1000) for c in cuts.clips}
     assert [p.first for p in split.parts[1:]] == [28 * 30, 70 * 30, 98 * 30]
     assert all(p.first in starts for p in split.parts)
     # the same timeline of crossfades has no cut: its seams are the grid's nearest points
-    blended = parts.plan(_timeline([7.5] * 20, crossfade_every=1), 30, chunk_ms=35_000,
-                         max_parts=8)  # fmt: skip
+    asks = parts.Sizing(chunk_ms=35_000, max_parts=8)
+    blended = parts.plan(_timeline([7.5] * 20, crossfade_every=1), 30, asks)
     assert [p.first // 30 for p in blended.parts[1:]] == [36, 70, 106]  # of 140.5 s
 
 
 def test_no_part_is_shorter_than_the_least_and_the_count_is_capped() -> None:
-    short = parts.plan(_timeline([10.0] * 3), 30, chunk_ms=5_000, max_parts=16)
+    short = parts.plan(_timeline([10.0] * 3), 30, parts.Sizing(chunk_ms=5_000, max_parts=16))
     assert len(short.parts) == 1  # 30 s: one part of at least 20 s and no second one
-    many = parts.plan(_timeline([60.0] * 60), 30, chunk_ms=30_000, max_parts=12)
+    many = parts.plan(_timeline([60.0] * 60), 30, parts.Sizing(chunk_ms=30_000, max_parts=12))
     assert len(many.parts) == 12
     assert min(p.frames for p in many.parts) >= 20 * 30
 
 
 @pytest.mark.parametrize("fps", [24, 25, 30, 60])
 def test_a_part_is_exactly_a_range_of_whole_milliseconds(fps: int) -> None:
-    split = parts.plan(_timeline([9.7] * 30, fps=fps), fps, chunk_ms=30_000, max_parts=8)
+    split = parts.plan(
+        _timeline([9.7] * 30, fps=fps), fps, parts.Sizing(chunk_ms=30_000, max_parts=8)
+    )
     for part in split.parts:
         r = part.range(fps)
         assert r.start_ms * fps == part.first * 1000 and r.end_ms * fps <= part.end * 1000 + fps
 
 
 def test_the_hash_holds_the_parts_and_the_facts() -> None:
-    split = parts.plan(_timeline([6.0] * 20), 30, chunk_ms=30_000, max_parts=8)
+    split = parts.plan(_timeline([6.0] * 20), 30, parts.Sizing(chunk_ms=30_000, max_parts=8))
     facts = {"ffmpeg": "5.1.6", "x264": "164", "fonts": "abc", "encoding": "crf=21"}
     same = split.digest(dict(facts))
     assert same == split.digest(facts)
     assert split.digest({**facts, "ffmpeg": "6.0"}) != same
-    other = parts.plan(_timeline([6.0] * 20), 30, chunk_ms=20_000, max_parts=8)
+    other = parts.plan(_timeline([6.0] * 20), 30, parts.Sizing(chunk_ms=20_000, max_parts=8))
     assert other.digest(facts) != same
+
+
+@pytest.mark.parametrize(
+    ("minutes", "slots", "count"),
+    [
+        (10, 16, 15),  # 16 (the cap), 17 items on 16 slots: one wave, not one and a sliver
+        (10, 8, 15),  # 17 items on 8 slots: two waves
+        (10, 4, 15),  # 17 items on 4 slots: four waves
+        (3, 16, 9),  # 6 asked, 7 items: fill the one wave, as far as 20 s parts allow
+        (3, 4, 7),  # 6 asked, 7 items on 4 slots: two waves
+        (3, 1, 6),  # one slot: about 30 s each, as asked
+        (0.5, 4, 1),  # 30 s: one part of at least 20 s, whatever the slots
+    ],
+)
+def test_the_count_fills_whole_waves_of_the_slots(minutes: float, slots: int, count: int) -> None:
+    asks = parts.Sizing(chunk_ms=30_000, max_parts=16, slots=slots)
+    assert asks.count(round(minutes * 60_000)) == count
+    timeline = _timeline([7.5] * round(minutes * 8))
+    assert len(parts.plan(timeline, 30, asks).parts) == count
 
 
 def test_a_part_is_encoded_with_the_pins_that_make_parts_join() -> None:

@@ -62,14 +62,13 @@ async def prepare_split(
     comp: spec.Composition,
     settings: Settings,
     work: Path,
+    sizing: parts.Sizing,
     *,
-    chunk_ms: int,
-    max_parts: int,
     threads: int = 0,
     plan: Planned | None = None,
     only: int | None = None,
 ) -> SplitJob:
-    """Stage, probe and compile `comp` as parts of about `chunk_ms` (at most `max_parts`);
+    """Stage, probe and compile `comp` as the parts `sizing` asks for;
     `plan`: its inputs already staged and probed in `work`. `only`: compile that video part
     alone (SOUND_ONLY: the sound alone; PLAN_ONLY: nothing), as an instance rendering one
     part does, or the composition that plans them."""
@@ -86,7 +85,7 @@ async def prepare_split(
         else dataclasses.replace(comp, audio=dataclasses.replace(comp.audio, loudness_lufs=None))
     )
     heard = await sound.hear(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
-    split = parts.plan(heard.timeline, comp.output.fps, chunk_ms=chunk_ms, max_parts=max_parts)
+    split = parts.plan(heard.timeline, comp.output.fps, sizing)
     shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
     # the mix from a graph in one FFmpeg (a render by parts takes its sound from a pass the
     # split does not run: graph/parts.py)

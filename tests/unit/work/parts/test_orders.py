@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.support.jobs import make_job
 from vidsvc.config import Settings
-from vidsvc.graph.split import Part, Split
+from vidsvc.graph.split import Part, Sizing, Split
 from vidsvc.jobs import JobKind
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, blob_key, ids
 from vidsvc.work.compositions.parts.work import timed
@@ -17,7 +17,7 @@ def order(role: str = VIDEO, index: int = 0) -> Order:
     parent = make_job(attempts=2)
     return Order(parent=parent.id, parent_token="t" * 32, role=role, index=index,
                  plan="ab" * 32, facts={"ffmpeg": "ffmpeg version 5.1"}, split=SPLIT.to_dict(),
-                 duration_ms=600_000, chunk_ms=30_000, max_parts=6,
+                 duration_ms=600_000, chunk_ms=30_000, max_parts=6, slots=4,
                  siblings=ids(parent, 2), cache_key=None)  # fmt: skip
 
 
@@ -25,6 +25,8 @@ def test_an_order_survives_its_row() -> None:
     o = order()
     assert Order.of(o.to_payload()) == o
     assert o.plan_split == SPLIT
+    # every instance plans the parts the parent asked for, with the slots it counted
+    assert Order.of(o.to_payload()).sizing == Sizing(chunk_ms=30_000, max_parts=6, slots=4)
 
 
 def test_rows_are_named_by_the_parent_and_its_attempt() -> None:

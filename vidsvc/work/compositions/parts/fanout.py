@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from vidsvc import spec
+from vidsvc.config import Settings
 from vidsvc.errors import StorageError
+from vidsvc.graph import split as parts
 from vidsvc.jobs import Job, JobState, Progress, Stage, utcnow
+from vidsvc.media.children import cores
 from vidsvc.media.threads import threads_for_job
 from vidsvc.runner.leases import announce
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
@@ -58,21 +61,27 @@ async def wanted(job: Job, comp: spec.Composition, duration_ms: int, deps: Deps)
     return live if live >= settings.split_min_instances else 0
 
 
+def sizing(settings: Settings, live: int) -> parts.Sizing:
+    """The parts to ask for with `live` instances: each runs as many parts at once as it has
+    slots and cores (more would share the cores, not add to them), every instance assumed
+    alike (one image and one set of settings, scaled out)."""
+    per_instance = max(1, min(settings.max_concurrent_jobs, cores()))
+    return parts.Sizing(chunk_ms=round(settings.chunk_seconds * 1000),
+                        max_parts=settings.split_max_parts, slots=live * per_instance)  # fmt: skip
+
+
 async def split_off(
     job: Job, prepared: Prepared, work: Path, deps: Deps, live: int, cache_key: str | None
 ) -> Job | None:
-    """Plan `job` as parts (2–3 per live instance), insert their rows and hand the job off:
+    """Plan `job` as parts (`sizing`), insert their rows and hand the job off:
     its row stays processing under its lease token, which now lasts JOB_TIMEOUT and is
     renewed by its parts. None when the plan has one part (then: one pass)."""
     settings, comp = deps.settings, prepared.planned.comp if prepared.planned else None
     assert comp is not None  # render.prepare keeps what it planned
-    chunk_ms, max_parts = (
-        round(settings.chunk_seconds * 1000),
-        min(settings.split_max_parts, 3 * live),
-    )
+    asks = sizing(settings, live)
     threads = threads_for_job(settings, deps.load)
-    made = await prepare_split(comp, settings, work, chunk_ms=chunk_ms, max_parts=max_parts,
-                               threads=threads, plan=prepared.planned, only=PLAN_ONLY)  # fmt: skip
+    made = await prepare_split(comp, settings, work, asks, threads=threads,
+                               plan=prepared.planned, only=PLAN_ONLY)  # fmt: skip
     if len(made.split.parts) < 2:
         return None
     facts = await instance_facts(settings)
@@ -80,12 +89,13 @@ async def split_off(
     order = Order(
         parent=job.id, parent_token=job.token, role=VIDEO, index=0,
         plan=made.split.digest(facts), facts=facts, split=made.split.to_dict(),
-        duration_ms=made.encoding.duration_ms, chunk_ms=chunk_ms, max_parts=max_parts,
+        duration_ms=made.encoding.duration_ms, chunk_ms=asks.chunk_ms,
+        max_parts=asks.max_parts, slots=asks.slots,
         siblings=rows, cache_key=cache_key,
     )  # fmt: skip
     note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
-            "instances": live, "attempt": job.attempts, "instance": deps.instance_id,
-            "prepare_seconds": _since(job.started_at)}  # fmt: skip
+            "instances": live, "slots": asks.slots, "attempt": job.attempts,
+            "instance": deps.instance_id, "prepare_seconds": _since(job.started_at)}  # fmt: skip
     inputs = {url: info.summary() for url, info in prepared.inputs.items()}
     # what the completion records from the preparation, which the join does not repeat
     found = {"inputs": inputs, "sound": dict(prepared.notes) or None,

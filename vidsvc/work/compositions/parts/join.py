@@ -143,9 +143,9 @@ async def render_again(
     the split planned from the composition, its hash checked, each part's own command."""
     report(Stage.ENCODING, 0.5, f"rendering part(s) {list(bad)} again")
     settings = deps.settings
-    made = await prepare_split(comp, settings, work, chunk_ms=order.chunk_ms,
-                               max_parts=order.max_parts,
-                               threads=threads_for_job(settings, deps.load))  # fmt: skip
+    made = await prepare_split(
+        comp, settings, work, order.sizing, threads=threads_for_job(settings, deps.load)
+    )
     if made.split.digest(await instance_facts(settings)) != order.plan:
         raise ProcessingFailed("the joining instance plans the split differently")
     runs: list[FFmpegRun] = []

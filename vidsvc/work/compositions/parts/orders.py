@@ -34,6 +34,7 @@ class Order:
     max_parts: int
     siblings: tuple[str, ...]  #: the video parts' ids in order, then the sound's
     cache_key: str | None = None  #: recorded with the parent's completion
+    slots: int = 1  #: parts the live instances ran at once when it split (graph/split.py)
 
     def to_payload(self) -> dict[str, Any]:
         payload = dataclasses.asdict(self)
@@ -43,6 +44,11 @@ class Order:
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Order:
         return cls(**{**payload, "siblings": tuple(payload["siblings"])})
+
+    @property
+    def sizing(self) -> parts.Sizing:
+        """The plan's asks, so every instance plans the same parts."""
+        return parts.Sizing(chunk_ms=self.chunk_ms, max_parts=self.max_parts, slots=self.slots)
 
     @property
     def plan_split(self) -> parts.Split:

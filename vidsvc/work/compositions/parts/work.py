@@ -67,8 +67,7 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
             comp,
             settings,
             work,
-            chunk_ms=order.chunk_ms,
-            max_parts=order.max_parts,
+            order.sizing,
             threads=threads_for_job(settings, deps.load),
             only=order.index if order.role == VIDEO else SOUND_ONLY,  # its own graph alone
         )
