@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support.compare import frame_count
+from tests.support.media import make_render_ready
 from tests.support.split_doc import long_document
 from vidsvc.config import Settings
 from vidsvc.jobs import Job, JobKind, JobState
@@ -188,3 +189,22 @@ async def test_what_is_not_split_renders_in_one_pass(
     assert ran.row.state is JobState.COMPLETED, ran.row.error
     assert "split" not in ran.row.metadata
     assert ran.parts == []
+
+
+async def test_a_composition_smart_rendering_copies_is_not_split(
+    service: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Two 20 s render-ready clips cut together (40 s: two parts of 20 s if it split): smart
+    rendering copies every GOP, which a split would encode, so it renders here, copying."""
+    ready = make_render_ready(tmp_path / "ready.mp4", seconds=20, preset="veryfast")
+    clips = [{"url": ready.as_uri(), "trim_end": 20}] * 2
+    doc = {"clips": clips, "output": {"resolution": "720p", "preset": "veryfast"}, "cache": False}
+    ran = await service(doc, ALLOWED_LOCAL_DIRS="/")
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    assert "split" not in ran.row.metadata and ran.parts == []
+    assert ran.row.metadata["smart_render"]["applied"] is True, ran.row.metadata["smart_render"]
+    assert ran.frames == 1200
+    # the same composition with smart rendering off splits: the policy above is what kept it
+    off = await service({**doc, "output": {**doc["output"], "smart_render": False}},
+                        ALLOWED_LOCAL_DIRS="/")  # fmt: skip
+    assert off.row.metadata["split"]["parts"] == 2 and off.frames == 1200

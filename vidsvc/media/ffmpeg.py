@@ -215,3 +215,27 @@ async def ffmpeg_version(settings: Settings) -> str:
             raise ProcessingFailed(f"ffmpeg -version exited with code {captured.returncode}")
         _VERSIONS[binary] = first
     return _VERSIONS[binary]
+
+
+#: x264 writes its build into every stream it encodes (an SEI): "x264 - core 164 r3095 baee400"
+_X264_BUILD = re.compile(rb"x264 - (core \d+ [^ ]+(?: [0-9a-f]+)?)")
+_BUILDS: dict[str, str] = {}
+
+
+async def x264_build(settings: Settings) -> str:
+    """The libx264 this FFmpeg encodes with ("core 164 r3095 baee400"), read from one encoded
+    frame and cached per binary: the library is its own package, updated apart from FFmpeg's
+    version line. "" when the frame will not encode or carries no build (then it matches only
+    another instance that cannot tell either)."""
+    binary = settings.ffmpeg_bin
+    if binary not in _BUILDS:
+        argv = (binary, "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:r=1",
+                "-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast",
+                "-f", "h264", "-")  # fmt: skip
+        try:
+            captured = await run_capture(argv, timeout=settings.probe_timeout)
+        except (OSError, TimeoutError):
+            return ""
+        found = _X264_BUILD.search(captured.stdout)
+        _BUILDS[binary] = found.group(1).decode("ascii", "replace") if found else ""
+    return _BUILDS[binary]

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vidsvc.errors import VidsvcError
-from vidsvc.jobs import JobState, utcnow
+from vidsvc.jobs import JobKind, JobState, utcnow
 from vidsvc.runner.lifecycle import Deps, publish
+from vidsvc.store.base import Lane
 
 log = logging.getLogger(__name__)
 Sweep = Callable[[Deps], Awaitable[None]]
@@ -67,8 +68,9 @@ async def announce(deps: Deps) -> int:
 
 async def reap(deps: Deps) -> None:
     for job in await deps.stores.jobs.reap_expired(utcnow()):
-        if job.state is JobState.QUEUED:
-            await deps.stores.backlog.push(job.id)
+        if job.state is JobState.QUEUED:  # a part back from a dead instance: ahead again
+            lane = Lane.AHEAD if job.kind is JobKind.PART else Lane.TAIL
+            await deps.stores.backlog.push(job.id, lane=lane)
         await publish(deps, job)
         log.info("lease expired", extra={"job_id": job.id, "state": job.state.value})
 

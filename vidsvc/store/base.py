@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -212,10 +213,19 @@ class PubSub(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Lane(IntEnum):
+    """Where a pushed id waits: the claim order favours finishing started jobs."""
+
+    TAIL = 0  #: behind every waiting id: a new job
+    #: ahead of every TAIL id, behind the AHEAD ids already waiting (so the parts of the
+    #: oldest split go first): work that finishes a started job
+    AHEAD = 1
+    HEAD = 2  #: ahead of all: a started job's last step (a split render's join)
+
+
 class Backlog(Protocol):
-    async def push(self, job_id: JobId, *, first: bool = False) -> None:
-        """Queue job_id at the tail, or at the head with `first` (work that finishes a job
-        already started: a split render's parts); an id already waiting stays where it is."""
+    async def push(self, job_id: JobId, *, lane: Lane = Lane.TAIL) -> None:
+        """Queue job_id in `lane`; an id already waiting stays where it is."""
 
     async def present(self, ttl_s: float) -> int:
         """Say this instance is live for ttl_s more seconds; how many instances are live

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from vidsvc.jobs import JobId
+from vidsvc.store.base import Lane
 
 
 class Mailbox:
@@ -89,17 +90,23 @@ class MemoryBacklog:
     def __init__(self) -> None:
         self._order: deque[JobId] = deque()
         self._members: set[JobId] = set()
+        self._ahead: set[JobId] = set()  #: the waiting ids pushed AHEAD or HEAD
         self._ready = asyncio.Condition()
         self._closed = False
 
-    async def push(self, job_id: JobId, *, first: bool = False) -> None:
+    async def push(self, job_id: JobId, *, lane: Lane = Lane.TAIL) -> None:
         async with self._ready:
             if job_id in self._members:
                 return  # already waiting; a second copy would only cost a failed claim
-            if first:
+            if lane is Lane.HEAD:
                 self._order.appendleft(job_id)
+            elif lane is Lane.AHEAD:
+                at = next((i for i, w in enumerate(self._order) if w not in self._ahead), None)
+                self._order.insert(len(self._order) if at is None else at, job_id)
             else:
                 self._order.append(job_id)
+            if lane is not Lane.TAIL:
+                self._ahead.add(job_id)
             self._members.add(job_id)
             # notify_all, not notify(): on Python < 3.13 a waiter that times out just as it is
             # notified swallows the wake-up, leaving another waiter asleep beside an item.
@@ -116,12 +123,14 @@ class MemoryBacklog:
                 return None
             job_id = self._order.popleft()
             self._members.discard(job_id)
+            self._ahead.discard(job_id)
             return job_id
 
     async def discard(self, job_id: JobId) -> None:
         async with self._ready:
             if job_id in self._members:
                 self._members.discard(job_id)
+                self._ahead.discard(job_id)
                 self._order.remove(job_id)
 
     async def ack(self, job_id: JobId) -> None:

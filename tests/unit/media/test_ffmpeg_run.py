@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.media.ffmpeg import ERROR_TAIL_BYTES, ffmpeg_version, run_ffmpeg
+from vidsvc.media.ffmpeg import ERROR_TAIL_BYTES, ffmpeg_version, run_ffmpeg, x264_build
 from vidsvc.media.process import STDERR_TAIL_BYTES, run_capture
 from vidsvc.media.progress import FFmpegProgress
 
@@ -234,6 +235,18 @@ async def test_ffmpeg_version(runner_settings: Callable[..., Settings]) -> None:
 @pytest.mark.ffmpeg
 async def test_real_ffmpeg_version(runner_settings: Callable[..., Settings]) -> None:
     assert (await ffmpeg_version(runner_settings())).startswith("ffmpeg version ")
+
+
+@pytest.mark.ffmpeg
+async def test_the_x264_build_is_read_from_an_encoded_frame(
+    runner_settings: Callable[..., Settings],
+) -> None:
+    """A split's parts join only when every instance's libx264 is the same build: a Debian
+    update of libx264 alone leaves `ffmpeg -version` as it was."""
+    build = await x264_build(runner_settings())
+    assert re.fullmatch(r"core \d+ r\d+ [0-9a-f]+", build), build
+    # a binary that encodes nothing tells nothing (and matches only another such instance)
+    assert await x264_build(runner_settings(ffmpeg_bin="/nonexistent/ffmpeg")) == ""
 
 
 @pytest.mark.ffmpeg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from vidsvc.store.base import Backlog
+from vidsvc.store.base import Backlog, Lane
 
 
 async def test_fifo(backlog: Backlog) -> None:
@@ -76,13 +76,32 @@ async def test_cancelled_pop_loses_nothing(backlog: Backlog) -> None:
     assert await backlog.pop(0.1) == "comp_1"
 
 
-async def test_push_first_goes_to_the_head(backlog: Backlog) -> None:
-    """Work that finishes a started job (a split render's parts) jumps the queue."""
+async def test_lanes_favour_finishing_started_jobs(backlog: Backlog) -> None:
+    """A split's parts go ahead of new jobs but behind the parts of an older split; a join
+    goes ahead of all (the issue's claim order: join, then the oldest parent's parts)."""
     await backlog.push("comp_1")
     await backlog.push("comp_2")
-    await backlog.push("part_1", first=True)
-    await backlog.push("comp_1", first=True)  # already waiting: it stays where it is
-    assert [await backlog.pop(1) for _ in range(3)] == ["part_1", "comp_1", "comp_2"]
+    await backlog.push("part_a_s", lane=Lane.AHEAD)
+    await backlog.push("part_a_v0", lane=Lane.AHEAD)
+    await backlog.push("part_b_s", lane=Lane.AHEAD)  # a younger split: behind the older's
+    await backlog.push("part_a_j", lane=Lane.HEAD)
+    await backlog.push("comp_1", lane=Lane.HEAD)  # already waiting: it stays where it is
+    await backlog.push("comp_3")
+    want = ["part_a_j", "part_a_s", "part_a_v0", "part_b_s", "comp_1", "comp_2", "comp_3"]
+    assert await backlog.ids() == want
+    assert [await backlog.pop(1) for _ in range(2)] == want[:2]
+    for job_id in want[:2]:
+        await backlog.ack(job_id)
+    # popped and acked, an id is no longer ahead: the next AHEAD push goes after part_b_s
+    await backlog.push("part_b_v0", lane=Lane.AHEAD)
+    await backlog.discard("part_a_v0")
+    assert await backlog.ids() == ["part_b_s", "part_b_v0", "comp_1", "comp_2", "comp_3"]
+    # with nothing ahead, AHEAD is the head; a part given back to the tail lane waits there
+    for job_id in ("part_b_s", "part_b_v0"):
+        await backlog.discard(job_id)
+    await backlog.push("part_c_v0", lane=Lane.AHEAD)
+    await backlog.push("part_c_v1")
+    assert await backlog.ids() == ["part_c_v0", "comp_1", "comp_2", "comp_3", "part_c_v1"]
 
 
 async def test_present_counts_this_instance(backlog: Backlog) -> None:

@@ -24,17 +24,30 @@ from redis.exceptions import RedisError
 
 from vidsvc.errors import StorageError
 from vidsvc.jobs import JobId
+from vidsvc.store.base import Lane
 from vidsvc.store.redis.client import connect, storage_errors
-from vidsvc.store.redis.keys import CONSUMERS, PENDING, PRESENT, PROCESSING
+from vidsvc.store.redis.keys import AHEAD, CONSUMERS, PENDING, PRESENT, PROCESSING
 
 log = logging.getLogger(__name__)
 
 # The scripts read the server's clock (TIME), so instances whose clocks differ agree on silence.
 _NOW = "local t = redis.call('TIME')\nlocal now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+# Lane.AHEAD goes before the first waiting id not marked ahead: the marked ones form the
+# list's head (HEAD pushes there, pops take from there), so the scan is as long as they are.
 _PUSH = """
 if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
-if ARGV[2] == '1' then return redis.call('LPUSH', KEYS[1], ARGV[1]) end
-return redis.call('RPUSH', KEYS[1], ARGV[1])"""
+if ARGV[2] == '0' then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
+redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[2] == '2' then return redis.call('LPUSH', KEYS[1], ARGV[1]) end
+local i = 0
+while true do
+  local waiting = redis.call('LINDEX', KEYS[1], i)
+  if not waiting then return redis.call('RPUSH', KEYS[1], ARGV[1]) end
+  if redis.call('SISMEMBER', KEYS[2], waiting) == 0 then
+    return redis.call('LINSERT', KEYS[1], 'BEFORE', waiting, ARGV[1])
+  end
+  i = i + 1
+end"""
 # Also bounds the processing list, so a caller that never acks cannot grow it without end (the
 # pool claims right after pop: entries older than the last _KEEP pops are long decided).
 _SEEN = (
@@ -94,6 +107,7 @@ class RedisBacklog:
         # Waiting pops hold these connections, so they never starve the short commands above.
         self._blocking = connect(url, timeout_s=timeout_s, max_connections=size, blocking=True)
         self._pending = prefix + PENDING
+        self._ahead = prefix + AHEAD
         self._processing = prefix + PROCESSING.format(consumer=consumer)
         self._consumers = prefix + CONSUMERS
         self._present = prefix + PRESENT
@@ -124,9 +138,9 @@ class RedisBacklog:
     async def _eval(self, script: str, keys: list[str], *args: str | int | bytes) -> Any:
         return await self._redis.eval(script, len(keys), *keys, *args)
 
-    async def push(self, job_id: JobId, *, first: bool = False) -> None:
+    async def push(self, job_id: JobId, *, lane: Lane = Lane.TAIL) -> None:
         with storage_errors("push"):
-            await self._eval(_PUSH, [self._pending], job_id, "1" if first else "0")
+            await self._eval(_PUSH, [self._pending, self._ahead], job_id, str(int(lane)))
 
     async def present(self, ttl_s: float) -> int:
         with storage_errors("present"):
@@ -185,6 +199,7 @@ class RedisBacklog:
         """Forget a popped id once its DB claim succeeded, or failed for good."""
         with storage_errors("ack"):
             await self._redis.lrem(self._processing, 0, job_id)
+            await self._redis.srem(self._ahead, job_id)
 
     async def reclaim(self, idle_s: float) -> int:
         """Give back the ids popped by consumers silent for idle_s; returns how many went back.
@@ -210,6 +225,7 @@ class RedisBacklog:
     async def discard(self, job_id: JobId) -> None:
         with storage_errors("discard"):
             await self._redis.lrem(self._pending, 0, job_id)
+            await self._redis.srem(self._ahead, job_id)
 
     async def size(self) -> int:
         with storage_errors("size"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 #: list: job ids waiting to be claimed, oldest at the head; push keeps it free of duplicates
 PENDING = "backlog:pending"
+#: set: the ids in PENDING pushed ahead of the rest (Lane.AHEAD, HEAD), until acked
+AHEAD = "backlog:ahead"
 #: list per consumer (one per RedisBacklog handle): ids it popped and has not acked yet
 PROCESSING = "backlog:processing:{consumer}"
 #: sorted set: consumer id -> Redis server time (ms) until which that consumer is known alive

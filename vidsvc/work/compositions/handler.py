@@ -89,7 +89,7 @@ async def _render_and_store(
                 "cache": round(time.monotonic() - prepared_at, 3),
             }
             return await _served(job, deps, report, found, prepared, timings, keys)
-        live = await fanout.wanted(job, comp, prepared.encoding.duration_ms, deps)
+        live = await fanout.wanted(job, prepared, deps)
         if live and (handed := await fanout.split_off(job, prepared, work, deps, live, found.key)):
             return handed  # processing, waiting on its parts (work/compositions/parts/)
         encoded = await encode(prepared, deps.settings, work, report, load=deps.load)

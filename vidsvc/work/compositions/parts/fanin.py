@@ -16,6 +16,7 @@ import logging
 from vidsvc.errors import StorageError
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.runner.lifecycle import Deps, retrying
+from vidsvc.store.base import Lane
 from vidsvc.work.compositions.parts.keeper import waiting_parent
 from vidsvc.work.compositions.parts.orders import JOIN, Order, as_job
 
@@ -37,7 +38,7 @@ async def release(order: Order, deps: Deps) -> bool:
     except ValueError:
         return False  # another part released it
     with contextlib.suppress(StorageError):  # else the reconciler or a fallback claim finds it
-        await deps.stores.backlog.push(order.join_id, first=True)
+        await deps.stores.backlog.push(order.join_id, lane=Lane.HEAD)
     log.info("join released", extra={"job_id": order.parent})
     return True
 

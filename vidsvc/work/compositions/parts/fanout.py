@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vidsvc import spec
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError
 from vidsvc.graph import split as parts
@@ -24,6 +23,7 @@ from vidsvc.media.children import cores
 from vidsvc.media.threads import threads_for_job
 from vidsvc.runner.leases import announce
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
+from vidsvc.store.base import Lane
 from vidsvc.work.compositions.parts.facts import instance_facts
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, drop, ids
 from vidsvc.work.compositions.prepared import Prepared
@@ -44,15 +44,17 @@ def waiting(job: Job) -> bool:
     return job.state is JobState.PROCESSING and note is not None and note["token"] == job.token
 
 
-async def wanted(job: Job, comp: spec.Composition, duration_ms: int, deps: Deps) -> int:
+async def wanted(job: Job, prepared: Prepared, deps: Deps) -> int:
     """How many instances to spread `job` over: 0 for one pass here. Splits only a whole mp4
     of one shape (docs/rendering.md#split-renders) that is long enough, on its first try,
-    when enough instances are live."""
-    settings, out = deps.settings, comp.output
+    when enough instances are live, and that smart rendering does not already copy: its
+    copied GOPs cost next to nothing here, and a split would encode every one of them."""
+    settings, out = deps.settings, prepared.output
     one_file = out.format == "mp4" and not out.renditions and out.range is None
     if not settings.split_renders or not one_file or split_note(job) is not None:
         return 0
-    if duration_ms < settings.split_min_seconds * 1000:
+    too_short = prepared.encoding.duration_ms < settings.split_min_seconds * 1000
+    if too_short or prepared.decision.plan is not None:
         return 0
     try:
         live = await announce(deps)
@@ -115,16 +117,17 @@ async def split_off(
 
 
 async def _insert(job: Job, order: Order, deps: Deps) -> None:
-    """The split's rows, each to the head of the queue, the last first: the sound (the
-    longest, and alone), then the video parts in order, all before jobs posted since."""
+    """The split's rows, each queued ahead of every new job, behind the parts of splits that
+    were waiting already: the sound first (the longest, and alone), then the video parts in
+    order."""
     rows = order.siblings
     for k, row in reversed(list(enumerate(rows))):
         role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
         with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
             await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
-    for row in (*reversed(rows[:-1]), rows[-1]):
+    for row in (rows[-1], *rows[:-1]):
         with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
-            await deps.stores.backlog.push(row, first=True)
+            await deps.stores.backlog.push(row, lane=Lane.AHEAD)
 
 
 def _since(moment: datetime | None) -> float:
@@ -165,6 +168,6 @@ async def end(job: Job, deps: Deps, state: JobState) -> Job | None:
     await forget(job, deps)
     if final is not None and state is JobState.QUEUED:
         with contextlib.suppress(StorageError):
-            await deps.stores.backlog.push(final.id, first=True)
+            await deps.stores.backlog.push(final.id, lane=Lane.AHEAD)
     await publish(deps, final)
     return final

@@ -9,6 +9,7 @@ to one pass (handler.py). The parts' files are deleted either way once the paren
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -118,12 +119,14 @@ async def _store(keys: outputs.Keys, enc: Encoding, work: Path, deps: Deps) -> N
 async def _fetch_parts(
     rows: list[Job], split: parts.Split, enc: Encoding, work: Path, deps: Deps
 ) -> None:
-    """Every part's recorded file and the recorded thumbnail, under the join's names."""
+    """Every part's recorded file and the recorded thumbnail, under the join's names, all at
+    once (from S3 one download at a time would put K round trips on the serial tail)."""
     names = [*(parts.PART_OUT.format(index=p.index) for p in split.parts), splice.AUDIO_OUT]
     shown = next(row.thumbnail_key for row in rows if row.thumbnail_key)
     files = zip((row.output_key for row in rows), names, strict=True)
-    for key, name in (*files, (shown, enc.thumb_out)):
-        await _fetch(key, work / name, deps)
+    await asyncio.gather(
+        *(_fetch(key, work / name, deps) for key, name in (*files, (shown, enc.thumb_out)))
+    )
 
 
 async def _fetch(key: str | None, dest: Path, deps: Deps) -> None:
