@@ -31,6 +31,7 @@ from vidsvc.store.base import BlobStore
 from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
+PART = JobKind.PART
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,9 @@ async def service(
             async with asyncio.timeout(120):
                 while not (row := await stores.jobs.get(job.id)) or not row.state.terminal:
                     await asyncio.sleep(0.1)
+                # the join ends its own row after the composition's
+                while any(not p.state.terminal for p in await stores.jobs.list(kind=PART)):
+                    await asyncio.sleep(0.1)
             path = stores.blobs.local_path(row.output_key or "")
             frames = frame_count(path) if path and path.suffix == ".mp4" else 0
             blobs = Path(settings.data_dir) / "blobs"
@@ -107,7 +111,7 @@ async def service(
                 )
                 for outcome in ("joined", "fallback")
             }
-            return Ran(row, await stores.jobs.list(kind=JobKind.PART), frames, left, ended)
+            return Ran(row, await stores.jobs.list(kind=PART), frames, left, ended)
         finally:
             await runner.pool.stop(5)
             await stack.__aexit__(None, None, None)

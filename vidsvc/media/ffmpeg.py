@@ -220,6 +220,7 @@ async def ffmpeg_version(settings: Settings) -> str:
 #: x264 writes its build into every stream it encodes (an SEI): "x264 - core 164 r3095 baee400"
 _X264_BUILD = re.compile(rb"x264 - (core \d+ [^ ]+(?: [0-9a-f]+)?)")
 _BUILDS: dict[str, str] = {}
+X264_PROBE = "color=c=black:s=64x64:r=1"  #: the frame it encodes (tests' FFmpeg shims know it)
 
 
 async def x264_build(settings: Settings) -> str:
@@ -229,7 +230,7 @@ async def x264_build(settings: Settings) -> str:
     another instance that cannot tell either)."""
     binary = settings.ffmpeg_bin
     if binary not in _BUILDS:
-        argv = (binary, "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:r=1",
+        argv = (binary, "-v", "error", "-f", "lavfi", "-i", X264_PROBE,
                 "-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast",
                 "-f", "h264", "-")  # fmt: skip
         try:

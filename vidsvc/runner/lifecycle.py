@@ -13,6 +13,7 @@ import asyncio
 import enum
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -21,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from vidsvc.config import Settings
 from vidsvc.errors import StorageError, VidsvcError
-from vidsvc.jobs import Job, JobEvent
+from vidsvc.jobs import Job, JobEvent, JobId
 from vidsvc.media.load import Load
 from vidsvc.runner.reporter import Reporter
 from vidsvc.store import Stores
@@ -60,6 +61,11 @@ class Deps:
     instance_id: str
     load: Load = field(default_factory=Load)  #: renders under way here (the pool counts them)
     after_job: Sequence[AfterJob] = ()  #: what follows every job (the estimator, metrics)
+    #: ids this instance's pool claims before it pops the backlog: work a job here hands to
+    #: its own instance (a split's sound, where its inputs are already staged and probed).
+    #: Not pushed anywhere else meanwhile: if this instance dies first, the reconciler finds
+    #: the queued row missing from the backlog and pushes it.
+    claim_here: deque[JobId] = field(default_factory=deque)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -67,6 +67,8 @@ class WorkerPool:
             self.settings.lease_seconds,
         )
         backlog = self.deps.stores.backlog
+        if self.deps.claim_here:
+            return await jobs.claim(self.deps.claim_here.popleft(), owner=owner, lease_s=lease)
         try:
             job_id = await backlog.pop(POLL_SECONDS)
         except StorageError:  # Redis away: the database still knows what is queued

@@ -15,7 +15,8 @@ a step is ';'-joined actions, run in order:
   killparent   SIGKILL the vidsvc process that started us (an OOM kill of the service)
   hang         ignore SIGTERM and sleep forever
 SLOW_FFMPEG_PIDFILE: each invocation appends "<pid>" (a grandchild "<pid> child") on a line.
-`-version` is answered by the real FFmpeg.
+What describes the binary rather than renders is answered by the real FFmpeg, uncounted:
+`-version`, and the libx264 build probe (one frame of X264_PROBE, vidsvc/media/ffmpeg.py).
 """
 
 from __future__ import annotations
@@ -92,9 +93,12 @@ def _act(action: str) -> int | None:
     return None
 
 
+X264_PROBE = "color=c=black:s=64x64:r=1"  #: vidsvc/media/ffmpeg.py x264_build's source
+
+
 def main(argv: list[str]) -> int:
     real = shutil.which("ffmpeg") or "ffmpeg"
-    if argv != ["-version"]:
+    if argv != ["-version"] and X264_PROBE not in argv:
         steps = os.environ.get("SLOW_FFMPEG_PLAN", "sleep=0.3").split(",")
         index = _register()
         for action in steps[min(index, len(steps) - 1)].split(";"):
