@@ -82,6 +82,11 @@ class Split:
         )
         return cls(fps=int(d["fps"]), frames=int(d["frames"]), gop=int(d["gop"]), parts=parts)
 
+    def longest_first(self) -> tuple[int, ...]:
+        """The parts' indexes, the most frames first (ties in order): the order to queue them
+        in, so the last of a wave is a short one (seams move onto hard cuts: parts differ)."""
+        return tuple(p.index for p in sorted(self.parts, key=lambda p: -p.frames))
+
     def holding(self, frame: int) -> Part:
         """The part that holds output frame `frame` (the last one past the end)."""
         return next((p for p in self.parts if p.first <= frame < p.end), self.parts[-1])

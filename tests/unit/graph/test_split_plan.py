@@ -101,6 +101,14 @@ def test_the_count_fills_whole_waves_of_the_slots(minutes: float, slots: int, co
     assert len(parts.plan(timeline, 30, asks).parts) == count
 
 
+def test_parts_are_queued_longest_first() -> None:
+    split = parts.Split(fps=30, frames=2700, gop=60, parts=(
+        parts.Part(index=0, first=0, end=600), parts.Part(index=1, first=600, end=1560),
+        parts.Part(index=2, first=1560, end=2160), parts.Part(index=3, first=2160, end=2700),
+    ))  # fmt: skip
+    assert split.longest_first() == (1, 0, 2, 3)  # 960, then 600 and 600 in order, then 540
+
+
 def test_a_part_is_encoded_with_the_pins_that_make_parts_join() -> None:
     out = spec.Output(resolution="1080p", fps=30)
     args = parts.part_args(out, 60)

@@ -117,19 +117,20 @@ async def split_off(
 
 
 async def _insert(job: Job, order: Order, deps: Deps) -> None:
-    """The split's rows: the sound (the longest item, and alone) for this instance, whose
-    probes of the inputs are cached (media/probe.py), to claim as soon as the composition
-    returns its slot; the video parts queued in order ahead of every new job, behind the
-    parts of splits that were waiting already."""
+    """The split's rows: the sound (the one item that grows with the whole timeline) for
+    this instance, whose probes of the inputs are cached (media/probe.py), to claim as soon as
+    the composition returns its slot; the video parts queued ahead of every new job, behind
+    the parts of splits that were waiting already, the longest first (seams move onto hard
+    cuts, so parts differ: longest first keeps the last wave from ending on a long one)."""
     rows = order.siblings
     for k, row in reversed(list(enumerate(rows))):
         role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
         with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
             await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
     deps.claim_here.append(rows[-1])
-    for row in rows[:-1]:
+    for k in order.plan_split.longest_first():
         with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
-            await deps.stores.backlog.push(row, lane=Lane.AHEAD)
+            await deps.stores.backlog.push(rows[k], lane=Lane.AHEAD)
 
 
 def _since(moment: datetime | None) -> float:
