@@ -227,7 +227,7 @@ async def x264_build(settings: Settings) -> str:
     """The libx264 this FFmpeg encodes with ("core 164 r3095 baee400"), read from one encoded
     frame and cached per binary: the library is its own package, updated apart from FFmpeg's
     version line. "" when the frame will not encode or carries no build (then it matches only
-    another instance that cannot tell either)."""
+    another instance that cannot tell either); a failed encode is asked again next time."""
     binary = settings.ffmpeg_bin
     if binary not in _BUILDS:
         argv = (binary, "-v", "error", "-f", "lavfi", "-i", X264_PROBE,
@@ -238,5 +238,8 @@ async def x264_build(settings: Settings) -> str:
         except (OSError, TimeoutError):
             return ""
         found = _X264_BUILD.search(captured.stdout)
-        _BUILDS[binary] = found.group(1).decode("ascii", "replace") if found else ""
+        build = found.group(1).decode("ascii", "replace") if found else ""
+        if captured.returncode != 0:
+            return build
+        _BUILDS[binary] = build
     return _BUILDS[binary]

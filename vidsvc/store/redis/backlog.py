@@ -48,6 +48,11 @@ while true do
   end
   i = i + 1
 end"""
+# An id out of a list (processing once acked, pending once discarded) and out of the ahead set,
+# in one round trip.
+_FORGET = """
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])"""
 # Also bounds the processing list, so a caller that never acks cannot grow it without end (the
 # pool claims right after pop: entries older than the last _KEEP pops are long decided).
 _SEEN = (
@@ -198,8 +203,7 @@ class RedisBacklog:
     async def ack(self, job_id: JobId) -> None:
         """Forget a popped id once its DB claim succeeded, or failed for good."""
         with storage_errors("ack"):
-            await self._redis.lrem(self._processing, 0, job_id)
-            await self._redis.srem(self._ahead, job_id)
+            await self._eval(_FORGET, [self._processing, self._ahead], job_id)
 
     async def reclaim(self, idle_s: float) -> int:
         """Give back the ids popped by consumers silent for idle_s; returns how many went back.
@@ -224,8 +228,7 @@ class RedisBacklog:
 
     async def discard(self, job_id: JobId) -> None:
         with storage_errors("discard"):
-            await self._redis.lrem(self._pending, 0, job_id)
-            await self._redis.srem(self._ahead, job_id)
+            await self._eval(_FORGET, [self._pending, self._ahead], job_id)
 
     async def size(self) -> int:
         with storage_errors("size"):
