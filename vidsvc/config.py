@@ -170,6 +170,9 @@ class Settings:
     chunk_seconds: float = _setting("CHUNK_SECONDS", _float(20, 3600), 30.0)
     split_max_parts: int = _setting("SPLIT_MAX_PARTS", _int(2, 64), 16)
     split_min_instances: int = _setting("SPLIT_MIN_INSTANCES", _int(1, 1000), 2)
+    #: at most this many of one split's parts (the sound among them) queued or running at
+    #: once, the rest inserted as parts finish, leaving slots to other work; 0 = no cap
+    split_parts_in_flight: int = _setting("SPLIT_PARTS_IN_FLIGHT", _int(0, 1000), 0)
     #: added to each child's niceness, so the API's event loop wins the CPU over the renders
     ffmpeg_nice: int = _setting("FFMPEG_NICE", _int(0, 19), 10)
     # per-client rate limit on POSTs (token bucket; 0 turns it off)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from vidsvc.work.kinds import handlers
 
 pytestmark = pytest.mark.ffmpeg
 PART = JobKind.PART
+During = Callable[[Runner, Job], Awaitable[None]]  #: run beside the render, awaited at its end
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,9 @@ async def service(
     """run(document, blobs=wrapper, **env): the document through a started Runner; its row."""
     opened: list[Runner] = []
 
-    async def run(document: dict[str, Any], wrap: Any = None, **env: str) -> Ran:
+    async def run(
+        document: dict[str, Any], wrap: Any = None, during: During | None = None, **env: str
+    ) -> Ran:
         split = {
             "DATA_DIR": str(tmp_path / "data"),
             "SPLIT_MIN_INSTANCES": "1",
@@ -93,12 +96,15 @@ async def service(
         runner.pool.start()
         try:
             job, _ = await runner.submit(JobKind.COMPOSITION, document)
+            beside = asyncio.create_task(during(runner, job)) if during else None
             async with asyncio.timeout(120):
                 while not (row := await stores.jobs.get(job.id)) or not row.state.terminal:
                     await asyncio.sleep(0.1)
                 # the join ends its own row after the composition's
                 while any(not p.state.terminal for p in await stores.jobs.list(kind=PART)):
                     await asyncio.sleep(0.1)
+                if beside is not None:
+                    await beside
             path = stores.blobs.local_path(row.output_key or "")
             frames = frame_count(path) if path and path.suffix == ".mp4" else 0
             blobs = Path(settings.data_dir) / "blobs"
@@ -212,3 +218,41 @@ async def test_a_composition_smart_rendering_copies_is_not_split(
     off = await service({**doc, "output": {**doc["output"], "smart_render": False}},
                         ALLOWED_LOCAL_DIRS="/")  # fmt: skip
     assert off.row.metadata["split"]["parts"] == 2 and off.frames == 1200
+
+
+async def test_a_capped_split_leaves_slots_to_other_jobs(
+    service: Callable[..., Any], document: dict[str, Any]
+) -> None:
+    """SPLIT_PARTS_IN_FLIGHT=2 on three slots (the split: three video parts and the sound):
+    never more than two of its rows queued or running, so a job posted after the hand-off
+    starts at once, before the split's last part (uncapped, that part would be queued ahead of
+    it); and the split still joins every frame."""
+    flying: list[int] = []
+    other: list[Job] = []
+    first = document["clips"][0]["url"]
+    short = {"clips": [{"url": first, "trim_end": 1}], "cache": False,
+             "output": {"resolution": "180p", "fps": 10, "preset": "ultrafast"}}  # fmt: skip
+
+    async def during(runner: Runner, job: Job) -> None:
+        jobs = runner.stores.jobs
+        while (row := await jobs.get(job.id)) is None or "split into" not in row.progress.message:
+            await asyncio.sleep(0.02)  # handed off: its first rows are queued
+        posted, _ = await runner.submit(JobKind.COMPOSITION, short)
+        while not (row := await jobs.get(job.id)) or not row.state.terminal:
+            rows = [p for p in await jobs.list(kind=PART) if not p.id.endswith("_j")]
+            flying.append(sum(1 for p in rows if not p.state.terminal))
+            await asyncio.sleep(0.02)
+        while not (done := await jobs.get(posted.id)) or not done.state.terminal:
+            await asyncio.sleep(0.05)
+        other.append(done)
+
+    ran = await service(document, during=during, SPLIT_PARTS_IN_FLIGHT="2",
+                        MAX_CONCURRENT_JOBS="3")  # fmt: skip
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    assert ran.row.metadata["split"]["in_flight"] == 2
+    assert len(ran.row.metadata["split"]["parts_run"]) == 4 and ran.frames == 600
+    assert max(flying) == 2, flying  # the cap reached, never passed
+    assert other[0].state is JobState.COMPLETED, other[0].error
+    videos = [p for p in ran.parts if p.id[-2] == "v"]
+    assert len(videos) == 3 and other[0].started_at and all(p.started_at for p in videos)
+    assert other[0].started_at < max(p.started_at for p in videos if p.started_at)

@@ -5,7 +5,7 @@ siblings' rows. Whichever completion commits last sees every row completed (each
 its own commit), so at least one part inserts the join row; the join's id is fixed by the
 parent's attempt, so a second insert is refused as a duplicate and nothing fires twice. No
 counter exists to be lost. A crash between a part's commit and its insert is caught by
-`sweep`, which the reaper runs on every instance.
+`sweep`, which the reaper runs on every instance (as is a capped split's lost top-up).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from vidsvc.errors import StorageError
 from vidsvc.jobs import JobKind, JobState
 from vidsvc.runner.lifecycle import Deps, retrying
 from vidsvc.store.base import Lane
+from vidsvc.work.compositions.parts import flight
 from vidsvc.work.compositions.parts.keeper import waiting_parent
 from vidsvc.work.compositions.parts.orders import JOIN, Order, as_job
 
@@ -44,7 +45,8 @@ async def release(order: Order, deps: Deps) -> bool:
 
 
 async def sweep(deps: Deps) -> None:
-    """The backstop: a split whose parts are all done and whose join was never inserted."""
+    """The backstop: a split whose parts are all done and whose join was never inserted, or
+    (capped: flight.py) whose next parts were never inserted."""
     jobs = deps.stores.jobs
     looked: set[str] = set()
     for row in await jobs.list(kind=JobKind.PART, state=JobState.COMPLETED, limit=SWEEP_LIMIT):
@@ -52,5 +54,10 @@ async def sweep(deps: Deps) -> None:
         if order.role == JOIN or order.parent in looked:
             continue
         looked.add(order.parent)
-        if await jobs.get(order.join_id) is None and await release(order, deps):
+        if await jobs.get(order.join_id) is not None:
+            continue
+        if await release(order, deps):
             log.warning("join released by the sweep", extra={"job_id": order.parent})
+        elif order.in_flight and (parent := await waiting_parent(order, deps)):
+            if await flight.top_up(order, deps, parent):
+                log.warning("parts inserted by the sweep", extra={"job_id": order.parent})

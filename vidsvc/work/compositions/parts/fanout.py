@@ -24,8 +24,9 @@ from vidsvc.media.threads import threads_for_job
 from vidsvc.runner.leases import announce
 from vidsvc.runner.lifecycle import Deps, publish, retrying, terminal
 from vidsvc.store.base import Lane
+from vidsvc.work.compositions.parts import flight
 from vidsvc.work.compositions.parts.facts import instance_facts
-from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, as_job, drop, ids
+from vidsvc.work.compositions.parts.orders import VIDEO, Order, drop, ids
 from vidsvc.work.compositions.prepared import Prepared
 from vidsvc.work.compositions.split import PLAN_ONLY, prepare_split
 
@@ -92,11 +93,12 @@ async def split_off(
         parent=job.id, parent_token=job.token, role=VIDEO, index=0,
         plan=made.split.digest(facts), facts=facts, split=made.split.to_dict(),
         duration_ms=made.encoding.duration_ms, chunk_ms=asks.chunk_ms,
-        max_parts=asks.max_parts, slots=asks.slots,
+        max_parts=asks.max_parts, slots=asks.slots, in_flight=settings.split_parts_in_flight,
         siblings=rows, cache_key=cache_key,
     )  # fmt: skip
     note = {"plan": order.plan, "token": job.token, "parts": len(rows) - 1, "rows": list(rows),
-            "instances": live, "slots": asks.slots, "attempt": job.attempts,
+            "instances": live, "slots": asks.slots, "in_flight": order.in_flight,
+            "attempt": job.attempts,
             "instance": deps.instance_id, "prepare_seconds": _since(job.started_at)}  # fmt: skip
     inputs = {url: info.summary() for url, info in prepared.inputs.items()}
     # what the completion records from the preparation, which the join does not repeat
@@ -105,7 +107,7 @@ async def split_off(
              "captions": dict(prepared.captions) or None}  # fmt: skip
     # recorded before any row: whatever happens next, a later attempt knows this one split
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, **found}))
-    await _insert(job, order, deps)
+    await flight.top_up(order, deps, job)  # the sound, claimed here; the parts, queued
     await hold(job, deps)
     message = f"split into {len(rows) - 1} parts for {live} instances"
     progress = Progress(
@@ -114,23 +116,6 @@ async def split_off(
     await publish(deps, await deps.stores.jobs.record_progress(job.id, job.token, progress))
     log.info(message, extra={"job_id": job.id})
     return await deps.stores.jobs.get(job.id)
-
-
-async def _insert(job: Job, order: Order, deps: Deps) -> None:
-    """The split's rows: the sound (the one item that grows with the whole timeline) for
-    this instance, whose probes of the inputs are cached (media/probe.py), to claim as soon as
-    the composition returns its slot; the video parts queued ahead of every new job, behind
-    the parts of splits that were waiting already, the longest first (seams move onto hard
-    cuts, so parts differ: longest first keeps the last wave from ending on a long one)."""
-    rows = order.siblings
-    for k, row in reversed(list(enumerate(rows))):
-        role = order.as_role(SOUND) if k == len(rows) - 1 else order.as_role(VIDEO, k)
-        with contextlib.suppress(ValueError):  # inserted by an attempt cut short: the same row
-            await retrying(lambda: deps.stores.jobs.create(as_job(row, role, job)))  # noqa: B023
-    deps.claim_here.append(rows[-1])
-    for k in order.plan_split.longest_first():
-        with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
-            await deps.stores.backlog.push(rows[k], lane=Lane.AHEAD)
 
 
 def _since(moment: datetime | None) -> float:

@@ -35,6 +35,7 @@ class Order:
     siblings: tuple[str, ...]  #: the video parts' ids in order, then the sound's
     cache_key: str | None = None  #: recorded with the parent's completion
     slots: int = 1  #: parts the live instances ran at once when it split (graph/split.py)
+    in_flight: int = 0  #: at most this many of its rows queued or running; 0: all (flight.py)
 
     def to_payload(self) -> dict[str, Any]:
         payload = dataclasses.asdict(self)

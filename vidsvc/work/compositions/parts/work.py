@@ -36,7 +36,7 @@ from vidsvc.runner.reporter import Reporter
 from vidsvc.runner.usage import Usage
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions import passes
-from vidsvc.work.compositions.parts import fanin
+from vidsvc.work.compositions.parts import fanin, flight
 from vidsvc.work.compositions.parts.facts import differences, instance_facts
 from vidsvc.work.compositions.parts.keeper import ParentGone, keeping, waiting_parent
 from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key, drop
@@ -95,9 +95,12 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
     if done is None:  # fenced out: the row went to another claim; these files are nobody's
         await drop(deps, keys.values())
         return None
-    if await waiting_parent(order, deps) is None:  # given up meanwhile (fanout.end): nobody's
+    parent = await waiting_parent(order, deps)
+    if parent is None:  # given up meanwhile (fanout.end): nobody's
         await drop(deps, keys.values())
         return done
+    if order.in_flight:  # a capped split: the next part in this one's place
+        await flight.top_up(order, deps, parent)
     await fanin.release(order, deps)
     return done
 
