@@ -167,6 +167,12 @@ async def rounds(
     return got
 
 
+def ffmpeg(part: dict[str, Any]) -> str:
+    """A part's FFmpeg seconds (`render_seconds`), as a cell; – where its row lacks them."""
+    seconds = part.get("render_seconds")
+    return f"{seconds:.2f}" if isinstance(seconds, int | float) else "–"
+
+
 def med(runs: list[Run], value: str = "wall") -> float:
     return float(statistics.median(float(getattr(r, value)) for r in runs))
 
@@ -233,8 +239,9 @@ def report(
             for name, runs in got.items()
         ),
         "",
-        "Each part of the two-instance split (seconds on its instance, which includes planning "
-        "the split from the composition: every part stages, probes and compiles it again):",
+        "Each part of the two-instance split: seconds on its instance (which include planning "
+        "the split from the composition: every part stages, probes and compiles it again), "
+        "of them its FFmpeg's, and (the instance):",
         "",
         "| round | "
         + " | ".join(p["row"].rsplit("_", 1)[1] for p in notes[0]["parts_run"])
@@ -242,7 +249,9 @@ def report(
         "|---|" + "---|" * (len(notes[0]["parts_run"]) + 2),
         *(
             f"| {k + 1} | "
-            + " | ".join(f"{p['seconds']:.2f} ({p['instance'][-1]})" for p in n["parts_run"])
+            + " | ".join(
+                f"{p['seconds']:.2f}, {ffmpeg(p)} ({p['instance'][-1]})" for p in n["parts_run"]
+            )
             + f" | {n['prepare_seconds']:.2f} | {n['join_seconds']:.2f} |"
             for k, n in enumerate(notes)
         ),

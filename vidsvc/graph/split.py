@@ -143,7 +143,10 @@ def plan(timeline: Timeline, fps: int, sizing: Sizing) -> Split:
         if lo > hi:
             continue  # one part fewer
         ideal = frames * k / count
-        near = [c for c in cuts if lo <= c <= hi and abs(c - ideal) <= frames / count / 4]
+        # a cut further away would unbalance the parts by more than it saves: the last of a
+        # wave waits for the longest part, and starting off a cut costs a part only the
+        # decoding up to its first frame of one or two clips
+        near = [c for c in cuts if lo <= c <= hi and abs(c - ideal) <= step]
         nearest = min(max(round(ideal / step) * step, lo), hi)
         bounds.append(min(near, key=lambda c: abs(c - ideal)) if near else nearest)
     bounds.append(frames)

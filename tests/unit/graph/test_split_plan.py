@@ -40,14 +40,19 @@ def test_parts_cover_the_timeline_on_the_gop_grid() -> None:
     assert len(split.parts) == round(timeline.duration_ms / 30_000)
 
 
-def test_a_seam_moves_onto_a_hard_cut_near_it() -> None:
-    # 7 s clips, 140 s in 4 parts: the even seams (35 s, 105 s) fall inside clips; a clip
-    # starts on the 2 s grid every 14 s, so the seams move to 28 s (or 42 s) and 98 s (or 112)
-    cuts = _timeline([7.0] * 20)
-    split = parts.plan(cuts, 30, parts.Sizing(chunk_ms=35_000, max_parts=8))
-    starts = {round(c.start_ms * 30 / 1000) for c in cuts.clips}
-    assert [p.first for p in split.parts[1:]] == [28 * 30, 70 * 30, 98 * 30]
+def test_a_seam_moves_onto_a_hard_cut_within_one_gop() -> None:
+    # 10 s then 12 s clips, 142 s in 4 parts: the even seams (35.5 s, 71 s, 106.5 s) each have
+    # a clip starting on the 2 s grid within 2 s (34 s, 70 s, 106 s): they move there
+    near = _timeline([10.0] + [12.0] * 11)
+    split = parts.plan(near, 30, parts.Sizing(chunk_ms=35_500, max_parts=8))
+    starts = {round(c.start_ms * 30 / 1000) for c in near.clips}
+    assert [p.first for p in split.parts[1:]] == [34 * 30, 70 * 30, 106 * 30]
     assert all(p.first in starts for p in split.parts)
+    # 7 s clips, 140 s: a clip starts on the grid every 14 s, so 35 s and 105 s are 7 s from
+    # the nearest: those seams stay on the grid (unequal parts would cost the last of a wave
+    # more than opening a clip mid-way costs a part); 70 s is a cut
+    far = parts.plan(_timeline([7.0] * 20), 30, parts.Sizing(chunk_ms=35_000, max_parts=8))
+    assert [p.first // 30 for p in far.parts[1:]] == [36, 70, 104]
     # the same timeline of crossfades has no cut: its seams are the grid's nearest points
     asks = parts.Sizing(chunk_ms=35_000, max_parts=8)
     blended = parts.plan(_timeline([7.5] * 20, crossfade_every=1), 30, asks)

@@ -211,6 +211,7 @@ def _history(parent: Job, rows: list[Job], joined: float) -> dict[str, Any]:
             "row": row.id,
             "instance": row.metadata.get("instance"),
             "seconds": row.metadata.get("seconds"),
+            "render_seconds": row.metadata.get("render_seconds"),  # its FFmpeg's share of those
             "attempts": row.attempts,
         }
         for row in rows
