@@ -107,7 +107,8 @@ async def split_off(
              "captions": dict(prepared.captions) or None}  # fmt: skip
     # recorded before any row: whatever happens next, a later attempt knows this one split
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {NOTE: note, **found}))
-    await flight.top_up(order, deps, job)  # the sound, claimed here; the parts, queued
+    # the sound, claimed here; the parts, queued. No row of this attempt exists yet
+    await flight.top_up(order, deps, job, [None] * len(rows))
     await hold(job, deps)
     message = f"split into {len(rows) - 1} parts for {live} instances"
     progress = Progress(

@@ -40,25 +40,30 @@ def due(order: Order, rows: Sequence[Job | None]) -> list[int]:
     return missing[: max(0, order.in_flight - flying)]
 
 
-async def top_up(order: Order, deps: Deps, parent: Job) -> list[str]:
-    """Insert the rows `due` for `parent`'s split; the ids this call inserted. The sound is
-    claimed by this instance as soon as it has a free slot (`Deps.claim_here`): the hand-off
-    inserts it, here, where the inputs' probes are cached. The video parts go ahead of every
-    new job, behind the parts of splits already waiting (`Lane.AHEAD`)."""
+async def top_up(
+    order: Order, deps: Deps, parent: Job, rows: Sequence[Job | None] | None = None
+) -> list[str]:
+    """Insert the rows `due` for `parent`'s split; the ids this call inserted. `rows`: the
+    siblings' rows if known (the hand-off knows none exists: its attempt names them), else
+    read here. The sound is claimed by this instance as soon as it has a free slot
+    (`Deps.claim_here`): the hand-off inserts it, here, where the inputs' probes are cached.
+    The video parts go ahead of every new job, behind the parts of splits already waiting
+    (`Lane.AHEAD`)."""
     jobs = deps.stores.jobs
-    rows = [await retrying(lambda: jobs.get(row)) for row in order.siblings]  # noqa: B023
+    if rows is None:
+        rows = [await retrying(lambda: jobs.get(row)) for row in order.siblings]  # noqa: B023
+    sound = order.siblings[-1]
     inserted: list[str] = []
     for k in due(order, rows):
         row_id = order.siblings[k]
-        sound = k == len(order.siblings) - 1
-        role = order.as_role(SOUND) if sound else order.as_role(VIDEO, k)
+        role = order.as_role(SOUND) if row_id == sound else order.as_role(VIDEO, k)
         try:
             await retrying(lambda: jobs.create(as_job(row_id, role, parent)))  # noqa: B023
         except ValueError:  # inserted by a racing top-up (or an attempt cut short): the same row
             continue
         inserted.append(row_id)
     for row_id in inserted:
-        if row_id == order.siblings[-1]:
+        if row_id == sound:
             deps.claim_here.append(row_id)
             continue
         with contextlib.suppress(StorageError):  # the reconciler pushes it, or a fallback claim
