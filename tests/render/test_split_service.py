@@ -24,7 +24,7 @@ from tests.support.compare import frame_count
 from tests.support.media import make_render_ready
 from tests.support.split_doc import long_document
 from vidsvc.config import Settings
-from vidsvc.jobs import Job, JobKind, JobState
+from vidsvc.jobs import Job, JobKind, JobState, Stage
 from vidsvc.runner.service import Runner
 from vidsvc.store import open_stores
 from vidsvc.store.base import BlobStore
@@ -235,8 +235,10 @@ async def test_a_capped_split_leaves_slots_to_other_jobs(
 
     async def during(runner: Runner, job: Job) -> None:
         jobs = runner.stores.jobs
-        while (row := await jobs.get(job.id)) is None or "split into" not in row.progress.message:
-            await asyncio.sleep(0.02)  # handed off: its first rows are queued
+        # handed off (its first rows queued): "split into …", the first message of the
+        # encoding band, or the parts' own, which may replace it before a poll sees it
+        while (row := await jobs.get(job.id)) is None or row.progress.stage != Stage.ENCODING:
+            await asyncio.sleep(0.02)
         posted, _ = await runner.submit(JobKind.COMPOSITION, short)
         while not (row := await jobs.get(job.id)) or not row.state.terminal:
             rows = [p for p in await jobs.list(kind=PART) if not p.id.endswith("_j")]
