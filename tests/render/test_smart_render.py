@@ -27,9 +27,11 @@ from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
+from vidsvc.graph.split import PART_OUT, Sizing
 from vidsvc.jobs import Progress
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import RenderResult, render
+from vidsvc.work.compositions.split import prepare_split, run_split
 
 pytestmark = pytest.mark.ffmpeg
 FPS = 30
@@ -380,3 +382,50 @@ def test_a_cancel_on_the_smart_path_stops_its_ffmpeg(
         os.kill(windows, 0)
     assert len(_runs(pids)) == 2 and not (tmp_path / "out.mp4").exists()
     assert not any((tmp_path / "work").iterdir())  # the workspace is gone
+
+
+@pytest.mark.parametrize("part_clips", ["8", "1"])
+async def test_a_split_smart_render_encodes_only_its_spans_and_copies_the_rest(
+    clips: dict[str, Path], renders: dict[str, RenderResult], tmp_path: Path, part_clips: str
+) -> None:
+    """Issue 27's split with smart rendering, on one machine: the parts are cut by the frames
+    left to encode (6.5 s of the 14.5), each part encodes only its encode spans (the span
+    [180, 285) is cut by the seam at 240: its second half starts part 2's file on an IDR),
+    and the join copies the sources' GOPs as the smart render does: the same frames. With
+    RENDER_PART_CLIPS 8 a part leaves its copied frames undecoded (holes in its range); at 1,
+    a part of more clips makes its pictures by parts, decoding every frame, and picks."""
+    env = {"TMP_DIR": str(tmp_path / "tmp"), "ALLOWED_LOCAL_DIRS": "/",
+           "RENDER_PART_CLIPS": part_clips}  # fmt: skip
+    settings = Settings.from_env(env)
+    work = tmp_path / "split"
+    work.mkdir()
+    asks = Sizing(chunk_ms=2_000, max_parts=3, min_part_ms=2_000)
+    job = await prepare_split(parse_composition(seams(clips)), settings, work, asks)
+    split = job.split
+    # three parts of 60-75 frames to encode; the first seam on the cut where c begins
+    assert [(p.first, p.end) for p in split.parts] == [(0, 120), (120, 240), (240, 435)]
+    assert [split.encoded(p) for p in split.parts] == [60, 60, 75]
+    names = {f"file://{p}": k for k, p in clips.items()}
+    copies = [(c.start, c.frames, (names[c.source or ""], c.source_start)) for c in split.copies]
+    assert copies == [c for c in PLANNED if c[2] is not None]
+    # part 0 holds one clip, the others two or three: at 1 those are made by parts, decoding
+    # every frame; else each part's copied frames are holes (black sources)
+    by_parts = [bool(c.feeds) for c in job.video]
+    holed = ["color=" in " ".join(c.argv) + "".join(c.files.values()) for c in job.video]
+    few = part_clips == "8"
+    assert by_parts == [False, not few, not few] and holed == [True, few, few]
+    await run_split(job, settings, work)
+    for part in split.parts:
+        assert len(packets(work / PART_OUT.format(index=part.index))) == split.encoded(part)
+    out = work / job.encoding.video_out
+    assert len(packets(out)) == TOTAL
+    for start, frames, copied in PLANNED:
+        if copied is not None:
+            clip, first = copied
+            assert frame_hashes(out, start, frames) == frame_hashes(clips[clip], first, frames)
+    psnr = _psnr_per_frame(out, renders["one_pass"].video)
+    assert len(psnr) == TOTAL and min(psnr) >= 40.0, min(psnr)
+    assert splice.AUDIO_OUT in {f.name for f in work.iterdir()}
+    done = subprocess.run(["ffmpeg", "-v", "warning", "-i", str(out), "-f", "null", "-"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and done.stderr == ""

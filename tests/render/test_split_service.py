@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Ran:
     frames: int  #: of the stored output
     part_files: list[str]  #: the parts' files left in the blob store
     ended: dict[str, float]  #: vidsvc_split_renders_total by outcome
+    output: Path | None = None  #: the stored output's file
 
 
 @pytest.fixture
@@ -117,7 +119,8 @@ async def service(
                 )
                 for outcome in ("joined", "fallback")
             }
-            return Ran(row, await stores.jobs.list(kind=PART), frames, left, ended)
+            parts = await stores.jobs.list(kind=PART)
+            return Ran(row, parts, frames, left, ended, path)
         finally:
             await runner.pool.stop(5)
             await stack.__aexit__(None, None, None)
@@ -201,23 +204,46 @@ async def test_what_is_not_split_renders_in_one_pass(
     assert ran.parts == []
 
 
-async def test_a_composition_smart_rendering_copies_is_not_split(
+async def test_a_smart_render_splits_only_what_it_encodes(
     service: Callable[..., Any], tmp_path: Path
 ) -> None:
-    """Two 20 s render-ready clips cut together (40 s: two parts of 20 s if it split): smart
-    rendering copies every GOP, which a split would encode, so it renders here, copying."""
+    """Render-ready clips: what smart rendering copies is no part's work. Two 20 s clips cut
+    together copy every GOP: nothing to encode, so no split. Three, titled from 15 s on: 45 s
+    to encode, split in two parts of the encode spans; the join copies the first 14 s (whole
+    GOPs before the title) from the source, as a smart render on one instance does."""
     ready = make_render_ready(tmp_path / "ready.mp4", seconds=20, preset="veryfast")
-    clips = [{"url": ready.as_uri(), "trim_end": 20}] * 2
-    doc = {"clips": clips, "output": {"resolution": "720p", "preset": "veryfast"}, "cache": False}
+    clip = {"url": ready.as_uri(), "trim_end": 20}
+    doc = {"clips": [clip] * 2, "output": {"resolution": "720p", "preset": "veryfast"},
+           "cache": False}  # fmt: skip
     ran = await service(doc, ALLOWED_LOCAL_DIRS="/")
     assert ran.row.state is JobState.COMPLETED, ran.row.error
     assert "split" not in ran.row.metadata and ran.parts == []
-    assert ran.row.metadata["smart_render"]["applied"] is True, ran.row.metadata["smart_render"]
-    assert ran.frames == 1200
-    # the same composition with smart rendering off splits: the policy above is what kept it
-    off = await service({**doc, "output": {**doc["output"], "smart_render": False}},
+    assert ran.row.metadata["smart_render"]["encoded_frames"] == 0 and ran.frames == 1200
+
+    title = {"type": "text", "content": "A title", "start_time": 15, "duration": 45}
+    ran = await service({**doc, "clips": [clip] * 3, "overlays": [title]},
                         ALLOWED_LOCAL_DIRS="/")  # fmt: skip
-    assert off.row.metadata["split"]["parts"] == 2 and off.frames == 1200
+    assert ran.row.state is JobState.COMPLETED, ran.row.error
+    note, smart = ran.row.metadata["split"], ran.row.metadata["smart_render"]
+    assert note["parts"] == 2 and ran.frames == 1800
+    assert smart["applied"] is True and smart["copied_frames"] == 420, smart
+    assert [s["kind"] for s in smart["spans"]] == ["copy", "encode"]
+    assert ran.output is not None
+    assert frame_md5s(ran.output, 0, 420) == frame_md5s(ready, 0, 420)  # the source's own
+    # each part encoded its share of the 1380 frames left, no copied frame
+    encoded = [row.metadata["frames"] for row in ran.parts if row.id in note["rows"][:-1]]
+    assert sum(encoded) == 1380 and min(encoded) >= 20 * 30, encoded
+
+
+def frame_md5s(path: Path, first: int, count: int) -> list[str]:
+    """MD5 of each decoded frame first…first+count-1."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
+         f"select='between(n,{first},{first + count - 1})'", "-fps_mode", "passthrough",
+         "-f", "framemd5", "-"],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines() if line[:1] != "#"]
 
 
 async def test_a_capped_split_leaves_slots_to_other_jobs(

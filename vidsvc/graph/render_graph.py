@@ -45,13 +45,16 @@ def build(
 
     `loudness` is the plain mix's measured loudness (graph/loudness.py), a fact like the probes:
     with a loudness target and no measurement yet, the mix is built as it sums. `holes`: per
-    clip (its place in the timeline), frames left black instead of decoded (graph/holes.py).
+    clip (its place in the whole timeline, a range's too), frames left black instead of
+    decoded (graph/holes.py).
     `part_clips`: a timeline of more clips has its pictures made by parts of this many clips,
     fed to this graph one after another (graph/parts.py); 0: all in this graph."""
     g = GraphBuilder()
     out = comp.output
     win = window.cut(timeline, out) if out.range is not None else None
     placed = timeline if win is None else win.timeline  #: the clips this graph builds
+    if win is not None and holes:
+        holes = win.own(holes)
     feeds: tuple[Graph, ...] = ()
     joined: Graph | None = None
     shapes = out.shapes()

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from vidsvc import spec
 from vidsvc.graph.compile import (
+    GRAPH_FILE,
     Command,
     Encoding,
     audio_codec,
@@ -69,8 +70,11 @@ def _window_starts(plan: Plan) -> list[int]:
     return starts
 
 
-def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
-    """Command 1: the encode spans, the audio mix and the thumbnail in one run of the graph."""
+def windows_command(
+    graph: Graph, enc: Encoding, plan: Plan, *, out: str = WINDOWS_OUT, script: str = GRAPH_FILE
+) -> Command:
+    """Command 1: the encode spans (to `out`), the audio mix and the thumbnail in one run of
+    the graph; a graph without sound (a split's part: graph/split_pieces.py) writes none."""
     video, audio, thumb = graph.outputs
     if plan.windows:
         picked = Filter(name="select", inputs=(video,), outputs=("vpicked",),
@@ -82,26 +86,21 @@ def windows_command(graph: Graph, enc: Encoding, plan: Plan) -> Command:
     else:  # everything is copied: the graph still makes the mix and the thumbnail
         ending = (Filter(name="nullsink", inputs=(video,), outputs=()),)
         outputs = (audio, thumb)
-    extended = Graph(
-        inputs=graph.inputs,
-        filters=(*graph.filters, *ending),
-        outputs=outputs,
-        files=graph.files,
-        links=graph.links,
-    )
-    argv, files = head_args(extended, enc)
+    outputs = tuple(pad for pad in outputs if pad)
+    # the same graph (its inputs, feeds and files) with the picking at the end
+    extended = replace(graph, filters=(*graph.filters, *ending), outputs=outputs)
+    argv, files = head_args(extended, enc, script=script)
     if plan.windows:
         keys = "+".join(f"eq(n,{s})" for s in _window_starts(plan)[1:]) or "0"
         argv += [
             "-map", "[vwindows]", *video_codec(enc), *video_args(), "-pix_fmt", "yuv420p",
             "-force_key_frames", f"expr:{keys}", "-forced-idr", "1",
-            "-frames:v", str(plan.encoded_frames), "-an", WINDOWS_OUT,
+            "-frames:v", str(plan.encoded_frames), "-an", out,
         ]  # fmt: skip
-    argv += [
-        "-map", f"[{audio}]", *audio_codec(enc), "-vn",
-        "-t", f"{enc.duration_ms / 1000:.3f}", AUDIO_OUT,
-        *thumbnail_args(thumb, enc.thumb_out),
-    ]  # fmt: skip
+    if audio:
+        argv += ["-map", f"[{audio}]", *audio_codec(enc), "-vn",
+                 "-t", f"{enc.duration_ms / 1000:.3f}", AUDIO_OUT]  # fmt: skip
+    argv += thumbnail_args(thumb, enc.thumb_out)
     return command(extended, enc, argv, files)
 
 

@@ -13,7 +13,10 @@ joined without re-encoding into the frames one pass gives.
 - The sound is one more part: the whole timeline's mix, once (`sound_argv`): AAC cannot be cut
   into pieces without priming gaps.
 - The join is smart rendering's (graph/splice.py): the parts as pieces of a concat list by
-  packet index, muxed with the sound (`as_pieces`).
+  packet index, muxed with the sound (graph/split_pieces.py).
+- With smart rendering (graph/splice_plan.py), the split holds the copied GOPs (`copies`):
+  a part encodes only the encode spans inside its range, the copies are joined from their
+  sources as in one smart render, and the seams balance the *encoded* frames.
 
 Pure: imports the leaves and vidsvc.graph only.
 """
@@ -24,7 +27,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +38,7 @@ from vidsvc.graph.compile import Encoding, audio_codec, global_args, input_args,
 from vidsvc.graph.model import Graph
 from vidsvc.graph.prune import sound_only
 from vidsvc.graph.segments import frame_at
-from vidsvc.graph.splice_plan import Piece, Plan
+from vidsvc.graph.splice_plan import Piece
 from vidsvc.graph.timeline import Timeline
 
 MIN_PART_MS = 20_000  #: a part shorter than this costs more in fixed work than it saves
@@ -69,23 +72,45 @@ class Split:
     frames: int  #: of the whole output
     gop: int  #: frames between IDRs
     parts: tuple[Part, ...]  #: in order, covering [0, frames) exactly
+    #: smart rendering's copied GOPs (splice_plan pieces with a source), in output order:
+    #: no part encodes them, the join copies them. () for a split without smart rendering
+    copies: tuple[Piece, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON (a split render's rows carry it to the join)."""
         bounds = [[p.first, p.end] for p in self.parts]
-        return {"fps": self.fps, "frames": self.frames, "gop": self.gop, "parts": bounds}
+        copies = [[c.start, c.frames, c.source, c.source_start, c.slot] for c in self.copies]
+        return {"fps": self.fps, "frames": self.frames, "gop": self.gop, "parts": bounds,
+                "copies": copies}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Split:
         parts = tuple(
             Part(index=i, first=int(a), end=int(b)) for i, (a, b) in enumerate(d["parts"])
         )
-        return cls(fps=int(d["fps"]), frames=int(d["frames"]), gop=int(d["gop"]), parts=parts)
+        copies = tuple(
+            Piece(start=int(a), frames=int(n), source=str(u), source_start=int(s), slot=int(k))
+            for a, n, u, s, k in d.get("copies", ())
+        )
+        return cls(fps=int(d["fps"]), frames=int(d["frames"]), gop=int(d["gop"]), parts=parts,
+                   copies=copies)  # fmt: skip
+
+    def copied(self, first: int, end: int) -> int:
+        """Copied frames in [first, end)."""
+        return sum(max(0, min(end, c.end) - max(first, c.start)) for c in self.copies)
+
+    def encoded(self, part: Part) -> int:
+        """The frames `part` encodes: its file's length, its share of the work."""
+        return part.frames - self.copied(part.first, part.end)
+
+    @property
+    def encoded_frames(self) -> int:
+        return self.frames - self.copied(0, self.frames)
 
     def longest_first(self) -> tuple[int, ...]:
-        """The parts' indexes, the most frames first (ties in order): the order to queue them
-        in, so the last of a wave is a short one (seams move onto hard cuts: parts differ)."""
-        return tuple(p.index for p in sorted(self.parts, key=lambda p: -p.frames))
+        """The parts' indexes, the most encoded frames first (ties in order): the order to
+        queue them in, so the last of a wave is a short one (seams move onto hard cuts)."""
+        return tuple(p.index for p in sorted(self.parts, key=lambda p: -self.encoded(p)))
 
     def holding(self, frame: int) -> Part:
         """The part that holds output frame `frame` (the last one past the end)."""
@@ -95,7 +120,8 @@ class Split:
         """The plan hash: the parts and what must be equal wherever a part is rendered for the
         bytes to join (`facts`: the FFmpeg and x264 versions, the font set, the encoding)."""
         bounds = [(p.first, p.end) for p in self.parts]
-        text = json.dumps([self.fps, self.gop, bounds, dict(facts)], sort_keys=True)
+        copies = self.to_dict()["copies"]
+        text = json.dumps([self.fps, self.gop, bounds, copies, dict(facts)], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -128,32 +154,38 @@ class Sizing:
         return max(1, min(waves * self.slots - 1, most))
 
 
-def plan(timeline: Timeline, fps: int, sizing: Sizing) -> Split:
-    """The parts of `timeline` at `fps` (one part: no split)."""
+def plan(timeline: Timeline, fps: int, sizing: Sizing, copies: Sequence[Piece] = ()) -> Split:
+    """The parts of `timeline` at `fps` (one part: no split); with smart rendering's
+    `copies`, K and the seams follow the frames left to encode, not the timeline's."""
     frames = frame_at(timeline.duration_ms, fps)
     step = grid(fps)
-    count = sizing.count(timeline.duration_ms)
-    cuts = _hard_cuts(timeline, fps, step)
+    held = Split(fps=fps, frames=frames, gop=step, parts=(), copies=tuple(copies))
+    total = held.encoded_frames
+    count = sizing.count(total * 1000 // fps)
+    cuts = set(_hard_cuts(timeline, fps, step))
     least = frame_at(sizing.min_part_ms, fps)
+    # the work (encoded frames) before each possible seam
+    work = {g: g - held.copied(0, g) for g in range(step, frames, step)}
     bounds = [0]
     for k in range(1, count):
-        # where this seam may go and leave every part at least `least` long
-        lo = math.ceil((bounds[-1] + least) / step) * step
-        hi = (frames - least * (count - k)) // step * step
-        if lo > hi:
+        before = 0 if bounds[-1] == 0 else work[bounds[-1]]
+        # where this seam may go and leave every part at least `least` to encode
+        fits = [g for g, w in work.items()
+                if w - before >= least and total - w >= least * (count - k)]  # fmt: skip
+        if not fits:
             continue  # one part fewer
-        ideal = frames * k / count
+        ideal = total * k / count
         # a cut further away would unbalance the parts by more than it saves: the last of a
         # wave waits for the longest part, and starting off a cut costs a part only the
         # decoding up to its first frame of one or two clips
-        near = [c for c in cuts if lo <= c <= hi and abs(c - ideal) <= step]
-        nearest = min(max(round(ideal / step) * step, lo), hi)
-        bounds.append(min(near, key=lambda c: abs(c - ideal)) if near else nearest)
+        near = [g for g in fits if g in cuts and abs(work[g] - ideal) <= step]
+        grid_point = round(ideal / step) * step  # ties go as round() goes: half to even
+        bounds.append(min(near or fits, key=lambda g: (abs(work[g] - ideal), abs(g - grid_point))))
     bounds.append(frames)
     parts = tuple(
         Part(index=i, first=a, end=b) for i, (a, b) in enumerate(itertools.pairwise(bounds))
     )
-    return Split(fps=fps, frames=frames, gop=step, parts=parts)
+    return replace(held, parts=parts)
 
 
 def _hard_cuts(timeline: Timeline, fps: int, step: int) -> list[int]:
@@ -208,14 +240,3 @@ def sound_argv(graph: Graph, enc: Encoding, out: str) -> tuple[str, ...]:
         "-map", f"[{sound.outputs[0]}]", *audio_codec(enc), "-vn",
         "-t", f"{enc.duration_ms / 1000:.3f}", out,
     )  # fmt: skip
-
-
-def as_pieces(split: Split) -> tuple[Plan, dict[str, str]]:
-    """The parts as smart rendering's pieces (graph/splice.py joins them): each a whole file
-    copied from its first frame, named by part."""
-    pieces = tuple(
-        Piece(start=p.first, frames=p.frames, source=f"part:{p.index}", source_start=0)
-        for p in split.parts
-    )
-    names = {f"part:{p.index}": PART_OUT.format(index=p.index) for p in split.parts}
-    return Plan(fps=split.fps, total_frames=split.frames, pieces=pieces), names

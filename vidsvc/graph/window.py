@@ -24,11 +24,15 @@ range sounds as loud as it does in the full render. Pure: imports the leaves and
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from vidsvc import spec
 from vidsvc.graph.slots import ClipSlot, Timeline
 from vidsvc.graph.timeline_rules import Issues, secs
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +42,12 @@ class Window:
     start_ms: int  #: the range on the full timeline
     end_ms: int
     fps: int
+    first: int = 0  #: the full timeline's index of the window's first clip
+
+    def own(self, per_clip: Mapping[int, T]) -> dict[int, T]:
+        """`per_clip` (keyed by the full timeline's clip index) keyed by this window's."""
+        kept = range(self.first, self.first + len(self.timeline.clips))
+        return {i - self.first: v for i, v in per_clip.items() if i in kept}
 
     @property
     def origin_frame(self) -> int:
@@ -105,7 +115,7 @@ def cut(timeline: Timeline, out: spec.Output) -> Window:
     kept = [_moved(c, origin, k == 0) for k, c in enumerate(clips[first : last + 1])]
     cut_timeline = Timeline(clips=tuple(kept), overlays=(), duration_ms=kept[-1].end_ms)
     return Window(timeline=cut_timeline, origin_ms=origin, start_ms=start, end_ms=end,
-                  fps=out.fps)  # fmt: skip
+                  fps=out.fps, first=first)  # fmt: skip
 
 
 def _moved(slot: ClipSlot, origin: int, first: bool) -> ClipSlot:

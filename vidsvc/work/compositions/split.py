@@ -4,8 +4,11 @@ What issue 27 distributes across instances, done here by one process: the compos
 staged, probed and its sound planned once (`prepare_split`); each video part is the graph of
 its range, encoded without sound under the parts' pinned options; the sound part is the whole
 timeline's mix as AAC; the join is smart rendering's concat by packet index, then checked (the
-frame count of one pass, strictly increasing timestamps, one set of parameter sets). Not yet
-a path of the service: no job, queue or instance takes a part (docs/rendering.md#split-renders).
+frame count of one pass, strictly increasing timestamps, one set of parameter sets). With
+smart rendering's copies, a part encodes only its encode spans and the join copies the rest
+from the sources. The service runs the same pieces as rows on any instance (parts/): each
+instance calls `prepare_split` for the part it renders, the join instance `join`
+(docs/rendering.md#split-renders); `run_split` runs them all here (the bench, the tests).
 
 Imports vidsvc.graph, vidsvc.media and the compositions modules it runs.
 """
@@ -23,7 +26,7 @@ from pathlib import Path
 from vidsvc import graph, spec
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import splice
+from vidsvc.graph import splice, splice_plan, split_pieces, window
 from vidsvc.graph import split as parts
 from vidsvc.graph.compile import command, head_args, thumbnail_args, video_codec
 from vidsvc.graph.render_graph import thumbnail_frame
@@ -34,7 +37,7 @@ from vidsvc.media.progress import FFmpegProgress
 from vidsvc.media.spliceable import VideoPackets, read_packets
 from vidsvc.media.workspace import write_files
 from vidsvc.runner.reporter import Reporter
-from vidsvc.work.compositions import passes, sound
+from vidsvc.work.compositions import passes, smart, sound
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
@@ -56,6 +59,7 @@ class SplitJob:
     encoding: graph.Encoding
     thumbnail: int  #: the part whose thumbnail is the output's (THUMB_OUT)
     split_size: tuple[int, int]  #: the output frame's
+    copies: Mapping[str, Path]  #: each copied source's staged file (smart rendering)
 
 
 async def prepare_split(
@@ -85,24 +89,28 @@ async def prepare_split(
         else dataclasses.replace(comp, audio=dataclasses.replace(comp.audio, loudness_lufs=None))
     )
     heard = await sound.hear(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
-    split = parts.plan(heard.timeline, comp.output.fps, sizing)
-    shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
     # the mix from a graph in one FFmpeg (a render by parts takes its sound from a pass the
-    # split does not run: graph/parts.py)
-    whole = None
-    if hears:
-        whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
+    # split does not run: graph/parts.py); smart rendering reads the text from it
+    whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
+    decision = await smart.decide(
+        comp, settings, work, plan.inputs, whole, heard.timeline, sources, enc
+    )
+    copies = () if decision.plan is None else tuple(p for p in decision.plan.pieces if p.source)
+    split = parts.plan(heard.timeline, comp.output.fps, sizing, copies)
+    shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
+    holes = splice_plan.holes(split_pieces.whole(split), heard.timeline, shown)
     wanted = [p for p in split.parts if only is None or p.index == only]
-    video = [_compiled(comp, heard, sources, plan, enc, split, part, shown, settings)
+    video = [_compiled(comp, heard, sources, plan, enc, split, part, shown, settings, holes)
              for part in wanted]  # fmt: skip
     return SplitJob(
         split=split,
         video=tuple(video),
         built=tuple(p.index for p in wanted),
-        sound=() if whole is None else parts.sound_argv(whole, enc, splice.AUDIO_OUT),
+        sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT) if hears else (),
         encoding=enc,
         thumbnail=split.holding(shown).index,
         split_size=comp.output.size,
+        copies={u: plan.staged[u] for u in split_pieces.copy_names(split)},
     )
 
 
@@ -116,13 +124,28 @@ def _compiled(
     part: parts.Part,
     shown: int,
     settings: Settings,
+    holes: Mapping[int, list[splice_plan.Span]],
 ) -> graph.Command:
-    """One video part's command: the graph of its range, without sound, compiled."""
+    """One video part's command: the graph of its range, without sound, compiled. With
+    copies (smart rendering), the part encodes only its encode spans, as a smart render's
+    windows pass does: the copied frames of its clips left undecoded while its clips are
+    few enough to hold open at once (else its clips are made by parts, decoded in full)."""
     shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
-    built = graph.build(heard.timeline, shaped, sources, plan.fonts, heard.measured,
-                        part_clips=settings.render_part_clips, sound=False)  # fmt: skip
+    limit = settings.render_part_clips
+    if not split.copies:
+        holes = {}
+    elif limit and len(window.cut(heard.timeline, shaped.output).timeline.clips) > limit:
+        holes = {}
+    built = graph.build(heard.timeline, shaped, sources, plan.fonts, heard.measured, holes,
+                        part_clips=limit, sound=False)  # fmt: skip
     part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
-    return _part_command(built, part_enc, comp.output, split, part)
+    if not split.copies:
+        return _part_command(built, part_enc, comp.output, split, part)
+    part_enc = dataclasses.replace(part_enc, thumb_out=THUMB_OUT.format(index=part.index))
+    return splice.windows_command(
+        built, part_enc, split_pieces.part_plan(split, part),
+        out=parts.PART_OUT.format(index=part.index), script=f"part{part.index}-graph.txt",
+    )  # fmt: skip
 
 
 def _part_command(
@@ -166,7 +189,7 @@ async def run_split(
             return await passes.run(part, None, settings, work, Load(), _quiet, pixels=pixels)
 
     done = await asyncio.gather(mix(), *(video(c) for c in job.video))
-    joined = await join(job.split, job.encoding, settings, work)
+    joined = await join(job.split, job.encoding, settings, work, job.copies)
     return [*(run for runs in done for run in runs), *joined]
 
 
@@ -183,14 +206,15 @@ class BadParts(ProcessingFailed):
         self.parts = tuple(sorted(set(bad)))
 
 
-async def _readable(split: parts.Split, names: Mapping[str, str], settings: Settings,
-                    work: Path) -> list[VideoPackets]:  # fmt: skip
-    """Each part's packets; BadParts for those that are unreadable or not what the plan says."""
+async def _readable(split: parts.Split, settings: Settings, work: Path) -> list[VideoPackets]:
+    """Each part's packets; BadParts for those that are unreadable or not what the plan says
+    (as many frames as the part encodes)."""
+    names = [parts.PART_OUT.format(index=p.index) for p in split.parts]
     read = await asyncio.gather(
-        *(read_packets(work / n, settings) for n in names.values()), return_exceptions=True
+        *(read_packets(work / n, settings) for n in names), return_exceptions=True
     )
     bad = [p.index for p, got in zip(split.parts, read, strict=True)
-           if isinstance(got, BaseException) or len(got.dts) != p.frames]  # fmt: skip
+           if isinstance(got, BaseException) or len(got.dts) != split.encoded(p)]  # fmt: skip
     if bad:
         raise BadParts(f"parts {bad} are missing, unreadable or short of frames", bad)
     ok = [got for got in read if isinstance(got, VideoPackets)]
@@ -200,27 +224,50 @@ async def _readable(split: parts.Split, names: Mapping[str, str], settings: Sett
     return ok
 
 
+async def _copied(
+    split: parts.Split, copies: Mapping[str, Path], settings: Settings, work: Path
+) -> tuple[list[FFmpegRun], dict[str, VideoPackets]]:
+    """Each copied source's video alone in `work` (graph/splice.py strip_command), read."""
+    names = split_pieces.copy_names(split)
+    if not names:
+        return [], {}
+    pairs = [(str(copies[u]), name) for u, name in names.items()]
+    run = await run_ffmpeg(splice.strip_command(pairs), settings=settings, cwd=work)
+    read = await asyncio.gather(*(read_packets(work / n, settings) for n in names.values()))
+    return [run], dict(zip(names.values(), read, strict=True))
+
+
 async def join(
-    split: parts.Split, enc: graph.Encoding, settings: Settings, work: Path
+    split: parts.Split,
+    enc: graph.Encoding,
+    settings: Settings,
+    work: Path,
+    copies: Mapping[str, Path] | None = None,
 ) -> list[FFmpegRun]:
-    """The parts and the sound in `work` joined without re-encoding into the output
+    """The parts and the sound in `work`, and the copied GOPs of the sources in `copies`
+    (URL → staged file; smart rendering), joined without re-encoding into the output
     (`enc.video_out`), checked: BadParts names the parts that do not join, ProcessingFailed
     what else went wrong."""
-    pieces, names = parts.as_pieces(split)
+    pieces, names = split_pieces.as_pieces(split)
     if not (work / splice.AUDIO_OUT).is_file():
         raise BadParts("the sound part is missing", (SOUND_ONLY,))
-    read = await _readable(split, names, settings, work)
+    read = await _readable(split, settings, work)
+    runs, copied = await _copied(split, copies or {}, settings, work)
+    if any(p.extradata_sha256 != read[0].extradata_sha256 for p in copied.values()):
+        raise ProcessingFailed("the copied sources' parameter sets differ from the parts'")
+    files = {parts.PART_OUT.format(index=p.index): got for p, got in zip(split.parts, read,
+             strict=True)} | copied  # fmt: skip
     packets = {
         name: splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
-        for name, p in zip(names.values(), read, strict=True)
+        for name, p in files.items()
     }
     (work / splice.CONCAT_LIST).write_text(
         splice.concat_document(pieces, names, packets), encoding="utf-8"
     )
-    run = await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work)
+    runs.append(await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work))
     joined = await read_packets(work / enc.video_out, settings)
     if len(joined.dts) != split.frames:
         raise ProcessingFailed(f"the join has {len(joined.dts)} of {split.frames} frames")
     if any(b <= a for a, b in zip(joined.dts, joined.dts[1:], strict=False)):
         raise ProcessingFailed("the join's timestamps are not strictly increasing")
-    return [run]
+    return runs

@@ -47,15 +47,16 @@ def waiting(job: Job) -> bool:
 
 async def wanted(job: Job, prepared: Prepared, deps: Deps) -> int:
     """How many instances to spread `job` over: 0 for one pass here. Splits only a whole mp4
-    of one shape (docs/rendering.md#split-renders) that is long enough, on its first try,
-    when enough instances are live, and that smart rendering does not already copy: its
-    copied GOPs cost next to nothing here, and a split would encode every one of them."""
+    of one shape (docs/rendering.md#split-renders) whose encode work is long enough (with
+    smart rendering, the frames it does not copy), on its first try, when enough instances
+    are live."""
     settings, out = deps.settings, prepared.output
     one_file = out.format == "mp4" and not out.renditions and out.range is None
     if not settings.split_renders or not one_file or split_note(job) is not None:
         return 0
-    too_short = prepared.encoding.duration_ms < settings.split_min_seconds * 1000
-    if too_short or prepared.decision.plan is not None:
+    smart = prepared.decision.plan
+    work_ms = smart.encoded_frames * 1000 / smart.fps if smart else prepared.encoding.duration_ms
+    if work_ms < settings.split_min_seconds * 1000:
         return 0
     try:
         live = await announce(deps)

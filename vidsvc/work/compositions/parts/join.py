@@ -19,9 +19,10 @@ from typing import Any
 
 from vidsvc import spec
 from vidsvc.errors import ProcessingFailed
-from vidsvc.graph import formats, splice
+from vidsvc.graph import formats, splice, split_pieces
 from vidsvc.graph import split as parts
 from vidsvc.graph.compile import Encoding
+from vidsvc.inputs import staging
 from vidsvc.jobs import Job, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, ffmpeg_version
 from vidsvc.media.probe import probe
@@ -32,6 +33,7 @@ from vidsvc.runner.metrics import record_job_metrics
 from vidsvc.runner.reporter import Reporter
 from vidsvc.runner.usage import Usage, number
 from vidsvc.work.compositions import outputs
+from vidsvc.work.compositions.checks import url_fields
 from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.outcome import CompositionOutcome
 from vidsvc.work.compositions.parts.facts import instance_facts
@@ -42,6 +44,7 @@ from vidsvc.work.compositions.parts.work import parent_of, run_part
 from vidsvc.work.compositions.split import SOUND_ONLY, BadParts, join, prepare_split
 
 log = logging.getLogger(__name__)
+COPIES_DIR = "copies"
 
 
 async def done_parts(order: Order, deps: Deps) -> list[Job]:
@@ -64,20 +67,22 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
         report(Stage.ENCODING, 0.0, "fetching the parts")
         enc = encoding(comp, settings, order.duration_ms, 0)
         await _fetch_parts(rows, split, enc, work, deps)
+        copies = await _stage_copies(split, comp, work, deps)
         report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
         try:
-            runs = await join(split, enc, settings, work)
+            runs = await join(split, enc, settings, work, copies)
         except BadParts as bad:  # rendered again here, once; a second failure falls back
             log.warning(bad.message, extra={"job_id": order.parent})
             again = await render_again(bad.parts, comp, order, work, deps, report)
-            runs = [*again, *await join(split, enc, settings, work)]
+            runs = [*again, *await join(split, enc, settings, work, copies)]
             redone.extend(bad.parts)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
         report(Stage.UPLOADING, 0.0, "storing the output")
         await _store(keys, enc, work, deps)
     joined = round(time.monotonic() - started, 3)
     command = ["ffmpeg", *splice.join_command(enc)]
-    metadata = await _outcome(parent, comp, rows, runs, output, keys, joined, command, deps)
+    metadata = await _outcome(parent, comp, split, rows, runs, output, keys, joined, command,
+                              deps)  # fmt: skip
     metadata["cache"] = {"hit": False, "key": order.cache_key} if order.cache_key else {}
     jobs = deps.stores.jobs
     final = await terminal(
@@ -114,6 +119,19 @@ async def _store(keys: outputs.Keys, enc: Encoding, work: Path, deps: Deps) -> N
         await retrying(
             functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
         )
+
+
+async def _stage_copies(
+    split: parts.Split, comp: spec.Composition, work: Path, deps: Deps
+) -> dict[str, Path]:
+    """The sources smart rendering copies GOPs from, fetched as a render fetches its clips
+    (the same URL policy and caps), in a folder of their own: a part rendered again here
+    stages every input in `work` under the same names."""
+    urls = list(split_pieces.copy_names(split))
+    if not urls:
+        return {}
+    (work / COPIES_DIR).mkdir()
+    return await staging.stage(urls, work / COPIES_DIR, deps.settings, fields=url_fields(comp))
 
 
 async def _fetch_parts(
@@ -161,6 +179,7 @@ async def render_again(
 async def _outcome(
     parent: Job,
     comp: spec.Composition,
+    split: parts.Split,
     rows: list[Job],
     runs: list[FFmpegRun],
     output: Mapping[str, Any],
@@ -198,9 +217,19 @@ async def _outcome(
         text=parent.metadata.get("text"),
         captions=parent.metadata.get("captions"),
         outputs=outputs.recorded(comp.output, (keys,), number(output.get("duration"))),
+        smart_render=_smart(split),
     )
     note = _history(parent, rows, joined)
     return {**outcome.to_dict(), NOTE: note}
+
+
+def _smart(split: parts.Split) -> dict[str, Any] | None:
+    """Smart rendering's plan, as a one-machine smart render records it; None: no copies."""
+    if not split.copies:
+        return None
+    plan = split_pieces.whole(split)
+    return {"applied": True, "reason": "render-ready clips; the encode spans split into parts",
+            **plan.summary()}  # fmt: skip
 
 
 def _history(parent: Job, rows: list[Job], joined: float) -> dict[str, Any]:
@@ -212,6 +241,7 @@ def _history(parent: Job, rows: list[Job], joined: float) -> dict[str, Any]:
             "instance": row.metadata.get("instance"),
             "seconds": row.metadata.get("seconds"),
             "render_seconds": row.metadata.get("render_seconds"),  # its FFmpeg's share of those
+            "frames": row.metadata.get("frames"),  # encoded (None: the sound)
             "attempts": row.attempts,
         }
         for row in rows

@@ -36,17 +36,18 @@ async def waiting_parent(order: Order, deps: Deps) -> Job | None:
 
 
 def done_fraction(order: Order, rows: Sequence[Job | None]) -> float:
-    """Frames done across the video parts (rows in the order of order.video_ids), 0–1."""
+    """Frames encoded across the video parts (rows in the order of order.video_ids), 0–1
+    (with smart rendering, of the frames not copied)."""
     low, high = BANDS[Stage.ENCODING]
     split, done = order.plan_split, 0.0
     for part, row in zip(split.parts, rows, strict=True):
         if row is None:
             continue
         if row.state is JobState.COMPLETED:
-            done += part.frames
+            done += split.encoded(part)
         elif row.state is JobState.PROCESSING and row.progress.stage == Stage.ENCODING:
-            done += part.frames * (row.progress.percentage - low) / (high - low)
-    return min(done / split.frames, 1.0)
+            done += split.encoded(part) * (row.progress.percentage - low) / (high - low)
+    return min(done / max(split.encoded_frames, 1), 1.0)
 
 
 def eta(parent: Job, fraction: float) -> float | None:

@@ -81,6 +81,8 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
         "seconds": round(time.monotonic() - started, 3),
         **Usage.of(runs).to_dict(),
     }
+    if order.role == VIDEO:  # the frames its file holds (with smart rendering, fewer)
+        note["frames"] = made.split.encoded(made.split.parts[order.index])
     jobs = deps.stores.jobs
     done = await terminal(
         lambda: jobs.finish(
@@ -131,7 +133,7 @@ async def run_part(
     part = made.split.parts[order.index]
     write_files(work, command.files)
     link_files(work, command.links)
-    total_ms = part.frames * 1000 / made.split.fps
+    total_ms = made.split.encoded(part) * 1000 / made.split.fps  # its file's length
 
     def on_progress(p: FFmpegProgress) -> None:
         message = f"part {part.index}: {p.out_time_ms / 1000:.1f} of {total_ms / 1000:.1f} s"
@@ -146,11 +148,15 @@ async def run_part(
 
 
 def timed(settings: Settings, order: Order) -> Settings:
-    """A part's FFmpeg gets JOB_TIMEOUT times its share of the frames (the sound: the whole
-    mix, its share 1), never under MIN_PART_TIMEOUT_S: a short part's fixed work is not its
-    share's."""
+    """A part's FFmpeg gets JOB_TIMEOUT times its share of the frames to encode (the sound:
+    the whole mix, its share 1), never under MIN_PART_TIMEOUT_S: a short part's fixed work is
+    not its share's."""
     split = order.plan_split
-    share = split.parts[order.index].frames / split.frames if order.role == VIDEO else 1.0
+    share = (
+        split.encoded(split.parts[order.index]) / split.encoded_frames
+        if order.role == VIDEO
+        else 1.0
+    )
     limit = max(settings.job_timeout * share, min(settings.job_timeout, MIN_PART_TIMEOUT_S))
     return dataclasses.replace(settings, job_timeout=limit)
 
