@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.compare import frame_md5s
 from tests.support.media import make_render_ready, make_video, probe, stream
 from tests.support.normalize import normalize
 from tests.support.processes import FAKE_FFMPEG
@@ -149,17 +150,6 @@ def packets(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(out.stdout)["packets"])
 
 
-def frame_hashes(path: Path, first: int, count: int) -> list[str]:
-    """MD5 of each decoded frame first…first+count-1 (framemd5's last column)."""
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
-         f"select='between(n,{first},{first + count - 1})'", "-fps_mode", "passthrough",
-         "-f", "framemd5", "-"],
-        capture_output=True, check=True, text=True,
-    )  # fmt: skip
-    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines() if line[:1] != "#"]
-
-
 def test_the_plan_copies_every_seam_kind(
     renders: dict[str, RenderResult], clips: dict[str, Path]
 ) -> None:
@@ -199,8 +189,8 @@ def test_copied_spans_are_the_sources_own_frames(
     for start, frames, copied in PLANNED:
         if copied is not None:
             clip, first = copied
-            got = frame_hashes(renders["smart"].video, start, frames)
-            assert got == frame_hashes(clips[clip], first, frames), (start, clip)
+            got = frame_md5s(renders["smart"].video, start, frames)
+            assert got == frame_md5s(clips[clip], first, frames), (start, clip)
             assert len(got) == frames
 
 
@@ -298,7 +288,7 @@ def test_a_composition_copied_whole_encodes_no_video(
     settings = Settings.from_env({"TMP_DIR": str(tmp_path / "work"), "ALLOWED_LOCAL_DIRS": "/"})
     result = _render(doc, settings, tmp_path / "out.mp4")
     assert result.smart["applied"] is True and result.smart["encoded_frames"] == 0
-    assert frame_hashes(result.video, 0, 120) == frame_hashes(clips["c"], 0, 120)
+    assert frame_md5s(result.video, 0, 120) == frame_md5s(clips["c"], 0, 120)
     assert len(packets(result.video)) == 120 and result.thumbnail.stat().st_size > 0
     assert stream(probe(result.video), "audio")["codec_name"] == "aac"  # silence, muxed
 
@@ -422,7 +412,7 @@ async def test_a_split_smart_render_encodes_only_its_spans_and_copies_the_rest(
     for start, frames, copied in PLANNED:
         if copied is not None:
             clip, first = copied
-            assert frame_hashes(out, start, frames) == frame_hashes(clips[clip], first, frames)
+            assert frame_md5s(out, start, frames) == frame_md5s(clips[clip], first, frames)
     psnr = _psnr_per_frame(out, renders["one_pass"].video)
     assert len(psnr) == TOTAL and min(psnr) >= 40.0, min(psnr)
     assert splice.AUDIO_OUT in {f.name for f in work.iterdir()}

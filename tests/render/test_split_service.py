@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.compare import frame_count
+from tests.support.compare import frame_count, frame_md5s
 from tests.support.media import make_render_ready
 from tests.support.split_doc import long_document
 from vidsvc.config import Settings
@@ -233,17 +232,6 @@ async def test_a_smart_render_splits_only_what_it_encodes(
     # each part encoded its share of the 1380 frames left, no copied frame
     encoded = [row.metadata["frames"] for row in ran.parts if row.id in note["rows"][:-1]]
     assert sum(encoded) == 1380 and min(encoded) >= 20 * 30, encoded
-
-
-def frame_md5s(path: Path, first: int, count: int) -> list[str]:
-    """MD5 of each decoded frame first…first+count-1."""
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
-         f"select='between(n,{first},{first + count - 1})'", "-fps_mode", "passthrough",
-         "-f", "framemd5", "-"],
-        capture_output=True, check=True, text=True,
-    )  # fmt: skip
-    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines() if line[:1] != "#"]
 
 
 async def test_a_capped_split_leaves_slots_to_other_jobs(

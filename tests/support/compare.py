@@ -56,6 +56,18 @@ def frames(path: Path, numbers: list[int]) -> dict[int, Array]:
     return {n: data[k] for k, n in enumerate(wanted)}
 
 
+def frame_md5s(path: Path, first: int, count: int) -> list[str]:
+    """MD5 of each decoded frame first…first+count-1 (framemd5's last column): equal lists
+    are the very same pictures."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
+         f"select='between(n,{first},{first + count - 1})'", "-fps_mode", "passthrough",
+         "-f", "framemd5", "-"],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines() if line[:1] != "#"]
+
+
 def psnr(a: Array, b: Array) -> float:
     """PSNR in dB of two 8-bit pictures (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))

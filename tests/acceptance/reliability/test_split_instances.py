@@ -20,8 +20,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.compare import frame_count, frames, psnr
+from tests.support.compare import frame_count, frame_md5s, frames, psnr
 from tests.support.fakes.faults import KNOBS, SHIM, get, metadata, post, settle, until, until_gone
+from tests.support.media import make_render_ready
 from tests.support.pg_server import PgServer
 from tests.support.redis_server import RedisServer
 from tests.support.s3_server import S3Bucket
@@ -177,6 +178,37 @@ async def test_two_instances_render_the_frames_of_one_pass(
     assert pcm_md5(out) == pcm_md5(one)
     assert {row.state for row in rows} == {JobState.COMPLETED} and len(rows) == 5  # 3 + s + j
     assert not [key for key in s3_bucket.keys() if key.startswith("parts/")]
+
+
+async def test_two_instances_split_what_smart_rendering_encodes(
+    duo: Callable[..., Duo],
+    http: aiohttp.ClientSession,
+    media: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Render-ready clips (60 s, titled from 15 s): each instance makes smart rendering's
+    decision itself and plans the same copies (else the plan hashes differ and it takes no
+    part); the 46 s left to encode are the two parts, the first 14 s are the source's GOPs,
+    copied by the join from the source it stages."""
+    ready = media[0] / "ready.mp4"
+    if not ready.exists():
+        make_render_ready(ready, seconds=20, preset="veryfast")
+    clip = {"url": ready.as_uri(), "trim_end": 20}
+    title = {"type": "text", "content": "A title", "start_time": 15, "duration": 45}
+    doc = {"clips": [clip] * 3, "overlays": [title], "cache": False,
+           "output": {"resolution": "720p", "preset": "veryfast"}}  # fmt: skip
+    pair = duo()
+    job_id = await post(http, pair.a.url, doc)
+    final = (await settle(http, pair.a.url, [job_id], 120))[job_id]
+    assert final["status"] == "completed", final
+    found = await metadata(http, pair.b.url, job_id)
+    split, smart = found["split"], found["smart_render"]
+    assert split["parts"] == 2 and split["instances_used"] == 2, split
+    assert smart["copied_frames"] == 420 and smart["encoded_frames"] == 1380, smart
+    assert sum(run["frames"] or 0 for run in split["parts_run"]) == 1380
+    out = await download(http, pair.b, job_id, tmp_path / "split.mp4")
+    assert frame_count(out) == 1800
+    assert frame_md5s(out, 0, 420) == frame_md5s(ready, 0, 420)
 
 
 async def test_an_instance_killed_mid_part_costs_that_part_only(
