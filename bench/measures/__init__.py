@@ -8,6 +8,7 @@ from bench.measures import (
     concurrency,
     estimator,
     instances,
+    instances_smart,
     loop_lag,
     memory,
     moviepy,
@@ -40,4 +41,5 @@ MEASURES: tuple[Measure, ...] = (
     renditions.MEASURE,
     split.MEASURE,
     instances.MEASURE,
+    instances_smart.MEASURE,
 )

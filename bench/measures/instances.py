@@ -140,15 +140,22 @@ def servers(name: str, root: Path, media: Path, dsn: str, chunk: int, tag: str) 
     return made
 
 
+PAIRS = ([ONE, TWO], [FREE_ONE, FREE_SPLIT])
+
+
 async def rounds(
-    opts: Options, spec: dict[str, Any], media: Path, work: Path
+    opts: Options,
+    spec: dict[str, Any],
+    media: Path,
+    work: Path,
+    pairs: tuple[list[str], ...] = PAIRS,
 ) -> dict[str, list[Run]]:
-    got: dict[str, list[Run]] = {ONE: [], TWO: [], FREE_ONE: [], FREE_SPLIT: []}
+    got: dict[str, list[Run]] = {name: [] for pair in pairs for name in pair}
     dsn = await database()
     try:
         async with aiohttp.ClientSession(timeout=client_timeout()) as session:
             for round_no in range(opts.integer("runs")):
-                for pair in ([ONE, TWO], [FREE_ONE, FREE_SPLIT]):
+                for pair in pairs:
                     for name in round_order(pair, round_no):
                         tag = f"r{round_no}{list(got).index(name)}"
                         made = servers(
