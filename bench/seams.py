@@ -54,8 +54,8 @@ from vidsvc.work.compositions.cache import render_key
 from vidsvc.work.compositions.checks import check, limits, probe_all, url_fields
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.fontfaces import font_face
-from vidsvc.work.compositions.split import join as join_split
 from vidsvc.work.compositions.split import prepare_split, run_split
+from vidsvc.work.compositions.split_join import join as join_split
 
 __all__ = ["Settings", "Usage", "resident_peak_mb"]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import compare
 from tests.support.compare import frame_md5s
 from tests.support.media import make_render_ready, make_video, probe, stream
 from tests.support.normalize import normalize
@@ -28,7 +29,7 @@ from tests.support.processes import FAKE_FFMPEG
 from vidsvc.config import Settings
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import splice
-from vidsvc.graph.split import PART_OUT, Sizing
+from vidsvc.graph.split import PART_OUT, Sizing, thumb_file
 from vidsvc.jobs import Progress
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.render import RenderResult, render
@@ -416,6 +417,11 @@ async def test_a_split_smart_render_encodes_only_its_spans_and_copies_the_rest(
     psnr = _psnr_per_frame(out, renders["one_pass"].video)
     assert len(psnr) == TOTAL and min(psnr) >= 40.0, min(psnr)
     assert splice.AUDIO_OUT in {f.name for f in work.iterdir()}
+    # the thumbnail (2.5 s, inside the copy a[60, 120)) is drawn by part 0 from its one-frame
+    # run between holes: the one pass's picture
+    assert job.thumbnail == 0
+    shown = compare.frames(work / thumb_file(0), [0])[0]
+    assert compare.psnr(shown, compare.frames(renders["one_pass"].thumbnail, [0])[0]) >= 40
     done = subprocess.run(["ffmpeg", "-v", "warning", "-i", str(out), "-f", "null", "-"],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0 and done.stderr == ""

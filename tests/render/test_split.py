@@ -16,15 +16,17 @@ from typing import Any
 import pytest
 
 from tests.support.compare import frame_count, frames, psnr
-from tests.support.media import make_tone
+from tests.support.media import make_tone, probe, stream
 from tests.support.split_doc import long_document, pcm_md5, pts
 from vidsvc.config import Settings
+from vidsvc.graph.compile import output_name
 from vidsvc.graph.splice import AUDIO_OUT
-from vidsvc.graph.split import PART_OUT, Part, Sizing, Split
+from vidsvc.graph.split import PART_OUT, THUMB_OUT, Part, Sizing, Split, thumb_file
 from vidsvc.schema import parse_composition
 from vidsvc.work.compositions.facts import encoding
 from vidsvc.work.compositions.render import render
-from vidsvc.work.compositions.split import THUMB_OUT, BadParts, join, prepare_split, run_split
+from vidsvc.work.compositions.split import prepare_split, run_split
+from vidsvc.work.compositions.split_join import BadParts, join
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -100,3 +102,35 @@ async def test_the_join_names_the_parts_that_do_not_join(
     with pytest.raises(BadParts) as caught:
         await join(split, enc, make_settings(), tmp_path)
     assert caught.value.parts == bad
+
+
+async def test_a_split_render_makes_every_rendition_from_one_decode_per_part(
+    document: dict[str, Any], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """output.renditions split: each part renders every shape of its range from one decode (a
+    file each), the sound is made once, and each rendition is joined apart from its parts'
+    files: every one the one pass's rendition, frame for frame, its sound bit for bit."""
+    settings = make_settings()
+    shapes = [{"aspect_ratio": "16:9"}, {"aspect_ratio": "9:16", "fit": "cover"}]
+    comp = parse_composition({**document, "output": {**document["output"], "renditions": shapes}})
+    one = await render(comp, settings, video_out=tmp_path / "one.mp4",
+                       thumbnail_out=tmp_path / "one.jpg")  # fmt: skip
+    work = tmp_path / "split"
+    work.mkdir()
+    job = await prepare_split(comp, settings, work, Sizing(chunk_ms=20_000, max_parts=4))
+    assert len(job.split.parts) == 3 and job.renditions == 2
+    runs = await run_split(job, settings, work)
+    assert len(runs) == 6  # the sound, three parts (each every shape), a join per rendition
+    seams = [p.first for p in job.split.parts[1:]]
+    picked = sorted({0, job.split.frames - 1, *(s + d for s in seams for d in (-1, 0, 1))})
+    for n, made in enumerate(one.renditions):
+        out = work / output_name(job.encoding.video_out, n)
+        assert frame_count(out) == frame_count(made.video) == job.split.frames, n
+        assert pts(out) == pts(made.video)
+        ours, theirs = frames(out, picked), frames(made.video, picked)
+        assert all(psnr(ours[k], theirs[k]) >= 40 for k in picked), n
+        assert pcm_md5(out) == pcm_md5(made.video)
+        video = stream(probe(out), "video")
+        assert (video["width"] < video["height"]) == (n == 1)  # the portrait shape is second
+        shown = work / thumb_file(job.thumbnail, n)  # the part holding the frame, each shape
+        assert psnr(frames(shown, [0])[0], frames(made.thumbnail, [0])[0]) >= 40

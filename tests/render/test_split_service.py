@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.compare import frame_count, frame_md5s
+from tests.support.compare import frame_count
 from tests.support.media import make_render_ready
 from tests.support.split_doc import long_document
 from vidsvc.config import Settings
@@ -67,7 +67,7 @@ class Ran:
     frames: int  #: of the stored output
     part_files: list[str]  #: the parts' files left in the blob store
     ended: dict[str, float]  #: vidsvc_split_renders_total by outcome
-    output: Path | None = None  #: the stored output's file
+    renditions: list[Path] = dataclasses.field(default_factory=list)  #: every one's file
 
 
 @pytest.fixture
@@ -119,7 +119,9 @@ async def service(
                 for outcome in ("joined", "fallback")
             }
             parts = await stores.jobs.list(kind=PART)
-            return Ran(row, parts, frames, left, ended, path)
+            files = [stores.blobs.local_path(o["output_key"])
+                     for o in row.metadata.get("outputs") or ()]  # fmt: skip
+            return Ran(row, parts, frames, left, ended, [f for f in files if f])
         finally:
             await runner.pool.stop(5)
             await stack.__aexit__(None, None, None)
@@ -184,15 +186,16 @@ async def test_a_composition_at_the_duration_cap_splits(
         ({}, {"SPLIT_RENDERS": "false"}),
         ({}, {"SPLIT_MIN_SECONDS": "61"}),
         ({"format": "webm"}, {}),
-        ({"renditions": [{"aspect_ratio": "16:9"}, {"aspect_ratio": "1:1"}]}, {}),
+        ({"range": {"start": 10, "duration": 40}}, {}),  # a preview: one short pass
     ],
-    ids=["off", "short", "webm", "renditions"],
+    ids=["off", "short", "webm", "range"],
 )
 async def test_what_is_not_split_renders_in_one_pass(
     service: Callable[..., Any], document: dict[str, Any], change: dict[str, Any],
     env: dict[str, str],
 ) -> None:  # fmt: skip
-    output = {k: v for k, v in document["output"].items() if not change or k != "resolution"}
+    output = {k: v for k, v in document["output"].items() if "format" not in change
+              or k != "resolution"}  # fmt: skip
     if "format" in change:
         output.pop("preset", None)
         output.pop("crf", None)
@@ -203,13 +206,12 @@ async def test_what_is_not_split_renders_in_one_pass(
     assert ran.parts == []
 
 
-async def test_a_smart_render_splits_only_what_it_encodes(
+async def test_a_smart_render_that_copies_everything_is_not_split(
     service: Callable[..., Any], tmp_path: Path
 ) -> None:
-    """Render-ready clips: what smart rendering copies is no part's work. Two 20 s clips cut
-    together copy every GOP: nothing to encode, so no split. Three, titled from 15 s on: 45 s
-    to encode, split in two parts of the encode spans; the join copies the first 14 s (whole
-    GOPs before the title) from the source, as a smart render on one instance does."""
+    """Two 20 s render-ready clips cut together: smart rendering copies every GOP, so nothing
+    is left to encode and it renders here, copying. (What it does encode splits: two real
+    instances in tests/acceptance/reliability/test_split_instances.py.)"""
     ready = make_render_ready(tmp_path / "ready.mp4", seconds=20, preset="veryfast")
     clip = {"url": ready.as_uri(), "trim_end": 20}
     doc = {"clips": [clip] * 2, "output": {"resolution": "720p", "preset": "veryfast"},
@@ -218,20 +220,29 @@ async def test_a_smart_render_splits_only_what_it_encodes(
     assert ran.row.state is JobState.COMPLETED, ran.row.error
     assert "split" not in ran.row.metadata and ran.parts == []
     assert ran.row.metadata["smart_render"]["encoded_frames"] == 0 and ran.frames == 1200
-
-    title = {"type": "text", "content": "A title", "start_time": 15, "duration": 45}
-    ran = await service({**doc, "clips": [clip] * 3, "overlays": [title]},
+    # the same composition with smart rendering off splits: the policy above is what kept it
+    off = await service({**doc, "output": {**doc["output"], "smart_render": False}},
                         ALLOWED_LOCAL_DIRS="/")  # fmt: skip
+    assert off.row.metadata["split"]["parts"] == 2 and off.frames == 1200
+
+
+async def test_a_split_render_stores_every_rendition(
+    service: Callable[..., Any], document: dict[str, Any]
+) -> None:
+    """Two shapes: each part row records a file of each (and the holding part a thumbnail of
+    each) under its fenced completion; the join stores both renditions at the composition's
+    keys, each the whole 600 frames in its own shape, and deletes every part's file."""
+    shapes = [{"aspect_ratio": "16:9"}, {"aspect_ratio": "9:16", "fit": "cover"}]
+    ran = await service({**document, "output": {**document["output"], "renditions": shapes}})
     assert ran.row.state is JobState.COMPLETED, ran.row.error
-    note, smart = ran.row.metadata["split"], ran.row.metadata["smart_render"]
-    assert note["parts"] == 2 and ran.frames == 1800
-    assert smart["applied"] is True and smart["copied_frames"] == 420, smart
-    assert [s["kind"] for s in smart["spans"]] == ["copy", "encode"]
-    assert ran.output is not None
-    assert frame_md5s(ran.output, 0, 420) == frame_md5s(ready, 0, 420)  # the source's own
-    # each part encoded its share of the 1380 frames left, no copied frame
-    encoded = [row.metadata["frames"] for row in ran.parts if row.id in note["rows"][:-1]]
-    assert sum(encoded) == 1380 and min(encoded) >= 20 * 30, encoded
+    assert ran.row.metadata["split"]["parts"] == 3
+    outputs = ran.row.metadata["outputs"]
+    assert [(o["width"], o["height"]) for o in outputs] == [(320, 180), (180, 320)]
+    assert [frame_count(f) for f in ran.renditions] == [600, 600]
+    videos = [row for row in ran.parts if row.id.rsplit("_", 1)[1].startswith("v")]
+    assert all(sum(n.endswith(".mp4") for n in row.metadata["files"]) == 2 for row in videos)
+    assert sum(n.endswith(".jpg") for row in videos for n in row.metadata["files"]) == 2
+    assert ran.part_files == []
 
 
 async def test_a_capped_split_leaves_slots_to_other_jobs(

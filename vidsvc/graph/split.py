@@ -44,6 +44,7 @@ from vidsvc.graph.timeline import Timeline
 MIN_PART_MS = 20_000  #: a part shorter than this costs more in fixed work than it saves
 GOP_SECONDS = 2  #: an IDR every 2 s: the boundaries' grid
 PART_OUT = "part{index}.mp4"
+THUMB_OUT = "thumb{index}.jpg"
 #: H.264 levels by (max macroblocks per second, max frame size in macroblocks): the lowest
 #: that holds the output, so every part asks for the same one (x264 picks refs by it).
 LEVELS = ((31, 108_000, 3_600), (40, 245_760, 8_192), (42, 522_240, 8_704),
@@ -123,6 +124,18 @@ class Split:
         copies = self.to_dict()["copies"]
         text = json.dumps([self.fps, self.gop, bounds, copies, dict(facts)], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def part_file(index: int, rendition: int = 0) -> str:
+    """Part `index`'s file of one rendition (output.renditions: each part makes every shape
+    of its range from one decode, a file each)."""
+    return PART_OUT.format(index=index) if not rendition else f"part{index}-r{rendition}.mp4"
+
+
+def thumb_file(index: int, rendition: int = 0) -> str:
+    """Part `index`'s thumbnail of one rendition (the part holding the thumbnail's frame
+    gives the output's)."""
+    return THUMB_OUT.format(index=index) if not rendition else f"thumb{index}-r{rendition}.jpg"
 
 
 def grid(fps: int) -> int:

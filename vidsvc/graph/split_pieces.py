@@ -17,7 +17,7 @@ Pure: imports the leaves and vidsvc.graph only.
 from __future__ import annotations
 
 from vidsvc.graph.splice_plan import Piece, Plan
-from vidsvc.graph.split import PART_OUT, Part, Split
+from vidsvc.graph.split import Part, Split, part_file
 
 COPY_OUT = "copy{index}.mp4"
 
@@ -58,9 +58,9 @@ def part_plan(split: Split, part: Part) -> Plan:
     return Plan(fps=split.fps, total_frames=part.frames, pieces=tuple(pieces))
 
 
-def as_pieces(split: Split) -> tuple[Plan, dict[str, str]]:
-    """The output's pieces in order, each from a part's file or a copied source's, and each
-    piece's source → its file name in the join's workspace."""
+def as_pieces(split: Split, rendition: int = 0) -> tuple[Plan, dict[str, str]]:
+    """One rendition's pieces in order, each from a part's file or a copied source's, and
+    each piece's source → its file name in the join's workspace."""
     pieces: list[Piece] = []
     for p in whole(split).pieces:
         if p.source is not None:
@@ -72,6 +72,6 @@ def as_pieces(split: Split) -> tuple[Plan, dict[str, str]]:
                 offset = first - part.first - split.copied(part.first, first)
                 pieces.append(Piece(start=first, frames=end - first, source=part_name(part),
                                     source_start=offset))  # fmt: skip
-    names = {part_name(p): PART_OUT.format(index=p.index) for p in split.parts}
+    names = {part_name(p): part_file(p.index, rendition) for p in split.parts}
     plan = Plan(fps=split.fps, total_frames=split.frames, pieces=tuple(pieces))
     return plan, names | copy_names(split)

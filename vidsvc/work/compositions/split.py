@@ -3,12 +3,13 @@
 What issue 27 distributes across instances, done here by one process: the composition is
 staged, probed and its sound planned once (`prepare_split`); each video part is the graph of
 its range, encoded without sound under the parts' pinned options; the sound part is the whole
-timeline's mix as AAC; the join is smart rendering's concat by packet index, then checked (the
-frame count of one pass, strictly increasing timestamps, one set of parameter sets). With
-smart rendering's copies, a part encodes only its encode spans and the join copies the rest
-from the sources. The service runs the same pieces as rows on any instance (parts/): each
-instance calls `prepare_split` for the part it renders, the join instance `join`
-(docs/rendering.md#split-renders); `run_split` runs them all here (the bench, the tests).
+timeline's mix as AAC; the join is smart rendering's concat by packet index, then checked
+(split_join.py). With smart rendering's copies, a part encodes only its encode spans and the
+join copies the rest from the sources; with renditions, a part writes a file of each shape
+from one decode, and each rendition is joined apart. The service runs the same pieces as rows
+on any instance (parts/): each instance calls `prepare_split` for the part it renders, the
+join instance `join_all` (docs/rendering.md#split-renders); `run_split` runs them all here
+(the bench, the tests).
 
 Imports vidsvc.graph, vidsvc.media and the compositions modules it runs.
 """
@@ -18,8 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,16 +34,14 @@ from vidsvc.media.ffmpeg import FFmpegRun, run_ffmpeg
 from vidsvc.media.fontdir import link_files
 from vidsvc.media.load import Load
 from vidsvc.media.progress import FFmpegProgress
-from vidsvc.media.spliceable import VideoPackets, read_packets
 from vidsvc.media.workspace import write_files
 from vidsvc.runner.reporter import Reporter
 from vidsvc.work.compositions import passes, smart, sound
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
+from vidsvc.work.compositions.split_join import SOUND_ONLY, join_all
 
-THUMB_OUT = "thumb{index}.jpg"
-SOUND_ONLY = -1  #: prepare_split's `only` for the sound part
 PLAN_ONLY = -2  #: prepare_split's `only` for the plan alone (no command compiled)
 
 
@@ -57,8 +55,9 @@ class SplitJob:
     built: tuple[int, ...]  #: the parts compiled: every one, or the one asked for
     sound: tuple[str, ...]  #: the whole mix to splice.AUDIO_OUT (() when not compiled)
     encoding: graph.Encoding
-    thumbnail: int  #: the part whose thumbnail is the output's (THUMB_OUT)
-    split_size: tuple[int, int]  #: the output frame's
+    thumbnail: int  #: the part whose thumbnails are the output's (graph/split.py thumb_file)
+    renditions: int  #: shapes: each part writes a file of each (graph/split.py part_file)
+    pixels: int  #: of the output frames, every rendition's (what scales the child limits)
     copies: Mapping[str, Path]  #: each copied source's staged file (smart rendering)
 
 
@@ -76,8 +75,8 @@ async def prepare_split(
     `plan`: its inputs already staged and probed in `work`. `only`: compile that video part
     alone (SOUND_ONLY: the sound alone; PLAN_ONLY: nothing), as an instance rendering one
     part does, or the composition that plans them."""
-    if comp.output.format != "mp4" or comp.output.renditions or comp.output.range:
-        raise ValueError("a split render is one mp4 of the whole timeline")
+    if comp.output.format != "mp4" or comp.output.range:
+        raise ValueError("a split render is an mp4 of the whole timeline")
     plan = plan or await planned(comp, settings, work, Reporter(None))
     sources = graph_sources(plan.staged, plan.inputs)
     enc = encoding(comp, settings, plan.timeline.duration_ms, threads)
@@ -109,7 +108,8 @@ async def prepare_split(
         sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT) if hears else (),
         encoding=enc,
         thumbnail=split.holding(shown).index,
-        split_size=comp.output.size,
+        renditions=len(comp.output.shapes()),
+        pixels=sum(math.prod(shape.size) for shape in comp.output.shapes()),
         copies={u: plan.staged[u] for u in split_pieces.copy_names(split)},
     )
 
@@ -141,25 +141,29 @@ def _compiled(
     part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
     if not split.copies:
         return _part_command(built, part_enc, comp.output, split, part)
-    part_enc = dataclasses.replace(part_enc, thumb_out=THUMB_OUT.format(index=part.index))
+    part_enc = dataclasses.replace(part_enc, thumb_out=parts.thumb_file(part.index))
     return splice.windows_command(
         built, part_enc, split_pieces.part_plan(split, part),
-        out=parts.PART_OUT.format(index=part.index), script=f"part{part.index}-graph.txt",
+        out=parts.part_file(part.index), script=f"part{part.index}-graph.txt",
     )  # fmt: skip
 
 
 def _part_command(
     built: graph.Graph, enc: graph.Encoding, out: spec.Output, split: parts.Split, part: parts.Part
 ) -> graph.Command:
-    """One video part: its range's pictures, x264 under the parts' pins, its thumbnail."""
-    video, _, thumb = built.outputs
+    """One video part: its range's pictures, x264 under the parts' pins, its thumbnail; with
+    renditions, each shape's (graph.build's outputs: video, sound, thumbnail of the first,
+    then video and thumbnail of each further one), all from one decode."""
+    first, _, thumb, *more = built.outputs
+    pads = [(first, thumb), *zip(more[::2], more[1::2], strict=True)]
     argv, files = head_args(built, enc, script=f"part{part.index}-graph.txt")
-    argv += [
-        "-map", f"[{video}]", *video_codec(enc), "-pix_fmt", "yuv420p",
-        *parts.part_args(out, split.gop), "-t", f"{enc.duration_ms / 1000:.3f}",
-        parts.PART_OUT.format(index=part.index),
-        *thumbnail_args(thumb, THUMB_OUT.format(index=part.index)),
-    ]  # fmt: skip
+    for n, ((video, still), shape) in enumerate(zip(pads, out.shapes(), strict=True)):
+        argv += [
+            "-map", f"[{video}]", *video_codec(enc), "-pix_fmt", "yuv420p",
+            *parts.part_args(shape, split.gop), "-t", f"{enc.duration_ms / 1000:.3f}",
+            parts.part_file(part.index, n),
+            *thumbnail_args(still, parts.thumb_file(part.index, n)),
+        ]  # fmt: skip
     return command(built, enc, argv, files)
 
 
@@ -178,7 +182,6 @@ async def run_split(
     write_files(work, files)
     link_files(work, links)
     turns = asyncio.Semaphore(at_once)
-    pixels = math.prod(job.split_size)
 
     async def mix() -> list[FFmpegRun]:
         async with turns:
@@ -186,88 +189,12 @@ async def run_split(
 
     async def video(part: graph.Command) -> list[FFmpegRun]:
         async with turns:  # a part of many clips is itself made by parts (graph/parts.py)
-            return await passes.run(part, None, settings, work, Load(), _quiet, pixels=pixels)
+            return await passes.run(part, None, settings, work, Load(), _quiet, pixels=job.pixels)
 
     done = await asyncio.gather(mix(), *(video(c) for c in job.video))
-    joined = await join(job.split, job.encoding, settings, work, job.copies)
+    joined = await join_all(job.split, job.encoding, settings, work, job.copies, job.renditions)
     return [*(run for runs in done for run in runs), *joined]
 
 
 def _quiet(_: FFmpegProgress) -> None:
     """Parts report no progress yet (a split job's progress is issue 27's)."""
-
-
-class BadParts(ProcessingFailed):
-    """Parts that cannot be joined as they are: missing, unreadable, short of frames, or with
-    other parameter sets than the rest. `parts`: their indices (SOUND_ONLY: the sound)."""
-
-    def __init__(self, message: str, bad: Iterable[int]) -> None:
-        super().__init__(message)
-        self.parts = tuple(sorted(set(bad)))
-
-
-async def _readable(split: parts.Split, settings: Settings, work: Path) -> list[VideoPackets]:
-    """Each part's packets; BadParts for those that are unreadable or not what the plan says
-    (as many frames as the part encodes)."""
-    names = [parts.PART_OUT.format(index=p.index) for p in split.parts]
-    read = await asyncio.gather(
-        *(read_packets(work / n, settings) for n in names), return_exceptions=True
-    )
-    bad = [p.index for p, got in zip(split.parts, read, strict=True)
-           if isinstance(got, BaseException) or len(got.dts) != split.encoded(p)]  # fmt: skip
-    if bad:
-        raise BadParts(f"parts {bad} are missing, unreadable or short of frames", bad)
-    ok = [got for got in read if isinstance(got, VideoPackets)]
-    usual = Counter(p.extradata_sha256 for p in ok).most_common(1)[0][0]
-    if odd := [i for i, p in enumerate(ok) if p.extradata_sha256 != usual]:
-        raise BadParts(f"parts {odd} have other parameter sets: they cannot be joined", odd)
-    return ok
-
-
-async def _copied(
-    split: parts.Split, copies: Mapping[str, Path], settings: Settings, work: Path
-) -> tuple[list[FFmpegRun], dict[str, VideoPackets]]:
-    """Each copied source's video alone in `work` (graph/splice.py strip_command), read."""
-    names = split_pieces.copy_names(split)
-    if not names:
-        return [], {}
-    pairs = [(str(copies[u]), name) for u, name in names.items()]
-    run = await run_ffmpeg(splice.strip_command(pairs), settings=settings, cwd=work)
-    read = await asyncio.gather(*(read_packets(work / n, settings) for n in names.values()))
-    return [run], dict(zip(names.values(), read, strict=True))
-
-
-async def join(
-    split: parts.Split,
-    enc: graph.Encoding,
-    settings: Settings,
-    work: Path,
-    copies: Mapping[str, Path] | None = None,
-) -> list[FFmpegRun]:
-    """The parts and the sound in `work`, and the copied GOPs of the sources in `copies`
-    (URL → staged file; smart rendering), joined without re-encoding into the output
-    (`enc.video_out`), checked: BadParts names the parts that do not join, ProcessingFailed
-    what else went wrong."""
-    pieces, names = split_pieces.as_pieces(split)
-    if not (work / splice.AUDIO_OUT).is_file():
-        raise BadParts("the sound part is missing", (SOUND_ONLY,))
-    read = await _readable(split, settings, work)
-    runs, copied = await _copied(split, copies or {}, settings, work)
-    if any(p.extradata_sha256 != read[0].extradata_sha256 for p in copied.values()):
-        raise ProcessingFailed("the copied sources' parameter sets differ from the parts'")
-    files = {parts.PART_OUT.format(index=p.index): got for p, got in zip(split.parts, read,
-             strict=True)} | copied  # fmt: skip
-    packets = {
-        name: splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
-        for name, p in files.items()
-    }
-    (work / splice.CONCAT_LIST).write_text(
-        splice.concat_document(pieces, names, packets), encoding="utf-8"
-    )
-    runs.append(await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work))
-    joined = await read_packets(work / enc.video_out, settings)
-    if len(joined.dts) != split.frames:
-        raise ProcessingFailed(f"the join has {len(joined.dts)} of {split.frames} frames")
-    if any(b <= a for a, b in zip(joined.dts, joined.dts[1:], strict=False)):
-        raise ProcessingFailed("the join's timestamps are not strictly increasing")
-    return runs

@@ -47,12 +47,12 @@ def waiting(job: Job) -> bool:
 
 async def wanted(job: Job, prepared: Prepared, deps: Deps) -> int:
     """How many instances to spread `job` over: 0 for one pass here. Splits only a whole mp4
-    of one shape (docs/rendering.md#split-renders) whose encode work is long enough (with
+    (docs/rendering.md#split-renders) whose encode work is long enough (with
     smart rendering, the frames it does not copy), on its first try, when enough instances
     are live."""
     settings, out = deps.settings, prepared.output
-    one_file = out.format == "mp4" and not out.renditions and out.range is None
-    if not settings.split_renders or not one_file or split_note(job) is not None:
+    whole_mp4 = out.format == "mp4" and out.range is None  # renditions too: a file of each
+    if not settings.split_renders or not whole_mp4 or split_note(job) is not None:
         return 0
     smart = prepared.decision.plan
     work_ms = smart.encoded_frames * 1000 / smart.fps if smart else prepared.encoding.duration_ms

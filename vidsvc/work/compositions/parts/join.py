@@ -1,7 +1,8 @@
-"""The join of a split render, on whichever instance claimed its row: every part's file as
-its row recorded it (never a key a zombie may have written since), joined by packet index with
-the sound muxed in (work/compositions/split.py `join`, which checks the frame count, the one
-set of parameter sets and the timestamps), stored at the parent's keys and the parent
+"""The join of a split render, on whichever instance claimed its row: every part's files as
+its row recorded them (never a key a zombie may have written since), each rendition's joined
+by packet index with the sound muxed in (work/compositions/split_join.py, which checks the
+frame count, the one set of parameter sets and the timestamps), stored at the parent's keys
+and the parent
 completed by its own fenced write. Parts that do not join (missing, unreadable, short, other
 parameter sets) are rendered again here, once; a join that fails again falls the parent back
 to one pass (handler.py). The parts' files are deleted either way once the parent has ended.
@@ -13,7 +14,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from vidsvc import spec
 from vidsvc.errors import ProcessingFailed
 from vidsvc.graph import formats, splice, split_pieces
 from vidsvc.graph import split as parts
-from vidsvc.graph.compile import Encoding
+from vidsvc.graph.compile import Encoding, output_name
 from vidsvc.inputs import staging
 from vidsvc.jobs import Job, JobState, Stage
 from vidsvc.media.ffmpeg import FFmpegRun, ffmpeg_version
@@ -41,7 +42,8 @@ from vidsvc.work.compositions.parts.fanout import NOTE
 from vidsvc.work.compositions.parts.keeper import keeping
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, drop
 from vidsvc.work.compositions.parts.work import parent_of, run_part
-from vidsvc.work.compositions.split import SOUND_ONLY, BadParts, join, prepare_split
+from vidsvc.work.compositions.split import prepare_split
+from vidsvc.work.compositions.split_join import SOUND_ONLY, BadParts, join_all
 
 log = logging.getLogger(__name__)
 COPIES_DIR = "copies"
@@ -60,28 +62,28 @@ async def done_parts(order: Order, deps: Deps) -> list[Job]:
 async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | None:
     parent, comp = await parent_of(order, deps)
     rows = await done_parts(order, deps)
-    keys = outputs.keys(parent, comp.output)[0]
+    stored = outputs.keys(parent, comp.output)  #: one pair per rendition
     split, settings, started = order.plan_split, deps.settings, time.monotonic()
     redone: list[int] = []  #: parts the join rendered again (SOUND_ONLY: the sound)
     async with keeping(order, deps), workspace(settings, job.id) as work:
         report(Stage.ENCODING, 0.0, "fetching the parts")
         enc = encoding(comp, settings, order.duration_ms, 0)
-        await _fetch_parts(rows, split, enc, work, deps)
+        await _fetch_parts(rows, split, enc, work, deps, len(stored))
         copies = await _stage_copies(split, comp, work, deps)
         report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
         try:
-            runs = await join(split, enc, settings, work, copies)
+            runs = await join_all(split, enc, settings, work, copies, len(stored))
         except BadParts as bad:  # rendered again here, once; a second failure falls back
             log.warning(bad.message, extra={"job_id": order.parent})
             again = await render_again(bad.parts, comp, order, work, deps, report)
-            runs = [*again, *await join(split, enc, settings, work, copies)]
+            runs = [*again, *await join_all(split, enc, settings, work, copies, len(stored))]
             redone.extend(bad.parts)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
         report(Stage.UPLOADING, 0.0, "storing the output")
-        await _store(keys, enc, work, deps)
+        await _store(stored, enc, work, deps)
     joined = round(time.monotonic() - started, 3)
     command = ["ffmpeg", *splice.join_command(enc)]
-    metadata = await _outcome(parent, comp, split, rows, runs, output, keys, joined, command,
+    metadata = await _outcome(parent, comp, split, rows, runs, output, stored, joined, command,
                               deps)  # fmt: skip
     metadata["cache"] = {"hit": False, "key": order.cache_key} if order.cache_key else {}
     jobs = deps.stores.jobs
@@ -90,8 +92,8 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
             order.parent,
             order.parent_token,
             JobState.COMPLETED,
-            output_key=keys.video,
-            thumbnail_key=keys.thumbnail,
+            output_key=stored[0].video,
+            thumbnail_key=stored[0].thumbnail,
             metadata=metadata,
             cache_key=order.cache_key,
         )
@@ -99,9 +101,9 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     await publish(deps, final)
     if final is not None:
         await record_job_metrics(deps.stores, final, runs, timings={"joining": joined})
-    await drop(deps, (key for row in rows for key in (row.output_key, row.thumbnail_key)))
+    await drop(deps, (key for row in rows for key in _files(row).values()))
     if final is None:  # the parent moved on meanwhile (cancelled, requeued): ours is nobody's
-        await drop(deps, (keys.video, keys.thumbnail))
+        await drop(deps, (key for pair in stored for key in (pair.video, pair.thumbnail)))
     state = JobState.COMPLETED if final is not None else JobState.CANCELLED
     note = {"instance": deps.instance_id, "seconds": joined, "rendered_again": redone,
             **Usage.of(runs).to_dict()}  # fmt: skip
@@ -110,15 +112,16 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
     return await terminal(lambda: jobs.finish(job.id, job.token, state, metadata=note))
 
 
-async def _store(keys: outputs.Keys, enc: Encoding, work: Path, deps: Deps) -> None:
-    """The joined video and its thumbnail at the composition's own keys."""
-    for key, name, kind in (
-        (keys.video, enc.video_out, formats.format_of("mp4").mime_type),
-        (keys.thumbnail, enc.thumb_out, outputs.THUMBNAIL_TYPE),
-    ):
-        await retrying(
-            functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
-        )
+async def _store(stored: Sequence[outputs.Keys], enc: Encoding, work: Path, deps: Deps) -> None:
+    """Each rendition's joined video and thumbnail at the composition's own keys."""
+    for n, keys in enumerate(stored):
+        for key, name, kind in (
+            (keys.video, output_name(enc.video_out, n), formats.format_of("mp4").mime_type),
+            (keys.thumbnail, output_name(enc.thumb_out, n), outputs.THUMBNAIL_TYPE),
+        ):
+            await retrying(
+                functools.partial(deps.stores.blobs.put_file, key, work / name, content_type=kind)
+            )
 
 
 async def _stage_copies(
@@ -134,24 +137,40 @@ async def _stage_copies(
     return await staging.stage(urls, work / COPIES_DIR, deps.settings, fields=url_fields(comp))
 
 
+def _files(row: Job, main: str = "", thumb: str = "") -> dict[str, str]:
+    """A part row's files as its fenced completion recorded them: workspace name → key (a row
+    completed before they were listed: its two columns, as `main` and `thumb`)."""
+    files = row.metadata.get("files")
+    if isinstance(files, Mapping):
+        return {str(name): str(key) for name, key in files.items()}
+    return {name: key for name, key in ((main, row.output_key), (thumb, row.thumbnail_key)) if key}
+
+
 async def _fetch_parts(
-    rows: list[Job], split: parts.Split, enc: Encoding, work: Path, deps: Deps
+    rows: list[Job], split: parts.Split, enc: Encoding, work: Path, deps: Deps, renditions: int
 ) -> None:
-    """Every part's recorded file and the recorded thumbnail, under the join's names, all at
-    once (from S3 one download at a time would put K round trips on the serial tail)."""
-    names = [*(parts.PART_OUT.format(index=p.index) for p in split.parts), splice.AUDIO_OUT]
-    shown = next(row.thumbnail_key for row in rows if row.thumbnail_key)
-    files = zip((row.output_key for row in rows), names, strict=True)
-    await asyncio.gather(
-        *(_fetch(key, work / name, deps) for key, name in (*files, (shown, enc.thumb_out)))
+    """Every part's recorded files (each rendition's) and the recorded thumbnails, under the
+    join's names, all at once (from S3 one download at a time would put K round trips on the
+    serial tail)."""
+    wanted: list[tuple[str | None, Path]] = []
+    for part, row in zip(split.parts, rows, strict=False):  # the sound's row is the last
+        files = _files(row, parts.part_file(part.index), parts.thumb_file(part.index))
+        for n in range(renditions):
+            name = parts.part_file(part.index, n)
+            wanted.append((files.get(name), work / name))
+            if thumb := files.get(parts.thumb_file(part.index, n)):
+                wanted.append((thumb, work / output_name(enc.thumb_out, n)))
+    wanted.append(
+        (_files(rows[-1], splice.AUDIO_OUT).get(splice.AUDIO_OUT), work / splice.AUDIO_OUT)
     )
+    await asyncio.gather(*(_fetch(key, dest, deps) for key, dest in wanted))
 
 
 async def _fetch(key: str | None, dest: Path, deps: Deps) -> None:
     """A part's recorded file; one that is gone is left out (the join renders it again)."""
     try:
-        assert key is not None
-        await retrying(functools.partial(deps.stores.blobs.get_file, key, dest))
+        if key is not None:
+            await retrying(functools.partial(deps.stores.blobs.get_file, key, dest))
     except KeyError:
         log.warning("a part's stored file is missing", extra={"key": key})
 
@@ -183,7 +202,7 @@ async def _outcome(
     rows: list[Job],
     runs: list[FFmpegRun],
     output: Mapping[str, Any],
-    keys: outputs.Keys,
+    stored: Sequence[outputs.Keys],
     joined: float,
     command: list[str],
     deps: Deps,
@@ -216,7 +235,7 @@ async def _outcome(
         sound=parent.metadata.get("sound"),
         text=parent.metadata.get("text"),
         captions=parent.metadata.get("captions"),
-        outputs=outputs.recorded(comp.output, (keys,), number(output.get("duration"))),
+        outputs=outputs.recorded(comp.output, stored, number(output.get("duration"))),
         smart_render=_smart(split),
     )
     note = _history(parent, rows, joined)

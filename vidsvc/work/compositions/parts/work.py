@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import math
 import time
 from pathlib import Path
 
@@ -40,7 +39,8 @@ from vidsvc.work.compositions.parts import fanin, flight
 from vidsvc.work.compositions.parts.facts import differences, instance_facts
 from vidsvc.work.compositions.parts.keeper import ParentGone, keeping, waiting_parent
 from vidsvc.work.compositions.parts.orders import VIDEO, Order, blob_key, drop
-from vidsvc.work.compositions.split import SOUND_ONLY, THUMB_OUT, SplitJob, prepare_split
+from vidsvc.work.compositions.split import SplitJob, prepare_split
+from vidsvc.work.compositions.split_join import SOUND_ONLY
 
 MIN_PART_TIMEOUT_S = 60.0  #: the least a part's FFmpeg is given (or JOB_TIMEOUT, if less)
 DECLINE_PAUSE_S = 1.0  #: before a declined row goes back: another instance may take it first
@@ -80,6 +80,7 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
         "instance": deps.instance_id,
         "seconds": round(time.monotonic() - started, 3),
         **Usage.of(runs).to_dict(),
+        "files": keys,  # every file's key (with renditions, more than the row's two columns)
     }
     if order.role == VIDEO:  # the frames its file holds (with smart rendering, fewer)
         note["frames"] = made.split.encoded(made.split.parts[order.index])
@@ -139,11 +140,12 @@ async def run_part(
         message = f"part {part.index}: {p.out_time_ms / 1000:.1f} of {total_ms / 1000:.1f} s"
         report(Stage.ENCODING, p.out_time_ms / total_ms, message, speed=p.speed)
 
-    pixels = math.prod(made.split_size)
-    runs = await passes.run(command, None, settings, work, deps.load, on_progress, pixels=pixels)
-    names = [parts.PART_OUT.format(index=part.index)]
+    runs = await passes.run(command, None, settings, work, deps.load, on_progress,
+                            pixels=made.pixels)  # fmt: skip
+    shapes = range(made.renditions)  # a file of each rendition's shape, from one decode
+    names = [parts.part_file(part.index, n) for n in shapes]
     if made.thumbnail == part.index:
-        names.append(THUMB_OUT.format(index=part.index))
+        names += [parts.thumb_file(part.index, n) for n in shapes]
     return runs, names
 
 
