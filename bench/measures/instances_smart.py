@@ -140,8 +140,8 @@ def run(ctx: Context, opts: Options) -> list[Section]:
 MEASURE = Measure(
     name="instances-smart",
     question="does a smart render's encoding spread over N instances, its copies joined?",
-    takes="about 12 minutes (9 render-ready clips made once, then 2 rounds of a 176 s "
-    "composition: 1 and 2 one-core instances)",
+    takes="about 16 minutes (9 render-ready clips made once: 4 minutes; then 2 rounds of a "
+    "178 s composition: 1 and 2 one-core instances)",
     quick_note="4 clips (79 s), 1 round: about 4 minutes",
     run=run,
     defaults={"runs": 2, "clips": 9, "chunk_seconds": 30, "text_share": 0.5},
