@@ -56,9 +56,10 @@ unit: install
 
 # Two workers (pytest-xdist), one test file each at a time so a module's fixtures (renders,
 # servers) are made once: FFmpeg waits on I/O and servers often enough that 2 cores gain.
+# The 20 slowest tests are listed at the end: where the suite's time goes, in every CI log.
 PYTEST_WORKERS ?= 2
 test: install lint typecheck
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term --durations=20
 
 # The soak of issue #7 (tests/acceptance/reliability/test_soak.py, deselected from `make test`):
 # 200 small jobs with random cancels and one SIGKILL and restart; prints its numbers.

@@ -95,9 +95,11 @@ async def test_a_slow_subscriber_does_not_block_publish(pubsub_backend: PubSubBa
                 if i % 10 == 0:
                     await asyncio.sleep(0)  # let the reading subscriber keep up
 
-        await asyncio.wait_for(publish_all(), 5)
-        assert await asyncio.wait_for(reader, 5) == list(range(total))
-        kept = await asyncio.wait_for(read_until(slow, total - 1), 5)
+        # the bounds only end a publish that blocks (it would wait forever): generous, as 5000
+        # round trips to Redis took over 5 s while the suite rendered beside them
+        await asyncio.wait_for(publish_all(), 60)
+        assert await asyncio.wait_for(reader, 60) == list(range(total))
+        kept = await asyncio.wait_for(read_until(slow, total - 1), 60)
         assert kept == sorted(set(kept)) and len(kept) < total
 
 
