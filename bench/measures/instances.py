@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,41 @@ def model(got: dict[str, list[Run]], seconds: float) -> split.Model:
     )
 
 
+def contenders(got: dict[str, list[Run]]) -> list[str]:
+    """Every contender's runs: wall and CPU seconds."""
+    return [
+        "| contender | wall (s) | CPU (s) |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {', '.join(f'{r.wall:.2f}' for r in runs)} | "
+            f"{', '.join(f'{r.cpu:.1f}' for r in runs)} |"
+            for name, runs in got.items()
+        ),
+    ]
+
+
+def parts_table(notes: list[dict[str, Any]], cell: Callable[[dict[str, Any]], str]) -> list[str]:
+    """A row per round: each item of the split (`cell` of its `parts_run` entry), the
+    parent's prepare and the join."""
+    first = notes[0]["parts_run"]
+    names = " | ".join(p["row"].rsplit("_", 1)[1] for p in first)
+    return [
+        f"| round | {names} | prepare | join |",
+        "|---|" + "---|" * (len(first) + 2),
+        *(
+            f"| {k + 1} | " + " | ".join(cell(p) for p in n["parts_run"])
+            + f" | {n['prepare_seconds']:.2f} | {n['join_seconds']:.2f} |"
+            for k, n in enumerate(notes)
+        ),
+    ]  # fmt: skip
+
+
+def keep(work: Path, got: dict[str, list[Run]]) -> None:
+    """Every run's numbers and metadata in `work/runs.json`, to read after."""
+    kept = {name: [r.__dict__ for r in runs] for name, runs in got.items()}
+    (work / "runs.json").write_text(json.dumps(kept, indent=1, default=str) + "\n")
+
+
 def report(
     got: dict[str, list[Run]], seconds: float, opts: Options
 ) -> tuple[list[str], tuple[str, ...]]:
@@ -238,30 +274,13 @@ def report(
         f"{med(got[FREE_ONE], 'cpu'):.1f} s = "
         f"{med(got[FREE_SPLIT], 'cpu') / med(got[FREE_ONE], 'cpu'):.3f} | – | – |",
         "",
-        "| contender | wall (s) | CPU (s) |",
-        "|---|---|---|",
-        *(
-            f"| {name} | {', '.join(f'{r.wall:.2f}' for r in runs)} | "
-            f"{', '.join(f'{r.cpu:.1f}' for r in runs)} |"
-            for name, runs in got.items()
-        ),
+        *contenders(got),
         "",
         "Each part of the two-instance split: seconds on its instance (which include planning "
         "the split from the composition: every part stages, probes and compiles it again), "
         "of them its FFmpeg's, and (the instance):",
         "",
-        "| round | "
-        + " | ".join(p["row"].rsplit("_", 1)[1] for p in notes[0]["parts_run"])
-        + " | prepare | join |",
-        "|---|" + "---|" * (len(notes[0]["parts_run"]) + 2),
-        *(
-            f"| {k + 1} | "
-            + " | ".join(
-                f"{p['seconds']:.2f}, {ffmpeg(p)} ({p['instance'][-1]})" for p in n["parts_run"]
-            )
-            + f" | {n['prepare_seconds']:.2f} | {n['join_seconds']:.2f} |"
-            for k, n in enumerate(notes)
-        ),
+        *parts_table(notes, lambda p: f"{p['seconds']:.2f}, {ffmpeg(p)} ({p['instance'][-1]})"),
         "",
     ]
     m = model(got, seconds)
@@ -284,8 +303,7 @@ def run(ctx: Context, opts: Options) -> list[Section]:
     spec = split.composition(media, opts.integer("clips"), opts.text("preset"))
     seconds = split.layout(opts.integer("clips"))[-1][1]
     got = asyncio.run(rounds(opts, spec, media, work))
-    kept = {name: [r.__dict__ for r in runs] for name, runs in got.items()}
-    (work / "runs.json").write_text(json.dumps(kept, indent=1, default=str) + "\n")
+    keep(work, got)
     lines, missed = report(got, seconds, opts)
     return [Section("instances", MEASURE.question, lines, missed=missed)]
 

@@ -18,7 +18,6 @@ and encoded) from the composition's metadata.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 from pathlib import Path
@@ -83,35 +82,21 @@ def report(
         f"{instances.med(got[ONE], 'cpu'):.1f} s = "
         f"{instances.med(got[TWO], 'cpu') / instances.med(got[ONE], 'cpu'):.3f} | – | – |",
         "",
-        "| contender | wall (s) | CPU (s) |",
-        "|---|---|---|",
-        *(
-            f"| {name} | {', '.join(f'{r.wall:.2f}' for r in runs)} | "
-            f"{', '.join(f'{r.cpu:.1f}' for r in runs)} |"
-            for name, runs in got.items()
-        ),
+        *instances.contenders(got),
         "",
         "Each item of the split: seconds on its instance, of them its FFmpeg's, frames encoded "
         "(the instance):",
         "",
-        "| round | "
-        + " | ".join(p["row"].rsplit("_", 1)[1] for p in notes[0]["parts_run"])
-        + " | prepare | join |",
-        "|---|" + "---|" * (len(notes[0]["parts_run"]) + 2),
-        *(
-            f"| {k + 1} | "
-            + " | ".join(
-                f"{p['seconds']:.2f}, {instances.ffmpeg(p)}, {p.get('frames') or 'sound'} "
-                f"({p['instance'][-1]})"
-                for p in n["parts_run"]
-            )
-            + f" | {n['prepare_seconds']:.2f} | {n['join_seconds']:.2f} |"
-            for k, n in enumerate(notes)
-        ),
+        *instances.parts_table(notes, _cell),
         "",
     ]
     missed = () if speedup >= split.TARGET_SPEEDUP else ("speedup",)
     return lines, missed
+
+
+def _cell(p: dict[str, Any]) -> str:
+    frames = p.get("frames") or "sound"
+    return f"{p['seconds']:.2f}, {instances.ffmpeg(p)}, {frames} ({p['instance'][-1]})"
 
 
 def _plan(plan: dict[str, Any]) -> str:
@@ -131,8 +116,7 @@ def run(ctx: Context, opts: Options) -> list[Section]:
     doc["cache"] = False
     seconds = len(clips) * smart.CLIP_SECONDS - 0.5 * (len(clips) // 2)
     got = asyncio.run(instances.rounds(opts, doc, ctx.out / "smart", work, pairs=([ONE, TWO],)))
-    kept = {name: [r.__dict__ for r in runs] for name, runs in got.items()}
-    (work / "runs.json").write_text(json.dumps(kept, indent=1, default=str) + "\n")
+    instances.keep(work, got)
     lines, missed = report(got, opts, seconds)
     return [Section("instances_smart", MEASURE.question, lines, missed=missed)]
 

@@ -91,10 +91,7 @@ async def prepare_split(
     # the mix from a graph in one FFmpeg (a render by parts takes its sound from a pass the
     # split does not run: graph/parts.py); smart rendering reads the text from it
     whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
-    decision = await smart.decide(
-        comp, settings, work, plan.inputs, whole, heard.timeline, sources, enc
-    )
-    copies = () if decision.plan is None else tuple(p for p in decision.plan.pieces if p.source)
+    copies = await _copies(comp, settings, work, plan, whole, heard.timeline, sources, enc)
     split = parts.plan(heard.timeline, comp.output.fps, sizing, copies)
     shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
     holes = splice_plan.holes(split_pieces.whole(split), heard.timeline, shown)
@@ -112,6 +109,22 @@ async def prepare_split(
         pixels=sum(math.prod(shape.size) for shape in comp.output.shapes()),
         copies={u: plan.staged[u] for u in split_pieces.copy_names(split)},
     )
+
+
+async def _copies(
+    comp: spec.Composition,
+    settings: Settings,
+    work: Path,
+    plan: Planned,
+    whole: graph.Graph,
+    timeline: graph.Timeline,
+    sources: Mapping[str, graph.Source],
+    enc: graph.Encoding,
+) -> tuple[splice_plan.Piece, ...]:
+    """Smart rendering's copied GOPs (none where it does not apply), decided as one render
+    decides them: every instance that plans the split comes to the same ones."""
+    decision = await smart.decide(comp, settings, work, plan.inputs, whole, timeline, sources, enc)
+    return () if decision.plan is None else tuple(p for p in decision.plan.pieces if p.source)
 
 
 def _compiled(

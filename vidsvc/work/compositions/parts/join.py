@@ -87,17 +87,11 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
                               deps)  # fmt: skip
     metadata["cache"] = {"hit": False, "key": order.cache_key} if order.cache_key else {}
     jobs = deps.stores.jobs
-    final = await terminal(
-        lambda: jobs.finish(
-            order.parent,
-            order.parent_token,
-            JobState.COMPLETED,
-            output_key=stored[0].video,
-            thumbnail_key=stored[0].thumbnail,
-            metadata=metadata,
-            cache_key=order.cache_key,
-        )
-    )
+    first = stored[0]  # the row's own keys are the first rendition's, as for one render
+    final = await terminal(lambda: jobs.finish(
+        order.parent, order.parent_token, JobState.COMPLETED, output_key=first.video,
+        thumbnail_key=first.thumbnail, metadata=metadata, cache_key=order.cache_key,
+    ))  # fmt: skip
     await publish(deps, final)
     if final is not None:
         await record_job_metrics(deps.stores, final, runs, timings={"joining": joined})

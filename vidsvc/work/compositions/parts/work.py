@@ -63,14 +63,9 @@ async def render(job: Job, order: Order, deps: Deps, report: Reporter) -> Job | 
     started = time.monotonic()
     settings = deps.settings
     async with keeping(order, deps), workspace(settings, job.id) as work:
-        made = await prepare_split(
-            comp,
-            settings,
-            work,
-            order.sizing,
-            threads=threads_for_job(settings, deps.load),
-            only=order.index if order.role == VIDEO else SOUND_ONLY,  # its own graph alone
-        )
+        only = order.index if order.role == VIDEO else SOUND_ONLY  # its own graph alone
+        threads = threads_for_job(settings, deps.load)
+        made = await prepare_split(comp, settings, work, order.sizing, threads=threads, only=only)
         if made.split.digest(ours) != order.plan:
             raise ProcessingFailed("this instance plans the split differently from the parent")
         runs, names = await run_part(order, made, deps, work, report)
