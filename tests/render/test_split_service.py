@@ -212,9 +212,9 @@ async def test_a_smart_render_that_copies_everything_is_not_split(
     """Two 20 s render-ready clips cut together: smart rendering copies every GOP, so nothing
     is left to encode and it renders here, copying. (What it does encode splits: two real
     instances in tests/acceptance/reliability/test_split_instances.py.)"""
-    ready = make_render_ready(tmp_path / "ready.mp4", seconds=20, preset="veryfast")
+    ready = make_render_ready(tmp_path / "ready.mp4", seconds=20, preset="superfast")
     clip = {"url": ready.as_uri(), "trim_end": 20}
-    doc = {"clips": [clip] * 2, "output": {"resolution": "720p", "preset": "veryfast"},
+    doc = {"clips": [clip] * 2, "output": {"resolution": "720p", "preset": "superfast"},
            "cache": False}  # fmt: skip
     ran = await service(doc, ALLOWED_LOCAL_DIRS="/")
     assert ran.row.state is JobState.COMPLETED, ran.row.error

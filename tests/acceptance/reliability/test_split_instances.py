@@ -192,11 +192,11 @@ async def test_two_instances_split_what_smart_rendering_encodes(
     copied by the join from the source it stages."""
     ready = media[0] / "ready.mp4"
     if not ready.exists():
-        make_render_ready(ready, seconds=20, preset="veryfast")
+        make_render_ready(ready, seconds=20, preset="superfast")
     clip = {"url": ready.as_uri(), "trim_end": 20}
     title = {"type": "text", "content": "A title", "start_time": 15, "duration": 45}
     doc = {"clips": [clip] * 3, "overlays": [title], "cache": False,
-           "output": {"resolution": "720p", "preset": "veryfast"}}  # fmt: skip
+           "output": {"resolution": "720p", "preset": "superfast"}}  # fmt: skip
     pair = duo()
     job_id = await post(http, pair.a.url, doc)
     final = (await settle(http, pair.a.url, [job_id], 120))[job_id]
