@@ -15,6 +15,8 @@ import contextlib
 import dataclasses
 import functools
 import time
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from vidsvc import spec
@@ -158,16 +160,30 @@ def timed(settings: Settings, order: Order) -> Settings:
     return dataclasses.replace(settings, job_timeout=limit)
 
 
+def declines(job: Job, instance: str) -> dict[str, int]:
+    """The row's declines by instance, this one's added (a list of names before: counted)."""
+    found = job.metadata.get("declined") or {}
+    counts = dict(Counter(found)) if isinstance(found, list) else dict(found)
+    return counts | {instance: counts.get(instance, 0) + 1}
+
+
+def exhausted(declined: Mapping[str, int], live: int) -> bool:
+    """Every live instance has declined the row twice. Counted by instance: while the one
+    instance that can render it is busy, another may take it and hand it back again and
+    again, and that is not every instance refusing."""
+    return len(declined) >= live and min(declined.values(), default=0) >= 2
+
+
 async def decline(job: Job, deps: Deps, differing: list[str]) -> Job | None:
-    """Hand the row back for an instance like the parent's; after every live instance has
+    """Hand the row back for an instance like the parent's; once every live instance has
     declined it twice, fail it (the parent then renders in one pass)."""
-    declined = [*job.metadata.get("declined", ()), deps.instance_id]
+    declined = declines(job, deps.instance_id)
     try:
         live = await announce(deps)
     except StorageError:
         live = 1
     what = ", ".join(differing)
-    if len(declined) >= 2 * live:
+    if exhausted(declined, live):
         raise ProcessingFailed(f"no live instance can render this part: their {what} differ")
     await retrying(lambda: deps.stores.jobs.annotate(job.id, {"declined": declined}))
     await asyncio.sleep(DECLINE_PAUSE_S)
