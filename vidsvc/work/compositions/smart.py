@@ -65,7 +65,8 @@ def one_pass(reason: str = "not planned") -> Decision:
     return Decision(plan=None, reason=reason)
 
 
-def _shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
+def shape_reason(comp: spec.Composition, enc: graph.Encoding) -> str | None:
+    """Why the output's shape rules smart rendering out (None: it may apply)."""
     if not comp.output.smart_render:
         return "output.smart_render is false"
     if comp.output.range is not None:
@@ -120,7 +121,7 @@ async def decide(
     enc: graph.Encoding,
 ) -> Decision:
     """The plan, or None with the reason one pass is used."""
-    reason = _shape_reason(comp, enc)
+    reason = shape_reason(comp, enc)
     if reason is not None:
         return Decision(plan=None, reason=reason)
     clips = {s.source for s in timeline.clips}

@@ -8,7 +8,7 @@ timeline's mix as AAC; the join is smart rendering's concat by packet index, the
 join copies the rest from the sources; with renditions, a part writes a file of each shape
 from one decode, and each rendition is joined apart. The service runs the same pieces as rows
 on any instance (parts/): each instance calls `prepare_split` for the part it renders, the
-join instance `join_all` (docs/rendering.md#split-renders); `run_split` runs them all here
+join instance `join` (docs/rendering.md#split-renders); `run_split` runs them all here
 (the bench, the tests).
 
 Imports vidsvc.graph, vidsvc.media and the compositions modules it runs.
@@ -40,7 +40,7 @@ from vidsvc.work.compositions import passes, smart, sound
 from vidsvc.work.compositions.facts import encoding, graph_sources
 from vidsvc.work.compositions.prepared import Planned
 from vidsvc.work.compositions.render import planned
-from vidsvc.work.compositions.split_join import SOUND_ONLY, join_all
+from vidsvc.work.compositions.split_join import SOUND_ONLY, join
 
 PLAN_ONLY = -2  #: prepare_split's `only` for the plan alone (no command compiled)
 
@@ -88,10 +88,7 @@ async def prepare_split(
         else dataclasses.replace(comp, audio=dataclasses.replace(comp.audio, loudness_lufs=None))
     )
     heard = await sound.hear(mixing, settings, work, plan.timeline, sources, plan.fonts, enc)
-    # the mix from a graph in one FFmpeg (a render by parts takes its sound from a pass the
-    # split does not run: graph/parts.py); smart rendering reads the text from it
-    whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
-    copies = await _copies(comp, settings, work, plan, whole, heard.timeline, sources, enc)
+    whole, copies = await _whole(comp, settings, work, plan, heard, sources, enc, hears)
     split = parts.plan(heard.timeline, comp.output.fps, sizing, copies)
     shown = thumbnail_frame(comp.output, heard.timeline.duration_ms)
     holes = splice_plan.holes(split_pieces.whole(split), heard.timeline, shown)
@@ -102,7 +99,7 @@ async def prepare_split(
         split=split,
         video=tuple(video),
         built=tuple(p.index for p in wanted),
-        sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT) if hears else (),
+        sound=parts.sound_argv(whole, enc, splice.AUDIO_OUT) if whole and hears else (),
         encoding=enc,
         thumbnail=split.holding(shown).index,
         renditions=len(comp.output.shapes()),
@@ -111,20 +108,30 @@ async def prepare_split(
     )
 
 
-async def _copies(
+async def _whole(
     comp: spec.Composition,
     settings: Settings,
     work: Path,
     plan: Planned,
-    whole: graph.Graph,
-    timeline: graph.Timeline,
+    heard: sound.Heard,
     sources: Mapping[str, graph.Source],
     enc: graph.Encoding,
-) -> tuple[splice_plan.Piece, ...]:
-    """Smart rendering's copied GOPs (none where it does not apply), decided as one render
-    decides them: every instance that plans the split comes to the same ones."""
-    decision = await smart.decide(comp, settings, work, plan.inputs, whole, timeline, sources, enc)
-    return () if decision.plan is None else tuple(p for p in decision.plan.pieces if p.source)
+    hears: bool,
+) -> tuple[graph.Graph | None, tuple[splice_plan.Piece, ...]]:
+    """The whole timeline's graph, and smart rendering's copied GOPs (none where it does not
+    apply), decided as one render decides them: every instance that plans the split comes to
+    the same ones. The sound is mixed from that graph in one FFmpeg (a render by parts takes
+    its sound from a pass the split does not run: graph/parts.py) and smart rendering reads
+    the text from it; a video part of an output smart rendering cannot apply to needs neither,
+    so it is not built."""
+    if not hears and smart.shape_reason(comp, enc) is not None:
+        return None, ()
+    whole = graph.build(heard.timeline, comp, sources, plan.fonts, heard.measured)
+    decision = await smart.decide(
+        comp, settings, work, plan.inputs, whole, heard.timeline, sources, enc
+    )
+    copies = () if decision.plan is None else tuple(p for p in decision.plan.pieces if p.source)
+    return whole, copies
 
 
 def _compiled(
@@ -145,10 +152,8 @@ def _compiled(
     few enough to hold open at once (else its clips are made by parts, decoded in full)."""
     shaped = dataclasses.replace(comp, output=parts.part_output(comp.output, part, shown))
     limit = settings.render_part_clips
-    if not split.copies:
-        holes = {}
-    elif limit and len(window.cut(heard.timeline, shaped.output).timeline.clips) > limit:
-        holes = {}
+    few = not limit or len(window.cut(heard.timeline, shaped.output).timeline.clips) <= limit
+    holes = holes if split.copies and few else {}
     built = graph.build(heard.timeline, shaped, sources, plan.fonts, heard.measured, holes,
                         part_clips=limit, sound=False)  # fmt: skip
     part_enc = dataclasses.replace(enc, duration_ms=part.frames * 1000 // comp.output.fps)
@@ -205,7 +210,7 @@ async def run_split(
             return await passes.run(part, None, settings, work, Load(), _quiet, pixels=job.pixels)
 
     done = await asyncio.gather(mix(), *(video(c) for c in job.video))
-    joined = await join_all(job.split, job.encoding, settings, work, job.copies, job.renditions)
+    joined = await join(job.split, job.encoding, settings, work, job.copies, job.renditions)
     return [*(run for runs in done for run in runs), *joined]
 
 

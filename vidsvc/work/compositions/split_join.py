@@ -69,7 +69,7 @@ async def _copied(
     return [run], dict(zip(names.values(), read, strict=True))
 
 
-async def join_all(
+async def join(
     split: parts.Split,
     enc: graph.Encoding,
     settings: Settings,
@@ -77,36 +77,34 @@ async def join_all(
     copies: Mapping[str, Path] | None = None,
     renditions: int = 1,
 ) -> list[FFmpegRun]:
-    """`join` for every rendition, one after the other."""
-    runs: list[FFmpegRun] = []
+    """The parts and the sound in `work`, and the copied GOPs of the sources in `copies`
+    (URL → staged file; smart rendering), joined without re-encoding into each rendition's
+    output (`enc.video_out`, numbered), checked: BadParts names the parts that do not join,
+    ProcessingFailed what else went wrong."""
+    if not (work / splice.AUDIO_OUT).is_file():
+        raise BadParts("the sound part is missing", (SOUND_ONLY,))
+    runs, copied = await _copied(split, copies or {}, settings, work)
     for n in range(renditions):
-        runs += await join(split, enc, settings, work, copies, rendition=n)
+        runs.append(await _rendition(split, enc, settings, work, copied, n))
     return runs
 
 
-async def join(
+async def _rendition(
     split: parts.Split,
     enc: graph.Encoding,
     settings: Settings,
     work: Path,
-    copies: Mapping[str, Path] | None = None,
-    *,
-    rendition: int = 0,
-) -> list[FFmpegRun]:
-    """The parts of one rendition and the sound in `work`, and the copied GOPs of the sources
-    in `copies` (URL → staged file; smart rendering), joined without re-encoding into that
-    rendition's output (`enc.video_out`, numbered), checked: BadParts names the parts that do
-    not join, ProcessingFailed what else went wrong."""
+    copied: Mapping[str, VideoPackets],
+    rendition: int,
+) -> FFmpegRun:
+    """One rendition's parts and the copies joined into its output, and checked."""
     pieces, names = split_pieces.as_pieces(split, rendition)
     enc = dataclasses.replace(enc, video_out=output_name(enc.video_out, rendition))
-    if not (work / splice.AUDIO_OUT).is_file():
-        raise BadParts("the sound part is missing", (SOUND_ONLY,))
     read = await _readable(split, settings, work, rendition)
-    runs, copied = await _copied(split, copies or {}, settings, work)
     if any(p.extradata_sha256 != read[0].extradata_sha256 for p in copied.values()):
         raise ProcessingFailed("the copied sources' parameter sets differ from the parts'")
     files = {parts.part_file(p.index, rendition): got for p, got in zip(split.parts, read,
-             strict=True)} | copied  # fmt: skip
+             strict=True)} | dict(copied)  # fmt: skip
     packets = {
         name: splice.Packets(pts=p.pts, dts=p.dts, time_base=p.time_base)
         for name, p in files.items()
@@ -114,10 +112,10 @@ async def join(
     (work / splice.CONCAT_LIST).write_text(
         splice.concat_document(pieces, names, packets), encoding="utf-8"
     )
-    runs.append(await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work))
+    run = await run_ffmpeg(splice.join_command(enc), settings=settings, cwd=work)
     joined = await read_packets(work / enc.video_out, settings)
     if len(joined.dts) != split.frames:
         raise ProcessingFailed(f"the join has {len(joined.dts)} of {split.frames} frames")
     if any(b <= a for a, b in zip(joined.dts, joined.dts[1:], strict=False)):
         raise ProcessingFailed("the join's timestamps are not strictly increasing")
-    return runs
+    return run

@@ -43,7 +43,7 @@ from vidsvc.work.compositions.parts.keeper import keeping
 from vidsvc.work.compositions.parts.orders import SOUND, VIDEO, Order, drop
 from vidsvc.work.compositions.parts.work import parent_of, run_part
 from vidsvc.work.compositions.split import prepare_split
-from vidsvc.work.compositions.split_join import SOUND_ONLY, BadParts, join_all
+from vidsvc.work.compositions.split_join import SOUND_ONLY, BadParts, join
 
 log = logging.getLogger(__name__)
 COPIES_DIR = "copies"
@@ -72,11 +72,11 @@ async def run_join(job: Job, order: Order, deps: Deps, report: Reporter) -> Job 
         copies = await _stage_copies(split, comp, work, deps)
         report(Stage.ENCODING, 0.5, f"joining {len(split.parts)} parts")
         try:
-            runs = await join_all(split, enc, settings, work, copies, len(stored))
+            runs = await join(split, enc, settings, work, copies, len(stored))
         except BadParts as bad:  # rendered again here, once; a second failure falls back
             log.warning(bad.message, extra={"job_id": order.parent})
             again = await render_again(bad.parts, comp, order, work, deps, report)
-            runs = [*again, *await join_all(split, enc, settings, work, copies, len(stored))]
+            runs = [*again, *await join(split, enc, settings, work, copies, len(stored))]
             redone.extend(bad.parts)
         output = (await probe(work / enc.video_out, settings, field="output")).summary()
         report(Stage.UPLOADING, 0.0, "storing the output")
